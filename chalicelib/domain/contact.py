@@ -1,0 +1,100 @@
+"""A contact and the merge rules of an import.
+
+Rules a marketer can rely on:
+- a non-empty cell updates the field, an empty cell never erases one;
+- consent is a record (status, where it came from, when), not a flag;
+- an import never subscribes someone who unsubscribed or was suppressed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from chalicelib.domain.rows import ContactRow
+
+Contact = dict[str, Any]
+
+
+class Status:
+    PENDING = "pending"  # no opt-in on record: not to be sent marketing email
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+    SUPPRESSED = "suppressed"  # bounced, complained or erased: never mailable
+
+    BLOCKED = frozenset({UNSUBSCRIBED, SUPPRESSED})
+
+
+class Outcome(Enum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a change came from: 'import:customers.csv' at an ISO time."""
+
+    name: str
+    at: str
+
+
+@dataclass
+class Merged:
+    contact: Contact
+    outcome: Outcome
+    consent_refused: bool = False  # the row said yes, but the person had opted out
+
+
+def create(row: ContactRow, contact_id: str, source: Source) -> Merged:
+    contact: Contact = {
+        "email": row.email,
+        "contact_id": contact_id,
+        "status": Status.PENDING,
+        "source": source.name,
+        "created_at": source.at,
+        "updated_at": source.at,
+        "attrs": dict(row.attrs),
+    }
+    fields = dict(row.fields)
+    consent = fields.pop("consent", None)
+    contact.update(fields)
+    if consent is not None:
+        _record_consent(contact, bool(consent), source)
+    return Merged(contact, Outcome.CREATED)
+
+
+def merge(existing: Contact, row: ContactRow, source: Source) -> Merged:
+    contact = dict(existing)
+    contact["attrs"] = {**existing.get("attrs", {}), **row.attrs}
+    fields = dict(row.fields)
+    consent = fields.pop("consent", None)
+    contact.update(fields)
+    refused = False
+    if consent is True and existing.get("status") in Status.BLOCKED:
+        refused = True
+    elif consent is True and existing.get("status") == Status.PENDING:
+        _record_consent(contact, True, source)
+    elif consent is False and existing.get("status") in (Status.PENDING, Status.SUBSCRIBED):
+        _record_consent(contact, False, source)
+    if contact == existing:
+        return Merged(existing, Outcome.UNCHANGED, refused)
+    contact["updated_at"] = source.at
+    return Merged(contact, Outcome.UPDATED, refused)
+
+
+def _record_consent(contact: Contact, granted: bool, source: Source) -> None:
+    contact["status"] = Status.SUBSCRIBED if granted else Status.UNSUBSCRIBED
+    contact["consent_source"] = source.name
+    contact["consent_at"] = source.at
+
+
+def fold_duplicate(first: ContactRow, later: ContactRow) -> ContactRow:
+    """Two rows for one person in one file: later non-empty cells win."""
+    return ContactRow(
+        first.line,
+        first.email,
+        {**first.fields, **later.fields},
+        {**first.attrs, **later.attrs},
+    )

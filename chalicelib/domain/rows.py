@@ -1,0 +1,118 @@
+"""One CSV record -> a clean ContactRow, or a Rejection that says why."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from chalicelib.domain.emails import InvalidEmailError, normalize_email
+from chalicelib.domain.fields import FIELD_KINDS, Kind
+from chalicelib.domain.mapping import ATTR_PREFIX, IGNORE, Mapping
+from chalicelib.domain.values import (
+    InvalidValueError,
+    parse_consent,
+    parse_date,
+    parse_gender,
+    parse_int,
+    parse_money,
+)
+
+MAX_VALUE_CHARS = 2000
+Value = str | int | Decimal | bool
+
+
+@dataclass
+class ContactRow:
+    line: int
+    email: str  # normalised
+    fields: dict[str, Value]
+    attrs: dict[str, str]
+
+
+@dataclass
+class Rejection:
+    line: int
+    column: str
+    reason: str
+    message: str
+    values: list[str]
+
+
+_CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13))
+
+
+def _text(value: str) -> str:
+    return value.translate(_CONTROL)
+
+
+_PARSERS: dict[Kind, Callable[[str], Value]] = {
+    Kind.EMAIL: normalize_email,
+    Kind.TEXT: _text,
+    Kind.INT: parse_int,
+    Kind.MONEY: parse_money,
+    Kind.DATE: lambda v: parse_date(v).isoformat(),
+    Kind.GENDER: parse_gender,
+    Kind.CONSENT: parse_consent,
+}
+
+
+class RowParser:
+    """Built once per file from its mapping; parse() is the import's hot loop."""
+
+    def __init__(self, mapping: Mapping) -> None:
+        self._columns = [c for c in mapping.columns if c.target != IGNORE]
+        self._width = len(mapping.columns)
+        self._email = next(c for c in mapping.columns if c.target == "email")
+        self._plan = [
+            (c.index, c.header, c.target, _PARSERS[FIELD_KINDS[c.target]])
+            for c in self._columns
+            if not c.target.startswith(ATTR_PREFIX) and c.target != "email"
+        ]
+        self._attrs = [
+            (c.index, c.target[len(ATTR_PREFIX):]) for c in self._columns if c.target.startswith(ATTR_PREFIX)
+        ]
+
+    def parse(self, values: list[str], line: int) -> ContactRow | Rejection:
+        if len(values) > self._width and any(v.strip() for v in values[self._width:]):
+            return Rejection(line, "", "extra_columns",
+                             f"The row has {len(values)} cells; the header has {self._width}.", values)
+        if len(values) < self._width:
+            values = values + [""] * (self._width - len(values))
+        raw_email = values[self._email.index]
+        if not raw_email.strip():
+            return Rejection(line, self._email.header, "missing_email", "The email cell is empty.", values)
+        try:
+            email = normalize_email(raw_email)
+        except InvalidEmailError as error:
+            return Rejection(line, self._email.header, "invalid_email", error.reason, values)
+        fields: dict[str, Value] = {}
+        for index, header, target, parse in self._plan:
+            cell = values[index].strip()
+            if not cell:
+                continue
+            if len(cell) > MAX_VALUE_CHARS:
+                return Rejection(line, header, "value_too_long",
+                                 f"The value has {len(cell)} characters; at most {MAX_VALUE_CHARS}.", values)
+            try:
+                fields[target] = parse(cell)
+            except InvalidValueError as error:
+                return Rejection(line, header, error.reason, str(error), values)
+        attrs = {}
+        for index, name in self._attrs:
+            cell = values[index].strip()
+            if cell:
+                if len(cell) > MAX_VALUE_CHARS:
+                    return Rejection(line, name, "value_too_long",
+                                     f"The value has {len(cell)} characters; at most {MAX_VALUE_CHARS}.", values)
+                attrs[name] = _text(cell)
+        if "name" not in fields and ("last_name" in fields or "first_name" in fields):
+            fields["name"] = _full_name(str(fields.get("last_name", "")), str(fields.get("first_name", "")))
+        return ContactRow(line, email, fields, attrs)
+
+
+def _full_name(last: str, first: str) -> str:
+    """Japanese names read family name first; others given name first."""
+    if any(ord(c) > 0x2E80 for c in last + first):
+        return f"{last} {first}".strip()
+    return f"{first} {last}".strip()

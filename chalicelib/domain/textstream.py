@@ -1,0 +1,224 @@
+"""Bytes in, CSV records out, with the byte offset after every record.
+
+An import that outlives one Lambda run resumes from a byte offset (an S3 ranged
+GET), so the reader must know exactly where each record ends in the *file's*
+bytes.  For ASCII-compatible encodings (UTF-8, CP932) line terminators are
+found in the raw bytes -- CP932 trail bytes never take the values of CR or LF
+-- and each line is decoded alone, so a bad byte spoils one row, not the file.
+UTF-16 is decoded as a stream and each line's size is counted back in bytes.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig", "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be", "utf-16-be"),
+)
+_NEWLINE_BYTES = re.compile(rb"\r\n|\r|\n")
+_NEWLINE_TEXT = re.compile(r"\r\n|\r|\n")
+_DELIMITERS = (",", "\t", ";")
+MAX_FIELD_CHARS = 64 * 1024
+
+
+class UnreadableFileError(ValueError):
+    """The file cannot be read as a table; `reason` is a code, str() says why."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """`label` is what the report shows; `codec` decodes the bytes after the BOM."""
+
+    label: str
+    codec: str
+    bom_length: int
+
+    @property
+    def wide(self) -> bool:
+        return self.codec.startswith("utf-16")
+
+
+def detect_encoding(sample: bytes) -> Encoding:
+    """Decide from the first bytes of the file; never guess silently."""
+    if not sample.strip(b" \t\r\n\x00"):
+        raise UnreadableFileError("empty_file", "The file is empty.")
+    for bom, label, codec in _BOMS:
+        if sample.startswith(bom):
+            return Encoding(label, codec, len(bom))
+    if b"\x00" in sample:
+        raise UnreadableFileError(
+            "binary_file",
+            "The file holds binary data (NUL bytes), not text. Save it as CSV "
+            "(UTF-8, or CSV from Excel) and upload it again.",
+        )
+    if _decodes(sample, "utf-8"):
+        return Encoding("utf-8", "utf-8", 0)
+    if _decodes(sample, "cp932"):
+        return Encoding("cp932", "cp932", 0)
+    raise UnreadableFileError(
+        "unknown_encoding",
+        "The text is neither UTF-8 nor Shift_JIS (CP932). Save it as UTF-8 CSV and upload it again.",
+    )
+
+
+def _decodes(sample: bytes, codec: str) -> bool:
+    decoder = codecs.getincrementaldecoder(codec)()
+    try:
+        decoder.decode(sample, final=False)  # a character cut at the end is fine
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """The most frequent of comma, tab and semicolon outside quotes (comma on a tie)."""
+    counts = dict.fromkeys(_DELIMITERS, 0)
+    quoted = False
+    for char in header_line:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in counts:
+            counts[char] += 1
+    best = max(_DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+@dataclass
+class Line:
+    text: str
+    end: int  # byte offset in the file just after this line
+    bad_bytes: bool = False
+
+
+def iter_lines(chunks: Iterable[bytes], encoding: Encoding, start: int) -> Iterator[Line]:
+    """Physical lines with their terminators; `start` is the file offset of chunks[0]."""
+    if encoding.wide:
+        yield from _wide_lines(chunks, encoding.codec, start)
+    else:
+        yield from _narrow_lines(chunks, encoding.codec, start)
+
+
+def _narrow_lines(chunks: Iterable[bytes], codec: str, start: int) -> Iterator[Line]:
+    if codec == "utf-8-sig":
+        codec = "utf-8"
+    pending = b""
+    offset = start
+    for chunk in chunks:
+        buffer = pending + chunk
+        begin = 0
+        for match in _NEWLINE_BYTES.finditer(buffer):
+            stop = match.end()
+            if stop == len(buffer) and buffer[-1:] == b"\r":
+                break  # the LF of a CRLF may open the next chunk
+            yield _decoded(buffer[begin:stop], codec, offset + stop)
+            begin = stop
+        pending = buffer[begin:]
+        offset += begin
+    if pending:
+        yield _decoded(pending, codec, offset + len(pending))
+
+
+def _decoded(raw: bytes, codec: str, end: int) -> Line:
+    try:
+        return Line(raw.decode(codec), end)
+    except UnicodeDecodeError:
+        return Line(raw.decode(codec, errors="replace"), end, bad_bytes=True)
+
+
+def _wide_lines(chunks: Iterable[bytes], codec: str, start: int) -> Iterator[Line]:
+    decoder = codecs.getincrementaldecoder(codec)(errors="surrogatepass")
+    pending = ""
+    offset = start
+    for chunk in chunks:
+        buffer = pending + decoder.decode(chunk)
+        begin = 0
+        for match in _NEWLINE_TEXT.finditer(buffer):
+            stop = match.end()
+            if stop == len(buffer) and buffer[-1] == "\r":
+                break
+            line = buffer[begin:stop]
+            offset += len(line.encode(codec, errors="surrogatepass"))
+            yield Line(line, offset)
+            begin = stop
+        pending = buffer[begin:]
+    pending += decoder.decode(b"", final=True)
+    if pending:
+        yield Line(pending, offset + len(pending.encode(codec, errors="surrogatepass")))
+
+
+@dataclass
+class Record:
+    values: list[str]
+    line: int  # physical line number where the record starts (header is line 1)
+    end: int  # byte offset just after the record
+    next_line: int  # line number where the next record starts
+    error: str | None = None  # "encoding" or "malformed_row"
+
+
+class RecordReader:
+    """csv.reader over tracked lines: each record knows its line and end offset."""
+
+    def __init__(self, lines: Iterator[Line], delimiter: str, first_line: int) -> None:
+        self._lines = lines
+        self._next_line = first_line
+        self._lines_used = 0
+        self._end = 0
+        self._bad = False
+        self._reader = csv.reader(self._feed(), delimiter=delimiter, strict=False)
+
+    def _feed(self) -> Iterator[str]:
+        for line in self._lines:
+            self._lines_used += 1
+            self._end = line.end
+            self._bad = self._bad or line.bad_bytes
+            yield line.text
+
+    def __iter__(self) -> Iterator[Record]:
+        while True:
+            line_number = self._next_line
+            try:
+                values = next(self._reader)
+                error = "encoding" if self._bad else None
+            except StopIteration:
+                return
+            except csv.Error:
+                values, error = [], "malformed_row"
+            self._next_line += self._lines_used
+            self._lines_used = 0
+            self._bad = False
+            if not any(values) and error is None:
+                continue  # blank line
+            if error is None and any(len(v) > MAX_FIELD_CHARS for v in values):
+                values, error = [], "malformed_row"
+            yield Record(values, line_number, self._end, self._next_line, error)
+
+
+@dataclass(frozen=True)
+class Header:
+    cells: list[str]
+    delimiter: str
+    end: int  # byte offset after the header line
+    line: int  # its physical line number
+
+
+def read_header(lines: Iterator[Line]) -> Header:
+    """The first non-blank line, split by the delimiter it uses most."""
+    for number, line in enumerate(lines, start=1):
+        if line.bad_bytes:
+            raise UnreadableFileError("unknown_encoding", "The header line cannot be decoded.")
+        if not line.text.strip():
+            continue
+        delimiter = sniff_delimiter(line.text)
+        cells = next(csv.reader([line.text], delimiter=delimiter))
+        return Header([c.strip() for c in cells], delimiter, line.end, number)
+    raise UnreadableFileError("empty_file", "The file is empty.")

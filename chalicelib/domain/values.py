@@ -1,0 +1,104 @@
+"""Cell values as people type them: Japanese and ISO dates, full-width digits,
+yen amounts, 男/女, はい/いいえ.  Each parser returns a clean value or raises
+InvalidValueError naming what was expected."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+
+class InvalidValueError(ValueError):
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+_ERAS = {"明治": 1868, "大正": 1912, "昭和": 1926, "平成": 1989, "令和": 2019,
+         "m": 1868, "t": 1912, "s": 1926, "h": 1989, "r": 2019}
+_YMD = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
+_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_KANJI = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
+_WAREKI = re.compile(r"(明治|大正|昭和|平成|令和|[mtshr])\s*(\d{1,2}|元)[年./-](\d{1,2})[月./-](\d{1,2})日?")
+_TIME_TAIL = re.compile(r"(?:[ t]\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:z|[+-]\d{2}:?\d{2})?)?\Z")
+
+
+def parse_date(text: str) -> date:
+    """2024-01-31, 2024/1/31, 20240131, 2024年1月31日, 令和6年1月31日, R6.1.31 (a time part is dropped)."""
+    value = unicodedata.normalize("NFKC", text).strip().lower()
+    for pattern in (_YMD, _KANJI, _COMPACT):
+        match = pattern.match(value)
+        if match and _TIME_TAIL.match(value, match.end()):
+            return _make_date(int(match[1]), int(match[2]), int(match[3]), text)
+    match = _WAREKI.match(value)
+    if match and _TIME_TAIL.match(value, match.end()):
+        era_year = 1 if match[2] == "元" else int(match[2])
+        return _make_date(_ERAS[match[1]] + era_year - 1, int(match[3]), int(match[4]), text)
+    raise InvalidValueError("invalid_date", f"'{text}' is not a date (use 2024-01-31 or 2024/1/31).")
+
+
+def _make_date(year: int, month: int, day: int, text: str) -> date:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise InvalidValueError("invalid_date", f"'{text}' is not a real calendar date.") from None
+
+
+_INT_SUFFIXES = ("回", "件", "歳", "才", "個", "点")
+
+
+def parse_int(text: str, low: int = 0, high: int = 10**9) -> int:
+    value = unicodedata.normalize("NFKC", text).strip().replace(",", "")
+    for suffix in _INT_SUFFIXES:
+        value = value.removesuffix(suffix)
+    try:
+        number = int(value)
+    except ValueError:
+        raise InvalidValueError("invalid_number", f"'{text}' is not a whole number.") from None
+    if not low <= number <= high:
+        raise InvalidValueError("out_of_range", f"{number} is outside {low}..{high}.")
+    return number
+
+
+def parse_money(text: str) -> Decimal:
+    value = unicodedata.normalize("NFKC", text).strip().replace(",", "")
+    value = value.removeprefix("¥").removeprefix("$").removesuffix("円").removesuffix("jpy").strip()
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise InvalidValueError("invalid_number", f"'{text}' is not an amount of money.") from None
+    if not amount.is_finite() or amount < 0 or amount > Decimal("1e15"):
+        raise InvalidValueError("out_of_range", f"'{text}' is not a plausible amount.")
+    return amount
+
+
+_GENDERS = {
+    "female": ("f", "female", "woman", "女", "女性", "おんな", "w"),
+    "male": ("m", "male", "man", "男", "男性", "おとこ"),
+    "other": ("other", "x", "nonbinary", "non-binary", "その他", "回答しない"),
+}
+_GENDER_LOOKUP = {word: gender for gender, words in _GENDERS.items() for word in words}
+
+
+def parse_gender(text: str) -> str:
+    """female / male / other for the words we know; anything else is kept as typed."""
+    value = unicodedata.normalize("NFKC", text).strip()
+    return _GENDER_LOOKUP.get(value.lower(), value)
+
+
+_YES = {"yes", "y", "true", "1", "on", "optin", "opt-in", "subscribed", "granted",
+        "はい", "同意", "同意する", "同意済", "同意済み", "許可", "希望", "希望する", "する", "受け取る",
+        "購読", "○", "◯", "済"}
+_NO = {"no", "n", "false", "0", "off", "optout", "opt-out", "unsubscribed", "denied",
+       "いいえ", "拒否", "不可", "しない", "希望しない", "不要", "受け取らない", "停止", "配信停止", "×"}
+
+
+def parse_consent(text: str) -> bool:
+    value = unicodedata.normalize("NFKC", text).strip().lower()
+    if value in _YES:
+        return True
+    if value in _NO:
+        return False
+    raise InvalidValueError("invalid_consent", f"'{text}' is not a yes/no consent answer.")

@@ -1,0 +1,82 @@
+"""Use cases behind the admin API: look up, list, export and erase contacts."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from chalicelib.domain.contact import Contact
+from chalicelib.domain.emails import InvalidEmailError, normalize_email
+from chalicelib.store import contacts as repo
+from chalicelib.store.contacts import InvalidCursorError
+
+MAX_PAGE = 200
+__all__ = ["InvalidCursorError", "ContactNotFoundError"]
+
+
+class ContactNotFoundError(LookupError):
+    pass
+
+
+def public_view(contact: Contact) -> dict[str, Any]:
+    """JSON-ready: money stays exact as a number, custom attributes nested."""
+    view: dict[str, Any] = {}
+    for name, value in sorted(contact.items()):
+        if isinstance(value, Decimal):
+            view[name] = int(value) if value == value.to_integral_value() else float(value)
+        else:
+            view[name] = value
+    view.setdefault("attrs", {})
+    return view
+
+
+def get_by_id(contact_id: str) -> dict[str, Any]:
+    contact = repo.find_by_id(contact_id)
+    if contact is None:
+        raise ContactNotFoundError(f"No contact has id {contact_id}.")
+    return public_view(contact)
+
+
+def find_by_email(email: str) -> dict[str, Any]:
+    try:
+        normalized = normalize_email(email)
+    except InvalidEmailError:
+        raise ContactNotFoundError(f"No contact has email {email}.") from None
+    contact = repo.find_by_email(normalized)
+    if contact is None:
+        raise ContactNotFoundError(f"No contact has email {email}.")
+    return public_view(contact)
+
+
+def list_page(limit: int, cursor: str | None) -> dict[str, Any]:
+    contacts, next_cursor = repo.page_of_contacts(max(1, min(limit, MAX_PAGE)), cursor)
+    return {"contacts": [public_view(c) for c in contacts], "next_cursor": next_cursor}
+
+
+def export(contact_id: str) -> dict[str, Any]:
+    """Everything Sodate holds about one person (a data-subject access request)."""
+    contact = get_by_id(contact_id)
+    return {
+        "exported_at": _now(),
+        "contact": contact,
+        "suppressed": repo.is_suppressed(contact["email"]),
+    }
+
+
+def erase(contact_id: str) -> dict[str, Any]:
+    """Delete the person; keep only a hash so the address is never mailed again.
+
+    The suppression is written first: if the delete then fails, the address is
+    already unmailable and the erase can simply be repeated.
+    """
+    contact = repo.find_by_id(contact_id)
+    if contact is None:
+        raise ContactNotFoundError(f"No contact has id {contact_id}.")
+    repo.suppress(contact["email"], "erased", _now())
+    repo.delete_contact(contact["email"])
+    return {"erased": contact_id, "suppressed": True}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,297 @@
+"""Use case: a CSV landed under imports/ -- turn it into contacts and a report.
+
+At-least-once delivery is the rule, so the import is keyed by the object's
+key, ETag and S3 sequencer: a repeated event finds the import done and does
+nothing.  A file too large for one Lambda run stops at a batch boundary,
+saves a checkpoint (byte offset, counts, the duplicate fingerprints, the
+rejected rows so far) and queues a continuation; the next run resumes with a
+ranged GET from that offset, so no row is imported twice or lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import IO
+
+from chalicelib.domain.contact import Source
+from chalicelib.domain.mapping import MappingError, resolve_mapping
+from chalicelib.domain.report import ImportReport, errors_csv_header
+from chalicelib.domain.rows import Rejection, RowParser
+from chalicelib.domain.seen import SeenSet
+from chalicelib.domain.textstream import (
+    RecordReader,
+    UnreadableFileError,
+    detect_encoding,
+    iter_lines,
+    read_header,
+)
+from chalicelib.services.import_batch import Batcher
+from chalicelib.services.import_state import Checkpoint, Claim, Ledger
+from chalicelib.services.ports import ContactStore, Continuations, FileChangedError, Files
+
+IMPORT_PREFIX = "imports/"
+RESULT_PREFIX = "results/"
+MAPPING_PREFIX = "mappings/"
+STATE_PREFIX = ".sodate/imports/"
+ACCEPTED_SUFFIXES = (".csv", ".tsv", ".txt")
+LEASE_SECONDS = 16 * 60
+SAFETY_MS = 90_000  # stop this long before Lambda's deadline
+
+
+class ImportBusyError(RuntimeError):
+    """Another run holds this import; the message returns to the queue and is retried."""
+
+
+@dataclass
+class ObjectCreated:
+    key: str
+    etag: str
+    size: int
+    sequencer: str = ""
+
+    @property
+    def import_id(self) -> str:
+        return hashlib.sha256(f"{self.key}\0{self.etag}\0{self.sequencer}".encode()).hexdigest()[:40]
+
+
+@dataclass
+class Importer:
+    store: ContactStore
+    files: Files
+    ledger: Ledger
+    continuations: Continuations
+    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    new_id: Callable[[], str] = lambda: uuid.uuid4().hex
+    rows_per_run: int = 0
+    max_file_bytes: int = 2 * 1024**3
+    _started: dict[str, float] = field(default_factory=dict)
+
+    # --- entry points ---------------------------------------------------------
+    def object_created(self, event: ObjectCreated, remaining_ms: Callable[[], int]) -> ImportReport | None:
+        if not event.key.startswith(IMPORT_PREFIX) or event.key.endswith("/"):
+            return None
+        claim, saved = self.ledger.claim(event.import_id, event.key, self._now(), LEASE_SECONDS)
+        if claim is Claim.DONE:
+            return None
+        if claim is Claim.BUSY:
+            raise ImportBusyError(f"{event.key} is being imported by another run.")
+        if claim is Claim.RESUME and saved:
+            return self._run(Checkpoint.from_json(saved), remaining_ms)
+        checkpoint = Checkpoint(event.import_id, event.key, event.etag, event.size, self._iso())
+        return self._start(checkpoint, remaining_ms)
+
+    def continue_import(self, import_id: str, remaining_ms: Callable[[], int]) -> ImportReport | None:
+        saved = self.ledger.checkpoint_of(import_id)
+        if saved is None:
+            return None
+        checkpoint = Checkpoint.from_json(saved)
+        claim, saved = self.ledger.claim(import_id, checkpoint.key, self._now(), LEASE_SECONDS)
+        if claim is Claim.BUSY:
+            raise ImportBusyError(f"{checkpoint.key} is being imported by another run.")
+        if claim is not Claim.RESUME or not saved:
+            return None
+        return self._run(Checkpoint.from_json(saved), remaining_ms)
+
+    # --- the run --------------------------------------------------------------
+    def _start(self, cp: Checkpoint, remaining_ms: Callable[[], int]) -> ImportReport | None:
+        try:
+            if not cp.key.lower().endswith(ACCEPTED_SUFFIXES):
+                raise UnreadableFileError(
+                    "not_csv", "Only .csv, .tsv and .txt files are imported; export the sheet as CSV.")
+            if cp.size > self.max_file_bytes:
+                raise UnreadableFileError(
+                    "too_large", f"The file has {cp.size} bytes; the limit is {self.max_file_bytes}.")
+            if cp.size == 0:
+                raise UnreadableFileError("empty_file", "The file is empty.")
+            chunks = self.files.read_chunks(cp.key, 0, cp.etag)
+            first = next(chunks, b"")
+            encoding = detect_encoding(first)
+            lines = iter_lines(_chain(first[encoding.bom_length:], chunks), encoding, encoding.bom_length)
+            header = read_header(lines)
+            mapping = resolve_mapping(header.cells, *self._saved_mapping(cp.key))
+            if not mapping.has_email:
+                raise UnreadableFileError(
+                    "no_email_column",
+                    "No column holds email addresses. Headers found: "
+                    + ", ".join(repr(h) for h in header.cells)
+                    + ". Name one 'email' or 'メールアドレス', or add a mapping file.")
+        except (UnreadableFileError, MappingError) as error:
+            reason = getattr(error, "reason", "invalid_mapping")
+            return self._fail(cp, reason, str(error))
+        except FileChangedError:
+            return self._fail(cp, "file_replaced", "The file was replaced during the import.")
+        cp.offset, cp.next_line = header.end, header.line + 1
+        cp.set_encoding(encoding)
+        cp.delimiter, cp.headers = header.delimiter, header.cells
+        cp.set_mapping(mapping)
+        return self._run(cp, remaining_ms)
+
+    def _run(self, cp: Checkpoint, remaining_ms: Callable[[], int]) -> ImportReport | None:
+        cp.runs += 1
+        seen = self._load_seen(cp)
+        errors = tempfile.SpooledTemporaryFile(max_size=1 << 20, mode="w+", encoding="utf-8", newline="")
+        batcher = Batcher(self.store, Source(f"import:{_file_name(cp.key)}", self._iso()), seen, errors,
+                          self.new_id, cp.counts, cp.rejected_by_reason)
+        parser = RowParser(cp.get_mapping())
+        encoding = cp.get_encoding()
+        rows_this_run = 0
+        try:
+            chunks = self.files.read_chunks(cp.key, cp.offset, cp.etag)
+            reader = RecordReader(iter_lines(chunks, encoding, cp.offset), cp.delimiter, cp.next_line)
+            for record in reader:
+                if record.error:
+                    batcher.reject(_broken(record.error, record.line, record.values))
+                else:
+                    parsed = parser.parse(record.values, record.line)
+                    if isinstance(parsed, Rejection):
+                        batcher.reject(parsed)
+                    else:
+                        batcher.add(parsed)
+                rows_this_run += 1
+                if batcher.full:
+                    batcher.flush()
+                    cp.offset, cp.next_line = record.end, record.next_line
+                    if self._should_pause(rows_this_run, remaining_ms):
+                        self._pause(cp, seen, errors)
+                        return None
+            batcher.flush()
+        except FileChangedError:
+            return self._fail(cp, "file_replaced", "The file was replaced during the import; "
+                              "the new file is imported on its own.")
+        return self._finish(cp, errors)
+
+    def _should_pause(self, rows_this_run: int, remaining_ms: Callable[[], int]) -> bool:
+        if self.rows_per_run and rows_this_run >= self.rows_per_run:
+            return True
+        return remaining_ms() < SAFETY_MS
+
+    def _pause(self, cp: Checkpoint, seen: SeenSet, errors: IO[str]) -> None:
+        self._save_error_part(cp, errors)
+        self.files.put_bytes(_state_key(cp, "seen.bin"), seen.to_bytes(), "application/octet-stream")
+        self.ledger.save(cp.import_id, cp.to_json(), self._now(), release=True)
+        self.continuations.continue_import(cp.import_id)
+
+    # --- results --------------------------------------------------------------
+    def _finish(self, cp: Checkpoint, errors: IO[str]) -> ImportReport:
+        report = self._report(cp, "imported")
+        self._save_error_part(cp, errors)
+        errors_key = f"{RESULT_PREFIX}{_name(cp.key)}.errors.csv"
+        if cp.counts.rejected:
+            self._write_errors_file(cp, errors_key)
+            report.errors_file = errors_key
+        else:
+            self.files.delete(errors_key)  # an older upload's errors must not linger
+        self._clean_state(cp)
+        return self._publish(cp, report)
+
+    def _fail(self, cp: Checkpoint, reason: str, message: str) -> ImportReport:
+        report = self._report(cp, "failed")
+        report.error = {"reason": reason, "message": message}
+        self.files.delete(f"{RESULT_PREFIX}{_name(cp.key)}.errors.csv")
+        self._clean_state(cp)
+        return self._publish(cp, report)
+
+    def _publish(self, cp: Checkpoint, report: ImportReport) -> ImportReport:
+        body = json.dumps(report.as_json(), ensure_ascii=False, indent=2).encode("utf-8")
+        self.files.put_bytes(f"{RESULT_PREFIX}{_name(cp.key)}.json", body, "application/json")
+        self.ledger.finish(cp.import_id, body.decode("utf-8"), self._now())
+        return report
+
+    def _report(self, cp: Checkpoint, status: str) -> ImportReport:
+        mapping = cp.get_mapping() if cp.mapping else None
+        return ImportReport(
+            file=cp.key,
+            status=status,
+            counts=cp.counts,
+            encoding=cp.encoding.get("label"),
+            delimiter=cp.delimiter if cp.headers else None,
+            mapping=mapping.as_report() if mapping else {},
+            mapping_source=mapping.source if mapping else None,
+            warnings=list(mapping.warnings) if mapping else [],
+            rejected_by_reason=dict(sorted(cp.rejected_by_reason.items())),
+            started_at=cp.started_at,
+            finished_at=self._iso(),
+            runs=cp.runs,
+        )
+
+    def _save_error_part(self, cp: Checkpoint, errors: IO[str]) -> None:
+        if errors.tell() == 0:
+            return
+        errors.seek(0)
+        cp.error_parts += 1
+        body = errors.read().encode("utf-8")
+        self.files.put_bytes(_state_key(cp, f"errors-{cp.error_parts:05d}.csv"), body, "text/csv")
+
+    def _write_errors_file(self, cp: Checkpoint, errors_key: str) -> None:
+        with tempfile.TemporaryFile() as joined:
+            joined.write(b"\xef\xbb\xbf")  # BOM: Excel opens UTF-8 CSV correctly only with it
+            joined.write(errors_csv_header(cp.headers).encode("utf-8"))
+            for part in range(1, cp.error_parts + 1):
+                joined.write(self.files.get_bytes(_state_key(cp, f"errors-{part:05d}.csv")) or b"")
+            joined.seek(0)
+            self.files.put_file(errors_key, joined, "text/csv; charset=utf-8")
+
+    def _clean_state(self, cp: Checkpoint) -> None:
+        for part in range(1, cp.error_parts + 1):
+            self.files.delete(_state_key(cp, f"errors-{part:05d}.csv"))
+        if cp.runs > 1:
+            self.files.delete(_state_key(cp, "seen.bin"))
+
+    def _load_seen(self, cp: Checkpoint) -> SeenSet:
+        if cp.runs == 1:
+            return SeenSet()
+        data = self.files.get_bytes(_state_key(cp, "seen.bin"))
+        return SeenSet.from_bytes(data or b"")
+
+    def _saved_mapping(self, key: str) -> tuple[dict[str, object] | None, str]:
+        stem = _file_name(key).rsplit(".", 1)[0]
+        for candidate in (f"{MAPPING_PREFIX}{stem}.json", f"{MAPPING_PREFIX}default.json"):
+            raw = self.files.get_bytes(candidate)
+            if raw is not None:
+                try:
+                    saved = json.loads(raw.decode("utf-8-sig"))
+                except (UnicodeDecodeError, json.JSONDecodeError) as error:
+                    raise MappingError(f"{candidate} is not valid JSON: {error}") from None
+                if not isinstance(saved, dict):
+                    raise MappingError(f"{candidate} must hold a JSON object.")
+                return saved, candidate
+        return None, ""
+
+    def _now(self) -> float:
+        return self.clock().timestamp()
+
+    def _iso(self) -> str:
+        return self.clock().isoformat(timespec="seconds")
+
+
+def _broken(reason: str, line: int, values: list[str]) -> Rejection:
+    message = {
+        "encoding": "The row holds bytes that are not valid in the file's encoding.",
+        "malformed_row": "The row cannot be read as CSV (an unclosed quote or an oversized cell).",
+    }[reason]
+    return Rejection(line, "", reason, message, values)
+
+
+def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    if first:
+        yield first
+    yield from rest
+
+
+def _name(key: str) -> str:
+    return key[len(IMPORT_PREFIX):]
+
+
+def _file_name(key: str) -> str:
+    return key.rsplit("/", 1)[-1]
+
+
+def _state_key(cp: Checkpoint, name: str) -> str:
+    return f"{STATE_PREFIX}{cp.import_id}/{name}"
+

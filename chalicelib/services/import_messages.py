@@ -1,0 +1,56 @@
+"""Queue messages for the importer, in the shapes AWS sends them.
+
+An S3 notification (possibly several records), S3's test event when the
+notification is first configured, or our own continuation message.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_plus
+
+from chalicelib.services.import_file import ObjectCreated
+
+CONTINUE_IMPORT = "sodate.continue-import"
+
+
+class PoisonMessageError(ValueError):
+    """A message no retry can fix; after the queue's retries it lands in the DLQ."""
+
+
+@dataclass(frozen=True)
+class ContinueImport:
+    import_id: str
+
+
+def parse_import_message(body: str) -> list[ObjectCreated] | ContinueImport:
+    try:
+        message: Any = json.loads(body)
+    except json.JSONDecodeError as error:
+        raise PoisonMessageError(f"The message is not JSON: {error}") from None
+    if not isinstance(message, dict):
+        raise PoisonMessageError("The message is not a JSON object.")
+    if message.get("type") == CONTINUE_IMPORT and isinstance(message.get("import_id"), str):
+        return ContinueImport(message["import_id"])
+    if message.get("Event") == "s3:TestEvent":
+        return []
+    records = message.get("Records")
+    if not isinstance(records, list):
+        raise PoisonMessageError("The message is neither an S3 notification nor a continuation.")
+    created = []
+    for record in records:
+        try:
+            if not str(record["eventName"]).startswith("ObjectCreated:"):
+                continue
+            obj = record["s3"]["object"]
+            created.append(ObjectCreated(
+                key=unquote_plus(obj["key"]),
+                etag=str(obj.get("eTag", "")),
+                size=int(obj.get("size", 0)),
+                sequencer=str(obj.get("sequencer", "")),
+            ))
+        except (KeyError, TypeError, ValueError) as error:
+            raise PoisonMessageError(f"The S3 record lacks {error}.") from None
+    return created

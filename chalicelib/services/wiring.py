@@ -1,0 +1,70 @@
+"""The composition root: real adapters, built once per Lambda container."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+
+from aws_lambda_powertools import Logger
+
+from chalicelib.aws.clients import client
+from chalicelib.aws.queue import ImportQueue
+from chalicelib.aws.s3files import S3Files
+from chalicelib.aws.secrets import SecretValue
+from chalicelib.domain.tokens import bearer_matches
+from chalicelib.services.import_file import Importer
+from chalicelib.services.import_messages import ContinueImport, parse_import_message
+from chalicelib.settings import get_settings
+from chalicelib.store.contacts import DynamoContactStore
+from chalicelib.store.imports import DynamoLedger
+from chalicelib.store.models import bind_tables
+
+logger = Logger(service="sodate")
+
+
+@lru_cache(maxsize=1)
+def _bound() -> bool:
+    bind_tables(get_settings())
+    return True
+
+
+@lru_cache(maxsize=1)
+def importer() -> Importer:
+    _bound()
+    settings = get_settings()
+    return Importer(
+        store=DynamoContactStore(),
+        files=S3Files(client("s3"), settings.bucket),
+        ledger=DynamoLedger(),
+        continuations=ImportQueue(client("sqs"), settings.import_queue_url),
+        rows_per_run=settings.rows_per_run,
+        max_file_bytes=settings.max_file_bytes,
+    )
+
+
+@lru_cache(maxsize=1)
+def _admin_token() -> SecretValue:
+    return SecretValue(client("secretsmanager"), get_settings().admin_token_secret)
+
+
+def admin_allowed(authorization: str | None) -> bool:
+    return bearer_matches(authorization, _admin_token().get())
+
+
+def tables_ready() -> None:
+    _bound()
+
+
+def handle_import_message(body: str, remaining_ms: Callable[[], int]) -> None:
+    """One SQS message: an S3 notification or a continuation of a long import."""
+    message = parse_import_message(body)
+    if isinstance(message, ContinueImport):
+        report = importer().continue_import(message.import_id, remaining_ms)
+        if report:
+            logger.info("import finished", extra={"file": report.file, "status": report.status})
+        return
+    for created in message:
+        report = importer().object_created(created, remaining_ms)
+        if report:
+            logger.info("import finished", extra={"file": report.file, "status": report.status,
+                                                  "rows": report.counts.rows})

@@ -1,0 +1,38 @@
+"""Typed settings, read from the environment once, when first asked for.
+
+Chalice puts the stage's `environment_variables` (fed by the CloudFormation
+outputs) into the Lambda environment; `make run` writes the same names.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Settings:
+    contacts_table: str
+    imports_table: str
+    suppressions_table: str
+    bucket: str
+    import_queue_url: str
+    admin_token_secret: str  # Secrets Manager id of the admin bearer token
+    rows_per_run: int  # 0: run until Lambda time is nearly up
+    max_file_bytes: int
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    env = os.environ
+    return Settings(
+        contacts_table=env.get("SODATE_CONTACTS_TABLE", "sodate-contacts"),
+        imports_table=env.get("SODATE_IMPORTS_TABLE", "sodate-imports"),
+        suppressions_table=env.get("SODATE_SUPPRESSIONS_TABLE", "sodate-suppressions"),
+        bucket=env.get("SODATE_BUCKET", ""),
+        import_queue_url=env.get("SODATE_IMPORT_QUEUE_URL", ""),
+        admin_token_secret=env.get("SODATE_ADMIN_TOKEN_SECRET", "sodate/admin-token"),
+        rows_per_run=int(env.get("SODATE_IMPORT_ROWS_PER_RUN", "0")),
+        max_file_bytes=int(env.get("SODATE_IMPORT_MAX_BYTES", str(2 * 1024**3))),
+    )

@@ -1,0 +1,146 @@
+"""Contact repository: batch reads and writes for imports, single items for the API."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib.domain.contact import Contact
+from chalicelib.domain.emails import email_hash
+from chalicelib.store.contact_codec import Item, from_item, to_item
+from chalicelib.store.models import ContactModel, SuppressionModel
+
+BATCH_GET_LIMIT = 100
+BATCH_WRITE_LIMIT = 25
+_MAX_ATTEMPTS = 8
+
+
+class StoreError(RuntimeError):
+    """DynamoDB kept refusing part of a batch; the import retries from its checkpoint."""
+
+
+class DynamoContactStore:
+    """Speaks to DynamoDB through PynamoDB's connection (one client per process)."""
+
+    def __init__(self, connection: Connection | None = None) -> None:
+        self._connection = connection or Connection()
+        self.write_calls = 0
+        self.read_calls = 0
+
+    # --- import path: batches -------------------------------------------------
+    def get_many(self, emails: list[str]) -> dict[str, Contact]:
+        items = self._batch_get(ContactModel.Meta.table_name, [{"email": {"S": e}} for e in emails])
+        return {item["email"]["S"]: from_item(item) for item in items}
+
+    def suppressed_among(self, emails: list[str]) -> set[str]:
+        hashes = {email_hash(e): e for e in emails}
+        keys = [{"email_hash": {"S": h}} for h in hashes]
+        items = self._batch_get(SuppressionModel.Meta.table_name, keys)
+        return {hashes[item["email_hash"]["S"]] for item in items}
+
+    def put_many(self, contacts: list[Contact]) -> None:
+        table = ContactModel.Meta.table_name
+        requests = [{"PutRequest": {"Item": to_item(c)}} for c in contacts]
+        for start in range(0, len(requests), BATCH_WRITE_LIMIT):
+            pending = {table: requests[start:start + BATCH_WRITE_LIMIT]}
+            for attempt in range(_MAX_ATTEMPTS):
+                self.write_calls += 1
+                answer = self._connection.dispatch("BatchWriteItem", {"RequestItems": pending})
+                pending = answer.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                _back_off(attempt)
+            else:
+                raise StoreError(f"DynamoDB left {len(pending[table])} contact writes unprocessed.")
+
+    def _batch_get(self, table: str, keys: list[Item]) -> list[Item]:
+        found: list[Item] = []
+        for start in range(0, len(keys), BATCH_GET_LIMIT):
+            pending: dict[str, Any] = {table: {"Keys": keys[start:start + BATCH_GET_LIMIT],
+                                               "ConsistentRead": True}}
+            for attempt in range(_MAX_ATTEMPTS):
+                self.read_calls += 1
+                answer = self._connection.dispatch("BatchGetItem", {"RequestItems": pending})
+                found.extend(answer.get("Responses", {}).get(table, []))
+                pending = answer.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+                _back_off(attempt)
+            else:
+                raise StoreError(f"DynamoDB left {len(pending[table]['Keys'])} reads unprocessed.")
+        return found
+
+
+def _back_off(attempt: int) -> None:
+    time.sleep(min(0.05 * 2**attempt, 2.0))
+
+
+# --- admin path: single items -----------------------------------------------------
+def find_by_email(normalized_email: str) -> Contact | None:
+    try:
+        model = ContactModel.get(normalized_email, consistent_read=True)
+    except DoesNotExist:
+        return None
+    return from_item(model.serialize())
+
+
+def find_by_id(contact_id: str) -> Contact | None:
+    for key in ContactModel.by_contact_id.query(contact_id, limit=1):
+        return find_by_email(key.email)
+    return None
+
+
+def page_of_contacts(limit: int, cursor: str | None) -> tuple[list[Contact], str | None]:
+    """A page of contacts in table order; the cursor is opaque to callers."""
+    start = _decode_cursor(cursor)
+    result = ContactModel.scan(limit=limit, last_evaluated_key=start)
+    contacts = [from_item(m.serialize()) for m in result]
+    last = result.last_evaluated_key
+    return contacts, _encode_cursor(last) if last else None
+
+
+def delete_contact(normalized_email: str) -> None:
+    ContactModel(email=normalized_email).delete()
+
+
+def suppress(normalized_email: str, reason: str, at: str) -> None:
+    SuppressionModel(email_hash=email_hash(normalized_email), reason=reason, at=at).save()
+
+
+def is_suppressed(normalized_email: str) -> bool:
+    try:
+        SuppressionModel.get(email_hash(normalized_email))
+    except DoesNotExist:
+        return False
+    return True
+
+
+class InvalidCursorError(ValueError):
+    pass
+
+
+def _encode_cursor(key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
+
+
+def _decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except ValueError:
+        raise InvalidCursorError("The cursor is not one this API gave out.") from None
+    if not isinstance(key, dict) or set(key) != {"email"}:
+        raise InvalidCursorError("The cursor is not one this API gave out.")
+    return key
+
+
+def stored_contacts(contacts: Iterable[Contact]) -> list[Item]:
+    """The wire items of contacts, as the import would write them (bench, tests)."""
+    return [to_item(c) for c in contacts]

@@ -1,0 +1,162 @@
+"""Deploy infra/template.yaml into the emulator -- and finish what moto skips.
+
+moto's CloudFormation creates tables, queues, the bucket and the role, but
+ignores a few things real CloudFormation does: bucket notifications, queue
+policies and Secrets Manager secrets.  Those are read from the *same*
+template here and applied through the ordinary APIs, so there is still one
+list of resources.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+import time
+from pathlib import Path
+from typing import Any
+
+from cfnlint.decode import cfn_yaml
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "template.yaml"
+
+
+class StackError(RuntimeError):
+    pass
+
+
+class LocalStack:
+    def __init__(self, session: Any, stack_name: str, template: Path = TEMPLATE) -> None:
+        self._cfn = session.client("cloudformation")
+        self._s3 = session.client("s3")
+        self._sqs = session.client("sqs")
+        self._secrets = session.client("secretsmanager")
+        self._sts = session.client("sts")
+        self._name = stack_name
+        self._body = template.read_text()
+        self._template = cfn_yaml.loads(self._body)
+        self._physical: dict[str, str] = {}
+        self._params: dict[str, str] = {}
+
+    def deploy(self, parameters: dict[str, str]) -> dict[str, str]:
+        """Create the stack, apply the gaps, and return every output."""
+        self._cfn.create_stack(
+            StackName=self._name, TemplateBody=self._body, Capabilities=["CAPABILITY_NAMED_IAM"],
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        )
+        stack = self._wait()
+        self._params = {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
+        self._params.update({
+            "AWS::AccountId": self._sts.get_caller_identity()["Account"],
+            "AWS::Region": self._cfn.meta.region_name,
+            "AWS::Partition": "aws",
+            "AWS::StackName": self._name,
+        })
+        for resource in self._cfn.describe_stack_resources(StackName=self._name)["StackResources"]:
+            if "PhysicalResourceId" in resource:  # moto lists skipped types without one
+                self._physical[resource["LogicalResourceId"]] = resource["PhysicalResourceId"]
+        self._apply_gaps()
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        for key, spec in self._template.get("Outputs", {}).items():
+            if key not in outputs:  # moto drops outputs of the types it skipped
+                outputs[key] = self._resolve(spec["Value"])
+        return outputs
+
+    def _wait(self, timeout: float = 60) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            stack: dict[str, Any] = self._cfn.describe_stacks(StackName=self._name)["Stacks"][0]
+            status = stack["StackStatus"]
+            if status == "CREATE_COMPLETE":
+                return stack
+            if status.endswith("FAILED") or "ROLLBACK" in status:
+                raise StackError(f"stack {self._name}: {status} {stack.get('StackStatusReason', '')}")
+            time.sleep(0.2)
+        raise StackError(f"stack {self._name} not created within {timeout}s")
+
+    # --- the gaps ---------------------------------------------------------------
+    def _apply_gaps(self) -> None:
+        resources = self._template["Resources"]
+        for logical, resource in resources.items():
+            kind, props = resource["Type"], resource.get("Properties", {})
+            if kind == "AWS::SecretsManager::Secret":
+                self._create_secret(logical, props)
+        for logical, resource in resources.items():
+            kind, props = resource["Type"], resource.get("Properties", {})
+            if kind == "AWS::SQS::QueuePolicy":
+                self._apply_queue_policy(props)
+            elif kind == "AWS::S3::Bucket" and "NotificationConfiguration" in props:
+                self._apply_bucket_notification(logical, props["NotificationConfiguration"])
+
+    def _create_secret(self, logical: str, props: dict[str, Any]) -> None:
+        name = self._resolve(props["Name"])
+        spec = props.get("GenerateSecretString", {})
+        alphabet = string.ascii_letters + string.digits
+        if not spec.get("ExcludePunctuation"):
+            alphabet += "!#$%&()*+,-.:;<=>?@[]^_{|}~"
+        value = "".join(secrets.choice(alphabet) for _ in range(int(spec.get("PasswordLength", 32))))
+        arn = self._secrets.create_secret(Name=name, SecretString=value)["ARN"]
+        self._physical[logical] = arn
+
+    def _apply_queue_policy(self, props: dict[str, Any]) -> None:
+        import json
+
+        document = json.dumps(self._resolve(props["PolicyDocument"]))
+        for queue in props["Queues"]:
+            self._sqs.set_queue_attributes(QueueUrl=self._resolve(queue), Attributes={"Policy": document})
+
+    def _apply_bucket_notification(self, logical: str, spec: dict[str, Any]) -> None:
+        queues = []
+        for entry in spec.get("QueueConfigurations", []):
+            config: dict[str, Any] = {"Events": [entry["Event"]], "QueueArn": self._resolve(entry["Queue"])}
+            rules = entry.get("Filter", {}).get("S3Key", {}).get("Rules", [])
+            if rules:
+                config["Filter"] = {"Key": {"FilterRules": [
+                    {"Name": r["Name"], "Value": self._resolve(r["Value"])} for r in rules]}}
+            queues.append(config)
+        self._s3.put_bucket_notification_configuration(
+            Bucket=self._physical[logical],
+            NotificationConfiguration={"QueueConfigurations": queues},
+        )
+
+    # --- the intrinsic functions the gaps use ---------------------------------------
+    def _resolve(self, value: Any) -> Any:
+        if isinstance(value, dict) and len(value) == 1:
+            (fn, arg), = value.items()
+            if fn == "Ref":
+                return self._ref(arg)
+            if fn == "Fn::Sub":
+                return re.sub(r"\$\{([^}]+)\}", lambda m: str(self._sub_name(m.group(1))), arg)
+            if fn == "Fn::GetAtt":
+                logical, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+                return self._get_att(logical, attribute)
+        if isinstance(value, dict):
+            return {k: self._resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._resolve(v) for v in value]
+        return value
+
+    def _sub_name(self, name: str) -> str:
+        if "." in name:
+            logical, attribute = name.split(".", 1)
+            return str(self._get_att(logical, attribute))
+        return str(self._ref(name))
+
+    def _ref(self, name: str) -> str:
+        if name in self._params:
+            return self._params[name]
+        if name in self._physical:
+            return self._physical[name]
+        raise StackError(f"cannot resolve Ref {name}")
+
+    def _get_att(self, logical: str, attribute: str) -> str:
+        kind = self._template["Resources"][logical]["Type"]
+        physical = self._physical[logical]
+        if kind == "AWS::SQS::Queue" and attribute == "Arn":
+            attrs = self._sqs.get_queue_attributes(QueueUrl=physical, AttributeNames=["QueueArn"])
+            return str(attrs["Attributes"]["QueueArn"])
+        if kind == "AWS::SQS::Queue" and attribute == "QueueName":
+            return physical.rsplit("/", 1)[-1]
+        if kind == "AWS::S3::Bucket" and attribute == "Arn":
+            return f"arn:aws:s3:::{physical}"
+        raise StackError(f"cannot resolve GetAtt {logical}.{attribute} locally")

@@ -1,0 +1,95 @@
+"""The event pump: what Lambda's event source mappings do on AWS.
+
+It long-polls the import queue and calls the very handler Lambda calls
+(`app.import_file`) with the event shape Lambda sends.  A message whose
+handler fails stays on the queue; the queue's redrive policy moves it to the
+DLQ after its receive count runs out, as on AWS.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger("sodate.pump")
+
+LAMBDA_TIMEOUT_MS = 900_000
+
+
+class LambdaContext:
+    """The parts of Lambda's context object that handlers use."""
+
+    def __init__(self, function_name: str, timeout_ms: int = LAMBDA_TIMEOUT_MS) -> None:
+        self.function_name = function_name
+        self.aws_request_id = str(uuid.uuid4())
+        self.memory_limit_in_mb = 1024
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+        self._deadline = time.monotonic() + timeout_ms / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
+    return {"Records": [{
+        "messageId": m["MessageId"],
+        "receiptHandle": m["ReceiptHandle"],
+        "body": m["Body"],
+        "attributes": m.get("Attributes", {}),
+        "messageAttributes": m.get("MessageAttributes", {}),
+        "md5OfBody": m.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    } for m in messages]}
+
+
+class QueuePump(threading.Thread):
+    def __init__(self, sqs: Any, queue_url: str, handler: Callable[[dict[str, Any], Any], Any],
+                 function_name: str, retry_after_s: int = 2) -> None:
+        super().__init__(name=f"pump-{function_name}", daemon=True)
+        self._sqs = sqs
+        self._url = queue_url
+        self._handler = handler
+        self._function = function_name
+        self._retry_after = retry_after_s
+        self._stop = threading.Event()
+        attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+        self._arn = attrs["Attributes"]["QueueArn"]
+        self._region = sqs.meta.region_name
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.pump_once(wait_seconds=1)
+            except Exception:  # keep pumping: one bad poll must not stop the stack
+                log.exception("pump %s: polling failed", self._function)
+                time.sleep(1)
+
+    def pump_once(self, wait_seconds: int = 0) -> int:
+        """Deliver at most one message (batch size 1, as configured in app.py)."""
+        answer = self._sqs.receive_message(
+            QueueUrl=self._url, MaxNumberOfMessages=1, WaitTimeSeconds=wait_seconds,
+            AttributeNames=["All"], MessageAttributeNames=["All"])
+        messages = answer.get("Messages", [])
+        if not messages:
+            return 0
+        event = sqs_event(messages, self._arn, self._region)
+        try:
+            self._handler(event, LambdaContext(self._function))
+        except Exception:
+            log.exception("%s failed; the message returns to the queue", self._function)
+            for m in messages:  # Lambda would wait out the visibility timeout; locally, retry soon
+                self._sqs.change_message_visibility(
+                    QueueUrl=self._url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=self._retry_after)
+            return 0
+        for m in messages:
+            self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=m["ReceiptHandle"])
+        return len(messages)

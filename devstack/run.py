@@ -1,0 +1,164 @@
+"""`make run`: the whole of Sodate on this machine, in the foreground.
+
+moto (server mode) is the AWS; infra/template.yaml is deployed into it by
+CloudFormation; the Chalice app serves the API; the pump feeds the queues to
+the Lambda handlers.  Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from devstack.cloudformation import LocalStack
+from devstack.emulator import Emulator, free_port
+from devstack.pump import QueuePump
+
+ROOT = Path(__file__).resolve().parent.parent
+REGION = "us-east-1"
+LOCAL_SITE_ID = "local-demo"
+
+
+@dataclass
+class Running:
+    emulator: Emulator
+    env: dict[str, str]
+    server: Any = None
+    threads: list[threading.Thread] = field(default_factory=list)
+    pumps: list[QueuePump] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for pump in self.pumps:
+            pump.stop()
+        if self.server is not None:
+            self.server.shutdown()
+        for thread in self.threads:
+            thread.join(timeout=5)
+        self.emulator.stop()
+
+
+def start(local_dir: Path, moto_port: int, api_port: int, rows_per_run: int = 0) -> Running:
+    emulator = Emulator(free_port(moto_port), local_dir / "moto.log")
+    emulator.start()
+    running = Running(emulator, {})
+    try:
+        aws = {
+            "AWS_ENDPOINT_URL": emulator.endpoint,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+        }
+        os.environ.update(aws)
+        session = boto3.session.Session(region_name=REGION)
+        outputs = LocalStack(session, "sodate").deploy({"Prefix": "sodate"})
+        token = session.client("secretsmanager").get_secret_value(
+            SecretId=outputs["AdminTokenSecret"])["SecretString"]
+        api_port = free_port(api_port)
+        env = {
+            **aws,
+            "SODATE_API": f"http://127.0.0.1:{api_port}",
+            "SODATE_BUCKET": outputs["Bucket"],
+            "SODATE_ADMIN_TOKEN": token,
+            "SODATE_SITE_ID": LOCAL_SITE_ID,
+            "SODATE_CONTACTS_TABLE": outputs["ContactsTable"],
+            "SODATE_IMPORTS_TABLE": outputs["ImportsTable"],
+            "SODATE_SUPPRESSIONS_TABLE": outputs["SuppressionsTable"],
+            "SODATE_IMPORT_QUEUE_URL": outputs["ImportQueueUrl"],
+            "SODATE_IMPORT_QUEUE_NAME": outputs["ImportQueueName"],
+            "SODATE_IMPORT_DLQ_URL": outputs["ImportDeadLetterQueueUrl"],
+            "SODATE_ADMIN_TOKEN_SECRET": outputs["AdminTokenSecret"],
+        }
+        if rows_per_run:
+            env["SODATE_IMPORT_ROWS_PER_RUN"] = str(rows_per_run)
+        os.environ.update(env)
+        running.env = env
+        _serve_api(running, api_port)
+        _start_pumps(running, session)
+        _write_env(local_dir / "env", env)
+    except BaseException:
+        running.stop()
+        raise
+    return running
+
+
+def _serve_api(running: Running, port: int) -> None:
+    from chalice.cli.factory import CLIFactory
+
+    factory = CLIFactory(str(ROOT), environ=dict(os.environ))
+    config = factory.create_config_obj(chalice_stage_name="local")
+    server = factory.create_local_server(config.chalice_app, config, "127.0.0.1", port)
+    thread = threading.Thread(target=server.serve_forever, name="api", daemon=True)
+    thread.start()
+    running.server, running.threads = server, [*running.threads, thread]
+
+
+def _start_pumps(running: Running, session: Any) -> None:
+    import app
+
+    pump = QueuePump(session.client("sqs"), running.env["SODATE_IMPORT_QUEUE_URL"],
+                     app.import_file, "import_file")
+    pump.start()
+    running.pumps.append(pump)
+    running.threads.append(pump)
+
+
+def _write_env(path: Path, env: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["# Written by `make run`; source it: set -a; . .local/env; set +a"]
+    lines += [f"{key}={value}" for key, value in env.items()]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("\n".join(lines) + "\n")
+    tmp.chmod(0o600)
+    tmp.replace(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--local-dir", type=Path, default=ROOT / ".local")
+    parser.add_argument("--moto-port", type=int, default=int(os.environ.get("SODATE_MOTO_PORT", "4566")))
+    parser.add_argument("--api-port", type=int, default=int(os.environ.get("SODATE_API_PORT", "8000")))
+    parser.add_argument("--rows-per-run", type=int, default=0,
+                        help="pause an import after this many rows (tests the checkpoint path)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    sys.path.insert(0, str(ROOT))
+    running = start(args.local_dir, args.moto_port, args.api_port, args.rows_per_run)
+    env = running.env
+    print(f"""
+Sodate is running locally.
+  AWS emulator (moto)  {env['AWS_ENDPOINT_URL']}
+  API (chalice)        {env['SODATE_API']}
+  bucket               {env['SODATE_BUCKET']}
+  event pump           {env['SODATE_IMPORT_QUEUE_NAME']} -> app.import_file
+  settings             {args.local_dir / 'env'}
+
+Try it:
+  set -a; . {args.local_dir / 'env'}; set +a
+  aws s3 cp customers.csv s3://$SODATE_BUCKET/imports/customers.csv
+  aws s3 cp s3://$SODATE_BUCKET/results/customers.csv.json -
+  curl -H "Authorization: Bearer $SODATE_ADMIN_TOKEN" "$SODATE_API/admin/contacts?email=someone@example.com"
+
+Ctrl-C stops everything.""", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    print("Stopping...", flush=True)
+    running.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
