@@ -63,8 +63,11 @@ def detect_encoding(sample: bytes) -> Encoding:
         )
     if _decodes(sample, "utf-8"):
         return Encoding("utf-8", "utf-8", 0)
-    if _decodes(sample, "cp932"):
-        return Encoding("cp932", "cp932", 0)
+    # A stray bad byte must not sink the file (that row alone is rejected),
+    # so take the encoding that fits best, if it fits almost everywhere.
+    best = min(("utf-8", "cp932"), key=lambda codec: _misfits(sample, codec))
+    if _misfits(sample, best) * 200 <= len(sample):
+        return Encoding(best, best, 0)
     raise UnreadableFileError(
         "unknown_encoding",
         "The text is neither UTF-8 nor Shift_JIS (CP932). Save it as UTF-8 CSV and upload it again.",
@@ -78,6 +81,11 @@ def _decodes(sample: bytes, codec: str) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def _misfits(sample: bytes, codec: str) -> int:
+    text = codecs.getincrementaldecoder(codec)(errors="replace").decode(sample, final=False)
+    return text.count("\ufffd")
 
 
 def sniff_delimiter(header_line: str) -> str:

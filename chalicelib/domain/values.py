@@ -64,7 +64,9 @@ def parse_int(text: str, low: int = 0, high: int = 10**9) -> int:
 
 def parse_money(text: str) -> Decimal:
     value = unicodedata.normalize("NFKC", text).strip().replace(",", "")
-    value = value.removeprefix("¥").removeprefix("$").removesuffix("円").removesuffix("jpy").strip()
+    # CP932 shows byte 0x5C as ¥, so a yen amount from Japanese Excel may start with a backslash.
+    value = value.removeprefix("¥").removeprefix("\\").removeprefix("$")
+    value = value.removesuffix("円").removesuffix("jpy").strip()
     try:
         amount = Decimal(value)
     except InvalidOperation:

@@ -1,0 +1,114 @@
+"""In-memory implementations of the service ports: instant, and inspectable."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import IO
+
+from chalicelib.domain.contact import Contact
+from chalicelib.domain.emails import email_hash
+from chalicelib.services.import_state import Claim
+from chalicelib.services.ports import FileChangedError
+from chalicelib.store.contact_codec import from_item, to_item
+
+
+class MemoryContactStore:
+    """Keeps contacts as DynamoDB would (through the wire codec), counts calls."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, dict] = {}
+        self.suppressed: set[str] = set()
+        self.write_calls = 0
+        self.read_calls = 0
+
+    def get_many(self, emails: list[str]) -> dict[str, Contact]:
+        assert len(emails) <= 100, "BatchGetItem takes at most 100 keys"
+        self.read_calls += 1
+        return {e: from_item(self.items[e]) for e in emails if e in self.items}
+
+    def suppressed_among(self, emails: list[str]) -> set[str]:
+        self.read_calls += 1
+        return {e for e in emails if email_hash(e) in self.suppressed}
+
+    def put_many(self, contacts: list[Contact]) -> None:
+        for start in range(0, len(contacts), 25):
+            self.write_calls += 1
+            for contact in contacts[start:start + 25]:
+                self.items[contact["email"]] = to_item(contact)
+
+    def contact(self, email: str) -> Contact:
+        return from_item(self.items[email])
+
+
+class MemoryFiles:
+    def __init__(self, chunk_bytes: int = 64 * 1024) -> None:
+        self.objects: dict[str, bytes] = {}
+        self.chunk_bytes = chunk_bytes
+        self.etags: dict[str, str] = {}
+
+    def put(self, key: str, body: bytes) -> str:
+        self.objects[key] = body
+        self.etags[key] = f"etag-{len(self.etags)}-{len(body)}"
+        return self.etags[key]
+
+    def read_chunks(self, key: str, start: int, etag: str) -> Iterator[bytes]:
+        if self.etags.get(key) != etag:
+            raise FileChangedError(key)
+        data = self.objects[key]
+        for offset in range(start, len(data), self.chunk_bytes):
+            yield data[offset:offset + self.chunk_bytes]
+
+    def get_bytes(self, key: str) -> bytes | None:
+        return self.objects.get(key)
+
+    def put_bytes(self, key: str, body: bytes, content_type: str) -> None:
+        self.objects[key] = body
+
+    def put_file(self, key: str, body: IO[bytes], content_type: str) -> None:
+        self.objects[key] = body.read()
+
+    def delete(self, key: str) -> None:
+        self.objects.pop(key, None)
+
+    def text(self, key: str) -> str:
+        return self.objects[key].decode("utf-8-sig")
+
+
+class MemoryLedger:
+    def __init__(self) -> None:
+        self.imports: dict[str, dict] = {}
+
+    def claim(self, import_id: str, key: str, now: float, lease_seconds: int) -> tuple[Claim, str | None]:
+        held = self.imports.get(import_id)
+        if held is None:
+            self.imports[import_id] = {"status": "running", "lease": now + lease_seconds, "checkpoint": None}
+            return Claim.NEW, None
+        if held["status"] == "done":
+            return Claim.DONE, None
+        if held["lease"] > now:
+            return Claim.BUSY, None
+        held["lease"] = now + lease_seconds
+        return Claim.RESUME, held["checkpoint"]
+
+    def save(self, import_id: str, checkpoint_json: str, now: float, release: bool) -> None:
+        self.imports[import_id].update(checkpoint=checkpoint_json, lease=0 if release else now)
+
+    def finish(self, import_id: str, report_json: str, now: float) -> None:
+        self.imports[import_id].update(status="done", report=report_json, checkpoint=None, lease=0)
+
+    def checkpoint_of(self, import_id: str) -> str | None:
+        held = self.imports.get(import_id)
+        return held["checkpoint"] if held and held["status"] == "running" else None
+
+
+class QueuedContinuations:
+    def __init__(self) -> None:
+        self.queued: list[str] = []
+
+    def continue_import(self, import_id: str) -> None:
+        self.queued.append(import_id)
+
+
+def csv_bytes(text: str, encoding: str = "utf-8") -> bytes:
+    return io.StringIO(text).getvalue().encode(encoding)

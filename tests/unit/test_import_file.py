@@ -1,0 +1,184 @@
+"""The import use case, end to end over in-memory ports (GIVEN / WHEN / THEN)."""
+
+import csv
+import io
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from chalicelib.domain.emails import email_hash
+from chalicelib.services.import_file import Importer, ObjectCreated
+from tests.fakes import MemoryContactStore, MemoryFiles, MemoryLedger, QueuedContinuations
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+
+
+class World:
+    def __init__(self, rows_per_run: int = 0) -> None:
+        self.store = MemoryContactStore()
+        self.files = MemoryFiles(chunk_bytes=1000)
+        self.ledger = MemoryLedger()
+        self.queue = QueuedContinuations()
+        ids = iter(range(10**9))
+        self.importer = Importer(self.store, self.files, self.ledger, self.queue, clock=lambda: NOW,
+                                 new_id=lambda: f"c{next(ids):06d}", rows_per_run=rows_per_run)
+
+    def drop(self, name: str, body: bytes, sequencer: str = "001") -> ObjectCreated:
+        key = f"imports/{name}"
+        etag = self.files.put(key, body)
+        return ObjectCreated(key, etag, len(body), sequencer)
+
+    def deliver(self, event: ObjectCreated) -> dict:
+        self.importer.object_created(event, lambda: 900_000)
+        while self.queue.queued:  # what SQS and the next Lambda run do
+            self.importer.continue_import(self.queue.queued.pop(0), lambda: 900_000)
+        return self.report(event.key)
+
+    def report(self, key: str) -> dict:
+        return json.loads(self.files.text(f"results/{key.removeprefix('imports/')}.json"))
+
+    def errors(self, key: str) -> list[list[str]]:
+        return list(csv.reader(io.StringIO(self.files.text(f"results/{key.removeprefix('imports/')}.errors.csv"))))
+
+
+CUSTOMERS = (
+    "メールアドレス,氏名,年齢,性別,購入回数,最終購入日,累計購入金額,メルマガ,好きな色\r\n"
+    "Taro@Example.com,山田 太郎,33,男,3,2024/1/5,\"￥12,000\",はい,青\r\n"
+    "hanako@example.com,髙橋 花子,,女,1,令和6年1月31日,3000,,\r\n"
+    "not-an-email,x,1,,,,,,\r\n"
+    "jiro@example.com,次郎,abc,,,,,,\r\n"
+    "taro@example.com,,,,4,,,,赤\r\n"
+    "=cmd@example.com,\"<script>alert(1)</script>\",,,,,,,\r\n"
+    "evil@example.com,\"=HYPERLINK(\"\"http://x\"\")\",x,,,,,,\r\n"
+)
+
+
+def test_a_japanese_excel_export_becomes_contacts_and_a_report():
+    world = World()
+    report = world.deliver(world.drop("customers.csv", CUSTOMERS.encode("cp932")))
+
+    assert report["status"] == "imported" and report["encoding"] == "cp932"
+    assert (report["rows"], report["created"], report["rejected"], report["duplicates"]) == (7, 3, 3, 1)
+    assert report["rows"] == sum(report[k] for k in ("created", "updated", "unchanged", "rejected", "duplicates"))
+    assert report["mapping"]["メールアドレス"] == "email" and report["mapping"]["好きな色"] == "attr:好きな色"
+
+    taro = world.store.contact("taro@example.com")
+    assert taro["name"] == "山田 太郎" and taro["age"] == 33 and taro["gender"] == "male"
+    assert taro["purchase_count"] == 4, "the later duplicate row's non-empty cell wins"
+    assert str(taro["total_spent"]) == "12000" and taro["last_purchase_date"] == "2024-01-05"
+    assert taro["status"] == "subscribed" and taro["consent_source"] == "import:customers.csv"
+    assert taro["attrs"] == {"好きな色": "赤"}
+    hanako = world.store.contact("hanako@example.com")
+    assert hanako["name"] == "髙橋 花子" and hanako["status"] == "pending"
+
+
+def test_markup_is_stored_as_inert_text():
+    world = World()
+    world.deliver(world.drop("customers.csv", CUSTOMERS.encode("utf-8")))
+    assert world.store.contact("=cmd@example.com")["name"] == "<script>alert(1)</script>"
+
+
+def test_every_rejected_row_is_reported_with_line_column_and_reason_formula_safe():
+    world = World()
+    event = world.drop("customers.csv", CUSTOMERS.encode("utf-8-sig"))
+    report = world.deliver(event)
+    header, *rows = world.errors(event.key)
+    assert header[:4] == ["line", "column", "reason", "message"] and header[4] == "メールアドレス"
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        ("4", "メールアドレス", "invalid_email"), ("5", "年齢", "invalid_number"), ("8", "年齢", "invalid_number")]
+    assert rows[2][5] == "'=HYPERLINK(\"http://x\")'"[:-1], "a formula cell is neutralised"
+    assert report["rejected_by_reason"] == {"invalid_email": 1, "invalid_number": 2}
+    assert report["errors_file"] == "results/customers.csv.errors.csv"
+
+
+def test_the_same_event_twice_imports_once():
+    world = World()
+    event = world.drop("customers.csv", CUSTOMERS.encode())
+    world.deliver(event)
+    before = dict(world.store.items)
+    assert world.importer.object_created(event, lambda: 900_000) is None
+    assert world.store.items == before
+
+
+def test_the_same_file_uploaded_twice_creates_nothing_new():
+    world = World()
+    world.deliver(world.drop("customers.csv", CUSTOMERS.encode(), sequencer="001"))
+    writes = world.store.write_calls
+    again = world.deliver(world.drop("customers.csv", CUSTOMERS.encode(), sequencer="002"))
+    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 3)
+    assert world.store.write_calls == writes, "unchanged contacts are not rewritten"
+
+
+def test_an_import_never_resubscribes_and_never_revives_an_erased_address():
+    world = World()
+    world.deliver(world.drop("a.csv", b"email,consent\nann@example.com,no\n"))
+    world.store.suppressed.add(email_hash("erased@example.com"))
+    report = world.deliver(world.drop("b.csv", b"email,consent\nann@example.com,yes\nerased@example.com,yes\n"))
+    assert world.store.contact("ann@example.com")["status"] == "unsubscribed"
+    assert report["consent_refused"] == 1
+    assert "erased@example.com" not in world.store.items
+    assert report["rejected_by_reason"] == {"suppressed": 1}
+
+
+def big_file(rows: int) -> bytes:
+    lines = ["email,name,purchase_count"]
+    for i in range(rows):
+        lines.append(f"user{i % (rows - 50)}@example.com,User {i},{i % 7}")  # 50 repeats, across batches
+        if i % 97 == 0:
+            lines.append(f"broken{i},x,1")
+    return ("\r\n".join(lines) + "\r\n").encode("utf-16")
+
+
+def test_a_file_too_big_for_one_run_continues_from_its_checkpoint():
+    body = big_file(1000)
+    single = World()
+    whole = single.deliver(single.drop("big.csv", body))
+    split = World(rows_per_run=150)
+    resumed = split.deliver(split.drop("big.csv", body))
+
+    assert resumed["runs"] > 5
+    for count in ("rows", "created", "updated", "unchanged", "rejected", "duplicates"):
+        assert resumed[count] == whole[count], count
+    assert resumed["created"] == 950 and resumed["duplicates"] == 50
+    assert split.store.items == single.store.items, "no row imported twice, none lost"
+    assert split.files.text("results/big.csv.errors.csv") == single.files.text("results/big.csv.errors.csv")
+    assert not [k for k in split.files.objects if k.startswith(".sodate/")], "scratch state is cleaned up"
+
+
+def test_a_saved_mapping_in_the_bucket_overrides_the_automatic_one():
+    world = World()
+    world.files.put("mappings/crm.json", json.dumps({"columns": {"Kontakt": "email", "Stufe": "attr:tier"}}).encode())
+    report = world.deliver(world.drop("crm.csv", b"Kontakt;Stufe\nkai@example.com;gold\n"))
+    assert report["mapping_source"] == "mappings/crm.json" and report["delimiter"] == "semicolon"
+    assert world.store.contact("kai@example.com")["attrs"] == {"tier": "gold"}
+
+
+@pytest.mark.parametrize(("name", "body", "reason"), [
+    ("empty.csv", b"", "empty_file"),
+    ("photo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary_file"),
+    ("names.csv", b"name,age\nAiko,3\n", "no_email_column"),
+    ("sheet.xlsx", b"PK\x03\x04", "not_csv"),
+])
+def test_an_unreadable_file_gets_a_report_that_says_why_and_imports_nothing(name, body, reason):
+    world = World()
+    report = world.deliver(world.drop(name, body))
+    assert report["status"] == "failed" and report["error"]["reason"] == reason
+    assert report["error"]["message"]
+    assert world.store.items == {}
+
+
+def test_a_file_replaced_mid_import_stops_cleanly():
+    world = World(rows_per_run=100)
+    event = world.drop("big.csv", big_file(500))
+    world.importer.object_created(event, lambda: 900_000)
+    world.drop("big.csv", b"email\nnew@example.com\n", sequencer="002")  # new ETag
+    world.importer.continue_import(world.queue.queued.pop(), lambda: 900_000)
+    assert world.report(event.key)["error"]["reason"] == "file_replaced"
+
+
+def test_a_run_stops_before_lambdas_deadline():
+    world = World()
+    event = world.drop("big.csv", big_file(500))
+    world.importer.object_created(event, lambda: 30_000)  # under the safety margin
+    assert world.queue.queued, "the import handed itself to a next run"
