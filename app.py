@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from chalice import Chalice, NotFoundError, BadRequestError, Response, UnauthorizedError
-from chalice.app import SQSEvent
+from chalice.app import BadRequestError, Chalice, NotFoundError, Response, SQSEvent, UnauthorizedError
 
 from chalicelib.services import contacts_admin, wiring
 
@@ -37,7 +36,8 @@ def health() -> dict[str, str]:
 @app.route("/admin/contacts")
 def contacts() -> Any:
     _require_admin()
-    params = app.current_request.query_params or {}
+    request = app.current_request
+    params: dict[str, str] = (request.query_params if request else None) or {}
     if "email" in params:
         return _found(contacts_admin.find_by_email, params["email"])
     limit = params.get("limit", "50")
@@ -65,10 +65,13 @@ def erase_contact(contact_id: str) -> Any:
 def export_contact(contact_id: str) -> Response:
     _require_admin()
     body = _found(contacts_admin.export, contact_id)
-    return Response(body, headers={
-        "Content-Type": "application/json",
-        "Content-Disposition": f'attachment; filename="contact-{contact_id}.json"',
-    })
+    return Response(
+        body,
+        headers={
+            "Content-Type": "application/json",
+            "Content-Disposition": f'attachment; filename="contact-{contact_id}.json"',
+        },
+    )
 
 
 @app.on_sqs_message(queue=IMPORT_QUEUE, batch_size=1)

@@ -41,17 +41,21 @@ class LocalStack:
     def deploy(self, parameters: dict[str, str]) -> dict[str, str]:
         """Create the stack, apply the gaps, and return every output."""
         self._cfn.create_stack(
-            StackName=self._name, TemplateBody=self._body, Capabilities=["CAPABILITY_NAMED_IAM"],
+            StackName=self._name,
+            TemplateBody=self._body,
+            Capabilities=["CAPABILITY_NAMED_IAM"],
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
         )
         stack = self._wait()
         self._params = {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
-        self._params.update({
-            "AWS::AccountId": self._sts.get_caller_identity()["Account"],
-            "AWS::Region": self._cfn.meta.region_name,
-            "AWS::Partition": "aws",
-            "AWS::StackName": self._name,
-        })
+        self._params.update(
+            {
+                "AWS::AccountId": self._sts.get_caller_identity()["Account"],
+                "AWS::Region": self._cfn.meta.region_name,
+                "AWS::Partition": "aws",
+                "AWS::StackName": self._name,
+            }
+        )
         for resource in self._cfn.describe_stack_resources(StackName=self._name)["StackResources"]:
             if "PhysicalResourceId" in resource:  # moto lists skipped types without one
                 self._physical[resource["LogicalResourceId"]] = resource["PhysicalResourceId"]
@@ -111,8 +115,13 @@ class LocalStack:
             config: dict[str, Any] = {"Events": [entry["Event"]], "QueueArn": self._resolve(entry["Queue"])}
             rules = entry.get("Filter", {}).get("S3Key", {}).get("Rules", [])
             if rules:
-                config["Filter"] = {"Key": {"FilterRules": [
-                    {"Name": r["Name"], "Value": self._resolve(r["Value"])} for r in rules]}}
+                config["Filter"] = {
+                    "Key": {
+                        "FilterRules": [
+                            {"Name": r["Name"], "Value": self._resolve(r["Value"])} for r in rules
+                        ]
+                    }
+                }
             queues.append(config)
         self._s3.put_bucket_notification_configuration(
             Bucket=self._physical[logical],
@@ -122,7 +131,7 @@ class LocalStack:
     # --- the intrinsic functions the gaps use ---------------------------------------
     def _resolve(self, value: Any) -> Any:
         if isinstance(value, dict) and len(value) == 1:
-            (fn, arg), = value.items()
+            ((fn, arg),) = value.items()
             if fn == "Ref":
                 return self._ref(arg)
             if fn == "Fn::Sub":

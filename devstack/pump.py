@@ -35,22 +35,33 @@ class LambdaContext:
 
 
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
-    return {"Records": [{
-        "messageId": m["MessageId"],
-        "receiptHandle": m["ReceiptHandle"],
-        "body": m["Body"],
-        "attributes": m.get("Attributes", {}),
-        "messageAttributes": m.get("MessageAttributes", {}),
-        "md5OfBody": m.get("MD5OfBody", ""),
-        "eventSource": "aws:sqs",
-        "eventSourceARN": queue_arn,
-        "awsRegion": region,
-    } for m in messages]}
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": m.get("MessageAttributes", {}),
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+            for m in messages
+        ]
+    }
 
 
 class QueuePump(threading.Thread):
-    def __init__(self, sqs: Any, queue_url: str, handler: Callable[[dict[str, Any], Any], Any],
-                 function_name: str, retry_after_s: int = 2) -> None:
+    def __init__(
+        self,
+        sqs: Any,
+        queue_url: str,
+        handler: Callable[[dict[str, Any], Any], Any],
+        function_name: str,
+        retry_after_s: int = 2,
+    ) -> None:
         super().__init__(name=f"pump-{function_name}", daemon=True)
         self._sqs = sqs
         self._url = queue_url
@@ -76,8 +87,12 @@ class QueuePump(threading.Thread):
     def pump_once(self, wait_seconds: int = 0) -> int:
         """Deliver at most one message (batch size 1, as configured in app.py)."""
         answer = self._sqs.receive_message(
-            QueueUrl=self._url, MaxNumberOfMessages=1, WaitTimeSeconds=wait_seconds,
-            AttributeNames=["All"], MessageAttributeNames=["All"])
+            QueueUrl=self._url,
+            MaxNumberOfMessages=1,
+            WaitTimeSeconds=wait_seconds,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
         messages = answer.get("Messages", [])
         if not messages:
             return 0
@@ -88,7 +103,8 @@ class QueuePump(threading.Thread):
             log.exception("%s failed; the message returns to the queue", self._function)
             for m in messages:  # Lambda would wait out the visibility timeout; locally, retry soon
                 self._sqs.change_message_visibility(
-                    QueueUrl=self._url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=self._retry_after)
+                    QueueUrl=self._url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=self._retry_after
+                )
             return 0
         for m in messages:
             self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=m["ReceiptHandle"])

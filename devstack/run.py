@@ -60,8 +60,9 @@ def start(local_dir: Path, moto_port: int, api_port: int, rows_per_run: int = 0)
         os.environ.update(aws)
         session = boto3.session.Session(region_name=REGION)
         outputs = LocalStack(session, "sodate").deploy({"Prefix": "sodate"})
-        token = session.client("secretsmanager").get_secret_value(
-            SecretId=outputs["AdminTokenSecret"])["SecretString"]
+        token = session.client("secretsmanager").get_secret_value(SecretId=outputs["AdminTokenSecret"])[
+            "SecretString"
+        ]
         api_port = free_port(api_port)
         env = {
             **aws,
@@ -104,8 +105,9 @@ def _serve_api(running: Running, port: int) -> None:
 def _start_pumps(running: Running, session: Any) -> None:
     import app
 
-    pump = QueuePump(session.client("sqs"), running.env["SODATE_IMPORT_QUEUE_URL"],
-                     app.import_file, "import_file")
+    pump = QueuePump(
+        session.client("sqs"), running.env["SODATE_IMPORT_QUEUE_URL"], app.import_file, "import_file"
+    )
     pump.start()
     running.pumps.append(pump)
     running.threads.append(pump)
@@ -126,28 +128,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--local-dir", type=Path, default=ROOT / ".local")
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("SODATE_MOTO_PORT", "4566")))
     parser.add_argument("--api-port", type=int, default=int(os.environ.get("SODATE_API_PORT", "8000")))
-    parser.add_argument("--rows-per-run", type=int, default=0,
-                        help="pause an import after this many rows (tests the checkpoint path)")
+    parser.add_argument(
+        "--rows-per-run",
+        type=int,
+        default=0,
+        help="pause an import after this many rows (tests the checkpoint path)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     sys.path.insert(0, str(ROOT))
     running = start(args.local_dir, args.moto_port, args.api_port, args.rows_per_run)
     env = running.env
-    print(f"""
+    print(
+        f"""
 Sodate is running locally.
-  AWS emulator (moto)  {env['AWS_ENDPOINT_URL']}
-  API (chalice)        {env['SODATE_API']}
-  bucket               {env['SODATE_BUCKET']}
-  event pump           {env['SODATE_IMPORT_QUEUE_NAME']} -> app.import_file
-  settings             {args.local_dir / 'env'}
+  AWS emulator (moto)  {env["AWS_ENDPOINT_URL"]}
+  API (chalice)        {env["SODATE_API"]}
+  bucket               {env["SODATE_BUCKET"]}
+  event pump           {env["SODATE_IMPORT_QUEUE_NAME"]} -> app.import_file
+  settings             {args.local_dir / "env"}
 
 Try it:
-  set -a; . {args.local_dir / 'env'}; set +a
+  set -a; . {args.local_dir / "env"}; set +a
   aws s3 cp customers.csv s3://$SODATE_BUCKET/imports/customers.csv
   aws s3 cp s3://$SODATE_BUCKET/results/customers.csv.json -
   curl -H "Authorization: Bearer $SODATE_ADMIN_TOKEN" "$SODATE_API/admin/contacts?email=someone@example.com"
 
-Ctrl-C stops everything.""", flush=True)
+Ctrl-C stops everything.""",
+        flush=True,
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

@@ -34,7 +34,7 @@ class MemoryContactStore:
     def put_many(self, contacts: list[Contact]) -> None:
         for start in range(0, len(contacts), 25):
             self.write_calls += 1
-            for contact in contacts[start:start + 25]:
+            for contact in contacts[start : start + 25]:
                 self.items[contact["email"]] = to_item(contact)
 
     def contact(self, email: str) -> Contact:
@@ -57,7 +57,7 @@ class MemoryFiles:
             raise FileChangedError(key)
         data = self.objects[key]
         for offset in range(start, len(data), self.chunk_bytes):
-            yield data[offset:offset + self.chunk_bytes]
+            yield data[offset : offset + self.chunk_bytes]
 
     def get_bytes(self, key: str) -> bytes | None:
         return self.objects.get(key)

@@ -60,7 +60,7 @@ def resolve_mapping(
             warnings.append(f"Column '{header}' also looks like {target}; kept as a custom attribute.")
             target = _attr_target(header, index)
         if target in taken and target != IGNORE:
-            target = f"{ATTR_PREFIX}{target[len(ATTR_PREFIX):]}_{index + 1}"
+            target = f"{ATTR_PREFIX}{target[len(ATTR_PREFIX) :]}_{index + 1}"
         taken.add(target)
         columns.append(Column(index, header, target))
     return Mapping(tuple(columns), saved_name if saved is not None else "automatic", tuple(warnings))
@@ -74,7 +74,7 @@ def _attr_target(header: str, index: int) -> str:
 def _saved_targets(saved: MappingABC[str, object]) -> dict[str, str]:
     columns = saved.get("columns")
     if not isinstance(columns, MappingABC):
-        raise MappingError("A saved mapping needs a 'columns' object: {\"Header\": \"field\"}.")
+        raise MappingError('A saved mapping needs a \'columns\' object: {"Header": "field"}.')
     targets = {}
     for header, target in columns.items():
         if target is None or target == IGNORE:

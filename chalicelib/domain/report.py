@@ -48,9 +48,13 @@ class ImportReport:
         body = asdict(self)
         counts = body.pop("counts")
         delimiter = {"\t": "tab", ",": "comma", ";": "semicolon"}.get(self.delimiter or "")
-        return {"file": self.file, "status": self.status, **counts, **{
-            k: v for k, v in body.items() if k not in ("file", "status")
-        }, "delimiter": delimiter}
+        return {
+            "file": self.file,
+            "status": self.status,
+            **counts,
+            **{k: v for k, v in body.items() if k not in ("file", "status")},
+            "delimiter": delimiter,
+        }
 
 
 def safe_cell(value: str) -> str:
@@ -66,8 +70,15 @@ def errors_csv_rows(rejections: list[Rejection]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     for r in rejections:
-        writer.writerow([str(r.line), safe_cell(r.column), r.reason, safe_cell(r.message),
-                         *(safe_cell(v) for v in r.values)])
+        writer.writerow(
+            [
+                str(r.line),
+                safe_cell(r.column),
+                r.reason,
+                safe_cell(r.message),
+                *(safe_cell(v) for v in r.values),
+            ]
+        )
     return out.getvalue()
 
 

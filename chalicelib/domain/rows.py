@@ -70,13 +70,18 @@ class RowParser:
             if not c.target.startswith(ATTR_PREFIX) and c.target != "email"
         ]
         self._attrs = [
-            (c.index, c.target[len(ATTR_PREFIX):]) for c in self._columns if c.target.startswith(ATTR_PREFIX)
+            (c.index, c.target[len(ATTR_PREFIX) :]) for c in self._columns if c.target.startswith(ATTR_PREFIX)
         ]
 
     def parse(self, values: list[str], line: int) -> ContactRow | Rejection:
-        if len(values) > self._width and any(v.strip() for v in values[self._width:]):
-            return Rejection(line, "", "extra_columns",
-                             f"The row has {len(values)} cells; the header has {self._width}.", values)
+        if len(values) > self._width and any(v.strip() for v in values[self._width :]):
+            return Rejection(
+                line,
+                "",
+                "extra_columns",
+                f"The row has {len(values)} cells; the header has {self._width}.",
+                values,
+            )
         if len(values) < self._width:
             values = values + [""] * (self._width - len(values))
         raw_email = values[self._email.index]
@@ -92,8 +97,13 @@ class RowParser:
             if not cell:
                 continue
             if len(cell) > MAX_VALUE_CHARS:
-                return Rejection(line, header, "value_too_long",
-                                 f"The value has {len(cell)} characters; at most {MAX_VALUE_CHARS}.", values)
+                return Rejection(
+                    line,
+                    header,
+                    "value_too_long",
+                    f"The value has {len(cell)} characters; at most {MAX_VALUE_CHARS}.",
+                    values,
+                )
             try:
                 fields[target] = parse(cell)
             except InvalidValueError as error:
@@ -103,8 +113,13 @@ class RowParser:
             cell = values[index].strip()
             if cell:
                 if len(cell) > MAX_VALUE_CHARS:
-                    return Rejection(line, name, "value_too_long",
-                                     f"The value has {len(cell)} characters; at most {MAX_VALUE_CHARS}.", values)
+                    return Rejection(
+                        line,
+                        name,
+                        "value_too_long",
+                        f"The value has {len(cell)} characters; at most {MAX_VALUE_CHARS}.",
+                        values,
+                    )
                 attrs[name] = _text(cell)
         if "name" not in fields and ("last_name" in fields or "first_name" in fields):
             fields["name"] = _full_name(str(fields.get("last_name", "")), str(fields.get("first_name", "")))

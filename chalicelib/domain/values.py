@@ -16,8 +16,18 @@ class InvalidValueError(ValueError):
         self.reason = reason
 
 
-_ERAS = {"明治": 1868, "大正": 1912, "昭和": 1926, "平成": 1989, "令和": 2019,
-         "m": 1868, "t": 1912, "s": 1926, "h": 1989, "r": 2019}
+_ERAS = {
+    "明治": 1868,
+    "大正": 1912,
+    "昭和": 1926,
+    "平成": 1989,
+    "令和": 2019,
+    "m": 1868,
+    "t": 1912,
+    "s": 1926,
+    "h": 1989,
+    "r": 2019,
+}
 _YMD = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
 _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _KANJI = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
@@ -90,11 +100,52 @@ def parse_gender(text: str) -> str:
     return _GENDER_LOOKUP.get(value.lower(), value)
 
 
-_YES = {"yes", "y", "true", "1", "on", "optin", "opt-in", "subscribed", "granted",
-        "はい", "同意", "同意する", "同意済", "同意済み", "許可", "希望", "希望する", "する", "受け取る",
-        "購読", "○", "◯", "済"}
-_NO = {"no", "n", "false", "0", "off", "optout", "opt-out", "unsubscribed", "denied",
-       "いいえ", "拒否", "不可", "しない", "希望しない", "不要", "受け取らない", "停止", "配信停止", "×"}
+_YES = {
+    "yes",
+    "y",
+    "true",
+    "1",
+    "on",
+    "optin",
+    "opt-in",
+    "subscribed",
+    "granted",
+    "はい",
+    "同意",
+    "同意する",
+    "同意済",
+    "同意済み",
+    "許可",
+    "希望",
+    "希望する",
+    "する",
+    "受け取る",
+    "購読",
+    "○",
+    "◯",
+    "済",
+}
+_NO = {
+    "no",
+    "n",
+    "false",
+    "0",
+    "off",
+    "optout",
+    "opt-out",
+    "unsubscribed",
+    "denied",
+    "いいえ",
+    "拒否",
+    "不可",
+    "しない",
+    "希望しない",
+    "不要",
+    "受け取らない",
+    "停止",
+    "配信停止",
+    "×",
+}
 
 
 def parse_consent(text: str) -> bool:

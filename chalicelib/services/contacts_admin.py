@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +12,7 @@ from chalicelib.store import contacts as repo
 from chalicelib.store.contacts import InvalidCursorError
 
 MAX_PAGE = 200
-__all__ = ["InvalidCursorError", "ContactNotFoundError"]
+__all__ = ["ContactNotFoundError", "InvalidCursorError"]
 
 
 class ContactNotFoundError(LookupError):
@@ -79,4 +79,4 @@ def erase(contact_id: str) -> dict[str, Any]:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -39,13 +39,16 @@ class Batcher:
         self.rejected_by_reason = rejected_by_reason
         self._rows: dict[str, ContactRow] = {}
         self._repeats: set[str] = set()  # seen in an earlier batch: merge, count as duplicate
+        self._pending = 0  # rows since the last flush, rejected ones included
 
     @property
     def full(self) -> bool:
-        return len(self._rows) >= BATCH_SIZE
+        """Time to flush: a checkpoint can only fall on a flushed batch."""
+        return len(self._rows) >= BATCH_SIZE or self._pending >= BATCH_SIZE * 10
 
     def add(self, row: ContactRow) -> None:
         self.counts.rows += 1
+        self._pending += 1
         if self._seen.add(row.email):
             self.counts.duplicates += 1
             earlier = self._rows.get(row.email)
@@ -57,6 +60,7 @@ class Batcher:
 
     def reject(self, rejection: Rejection) -> None:
         self.counts.rows += 1
+        self._pending += 1
         self._record_rejection(rejection)
 
     def _record_rejection(self, rejection: Rejection) -> None:
@@ -66,6 +70,7 @@ class Batcher:
         self._errors.write(errors_csv_rows([rejection]))
 
     def flush(self) -> None:
+        self._pending = 0
         if not self._rows:
             return
         rows, repeats = self._rows, self._repeats
@@ -90,7 +95,12 @@ class Batcher:
     def _unsee_as_suppressed(self, row: ContactRow, repeat: bool) -> None:
         if repeat:  # counted as a duplicate already; its first row was rejected too
             self.counts.duplicates -= 1
-        self._record_rejection(Rejection(
-            row.line, "", "suppressed",
-            "This address was erased or suppressed; it is not imported again.", [row.email],
-        ))
+        self._record_rejection(
+            Rejection(
+                row.line,
+                "",
+                "suppressed",
+                "This address was erased or suppressed; it is not imported again.",
+                [row.email],
+            )
+        )

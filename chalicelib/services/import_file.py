@@ -16,7 +16,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import IO
 
 from chalicelib.domain.contact import Source
@@ -66,7 +66,7 @@ class Importer:
     files: Files
     ledger: Ledger
     continuations: Continuations
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     new_id: Callable[[], str] = lambda: uuid.uuid4().hex
     rows_per_run: int = 0
     max_file_bytes: int = 2 * 1024**3
@@ -103,16 +103,18 @@ class Importer:
         try:
             if not cp.key.lower().endswith(ACCEPTED_SUFFIXES):
                 raise UnreadableFileError(
-                    "not_csv", "Only .csv, .tsv and .txt files are imported; export the sheet as CSV.")
+                    "not_csv", "Only .csv, .tsv and .txt files are imported; export the sheet as CSV."
+                )
             if cp.size > self.max_file_bytes:
                 raise UnreadableFileError(
-                    "too_large", f"The file has {cp.size} bytes; the limit is {self.max_file_bytes}.")
+                    "too_large", f"The file has {cp.size} bytes; the limit is {self.max_file_bytes}."
+                )
             if cp.size == 0:
                 raise UnreadableFileError("empty_file", "The file is empty.")
             chunks = self.files.read_chunks(cp.key, 0, cp.etag)
             first = next(chunks, b"")
             encoding = detect_encoding(first)
-            lines = iter_lines(_chain(first[encoding.bom_length:], chunks), encoding, encoding.bom_length)
+            lines = iter_lines(_chain(first[encoding.bom_length :], chunks), encoding, encoding.bom_length)
             header = read_header(lines)
             mapping = resolve_mapping(header.cells, *self._saved_mapping(cp.key))
             if not mapping.has_email:
@@ -120,7 +122,8 @@ class Importer:
                     "no_email_column",
                     "No column holds email addresses. Headers found: "
                     + ", ".join(repr(h) for h in header.cells)
-                    + ". Name one 'email' or 'メールアドレス', or add a mapping file.")
+                    + ". Name one 'email' or 'メールアドレス', or add a mapping file.",
+                )
         except (UnreadableFileError, MappingError) as error:
             reason = getattr(error, "reason", "invalid_mapping")
             return self._fail(cp, reason, str(error))
@@ -135,16 +138,22 @@ class Importer:
     def _run(self, cp: Checkpoint, remaining_ms: Callable[[], int]) -> ImportReport | None:
         cp.runs += 1
         seen = self._load_seen(cp)
-        errors = tempfile.SpooledTemporaryFile(max_size=1 << 20, mode="w+", encoding="utf-8", newline="")
-        batcher = Batcher(self.store, Source(f"import:{_file_name(cp.key)}", self._iso()), seen, errors,
-                          self.new_id, cp.counts, cp.rejected_by_reason)
+        with tempfile.SpooledTemporaryFile(
+            max_size=1 << 20, mode="w+", encoding="utf-8", newline=""
+        ) as errors:
+            return self._consume(cp, seen, errors, remaining_ms)
+
+    def _consume(
+        self, cp: Checkpoint, seen: SeenSet, errors: IO[str], remaining_ms: Callable[[], int]
+    ) -> ImportReport | None:
+        source = Source(f"import:{_file_name(cp.key)}", self._iso())
+        batcher = Batcher(self.store, source, seen, errors, self.new_id, cp.counts, cp.rejected_by_reason)
         parser = RowParser(cp.get_mapping())
-        encoding = cp.get_encoding()
         rows_this_run = 0
         try:
             chunks = self.files.read_chunks(cp.key, cp.offset, cp.etag)
-            reader = RecordReader(iter_lines(chunks, encoding, cp.offset), cp.delimiter, cp.next_line)
-            for record in reader:
+            lines = iter_lines(chunks, cp.get_encoding(), cp.offset)
+            for record in RecordReader(lines, cp.delimiter, cp.next_line):
                 if record.error:
                     batcher.reject(_broken(record.error, record.line, record.values))
                 else:
@@ -162,8 +171,11 @@ class Importer:
                         return None
             batcher.flush()
         except FileChangedError:
-            return self._fail(cp, "file_replaced", "The file was replaced during the import; "
-                              "the new file is imported on its own.")
+            return self._fail(
+                cp,
+                "file_replaced",
+                "The file was replaced during the import; the new file is imported on its own.",
+            )
         return self._finish(cp, errors)
 
     def _should_pause(self, rows_this_run: int, remaining_ms: Callable[[], int]) -> bool:
@@ -285,7 +297,7 @@ def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
 
 
 def _name(key: str) -> str:
-    return key[len(IMPORT_PREFIX):]
+    return key[len(IMPORT_PREFIX) :]
 
 
 def _file_name(key: str) -> str:
@@ -294,4 +306,3 @@ def _file_name(key: str) -> str:
 
 def _state_key(cp: Checkpoint, name: str) -> str:
     return f"{STATE_PREFIX}{cp.import_id}/{name}"
-

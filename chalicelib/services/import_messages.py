@@ -45,12 +45,14 @@ def parse_import_message(body: str) -> list[ObjectCreated] | ContinueImport:
             if not str(record["eventName"]).startswith("ObjectCreated:"):
                 continue
             obj = record["s3"]["object"]
-            created.append(ObjectCreated(
-                key=unquote_plus(obj["key"]),
-                etag=str(obj.get("eTag", "")),
-                size=int(obj.get("size", 0)),
-                sequencer=str(obj.get("sequencer", "")),
-            ))
+            created.append(
+                ObjectCreated(
+                    key=unquote_plus(obj["key"]),
+                    etag=str(obj.get("eTag", "")),
+                    size=int(obj.get("size", 0)),
+                    sequencer=str(obj.get("sequencer", "")),
+                )
+            )
         except (KeyError, TypeError, ValueError) as error:
             raise PoisonMessageError(f"The S3 record lacks {error}.") from None
     return created

@@ -66,5 +66,7 @@ def handle_import_message(body: str, remaining_ms: Callable[[], int]) -> None:
     for created in message:
         report = importer().object_created(created, remaining_ms)
         if report:
-            logger.info("import finished", extra={"file": report.file, "status": report.status,
-                                                  "rows": report.counts.rows})
+            logger.info(
+                "import finished",
+                extra={"file": report.file, "status": report.status, "rows": report.counts.rows},
+            )

@@ -48,7 +48,7 @@ class DynamoContactStore:
         table = ContactModel.Meta.table_name
         requests = [{"PutRequest": {"Item": to_item(c)}} for c in contacts]
         for start in range(0, len(requests), BATCH_WRITE_LIMIT):
-            pending = {table: requests[start:start + BATCH_WRITE_LIMIT]}
+            pending = {table: requests[start : start + BATCH_WRITE_LIMIT]}
             for attempt in range(_MAX_ATTEMPTS):
                 self.write_calls += 1
                 answer = self._connection.dispatch("BatchWriteItem", {"RequestItems": pending})
@@ -62,8 +62,9 @@ class DynamoContactStore:
     def _batch_get(self, table: str, keys: list[Item]) -> list[Item]:
         found: list[Item] = []
         for start in range(0, len(keys), BATCH_GET_LIMIT):
-            pending: dict[str, Any] = {table: {"Keys": keys[start:start + BATCH_GET_LIMIT],
-                                               "ConsistentRead": True}}
+            pending: dict[str, Any] = {
+                table: {"Keys": keys[start : start + BATCH_GET_LIMIT], "ConsistentRead": True}
+            }
             for attempt in range(_MAX_ATTEMPTS):
                 self.read_calls += 1
                 answer = self._connection.dispatch("BatchGetItem", {"RequestItems": pending})

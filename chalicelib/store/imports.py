@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
@@ -14,13 +14,18 @@ DONE = "done"
 
 
 def _iso(now: float) -> str:
-    return datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds")
 
 
 class DynamoLedger:
     def claim(self, import_id: str, key: str, now: float, lease_seconds: int) -> tuple[Claim, str | None]:
-        fresh = ImportModel(import_id=import_id, key=key, status=RUNNING,
-                            lease_until=int(now) + lease_seconds, updated_at=_iso(now))
+        fresh = ImportModel(
+            import_id=import_id,
+            key=key,
+            status=RUNNING,
+            lease_until=int(now) + lease_seconds,
+            updated_at=_iso(now),
+        )
         try:
             fresh.save(condition=ImportModel.import_id.does_not_exist())
             return Claim.NEW, None
@@ -48,20 +53,24 @@ class DynamoLedger:
 
     def save(self, import_id: str, checkpoint_json: str, now: float, release: bool) -> None:
         lease = 0 if release else int(now)
-        ImportModel(import_id=import_id).update(actions=[
-            ImportModel.checkpoint.set(checkpoint_json),
-            ImportModel.lease_until.set(lease),
-            ImportModel.updated_at.set(_iso(now)),
-        ])
+        ImportModel(import_id=import_id).update(
+            actions=[
+                ImportModel.checkpoint.set(checkpoint_json),
+                ImportModel.lease_until.set(lease),
+                ImportModel.updated_at.set(_iso(now)),
+            ]
+        )
 
     def finish(self, import_id: str, report_json: str, now: float) -> None:
-        ImportModel(import_id=import_id).update(actions=[
-            ImportModel.status.set(DONE),
-            ImportModel.report.set(report_json),
-            ImportModel.checkpoint.remove(),
-            ImportModel.lease_until.set(0),
-            ImportModel.updated_at.set(_iso(now)),
-        ])
+        ImportModel(import_id=import_id).update(
+            actions=[
+                ImportModel.status.set(DONE),
+                ImportModel.report.set(report_json),
+                ImportModel.checkpoint.remove(),
+                ImportModel.lease_until.set(0),
+                ImportModel.updated_at.set(_iso(now)),
+            ]
+        )
 
     def checkpoint_of(self, import_id: str) -> str | None:
         try:

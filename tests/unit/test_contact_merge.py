@@ -19,7 +19,10 @@ def test_new_contacts_without_consent_are_not_yet_consented():
 def test_consent_is_recorded_with_its_source_and_time():
     contact = create(row(consent=True), "id1", SOURCE).contact
     assert (contact["status"], contact["consent_source"], contact["consent_at"]) == (
-        Status.SUBSCRIBED, "import:customers.csv", SOURCE.at)
+        Status.SUBSCRIBED,
+        "import:customers.csv",
+        SOURCE.at,
+    )
 
 
 def test_non_empty_updates_and_empty_never_erases():

@@ -1,8 +1,7 @@
+import pytest
 from email_validator import EmailNotValidError, validate_email
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import pytest
 
 from chalicelib.domain.emails import InvalidEmailError, email_hash, normalize_email
 
@@ -18,8 +17,19 @@ def test_unicode_is_normalised_to_one_form():
     assert normalize_email(composed) == normalize_email(decomposed)
 
 
-@pytest.mark.parametrize("raw", ["", "no-at-sign", "a@b", "a..b@example.com", "a@localhost",
-                                 "a@example..com", "x@-bad.com", "@example.com"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "no-at-sign",
+        "a@b",
+        "a..b@example.com",
+        "a@localhost",
+        "a@example..com",
+        "x@-bad.com",
+        "@example.com",
+    ],
+)
 def test_impossible_addresses_are_refused_with_a_reason(raw):
     with pytest.raises(InvalidEmailError) as error:
         normalize_email(raw)
@@ -33,8 +43,21 @@ def test_suppression_keeps_a_hash_not_the_address():
 
 
 _local = st.text(alphabet="abcXYZ019._+-!#'", min_size=1, max_size=70)
-_domain = st.sampled_from(["example.com", "Example.CO.JP", "mail.test", "a-b.org", "xn--r8jz45g.jp",
-                           "例え.jp", "b..c.com", "localhost", "x.local", "1.2.3.4", "-x.com"])
+_domain = st.sampled_from(
+    [
+        "example.com",
+        "Example.CO.JP",
+        "mail.test",
+        "a-b.org",
+        "xn--r8jz45g.jp",
+        "例え.jp",
+        "b..c.com",
+        "localhost",
+        "x.local",
+        "1.2.3.4",
+        "-x.com",
+    ]
+)
 
 
 @settings(max_examples=400, deadline=None)

@@ -3,7 +3,7 @@
 import csv
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -11,7 +11,7 @@ from chalicelib.domain.emails import email_hash
 from chalicelib.services.import_file import Importer, ObjectCreated
 from tests.fakes import MemoryContactStore, MemoryFiles, MemoryLedger, QueuedContinuations
 
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 class World:
@@ -21,8 +21,15 @@ class World:
         self.ledger = MemoryLedger()
         self.queue = QueuedContinuations()
         ids = iter(range(10**9))
-        self.importer = Importer(self.store, self.files, self.ledger, self.queue, clock=lambda: NOW,
-                                 new_id=lambda: f"c{next(ids):06d}", rows_per_run=rows_per_run)
+        self.importer = Importer(
+            self.store,
+            self.files,
+            self.ledger,
+            self.queue,
+            clock=lambda: NOW,
+            new_id=lambda: f"c{next(ids):06d}",
+            rows_per_run=rows_per_run,
+        )
 
     def drop(self, name: str, body: bytes, sequencer: str = "001") -> ObjectCreated:
         key = f"imports/{name}"
@@ -39,18 +46,20 @@ class World:
         return json.loads(self.files.text(f"results/{key.removeprefix('imports/')}.json"))
 
     def errors(self, key: str) -> list[list[str]]:
-        return list(csv.reader(io.StringIO(self.files.text(f"results/{key.removeprefix('imports/')}.errors.csv"))))
+        return list(
+            csv.reader(io.StringIO(self.files.text(f"results/{key.removeprefix('imports/')}.errors.csv")))
+        )
 
 
 CUSTOMERS = (
     "メールアドレス,氏名,年齢,性別,購入回数,最終購入日,累計購入金額,メルマガ,好きな色\r\n"
-    "Taro@Example.com,山田 太郎,33,男,3,2024/1/5,\"￥12,000\",はい,青\r\n"
+    'Taro@Example.com,山田 太郎,33,男,3,2024/1/5,"￥12,000",はい,青\r\n'
     "hanako@example.com,髙橋 花子,,女,1,令和6年1月31日,3000,,\r\n"
     "not-an-email,x,1,,,,,,\r\n"
     "jiro@example.com,次郎,abc,,,,,,\r\n"
     "taro@example.com,,,,4,,,,赤\r\n"
-    "=cmd@example.com,\"<script>alert(1)</script>\",,,,,,,\r\n"
-    "evil@example.com,\"=HYPERLINK(\"\"http://x\"\")\",x,,,,,,\r\n"
+    '=cmd@example.com,"<script>alert(1)</script>",,,,,,,\r\n'
+    'evil@example.com,"=HYPERLINK(""http://x"")",x,,,,,,\r\n'
 )
 
 
@@ -60,7 +69,9 @@ def test_a_japanese_excel_export_becomes_contacts_and_a_report():
 
     assert report["status"] == "imported" and report["encoding"] == "cp932"
     assert (report["rows"], report["created"], report["rejected"], report["duplicates"]) == (7, 3, 3, 1)
-    assert report["rows"] == sum(report[k] for k in ("created", "updated", "unchanged", "rejected", "duplicates"))
+    assert report["rows"] == sum(
+        report[k] for k in ("created", "updated", "unchanged", "rejected", "duplicates")
+    )
     assert report["mapping"]["メールアドレス"] == "email" and report["mapping"]["好きな色"] == "attr:好きな色"
 
     taro = world.store.contact("taro@example.com")
@@ -86,7 +97,10 @@ def test_every_rejected_row_is_reported_with_line_column_and_reason_formula_safe
     header, *rows = world.errors(event.key)
     assert header[:4] == ["line", "column", "reason", "message"] and header[4] == "メールアドレス"
     assert [(r[0], r[1], r[2]) for r in rows] == [
-        ("4", "メールアドレス", "invalid_email"), ("5", "年齢", "invalid_number"), ("8", "年齢", "invalid_number")]
+        ("4", "メールアドレス", "invalid_email"),
+        ("5", "年齢", "invalid_number"),
+        ("8", "年齢", "invalid_number"),
+    ]
     assert rows[2][5] == "'=HYPERLINK(\"http://x\")'"[:-1], "a formula cell is neutralised"
     assert report["rejected_by_reason"] == {"invalid_email": 1, "invalid_number": 2}
     assert report["errors_file"] == "results/customers.csv.errors.csv"
@@ -114,7 +128,9 @@ def test_an_import_never_resubscribes_and_never_revives_an_erased_address():
     world = World()
     world.deliver(world.drop("a.csv", b"email,consent\nann@example.com,no\n"))
     world.store.suppressed.add(email_hash("erased@example.com"))
-    report = world.deliver(world.drop("b.csv", b"email,consent\nann@example.com,yes\nerased@example.com,yes\n"))
+    report = world.deliver(
+        world.drop("b.csv", b"email,consent\nann@example.com,yes\nerased@example.com,yes\n")
+    )
     assert world.store.contact("ann@example.com")["status"] == "unsubscribed"
     assert report["consent_refused"] == 1
     assert "erased@example.com" not in world.store.items
@@ -148,18 +164,23 @@ def test_a_file_too_big_for_one_run_continues_from_its_checkpoint():
 
 def test_a_saved_mapping_in_the_bucket_overrides_the_automatic_one():
     world = World()
-    world.files.put("mappings/crm.json", json.dumps({"columns": {"Kontakt": "email", "Stufe": "attr:tier"}}).encode())
+    world.files.put(
+        "mappings/crm.json", json.dumps({"columns": {"Kontakt": "email", "Stufe": "attr:tier"}}).encode()
+    )
     report = world.deliver(world.drop("crm.csv", b"Kontakt;Stufe\nkai@example.com;gold\n"))
     assert report["mapping_source"] == "mappings/crm.json" and report["delimiter"] == "semicolon"
     assert world.store.contact("kai@example.com")["attrs"] == {"tier": "gold"}
 
 
-@pytest.mark.parametrize(("name", "body", "reason"), [
-    ("empty.csv", b"", "empty_file"),
-    ("photo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary_file"),
-    ("names.csv", b"name,age\nAiko,3\n", "no_email_column"),
-    ("sheet.xlsx", b"PK\x03\x04", "not_csv"),
-])
+@pytest.mark.parametrize(
+    ("name", "body", "reason"),
+    [
+        ("empty.csv", b"", "empty_file"),
+        ("photo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary_file"),
+        ("names.csv", b"name,age\nAiko,3\n", "no_email_column"),
+        ("sheet.xlsx", b"PK\x03\x04", "not_csv"),
+    ],
+)
 def test_an_unreadable_file_gets_a_report_that_says_why_and_imports_nothing(name, body, reason):
     world = World()
     report = world.deliver(world.drop(name, body))

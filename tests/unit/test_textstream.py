@@ -20,17 +20,23 @@ JAPANESE = "髙橋 ①～ ㈱ 﨑"
 
 def read_all(data: bytes, chunk: int = 7):
     encoding = detect_encoding(data[:4096])
-    chunks = (data[i:i + chunk] for i in range(encoding.bom_length, len(data), chunk))
+    chunks = (data[i : i + chunk] for i in range(encoding.bom_length, len(data), chunk))
     lines = iter_lines(chunks, encoding, encoding.bom_length)
     header = read_header(lines)
     records = list(RecordReader(lines, header.delimiter, header.line + 1))
     return encoding, header, records
 
 
-@pytest.mark.parametrize(("codec", "label"), [
-    ("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("cp932", "cp932"),
-    ("utf-16", "utf-16-le"), ("utf-16-be", "utf-16-be"),
-])
+@pytest.mark.parametrize(
+    ("codec", "label"),
+    [
+        ("utf-8", "utf-8"),
+        ("utf-8-sig", "utf-8-sig"),
+        ("cp932", "cp932"),
+        ("utf-16", "utf-16-le"),
+        ("utf-16-be", "utf-16-be"),
+    ],
+)
 def test_encodings_are_detected_and_japanese_survives(codec, label):
     text = f"email,name\r\na@example.com,{JAPANESE}\r\n"
     data = text.encode(codec)
@@ -47,31 +53,44 @@ def test_shift_jis_is_told_apart_from_utf8_by_its_bytes():
     assert detect_encoding(data).label == "cp932"
 
 
-@pytest.mark.parametrize(("data", "reason"), [
-    (b"", "empty_file"), (b"\r\n \r\n", "empty_file"),
-    (b"PK\x03\x04\x00\x00binary", "binary_file"),
-    (b"\x81\x20\x81\x7f\xe3\x81" * 20, "unknown_encoding"),
-])
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty_file"),
+        (b"\r\n \r\n", "empty_file"),
+        (b"PK\x03\x04\x00\x00binary", "binary_file"),
+        (b"\x81\x20\x81\x7f\xe3\x81" * 20, "unknown_encoding"),
+    ],
+)
 def test_unreadable_files_say_why(data, reason):
     with pytest.raises(UnreadableFileError) as error:
         detect_encoding(data)
     assert error.value.reason == reason and str(error.value)
 
 
-@pytest.mark.parametrize(("line", "delimiter"), [
-    ("email,name,age", ","), ("email\tname\tage", "\t"), ("email;name;age", ";"),
-    ('"a,b";c;d', ";"), ("email", ","),
-])
+@pytest.mark.parametrize(
+    ("line", "delimiter"),
+    [
+        ("email,name,age", ","),
+        ("email\tname\tage", "\t"),
+        ("email;name;age", ";"),
+        ('"a,b";c;d', ";"),
+        ("email", ","),
+    ],
+)
 def test_delimiter_is_sniffed_outside_quotes(line, delimiter):
     assert sniff_delimiter(line) == delimiter
 
 
 @pytest.mark.parametrize("newline", ["\r\n", "\n", "\r"])
 def test_line_endings_and_quoted_newlines(newline):
-    text = newline.join(['email,note', 'a@x.com,"one, two"', 'b@x.com,"line1\nline2"', 'c@x.com,end', ""])
+    text = newline.join(["email,note", 'a@x.com,"one, two"', 'b@x.com,"line1\nline2"', "c@x.com,end", ""])
     _, _, records = read_all(text.encode())
     assert [r.values for r in records] == [
-        ["a@x.com", "one, two"], ["b@x.com", "line1\nline2"], ["c@x.com", "end"]]
+        ["a@x.com", "one, two"],
+        ["b@x.com", "line1\nline2"],
+        ["c@x.com", "end"],
+    ]
     assert [r.line for r in records] == [2, 3, 5]
 
 
@@ -84,13 +103,17 @@ def test_a_bad_byte_spoils_one_row_not_the_file():
     assert records[-1].values == ["c@x.com", "髙"]
 
 
-cells = st.text(alphabet=st.sampled_from(list('ab ,;"\n\r\t髙①～') + ["x"]), max_size=8)
+cells = st.text(alphabet=st.sampled_from([*list('ab ,;"\n\r\t髙①～'), "x"]), max_size=8)
 tables = st.lists(st.lists(cells, min_size=2, max_size=2), min_size=1, max_size=12)
 
 
 @settings(max_examples=200, deadline=None)
-@given(rows=tables, codec=st.sampled_from(["utf-8", "utf-8-sig", "cp932", "utf-16"]),
-       chunk=st.integers(min_value=1, max_value=64), lineterminator=st.sampled_from(["\r\n", "\n"]))
+@given(
+    rows=tables,
+    codec=st.sampled_from(["utf-8", "utf-8-sig", "cp932", "utf-16"]),
+    chunk=st.integers(min_value=1, max_value=64),
+    lineterminator=st.sampled_from(["\r\n", "\n"]),
+)
 def test_any_table_written_by_csv_reads_back(rows, codec, chunk, lineterminator):
     """Whatever the csv module writes, the streaming reader reads back, at any chunk size."""
     rows = [r for r in rows if any(c.strip() for c in r)]
@@ -117,4 +140,6 @@ def test_resuming_at_any_record_end_reads_the_rest(rows, codec, data):
     start = records[cut].end
     lines = iter_lines(iter([raw[start:]]), encoding, start)
     rest = list(RecordReader(lines, header.delimiter, records[cut].next_line))
-    assert [(r.values, r.line, r.end) for r in rest] == [(r.values, r.line, r.end) for r in records[cut + 1:]]
+    assert [(r.values, r.line, r.end) for r in rest] == [
+        (r.values, r.line, r.end) for r in records[cut + 1 :]
+    ]

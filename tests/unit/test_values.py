@@ -13,14 +13,24 @@ from chalicelib.domain.values import (
 )
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("2024-01-31", date(2024, 1, 31)), ("2024/1/5", date(2024, 1, 5)), ("2024.01.05", date(2024, 1, 5)),
-    ("20240131", date(2024, 1, 31)), ("2024年1月31日", date(2024, 1, 31)),
-    ("２０２４／０１／３１", date(2024, 1, 31)), ("2024/01/31 10:15:00", date(2024, 1, 31)),
-    ("2024-01-31T10:15:00+09:00", date(2024, 1, 31)), ("令和6年1月31日", date(2024, 1, 31)),
-    ("令和元年5月1日", date(2019, 5, 1)), ("平成31年4月30日", date(2019, 4, 30)),
-    ("R6.1.31", date(2024, 1, 31)), ("S50/3/3", date(1975, 3, 3)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-01-31", date(2024, 1, 31)),
+        ("2024/1/5", date(2024, 1, 5)),
+        ("2024.01.05", date(2024, 1, 5)),
+        ("20240131", date(2024, 1, 31)),
+        ("2024年1月31日", date(2024, 1, 31)),
+        ("２０２４／０１／３１", date(2024, 1, 31)),
+        ("2024/01/31 10:15:00", date(2024, 1, 31)),
+        ("2024-01-31T10:15:00+09:00", date(2024, 1, 31)),
+        ("令和6年1月31日", date(2024, 1, 31)),
+        ("令和元年5月1日", date(2019, 5, 1)),
+        ("平成31年4月30日", date(2019, 4, 30)),
+        ("R6.1.31", date(2024, 1, 31)),
+        ("S50/3/3", date(1975, 3, 3)),
+    ],
+)
 def test_dates_as_people_type_them(text, expected):
     assert parse_date(text) == expected
 
@@ -61,10 +71,22 @@ def test_gender_words_and_free_text():
     assert parse_gender("prefer to describe") == "prefer to describe"
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("はい", True), ("yes", True), ("TRUE", True), ("1", True), ("同意", True), ("○", True),
-    ("いいえ", False), ("No", False), ("0", False), ("配信停止", False), ("×", False),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("はい", True),
+        ("yes", True),
+        ("TRUE", True),
+        ("1", True),
+        ("同意", True),
+        ("○", True),
+        ("いいえ", False),
+        ("No", False),
+        ("0", False),
+        ("配信停止", False),
+        ("×", False),
+    ],
+)
 def test_consent_answers(text, expected):
     assert parse_consent(text) is expected
 
