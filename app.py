@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from chalice.app import BadRequestError, Chalice, NotFoundError, Response, SQSEvent, UnauthorizedError
@@ -37,7 +38,7 @@ def health() -> dict[str, str]:
 def contacts() -> Any:
     _require_admin()
     request = app.current_request
-    params: dict[str, str] = (request.query_params if request else None) or {}
+    params: Mapping[str, str] = (request.query_params if request else None) or {}
     if "email" in params:
         return _found(contacts_admin.find_by_email, params["email"])
     limit = params.get("limit", "50")
