@@ -1,0 +1,70 @@
+"""moto in-process, with the resources created from infra/template.yaml."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from chalicelib.aws.clients import client
+from chalicelib.services import wiring
+from chalicelib.settings import get_settings
+from chalicelib.store.models import ALL_MODELS
+from devstack.cloudformation import LocalStack
+
+
+def _reset_caches() -> None:
+    for cached in (get_settings, client, wiring.importer, wiring._admin_token, wiring._bound):
+        cached.cache_clear()
+    for model in ALL_MODELS:
+        model._connection = None
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        session = boto3.session.Session(region_name="us-east-1")
+        outputs = LocalStack(session, "sodate").deploy({"Prefix": "sodate"})
+        env = {
+            "SODATE_CONTACTS_TABLE": outputs["ContactsTable"],
+            "SODATE_IMPORTS_TABLE": outputs["ImportsTable"],
+            "SODATE_SUPPRESSIONS_TABLE": outputs["SuppressionsTable"],
+            "SODATE_BUCKET": outputs["Bucket"],
+            "SODATE_IMPORT_QUEUE_URL": outputs["ImportQueueUrl"],
+            "SODATE_ADMIN_TOKEN_SECRET": outputs["AdminTokenSecret"],
+        }
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        _reset_caches()
+        token = session.client("secretsmanager").get_secret_value(SecretId=outputs["AdminTokenSecret"])
+        yield {**outputs, "token": token["SecretString"], "session": session}
+        _reset_caches()
+
+
+def queued_bodies(sqs: Any, queue_url: str) -> list[str]:
+    """Take every message waiting on a queue (what the event source mapping would take)."""
+    bodies = []
+    while True:
+        answer = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
+        messages = answer.get("Messages", [])
+        if not messages:
+            return bodies
+        for m in messages:
+            bodies.append(m["Body"])
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+
+def results(s3: Any, bucket: str, name: str) -> dict[str, Any]:
+    body = s3.get_object(Bucket=bucket, Key=f"results/{name}.json")["Body"].read()
+    return json.loads(body)

@@ -1,0 +1,138 @@
+"""The deployed surface -- routes and the import handler -- over moto (chalice.test.Client)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from chalice.test import Client
+
+import app as sodate
+from tests.aws.conftest import queued_bodies, results
+
+CSV = (
+    "email,name,company,age,consent\n"
+    "Aiko@Example.com,Aiko Sato,Acme,31,yes\n"
+    "ben@example.com,Ben,Beta,,\n"
+    "carl@example.com,Carl,,abc,\n"
+)
+
+
+@pytest.fixture
+def api(aws):
+    with Client(sodate.app) as client:
+        yield client
+
+
+def auth(aws):
+    return {"Authorization": f"Bearer {aws['token']}"}
+
+
+def drop_and_import(aws, api, name: str, body: bytes) -> dict:
+    """Put a file; deliver what S3 queued to the very handler Lambda runs, until the queue is empty."""
+    s3, sqs = aws["session"].client("s3"), aws["session"].client("sqs")
+    s3.put_object(Bucket=aws["Bucket"], Key=f"imports/{name}", Body=body)
+    while bodies := queued_bodies(sqs, aws["ImportQueueUrl"]):
+        for body_text in bodies:
+            event = api.events.generate_sqs_event(queue_name="sodate-imports", message_bodies=[body_text])
+            api.lambda_.invoke("import_file", event)
+    return results(s3, aws["Bucket"], name)
+
+
+def test_admin_api_needs_the_bearer_token(aws, api):
+    assert api.http.get("/admin/contacts").status_code == 401
+    assert api.http.get("/admin/contacts", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert api.http.get("/admin/contacts", headers={"Authorization": aws["token"]}).status_code == 401
+    assert api.http.get("/admin/contacts", headers=auth(aws)).status_code == 200
+
+
+def test_a_dropped_csv_is_imported_and_found_by_email_and_by_id(aws, api):
+    report = drop_and_import(aws, api, "people.csv", CSV.encode())
+    assert (report["created"], report["rejected"]) == (2, 1)
+
+    found = api.http.get("/admin/contacts?email=AIKO@example.com", headers=auth(aws))
+    assert found.status_code == 200
+    aiko = found.json_body
+    assert (aiko["email"], aiko["name"], aiko["age"], aiko["status"]) == (
+        "aiko@example.com",
+        "Aiko Sato",
+        31,
+        "subscribed",
+    )
+    by_id = api.http.get(f"/admin/contacts/{aiko['contact_id']}", headers=auth(aws))
+    assert by_id.json_body == aiko
+    assert api.http.get("/admin/contacts?email=nobody@example.com", headers=auth(aws)).status_code == 404
+    assert api.http.get("/admin/contacts/unknown-id", headers=auth(aws)).status_code == 404
+
+
+def test_listing_walks_every_contact_once_with_a_cursor(aws, api):
+    rows = "".join(f"p{i}@example.com,P{i}\n" for i in range(23))
+    drop_and_import(aws, api, "many.csv", f"email,name\n{rows}".encode())
+    seen, cursor = [], None
+    while True:
+        query = "/admin/contacts?limit=5" + (f"&cursor={cursor}" if cursor else "")
+        page = api.http.get(query, headers=auth(aws)).json_body
+        assert len(page["contacts"]) <= 5
+        seen += [c["email"] for c in page["contacts"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(seen) == sorted(f"p{i}@example.com" for i in range(23))
+    assert api.http.get("/admin/contacts?cursor=garbage", headers=auth(aws)).status_code == 400
+    assert api.http.get("/admin/contacts?limit=ten", headers=auth(aws)).status_code == 400
+
+
+def test_export_holds_everything_about_the_person(aws, api):
+    drop_and_import(aws, api, "people.csv", CSV.encode())
+    aiko = api.http.get("/admin/contacts?email=aiko@example.com", headers=auth(aws)).json_body
+    exported = api.http.get(f"/admin/contacts/{aiko['contact_id']}/export", headers=auth(aws))
+    assert exported.status_code == 200
+    assert "attachment" in exported.headers["Content-Disposition"]
+    body = json.loads(exported.body)
+    assert body["contact"] == aiko and body["suppressed"] is False
+
+
+def test_erase_deletes_the_person_and_keeps_the_address_unmailable(aws, api):
+    drop_and_import(aws, api, "people.csv", CSV.encode())
+    aiko = api.http.get("/admin/contacts?email=aiko@example.com", headers=auth(aws)).json_body
+    erased = api.http.delete(f"/admin/contacts/{aiko['contact_id']}", headers=auth(aws))
+    assert erased.status_code == 200 and erased.json_body["suppressed"] is True
+    assert api.http.get("/admin/contacts?email=aiko@example.com", headers=auth(aws)).status_code == 404
+
+    suppressions = aws["session"].client("dynamodb").scan(TableName=aws["SuppressionsTable"])["Items"]
+    assert len(suppressions) == 1 and "aiko" not in json.dumps(suppressions), "only a hash is kept"
+
+    again = drop_and_import(aws, api, "people-again.csv", CSV.encode())
+    assert again["rejected_by_reason"].get("suppressed") == 1
+    assert api.http.get("/admin/contacts?email=aiko@example.com", headers=auth(aws)).status_code == 404
+
+
+def test_a_long_import_checkpoints_and_continues_through_the_queue(aws, api):
+    """chalice's test context gives a Lambda 3 s, under the importer's safety margin:
+    every run stops after one batch and queues its continuation."""
+    rows = "".join(f"u{i}@example.com,U{i},{i % 90}\n" for i in range(1000))
+    report = drop_and_import(aws, api, "long.csv", f"email,name,age\n{rows}u5@example.com,again,\n".encode())
+    assert report["runs"] >= 10
+    assert (report["rows"], report["created"], report["duplicates"]) == (1001, 1000, 1)
+    count = aws["session"].client("dynamodb").scan(TableName=aws["ContactsTable"], Select="COUNT")["Count"]
+    assert count == 1000
+
+
+def test_a_repeated_s3_event_imports_once(aws, api):
+    s3, sqs = aws["session"].client("s3"), aws["session"].client("sqs")
+    s3.put_object(Bucket=aws["Bucket"], Key="imports/people.csv", Body=CSV.encode())
+    (body,) = [b for b in queued_bodies(sqs, aws["ImportQueueUrl"]) if "ObjectCreated" in b]
+    for _ in range(2):  # at-least-once delivery
+        api.lambda_.invoke(
+            "import_file", api.events.generate_sqs_event(queue_name="q", message_bodies=[body])
+        )
+    report = results(s3, aws["Bucket"], "people.csv")
+    assert report["created"] == 2
+    imports = aws["session"].client("dynamodb").scan(TableName=aws["ImportsTable"])["Items"]
+    assert len(imports) == 1 and imports[0]["status"]["S"] == "done"
+
+
+def test_a_poison_message_fails_so_the_queue_can_dead_letter_it(aws, api):
+    event = api.events.generate_sqs_event(queue_name="q", message_bodies=["not json"])
+    with pytest.raises(Exception, match="not JSON"):
+        api.lambda_.invoke("import_file", event)

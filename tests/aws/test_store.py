@@ -1,0 +1,63 @@
+from decimal import Decimal
+
+from cfnlint.decode import cfn_yaml
+
+from chalicelib.store.contact_codec import from_item, to_item
+from chalicelib.store.models import ContactModel, ImportModel, SuppressionModel
+from devstack.cloudformation import TEMPLATE
+
+FULL = {
+    "email": "a@example.com",
+    "contact_id": "c1",
+    "status": "subscribed",
+    "source": "import:x.csv",
+    "created_at": "2026-01-01T00:00:00+00:00",
+    "updated_at": "2026-01-02T00:00:00+00:00",
+    "consent_source": "import:x.csv",
+    "consent_at": "2026-01-01T00:00:00+00:00",
+    "name": "山田 太郎",
+    "last_name": "山田",
+    "first_name": "太郎",
+    "company": "Acme",
+    "phone": "090",
+    "age": 33,
+    "gender": "male",
+    "birthday": "1990-01-01",
+    "customer_status": "vip",
+    "purchase_count": 4,
+    "last_purchase_date": "2024-01-05",
+    "total_spent": Decimal("12000.50"),
+    "language": "ja",
+    "timezone": "Asia/Tokyo",
+    "attrs": {"好きな色": "青"},
+}
+
+
+def test_the_fast_codec_writes_exactly_what_the_model_writes():
+    assert to_item(FULL) == ContactModel(**FULL).serialize()
+    assert from_item(to_item(FULL)) == FULL
+
+
+def test_every_model_attribute_is_known_to_the_codec():
+    model_fields = set(ContactModel.get_attributes())
+    assert model_fields == set(FULL), "a new ContactModel attribute needs a codec test row"
+
+
+def test_tables_in_the_template_have_the_models_keys_and_indexes():
+    resources = cfn_yaml.loads(TEMPLATE.read_text())["Resources"]
+    for logical, model in (
+        ("ContactsTable", ContactModel),
+        ("SuppressionsTable", SuppressionModel),
+        ("ImportsTable", ImportModel),
+    ):
+        props = resources[logical]["Properties"]
+        hash_key = next(k["AttributeName"] for k in props["KeySchema"] if k["KeyType"] == "HASH")
+        assert hash_key == model._hash_keyname
+        template_indexes = {
+            i["IndexName"]: i["KeySchema"][0]["AttributeName"]
+            for i in props.get("GlobalSecondaryIndexes", [])
+        }
+        model_indexes = {
+            i.Meta.index_name: i._hash_key_attribute().attr_name for i in model._indexes.values()
+        }
+        assert template_indexes == model_indexes
