@@ -68,16 +68,16 @@ class QueuePump(threading.Thread):
         self._handler = handler
         self._function = function_name
         self._retry_after = retry_after_s
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
         self._arn = attrs["Attributes"]["QueueArn"]
         self._region = sqs.meta.region_name
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             try:
                 self.pump_once(wait_seconds=1)
             except Exception:  # keep pumping: one bad poll must not stop the stack
