@@ -1,0 +1,65 @@
+"""Feed a deployed stack's outputs into a Chalice stage (.chalice/config.json).
+
+    python infra/stage_config.py --stack sodate --stage dev
+
+Sets the stage's environment variables (table names, bucket, queue, the admin
+token's secret id) and the least-privilege role the stack created, so
+`chalice deploy --stage dev` needs no hand edits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+CONFIG = Path(__file__).resolve().parent.parent / ".chalice" / "config.json"
+
+ENVIRONMENT = {
+    "SODATE_CONTACTS_TABLE": "ContactsTable",
+    "SODATE_IMPORTS_TABLE": "ImportsTable",
+    "SODATE_SUPPRESSIONS_TABLE": "SuppressionsTable",
+    "SODATE_BUCKET": "Bucket",
+    "SODATE_IMPORT_QUEUE_URL": "ImportQueueUrl",
+    "SODATE_IMPORT_QUEUE_NAME": "ImportQueueName",
+    "SODATE_ADMIN_TOKEN_SECRET": "AdminTokenSecret",
+}
+
+
+def stack_outputs(cloudformation: Any, stack: str) -> dict[str, str]:
+    described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+
+
+def apply(config: dict[str, Any], stage: str, outputs: dict[str, str]) -> dict[str, Any]:
+    missing = sorted({*ENVIRONMENT.values(), "FunctionsRoleArn"} - set(outputs))
+    if missing:
+        raise SystemExit(f"The stack lacks outputs {missing}; deploy infra/template.yaml first.")
+    settings = config.setdefault("stages", {}).setdefault(stage, {})
+    settings["manage_iam_role"] = False
+    settings["iam_role_arn"] = outputs["FunctionsRoleArn"]
+    settings.setdefault("environment_variables", {}).update(
+        {name: outputs[key] for name, key in ENVIRONMENT.items()}
+    )
+    return config
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--stack", default="sodate")
+    parser.add_argument("--stage", default="dev")
+    parser.add_argument("--config", type=Path, default=CONFIG)
+    args = parser.parse_args()
+    outputs = stack_outputs(boto3.client("cloudformation"), args.stack)
+    config = apply(json.loads(args.config.read_text()), args.stage, outputs)
+    args.config.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+    print(f"{args.config}: stage '{args.stage}' now points at stack '{args.stack}'.")
+
+
+if __name__ == "__main__":
+    main()

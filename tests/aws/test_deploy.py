@@ -1,0 +1,68 @@
+"""What `chalice deploy` would ship, checked offline, and the stack that feeds it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from cfnlint.decode import cfn_yaml
+
+from devstack.cloudformation import TEMPLATE
+from infra.stage_config import apply, stack_outputs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_chalice_package_makes_the_functions_we_expect(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(ROOT / "app.py", project)
+    shutil.copytree(ROOT / "chalicelib", project / "chalicelib")
+    shutil.copytree(ROOT / ".chalice", project / ".chalice", ignore=shutil.ignore_patterns("deployments"))
+    (project / "requirements.txt").write_text("")  # offline: no wheels to fetch
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["AWS_DEFAULT_REGION"] = "ap-northeast-1"
+    chalice = Path(sys.executable).with_name("chalice")
+    subprocess.run(
+        [str(chalice), "package", "--stage", "dev", str(tmp_path / "out")],
+        cwd=project,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    resources = json.loads((tmp_path / "out" / "sam.json").read_text())["Resources"]
+
+    importer = resources["ImportFile"]["Properties"]
+    assert importer["Handler"] == "app.import_file" and importer["Timeout"] == 900
+    (source,) = importer["Events"].values()
+    assert source["Type"] == "SQS" and source["Properties"]["BatchSize"] == 1
+    assert source["Properties"]["Queue"]["Fn::Sub"].endswith(":sodate-imports")
+    api = resources["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    assert {"/admin/contacts", "/admin/contacts/{contact_id}", "/admin/contacts/{contact_id}/export"} <= set(
+        api
+    )
+    assert not [r for r in resources.values() if r["Type"] == "AWS::IAM::Role"], "the stack's role is used"
+    assert importer["Role"] == resources["APIHandler"]["Properties"]["Role"]
+
+
+def test_the_functions_role_is_least_privilege() -> None:
+    role = cfn_yaml.loads(TEMPLATE.read_text())["Resources"]["FunctionsRole"]["Properties"]
+    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert all("*" not in action for action in actions), statement["Sid"]
+        assert statement["Resource"] != "*", statement["Sid"]
+
+
+def test_stage_config_takes_the_stacks_outputs(aws) -> None:
+    outputs = stack_outputs(aws["session"].client("cloudformation"), "sodate")
+    outputs.setdefault("AdminTokenSecret", aws["AdminTokenSecret"])  # moto skips the secret's output
+    config = apply(json.loads((ROOT / ".chalice" / "config.json").read_text()), "dev", outputs)
+    stage = config["stages"]["dev"]
+    assert stage["iam_role_arn"] == outputs["FunctionsRoleArn"] and stage["manage_iam_role"] is False
+    assert stage["environment_variables"]["SODATE_BUCKET"] == outputs["Bucket"]
+    assert stage["environment_variables"]["SODATE_CONTACTS_TABLE"] == "sodate-contacts"
