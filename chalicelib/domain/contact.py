@@ -40,7 +40,7 @@ class Source:
     at: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Merged:
     contact: Contact
     outcome: Outcome
@@ -48,6 +48,8 @@ class Merged:
 
 
 def create(row: ContactRow, contact_id: str, source: Source) -> Merged:
+    """A new person from a row (the contact shares the row's dicts: rows are used once)."""
+    consent = row.fields.pop("consent", None) if "consent" in row.fields else None
     contact: Contact = {
         "email": row.email,
         "contact_id": contact_id,
@@ -55,11 +57,9 @@ def create(row: ContactRow, contact_id: str, source: Source) -> Merged:
         "source": source.name,
         "created_at": source.at,
         "updated_at": source.at,
-        "attrs": dict(row.attrs),
+        "attrs": row.attrs,
+        **row.fields,
     }
-    fields = dict(row.fields)
-    consent = fields.pop("consent", None)
-    contact.update(fields)
     if consent is not None:
         _record_consent(contact, bool(consent), source)
     return Merged(contact, Outcome.CREATED)

@@ -59,6 +59,8 @@ def normalize_email(raw: str) -> str:
             normalized = _slow_path(address)
     else:
         normalized = _slow_path(address)
+    if normalized.isascii():
+        return normalized.lower()
     return unicodedata.normalize("NFC", normalized).lower()
 
 

@@ -22,7 +22,7 @@ MAX_VALUE_CHARS = 2000
 Value = str | int | Decimal | bool
 
 
-@dataclass
+@dataclass(slots=True)
 class ContactRow:
     line: int
     email: str  # normalised
@@ -43,7 +43,7 @@ _CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13))
 
 
 def _text(value: str) -> str:
-    return value.translate(_CONTROL)
+    return value if value.isprintable() else value.translate(_CONTROL)
 
 
 _PARSERS: dict[Kind, Callable[[str], Value]] = {
@@ -63,12 +63,16 @@ class RowParser:
     def __init__(self, mapping: Mapping) -> None:
         self._columns = [c for c in mapping.columns if c.target != IGNORE]
         self._width = len(mapping.columns)
+        self._headers = [c.header for c in mapping.columns]
         self._email = next(c for c in mapping.columns if c.target == "email")
+        fields = [c for c in self._columns if not c.target.startswith(ATTR_PREFIX) and c.target != "email"]
         self._plan = [
             (c.index, c.header, c.target, _PARSERS[FIELD_KINDS[c.target]])
-            for c in self._columns
-            if not c.target.startswith(ATTR_PREFIX) and c.target != "email"
+            for c in fields
+            if FIELD_KINDS[c.target] is not Kind.TEXT
         ]
+        # Free text needs no parser: the same loop serves text fields and custom attributes.
+        self._texts = [(c.index, c.target) for c in fields if FIELD_KINDS[c.target] is Kind.TEXT]
         self._attrs = [
             (c.index, c.target[len(ATTR_PREFIX) :]) for c in self._columns if c.target.startswith(ATTR_PREFIX)
         ]
@@ -91,39 +95,35 @@ class RowParser:
             email = normalize_email(raw_email)
         except InvalidEmailError as error:
             return Rejection(line, self._email.header, "invalid_email", error.reason, values)
+        if max(map(len, values)) > MAX_VALUE_CHARS:
+            return self._too_long(values, line)
         fields: dict[str, Value] = {}
         for index, header, target, parse in self._plan:
             cell = values[index].strip()
-            if not cell:
-                continue
-            if len(cell) > MAX_VALUE_CHARS:
-                return Rejection(
-                    line,
-                    header,
-                    "value_too_long",
-                    f"The value has {len(cell)} characters; at most {MAX_VALUE_CHARS}.",
-                    values,
-                )
-            try:
-                fields[target] = parse(cell)
-            except InvalidValueError as error:
-                return Rejection(line, header, error.reason, str(error), values)
+            if cell:
+                try:
+                    fields[target] = parse(cell)
+                except InvalidValueError as error:
+                    return Rejection(line, header, error.reason, str(error), values)
+        for index, target in self._texts:
+            cell = values[index].strip()
+            if cell:
+                fields[target] = cell if cell.isprintable() else cell.translate(_CONTROL)
         attrs = {}
         for index, name in self._attrs:
             cell = values[index].strip()
             if cell:
-                if len(cell) > MAX_VALUE_CHARS:
-                    return Rejection(
-                        line,
-                        name,
-                        "value_too_long",
-                        f"The value has {len(cell)} characters; at most {MAX_VALUE_CHARS}.",
-                        values,
-                    )
-                attrs[name] = _text(cell)
+                attrs[name] = cell if cell.isprintable() else cell.translate(_CONTROL)
         if "name" not in fields and ("last_name" in fields or "first_name" in fields):
             fields["name"] = _full_name(str(fields.get("last_name", "")), str(fields.get("first_name", "")))
         return ContactRow(line, email, fields, attrs)
+
+
+    def _too_long(self, values: list[str], line: int) -> Rejection:
+        index = next(i for i, v in enumerate(values) if len(v) > MAX_VALUE_CHARS)
+        header = self._headers[index] if index < len(self._headers) else ""
+        message = f"The value has {len(values[index])} characters; at most {MAX_VALUE_CHARS}."
+        return Rejection(line, header, "value_too_long", message, values)
 
 
 def _full_name(last: str, first: str) -> str:

@@ -21,10 +21,8 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le", "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be", "utf-16-be"),
 )
-_NEWLINE_BYTES = re.compile(rb"\r\n|\r|\n")
 _NEWLINE_TEXT = re.compile(r"\r\n|\r|\n")
 _DELIMITERS = (",", "\t", ";")
-MAX_FIELD_CHARS = 64 * 1024
 
 
 class UnreadableFileError(ValueError):
@@ -101,7 +99,7 @@ def sniff_delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
     text: str
     end: int  # byte offset in the file just after this line
@@ -122,16 +120,12 @@ def _narrow_lines(chunks: Iterable[bytes], codec: str, start: int) -> Iterator[L
     pending = b""
     offset = start
     for chunk in chunks:
-        buffer = pending + chunk
-        begin = 0
-        for match in _NEWLINE_BYTES.finditer(buffer):
-            stop = match.end()
-            if stop == len(buffer) and buffer[-1:] == b"\r":
-                break  # the LF of a CRLF may open the next chunk
-            yield _decoded(buffer[begin:stop], codec, offset + stop)
-            begin = stop
-        pending = buffer[begin:]
-        offset += begin
+        lines = (pending + chunk).splitlines(keepends=True)  # bytes split on CR, LF, CRLF only
+        # The last piece may be cut mid-line, or be the CR of a CRLF whose LF opens the next chunk.
+        pending = lines.pop() if lines and not lines[-1].endswith(b"\n") else b""
+        for raw in lines:
+            offset += len(raw)
+            yield _decoded(raw, codec, offset)
     if pending:
         yield _decoded(pending, codec, offset + len(pending))
 
@@ -164,7 +158,7 @@ def _wide_lines(chunks: Iterable[bytes], codec: str, start: int) -> Iterator[Lin
         yield Line(pending, offset + len(pending.encode(codec, errors="surrogatepass")))
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     values: list[str]
     line: int  # physical line number where the record starts (header is line 1)
@@ -174,7 +168,10 @@ class Record:
 
 
 class RecordReader:
-    """csv.reader over tracked lines: each record knows its line and end offset."""
+    """csv.reader over tracked lines: each record knows its line and end offset.
+
+    An unclosed quote would swallow the rest of the file into one cell; csv's
+    field size limit (128 KiB) stops it, and that record alone is rejected."""
 
     def __init__(self, lines: Iterator[Line], delimiter: str, first_line: int) -> None:
         self._lines = lines
@@ -206,8 +203,6 @@ class RecordReader:
             self._bad = False
             if not any(values) and error is None:
                 continue  # blank line
-            if error is None and any(len(v) > MAX_FIELD_CHARS for v in values):
-                values, error = [], "malformed_row"
             yield Record(values, line_number, self._end, self._next_line, error)
 
 

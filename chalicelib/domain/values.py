@@ -37,7 +37,11 @@ _TIME_TAIL = re.compile(r"(?:[ t]\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:z|[+-]\d{2
 
 def parse_date(text: str) -> date:
     """2024-01-31, 2024/1/31, 20240131, 2024年1月31日, 令和6年1月31日, R6.1.31 (a time part is dropped)."""
-    value = unicodedata.normalize("NFKC", text).strip().lower()
+    if text.isascii():  # fast path for 2024-01-31 and 2024/1/31
+        parts = text.replace("/", "-").split("-")
+        if len(parts) == 3 and all(p.isdigit() for p in parts) and len(parts[0]) == 4:
+            return _make_date(int(parts[0]), int(parts[1]), int(parts[2]), text)
+    value = _folded(text).lower()
     for pattern in (_YMD, _KANJI, _COMPACT):
         match = pattern.match(value)
         if match and _TIME_TAIL.match(value, match.end()):
@@ -59,8 +63,17 @@ def _make_date(year: int, month: int, day: int, text: str) -> date:
 _INT_SUFFIXES = ("回", "件", "歳", "才", "個", "点")
 
 
+def _folded(text: str) -> str:
+    """NFKC (full-width digits and letters to ASCII), skipped for ASCII text, which it leaves alone."""
+    return text.strip() if text.isascii() else unicodedata.normalize("NFKC", text).strip()
+
+
 def parse_int(text: str, low: int = 0, high: int = 10**9) -> int:
-    value = unicodedata.normalize("NFKC", text).strip().replace(",", "")
+    if text.isdigit() and text.isascii():  # the common case, fast
+        number = int(text)
+        if low <= number <= high:
+            return number
+    value = _folded(text).replace(",", "")
     for suffix in _INT_SUFFIXES:
         value = value.removesuffix(suffix)
     try:
@@ -73,7 +86,9 @@ def parse_int(text: str, low: int = 0, high: int = 10**9) -> int:
 
 
 def parse_money(text: str) -> Decimal:
-    value = unicodedata.normalize("NFKC", text).strip().replace(",", "")
+    if text.isdigit() and text.isascii():
+        return Decimal(text)
+    value = _folded(text).replace(",", "")
     # CP932 shows byte 0x5C as ¥, so a yen amount from Japanese Excel may start with a backslash.
     value = value.removeprefix("¥").removeprefix("\\").removeprefix("$")
     value = value.removesuffix("円").removesuffix("jpy").strip()
@@ -96,7 +111,10 @@ _GENDER_LOOKUP = {word: gender for gender, words in _GENDERS.items() for word in
 
 def parse_gender(text: str) -> str:
     """female / male / other for the words we know; anything else is kept as typed."""
-    value = unicodedata.normalize("NFKC", text).strip()
+    known = _GENDER_LOOKUP.get(text)
+    if known:
+        return known
+    value = _folded(text)
     return _GENDER_LOOKUP.get(value.lower(), value)
 
 
@@ -149,7 +167,7 @@ _NO = {
 
 
 def parse_consent(text: str) -> bool:
-    value = unicodedata.normalize("NFKC", text).strip().lower()
+    value = _folded(text).lower()
     if value in _YES:
         return True
     if value in _NO:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import tempfile
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -67,7 +67,7 @@ class Importer:
     ledger: Ledger
     continuations: Continuations
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    new_id: Callable[[], str] = lambda: uuid.uuid4().hex
+    new_id: Callable[[], str] = lambda: os.urandom(16).hex()
     rows_per_run: int = 0
     max_file_bytes: int = 2 * 1024**3
     _started: dict[str, float] = field(default_factory=dict)

@@ -14,22 +14,21 @@ from chalicelib.domain.contact import Contact
 
 _NUMBERS = frozenset({"age", "purchase_count"})
 _DECIMALS = frozenset({"total_spent"})
+_NUMERIC = (*_NUMBERS, *_DECIMALS)
+_SPECIAL = frozenset({*_NUMERIC, "attrs"})
 
 Item = dict[str, dict[str, Any]]
 
 
 def to_item(contact: Contact) -> Item:
-    item: Item = {}
-    for name, value in contact.items():
-        if value is None:
-            continue
-        if name == "attrs":
-            if value:
-                item[name] = {"M": {k: {"S": v} for k, v in value.items()}}
-        elif name in _NUMBERS or name in _DECIMALS:
+    item: Item = {k: {"S": v} for k, v in contact.items() if k not in _SPECIAL and v is not None}
+    for name in _NUMERIC:
+        value = contact.get(name)
+        if value is not None:
             item[name] = {"N": str(value)}
-        else:
-            item[name] = {"S": value}
+    attrs = contact.get("attrs")
+    if attrs:
+        item["attrs"] = {"M": {k: {"S": v} for k, v in attrs.items()}}
     return item
 
 
