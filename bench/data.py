@@ -19,8 +19,10 @@ def customer_lines(rows: int, seed: int = 7) -> Iterator[str]:
         name = f"{rng.choice(_FAMILY)} {rng.choice(_GIVEN)}"
         company = f'"株式会社{rng.choice(_FAMILY)}, 本社"' if i % 3 == 0 else ""
         date = f"202{rng.randint(0, 5)}/{rng.randint(1, 12)}/{rng.randint(1, 28)}"
-        yield (f"{email},{name},{company},{rng.randint(18, 80)},{rng.choice('男女')},{rng.randint(0, 30)},"
-               f"{date},{rng.randint(0, 500000)},{rng.choice(['はい', 'いいえ', ''])},{rng.choice('ABC')}\r\n")
+        yield (
+            f"{email},{name},{company},{rng.randint(18, 80)},{rng.choice('男女')},{rng.randint(0, 30)},"
+            f"{date},{rng.randint(0, 500000)},{rng.choice(['はい', 'いいえ', ''])},{rng.choice('ABC')}\r\n"
+        )
 
 
 def customer_csv(rows: int, encoding: str = "utf-8") -> bytes:

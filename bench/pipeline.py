@@ -78,5 +78,5 @@ def run(path: Path) -> tuple[int, float, SerialisingStore]:
 if __name__ == "__main__":  # a child process for the memory figure
     import resource
 
-    rows, _, _ = run(Path(sys.argv[1]))
+    rows = run(Path(sys.argv[1]))[0]
     print(rows, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)

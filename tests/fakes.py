@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, Any
 
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.emails import email_hash
 from chalicelib.services.import_state import Claim
 from chalicelib.services.ports import FileChangedError
-from chalicelib.store.contact_codec import from_item, to_item
+from chalicelib.store.contact_codec import Item, from_item, to_item
 
 
 class MemoryContactStore:
     """Keeps contacts as DynamoDB would (through the wire codec), counts calls."""
 
     def __init__(self) -> None:
-        self.items: dict[str, dict] = {}
+        self.items: dict[str, Item] = {}
         self.suppressed: set[str] = set()
         self.write_calls = 0
         self.read_calls = 0
@@ -77,7 +77,7 @@ class MemoryFiles:
 
 class MemoryLedger:
     def __init__(self) -> None:
-        self.imports: dict[str, dict] = {}
+        self.imports: dict[str, dict[str, Any]] = {}
 
     def claim(self, import_id: str, key: str, now: float, lease_seconds: int) -> tuple[Claim, str | None]:
         held = self.imports.get(import_id)

@@ -118,7 +118,6 @@ class RowParser:
             fields["name"] = _full_name(str(fields.get("last_name", "")), str(fields.get("first_name", "")))
         return ContactRow(line, email, fields, attrs)
 
-
     def _too_long(self, values: list[str], line: int) -> Rejection:
         index = next(i for i, v in enumerate(values) if len(v) > MAX_VALUE_CHARS)
         header = self._headers[index] if index < len(self._headers) else ""

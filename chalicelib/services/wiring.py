@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -19,7 +20,7 @@ from chalicelib.store.contacts import DynamoContactStore
 from chalicelib.store.imports import DynamoLedger
 from chalicelib.store.models import bind_tables
 
-logger = Logger(service="sodate")
+logger = Logger(service="sodate", stream=sys.stderr)  # Lambda keeps both; stdout stays for tools
 
 
 @lru_cache(maxsize=1)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -30,8 +31,6 @@ class DynamoContactStore:
 
     def __init__(self, connection: Connection | None = None) -> None:
         self._connection = connection or Connection()
-        self.write_calls = 0
-        self.read_calls = 0
 
     # --- import path: batches -------------------------------------------------
     def get_many(self, emails: list[str]) -> dict[str, Contact]:
@@ -45,19 +44,22 @@ class DynamoContactStore:
         return {hashes[item["email_hash"]["S"]] for item in items}
 
     def put_many(self, contacts: list[Contact]) -> None:
+        """25 items a call; the calls of one batch are in flight together."""
         table = ContactModel.Meta.table_name
         requests = [{"PutRequest": {"Item": to_item(c)}} for c in contacts]
-        for start in range(0, len(requests), BATCH_WRITE_LIMIT):
-            pending = {table: requests[start : start + BATCH_WRITE_LIMIT]}
-            for attempt in range(_MAX_ATTEMPTS):
-                self.write_calls += 1
-                answer = self._connection.dispatch("BatchWriteItem", {"RequestItems": pending})
-                pending = answer.get("UnprocessedItems") or {}
-                if not pending:
-                    break
-                _back_off(attempt)
-            else:
-                raise StoreError(f"DynamoDB left {len(pending[table])} contact writes unprocessed.")
+        chunks = [requests[i : i + BATCH_WRITE_LIMIT] for i in range(0, len(requests), BATCH_WRITE_LIMIT)]
+        for _ in _pool().map(lambda chunk: self._write_chunk(table, chunk), chunks):
+            pass
+
+    def _write_chunk(self, table: str, chunk: list[dict[str, Any]]) -> None:
+        pending: dict[str, Any] = {table: chunk}
+        for attempt in range(_MAX_ATTEMPTS):
+            answer = self._connection.dispatch("BatchWriteItem", {"RequestItems": pending})
+            pending = answer.get("UnprocessedItems") or {}
+            if not pending:
+                return
+            _back_off(attempt)
+        raise StoreError(f"DynamoDB left {len(pending[table])} contact writes unprocessed.")
 
     def _batch_get(self, table: str, keys: list[Item]) -> list[Item]:
         found: list[Item] = []
@@ -66,7 +68,6 @@ class DynamoContactStore:
                 table: {"Keys": keys[start : start + BATCH_GET_LIMIT], "ConsistentRead": True}
             }
             for attempt in range(_MAX_ATTEMPTS):
-                self.read_calls += 1
                 answer = self._connection.dispatch("BatchGetItem", {"RequestItems": pending})
                 found.extend(answer.get("Responses", {}).get(table, []))
                 pending = answer.get("UnprocessedKeys") or {}
@@ -76,6 +77,11 @@ class DynamoContactStore:
             else:
                 raise StoreError(f"DynamoDB left {len(pending[table]['Keys'])} reads unprocessed.")
         return found
+
+
+@lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="dynamodb")
 
 
 def _back_off(attempt: int) -> None:
@@ -140,8 +146,3 @@ def _decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     if not isinstance(key, dict) or set(key) != {"email"}:
         raise InvalidCursorError("The cursor is not one this API gave out.")
     return key
-
-
-def stored_contacts(contacts: Iterable[Contact]) -> list[Item]:
-    """The wire items of contacts, as the import would write them (bench, tests)."""
-    return [to_item(c) for c in contacts]

@@ -1,0 +1,127 @@
+"""`make bench`: the import's figures, one JSON object per line on stdout.
+
+Human-readable progress goes to stderr.  Figures:
+- pipeline rows/s: parse + map + validate + serialise, one core, no AWS
+- importer rows/s: the whole use case (also merge, dedupe, batching), AWS stubbed
+- DynamoDB write calls per 1,000 rows
+- peak RSS importing 1M rows (a fresh process, the file streamed from disk)
+- end-to-end import on the local stack vs a naive batch_writer() script, same stack, same run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import pipeline, stages
+from bench.data import customer_lines
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def figure(name: str, value: float, unit: str, target: float | None, better: str) -> None:
+    print(
+        json.dumps(
+            {"name": name, "value": round(value, 1), "unit": unit, "target": target, "better": better}
+        ),
+        flush=True,
+    )
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def write_csv(path: Path, rows: int) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        f.writelines(customer_lines(rows))
+    return path
+
+
+def cpu_figures(path: Path) -> None:
+    say("pipeline: parse + map + validate + serialise (best of 3)...")
+    rows, seconds = min((stages.run(path) for _ in range(3)), key=lambda r: r[1])
+    figure("import_pipeline_rows_per_s", rows / seconds, "rows/s", 50000, "higher")
+    say("importer use case with AWS stubbed (best of 3)...")
+    runs = [pipeline.run(path) for _ in range(3)]
+    rows, seconds, store = min(runs, key=lambda r: r[1])
+    figure("importer_rows_per_s", rows / seconds, "rows/s", 50000, "higher")
+    figure("dynamodb_write_calls_per_1000_rows", store.write_calls * 1000 / rows, "calls", 40, "lower")
+
+
+def memory_figure(directory: Path) -> None:
+    say("peak RSS for 1M rows (fresh process)...")
+    big = write_csv(directory / "million.csv", 1_000_000)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.pipeline", str(big)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    figure("import_peak_rss_1m_rows", int(out[1]) / 1024, "MB", 64, "lower")
+    big.unlink()
+
+
+def local_stack_figures(path: Path, directory: Path, rows: int) -> None:
+    import boto3
+
+    from bench.naive import create_table, naive_import
+    from devstack.run import start
+
+    say("starting the local stack...")
+    running = start(directory / "local", 0, 0)
+    try:
+        env = running.env
+        session = boto3.session.Session(region_name=env["AWS_DEFAULT_REGION"])
+        s3 = session.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"])
+        say(f"end-to-end import of {rows} rows through S3, SQS, the importer and DynamoDB...")
+        started = time.perf_counter()
+        s3.upload_file(str(path), env["SODATE_BUCKET"], "imports/bench.csv")
+        report = _wait_for_report(s3, env["SODATE_BUCKET"], "results/bench.csv.json")
+        ours = time.perf_counter() - started
+        say(f"  {report['created']} created, {report['rejected']} rejected in {ours:.1f}s")
+        figure("local_stack_import_seconds", ours, "s", None, "lower")
+        say("naive batch_writer() script on the same stack...")
+        dynamodb = session.resource("dynamodb", endpoint_url=env["AWS_ENDPOINT_URL"])
+        table = create_table(dynamodb, "naive-bench", like=env["SODATE_CONTACTS_TABLE"])
+        naive_rows, naive = naive_import(table, path)
+        figure("local_stack_naive_batch_writer_seconds", naive, "s", None, "lower")
+        say(f"  naive: {naive_rows} rows in {naive:.1f}s (no validation, no merge, no report)")
+    finally:
+        running.stop()
+
+
+def _wait_for_report(s3: Any, bucket: str, key: str, timeout: float = 1800) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            report: dict[str, Any] = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+            return report
+        except s3.exceptions.NoSuchKey:
+            time.sleep(0.5)
+    raise TimeoutError(key)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--skip-local-stack", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        path = write_csv(directory / "bench.csv", args.rows)
+        cpu_figures(path)
+        memory_figure(directory)
+        if not args.skip_local_stack:
+            local_stack_figures(path, directory, args.rows)
+
+
+if __name__ == "__main__":
+    main()
