@@ -6,12 +6,14 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 
 .PHONY: run test lint unit bench clean
 
+# Progress goes to stderr, so `make bench` prints nothing but figures on stdout.
 $(STAMP): requirements.txt requirements-dev.txt
-	@test -x $(BIN)/python || $(PY) -m venv $(VENV) || { \
-	  echo "python3-venv is missing; installing it (needs root)"; \
-	  apt-get update && apt-get install -y python3-venv && $(PY) -m venv $(VENV); }
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	@echo "installing into $(VENV)..." >&2
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV) >&2 || { \
+	  echo "python3-venv is missing; installing it (needs root)" >&2; \
+	  { apt-get update && apt-get install -y python3-venv; } >&2 && $(PY) -m venv $(VENV); }
+	@$(BIN)/python -m pip install -q --upgrade pip >&2
+	@$(BIN)/python -m pip install -q -r requirements-dev.txt >&2
 	@rm -f $(VENV)/.installed-* && touch $@
 
 run: $(STAMP)
@@ -27,7 +29,7 @@ test: lint
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.run
+	@$(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) .local .mypy_cache .ruff_cache .pytest_cache .hypothesis

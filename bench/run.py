@@ -114,6 +114,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--skip-local-stack", action="store_true")
     args = parser.parse_args()
+    sys.stdout = sys.stderr  # whatever else prints (servers, libraries) stays off the figures
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         path = write_csv(directory / "bench.csv", args.rows)
