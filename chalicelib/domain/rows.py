@@ -12,9 +12,9 @@ from chalicelib.domain.mapping import ATTR_PREFIX, IGNORE, Mapping
 from chalicelib.domain.values import (
     InvalidValueError,
     parse_consent,
-    parse_date,
     parse_gender,
     parse_int,
+    parse_iso_date,
     parse_money,
 )
 
@@ -51,7 +51,7 @@ _PARSERS: dict[Kind, Callable[[str], Value]] = {
     Kind.TEXT: _text,
     Kind.INT: parse_int,
     Kind.MONEY: parse_money,
-    Kind.DATE: lambda v: parse_date(v).isoformat(),
+    Kind.DATE: parse_iso_date,
     Kind.GENDER: parse_gender,
     Kind.CONSENT: parse_consent,
 }

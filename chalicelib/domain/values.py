@@ -39,7 +39,7 @@ def parse_date(text: str) -> date:
     """2024-01-31, 2024/1/31, 20240131, 2024年1月31日, 令和6年1月31日, R6.1.31 (a time part is dropped)."""
     if text.isascii():  # fast path for 2024-01-31 and 2024/1/31
         parts = text.replace("/", "-").split("-")
-        if len(parts) == 3 and all(p.isdigit() for p in parts) and len(parts[0]) == 4:
+        if len(parts) == 3 and len(parts[0]) == 4 and "".join(parts).isdigit():
             return _make_date(int(parts[0]), int(parts[1]), int(parts[2]), text)
     value = _folded(text).lower()
     for pattern in (_YMD, _KANJI, _COMPACT):
@@ -51,6 +51,11 @@ def parse_date(text: str) -> date:
         era_year = 1 if match[2] == "元" else int(match[2])
         return _make_date(_ERAS[match[1]] + era_year - 1, int(match[3]), int(match[4]), text)
     raise InvalidValueError("invalid_date", f"'{text}' is not a date (use 2024-01-31 or 2024/1/31).")
+
+
+def parse_iso_date(text: str) -> str:
+    """parse_date, as the ISO text that is stored."""
+    return parse_date(text).isoformat()
 
 
 def _make_date(year: int, month: int, day: int, text: str) -> date:
