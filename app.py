@@ -1,32 +1,113 @@
-"""Sodate's API and event handlers. Wiring only: each parses and calls one service."""
+"""Sodate's API and event handlers. Wiring only: each parses and calls one service.
+
+The beacon routes are the hot path, so the admin services (PynamoDB,
+Powertools) are imported where they are used, not when the function starts.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from importlib import resources
 from typing import Any
 
-from chalice.app import BadRequestError, Chalice, NotFoundError, Response, SQSEvent, UnauthorizedError
+from chalice.app import (
+    BadRequestError,
+    Chalice,
+    NotFoundError,
+    Response,
+    SQSEvent,
+    UnauthorizedError,
+)
 
-from chalicelib.services import contacts_admin, wiring
+from chalicelib.domain import errors
+from chalicelib.services.beacons import GIF, Answer, beacons
 
 app = Chalice(app_name="sodate")
 
 IMPORT_QUEUE = os.environ.get("SODATE_IMPORT_QUEUE_NAME", "sodate-imports")
 
 
+# --- the tag and its beacons ---------------------------------------------------------
+@lru_cache(maxsize=1)
+def _tag_js() -> str:
+    return resources.files("chalicelib.web").joinpath("tag.js").read_text(encoding="utf-8")
+
+
+@app.route("/tag.js")
+def tag_js() -> Response:
+    return Response(
+        _tag_js(),
+        headers={
+            "Content-Type": "application/javascript; charset=utf-8",
+            "Cache-Control": "public, max-age=3600",
+        },
+    )
+
+
+def _client() -> tuple[Mapping[str, str], str, str]:
+    request = app.current_request
+    assert request is not None
+    identity = (request.context or {}).get("identity") or {}
+    return request.headers, str(identity.get("sourceIp", "")), request.method
+
+
+@app.route("/t", methods=["POST"], content_types=["text/plain", "application/json"])
+def beacon() -> Response:
+    headers, ip, method = _client()
+    request = app.current_request
+    body = request.raw_body if request else b""
+    raw = body.encode("utf-8") if isinstance(body, str) else body or b""
+    answer = beacons().from_post(raw, headers, ip, method)
+    return Response("", status_code=answer.status, headers=_no_store(answer))
+
+
+@app.route("/t.gif", methods=["GET"])
+def pixel() -> Response:
+    headers, ip, method = _client()
+    answer = beacons().from_pixel(_params().get("d", ""), headers, ip, method)
+    return Response(
+        GIF,
+        status_code=answer.status if answer.status >= 400 else 200,
+        headers={**_no_store(answer), "Content-Type": "image/gif"},
+    )
+
+
+def _no_store(answer: Answer) -> dict[str, str | list[str]]:
+    return {**answer.headers, "Cache-Control": "no-store"}
+
+
+# --- admin ---------------------------------------------------------------------------
 def _require_admin() -> None:
+    from chalicelib.services import wiring
+
     request = app.current_request
     if not wiring.admin_allowed(request.headers.get("authorization") if request else None):
         raise UnauthorizedError("A valid 'Authorization: Bearer <admin token>' header is required.")
     wiring.tables_ready()
 
 
-def _found(call: Any, *args: Any) -> Any:
+def _params() -> Mapping[str, str]:
+    request = app.current_request
+    return (request.query_params if request else None) or {}
+
+
+def _limit(default: str = "50") -> int:
+    limit = _params().get("limit", default)
+    if not limit.isdigit():
+        raise BadRequestError(f"limit must be a whole number, not '{limit}'.")
+    return int(limit)
+
+
+def _answer(call: Callable[..., Any], *args: Any) -> Any:
+    """Run a use case; its 'not found' and 'bad input' errors become 404 and 400."""
     try:
         return call(*args)
-    except contacts_admin.ContactNotFoundError as error:
+    except errors.NotFoundError as error:
         raise NotFoundError(str(error)) from None
+    except errors.BadInputError as error:
+        raise BadRequestError(str(error)) from None
 
 
 @app.route("/health")
@@ -37,35 +118,35 @@ def health() -> dict[str, str]:
 @app.route("/admin/contacts")
 def contacts() -> Any:
     _require_admin()
-    request = app.current_request
-    params: Mapping[str, str] = (request.query_params if request else None) or {}
-    if "email" in params:
-        return _found(contacts_admin.find_by_email, params["email"])
-    limit = params.get("limit", "50")
-    if not limit.isdigit():
-        raise BadRequestError(f"limit must be a whole number, not '{limit}'.")
-    try:
-        return contacts_admin.list_page(int(limit), params.get("cursor"))
-    except contacts_admin.InvalidCursorError as error:
-        raise BadRequestError(str(error)) from None
+    from chalicelib.services import contacts_admin
+
+    if "email" in _params():
+        return _answer(contacts_admin.find_by_email, _params()["email"])
+    return _answer(contacts_admin.list_page, _limit(), _params().get("cursor"))
 
 
 @app.route("/admin/contacts/{contact_id}")
 def contact(contact_id: str) -> Any:
     _require_admin()
-    return _found(contacts_admin.get_by_id, contact_id)
+    from chalicelib.services import contacts_admin
+
+    return _answer(contacts_admin.get_by_id, contact_id)
 
 
 @app.route("/admin/contacts/{contact_id}", methods=["DELETE"])
 def erase_contact(contact_id: str) -> Any:
     _require_admin()
-    return _found(contacts_admin.erase, contact_id)
+    from chalicelib.services import contacts_admin
+
+    return _answer(contacts_admin.erase, contact_id)
 
 
 @app.route("/admin/contacts/{contact_id}/export")
 def export_contact(contact_id: str) -> Response:
     _require_admin()
-    body = _found(contacts_admin.export, contact_id)
+    from chalicelib.services import contacts_admin
+
+    body = _answer(contacts_admin.export, contact_id)
     return Response(
         body,
         headers={
@@ -75,8 +156,36 @@ def export_contact(contact_id: str) -> Response:
     )
 
 
+@app.route("/admin/sites", methods=["POST"])
+def register_site() -> Any:
+    _require_admin()
+    from chalicelib.services import sites_admin
+
+    request = app.current_request
+    return Response(_answer(sites_admin.register, request.json_body if request else None), status_code=201)
+
+
+@app.route("/admin/sites/{site_id}")
+def site(site_id: str) -> Any:
+    _require_admin()
+    from chalicelib.services import sites_admin
+
+    return _answer(sites_admin.describe, site_id)
+
+
+@app.route("/admin/sites/{site_id}/pages")
+def site_pages(site_id: str) -> Any:
+    _require_admin()
+    from chalicelib.services import sites_admin
+
+    return _answer(sites_admin.pages, site_id, _limit("100"), _params().get("cursor"))
+
+
+# --- events ----------------------------------------------------------------------------
 @app.on_sqs_message(queue=IMPORT_QUEUE, batch_size=1)
 def import_file(event: SQSEvent) -> None:
+    from chalicelib.services import wiring
+
     for record in event:
         wiring.handle_import_message(record.body, _remaining_ms(event.context))
 

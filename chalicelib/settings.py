@@ -21,6 +21,9 @@ class Settings:
     admin_token_secret: str  # Secrets Manager id of the admin bearer token
     rows_per_run: int  # 0: run until Lambda time is nearly up
     max_file_bytes: int
+    sites_table: str = "sodate-sites"
+    events_table: str = "sodate-events"
+    visitor_ttl_days: int = 90  # anonymous visitor history expires (DynamoDB TTL)
 
 
 @lru_cache(maxsize=1)
@@ -35,4 +38,7 @@ def get_settings() -> Settings:
         admin_token_secret=env.get("SODATE_ADMIN_TOKEN_SECRET", "sodate/admin-token"),
         rows_per_run=int(env.get("SODATE_IMPORT_ROWS_PER_RUN", "0")),
         max_file_bytes=int(env.get("SODATE_IMPORT_MAX_BYTES", str(2 * 1024**3))),
+        sites_table=env.get("SODATE_SITES_TABLE", "sodate-sites"),
+        events_table=env.get("SODATE_EVENTS_TABLE", "sodate-events"),
+        visitor_ttl_days=int(env.get("SODATE_VISITOR_TTL_DAYS", "90")),
     )

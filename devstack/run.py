@@ -19,6 +19,7 @@ from typing import Any
 
 import boto3
 
+from devstack import demo_site
 from devstack.cloudformation import LocalStack
 from devstack.emulator import Emulator, free_port
 from devstack.pump import QueuePump
@@ -35,12 +36,14 @@ class Running:
     server: Any = None
     threads: list[threading.Thread] = field(default_factory=list)
     pumps: list[QueuePump] = field(default_factory=list)
+    extra_servers: list[Any] = field(default_factory=list)
 
     def stop(self) -> None:
         for pump in self.pumps:
             pump.stop()
-        if self.server is not None:
-            self.server.shutdown()
+        for server in [self.server, *self.extra_servers]:
+            if server is not None:
+                server.shutdown()
         for thread in self.threads:
             thread.join(timeout=5)
         self.emulator.stop()
@@ -73,6 +76,8 @@ def start(local_dir: Path, moto_port: int, api_port: int, rows_per_run: int = 0)
             "SODATE_CONTACTS_TABLE": outputs["ContactsTable"],
             "SODATE_IMPORTS_TABLE": outputs["ImportsTable"],
             "SODATE_SUPPRESSIONS_TABLE": outputs["SuppressionsTable"],
+            "SODATE_SITES_TABLE": outputs["SitesTable"],
+            "SODATE_EVENTS_TABLE": outputs["EventsTable"],
             "SODATE_IMPORT_QUEUE_URL": outputs["ImportQueueUrl"],
             "SODATE_IMPORT_QUEUE_NAME": outputs["ImportQueueName"],
             "SODATE_IMPORT_DLQ_URL": outputs["ImportDeadLetterQueueUrl"],
@@ -83,6 +88,7 @@ def start(local_dir: Path, moto_port: int, api_port: int, rows_per_run: int = 0)
         os.environ.update(env)
         running.env = env
         _serve_api(running, api_port)
+        env["SODATE_DEMO_URL"] = _serve_demo(running, env)
         _start_pumps(running, session)
         _write_env(local_dir / "env", env)
     except BaseException:
@@ -100,6 +106,19 @@ def _serve_api(running: Running, port: int) -> None:
     thread = threading.Thread(target=server.serve_forever, name="api", daemon=True)
     thread.start()
     running.server, running.threads = server, [*running.threads, thread]
+
+
+def _serve_demo(running: Running, env: dict[str, str]) -> str:
+    """The local demo site: a few pages carrying the tag, registered as SODATE_SITE_ID."""
+    from chalicelib.services import sites_admin
+
+    sites_admin.register({"name": "Local demo", "domains": ["localhost", "127.0.0.1"]}, LOCAL_SITE_ID)
+    server = demo_site.serve(env["SODATE_API"], LOCAL_SITE_ID)
+    thread = threading.Thread(target=server.serve_forever, name="demo", daemon=True)
+    thread.start()
+    running.threads.append(thread)
+    running.extra_servers.append(server)
+    return f"http://localhost:{server.server_address[1]}/"
 
 
 def _start_pumps(running: Running, session: Any) -> None:
@@ -145,6 +164,7 @@ Sodate is running locally.
   AWS emulator (moto)  {env["AWS_ENDPOINT_URL"]}
   API (chalice)        {env["SODATE_API"]}
   bucket               {env["SODATE_BUCKET"]}
+  demo site            {env["SODATE_DEMO_URL"]}  (site id {env["SODATE_SITE_ID"]})
   event pump           {env["SODATE_IMPORT_QUEUE_NAME"]} -> app.import_file
   settings             {args.local_dir / "env"}
 

@@ -22,6 +22,8 @@ ENVIRONMENT = {
     "SODATE_CONTACTS_TABLE": "ContactsTable",
     "SODATE_IMPORTS_TABLE": "ImportsTable",
     "SODATE_SUPPRESSIONS_TABLE": "SuppressionsTable",
+    "SODATE_SITES_TABLE": "SitesTable",
+    "SODATE_EVENTS_TABLE": "EventsTable",
     "SODATE_BUCKET": "Bucket",
     "SODATE_IMPORT_QUEUE_URL": "ImportQueueUrl",
     "SODATE_IMPORT_QUEUE_NAME": "ImportQueueName",

@@ -8,6 +8,7 @@ from typing import Any
 
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.emails import InvalidEmailError, normalize_email
+from chalicelib.domain.errors import NotFoundError
 from chalicelib.store import contacts as repo
 from chalicelib.store.contacts import InvalidCursorError
 
@@ -15,7 +16,7 @@ MAX_PAGE = 200
 __all__ = ["ContactNotFoundError", "InvalidCursorError"]
 
 
-class ContactNotFoundError(LookupError):
+class ContactNotFoundError(NotFoundError):
     pass
 
 

@@ -14,6 +14,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.emails import email_hash
+from chalicelib.domain.errors import BadInputError
 from chalicelib.store.contact_codec import Item, from_item, to_item
 from chalicelib.store.models import ContactModel, SuppressionModel
 
@@ -128,7 +129,7 @@ def is_suppressed(normalized_email: str) -> bool:
     return True
 
 
-class InvalidCursorError(ValueError):
+class InvalidCursorError(BadInputError):
     pass
 
 

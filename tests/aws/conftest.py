@@ -40,6 +40,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             "SODATE_CONTACTS_TABLE": outputs["ContactsTable"],
             "SODATE_IMPORTS_TABLE": outputs["ImportsTable"],
             "SODATE_SUPPRESSIONS_TABLE": outputs["SuppressionsTable"],
+            "SODATE_SITES_TABLE": outputs["SitesTable"],
+            "SODATE_EVENTS_TABLE": outputs["EventsTable"],
             "SODATE_BUCKET": outputs["Bucket"],
             "SODATE_IMPORT_QUEUE_URL": outputs["ImportQueueUrl"],
             "SODATE_ADMIN_TOKEN_SECRET": outputs["AdminTokenSecret"],

@@ -1,0 +1,145 @@
+"""A beacon from the tag, validated: what a site may tell us about a page view.
+
+Everything is hostile: sizes are capped, the page must be on the site's own
+domains, text is kept as inert strings (never markup), and the visitor's IP
+is truncated before anything is stored.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+MAX_BODY_BYTES = 4096
+KINDS = frozenset({"pageview", "event", "conversion"})
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+_VISITOR = re.compile(r"[A-Za-z0-9_-]{8,64}\Z")
+_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}\Z")
+_LIMITS = {"url": 512, "title": 200, "referrer": 300, "utm": 100, "prop": 100}
+_MAX_PROPS = 10
+
+
+class InvalidHitError(ValueError):
+    """`status` is the HTTP answer (400, 403, 404, 413); `reason` is counted per site."""
+
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class SiteRules:
+    site_id: str
+    domains: tuple[str, ...]
+
+    def owns(self, host: str) -> bool:
+        host = host.lower().rstrip(".")
+        return any(host == d or host.endswith("." + d) for d in self.domains)
+
+    def allows_origin(self, origin: str | None) -> bool:
+        if not origin:
+            return True  # sendBeacon and <img> from the page itself may send none
+        parts = urlsplit(origin)
+        return parts.scheme in ("http", "https") and self.owns(parts.hostname or "")
+
+
+@dataclass
+class Hit:
+    site_id: str
+    visitor_id: str | None  # None when the browser asked not to be tracked
+    kind: str
+    url: str
+    path: str
+    title: str = ""
+    referrer: str = ""
+    utm: dict[str, str] = field(default_factory=dict)
+    screen: str = ""
+    name: str = ""  # event or conversion name
+    props: dict[str, str] = field(default_factory=dict)
+    amount: str = ""  # conversions: exact decimal as text
+    ip: str = ""
+    bot: str | None = None
+
+
+def parse_hit(payload: Any, rules: SiteRules) -> Hit:
+    if not isinstance(payload, dict):
+        raise InvalidHitError(400, "not_an_object", "The beacon must be a JSON object.")
+    kind = payload.get("k", "pageview")
+    if kind not in KINDS:
+        raise InvalidHitError(400, "bad_kind", f"k must be one of {sorted(KINDS)}.")
+    url = _text(payload.get("u"), 2048)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidHitError(400, "bad_url", "u must be the page's http(s) URL.")
+    if not rules.owns(parts.hostname):
+        raise InvalidHitError(403, "foreign_url", "The page is not on one of the site's domains.")
+    visitor = payload.get("v")
+    if visitor is not None and not (isinstance(visitor, str) and _VISITOR.match(visitor)):
+        raise InvalidHitError(400, "bad_visitor", "v must be 8-64 letters, digits, '-' or '_'.")
+    query = dict(parse_qsl(parts.query))
+    hit = Hit(
+        site_id=rules.site_id,
+        visitor_id=visitor,
+        kind=kind,
+        url=url[: _LIMITS["url"]],
+        path=(parts.path or "/")[: _LIMITS["url"]],
+        title=_text(payload.get("t"), _LIMITS["title"]),
+        referrer=_text(payload.get("r"), _LIMITS["referrer"]),
+        utm={k: query[k][: _LIMITS["utm"]] for k in UTM_KEYS if query.get(k)},
+        screen=_text(payload.get("s"), 20),
+    )
+    if kind != "pageview":
+        name = payload.get("n")
+        if not (isinstance(name, str) and _NAME.match(name)):
+            raise InvalidHitError(400, "bad_name", "n (the event name) must be 1-64 of A-Z a-z 0-9 _ . : -")
+        hit.name = name
+        hit.props = _props(payload.get("p"))
+    if kind == "conversion" and payload.get("a") is not None:
+        hit.amount = _amount(payload.get("a"))
+    return hit
+
+
+def _text(value: Any, limit: int) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidHitError(400, "bad_field", "Beacon fields must be strings.")
+    return "".join(c for c in value[:limit] if c.isprintable())
+
+
+def _props(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or len(value) > _MAX_PROPS:
+        raise InvalidHitError(400, "bad_props", f"p must be an object of at most {_MAX_PROPS} values.")
+    props = {}
+    for key, item in value.items():
+        if not _NAME.match(str(key)) or isinstance(item, (dict, list)):
+            raise InvalidHitError(400, "bad_props", "p holds flat name: value pairs.")
+        props[str(key)] = _text(str(item), _LIMITS["prop"])
+    return props
+
+
+def _amount(value: Any) -> str:
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise InvalidHitError(400, "bad_amount", "a must be a number.") from None
+    if not amount.is_finite() or amount < 0 or amount > Decimal("1e12"):
+        raise InvalidHitError(400, "bad_amount", "a must be a plausible amount.")
+    return str(amount)
+
+
+def truncate_ip(address: str) -> str:
+    """IPv4 keeps /24, IPv6 keeps /48: enough for rate limits and region, not a person."""
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return ""
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)

@@ -1,0 +1,48 @@
+"""Use cases behind /admin/sites: register a site, see its pages and rejected hits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.domain.errors import NotFoundError
+from chalicelib.domain.site import InvalidSiteError, Site, new_site
+from chalicelib.services.beacons import beacons
+from chalicelib.store.events import EventStore, InvalidCursorError
+
+__all__ = ["InvalidCursorError", "InvalidSiteError", "SiteNotFoundError"]
+
+
+class SiteNotFoundError(NotFoundError):
+    pass
+
+
+def _store() -> EventStore:
+    return beacons().store
+
+
+def register(body: Any, site_id: str | None = None) -> dict[str, Any]:
+    """A new site; the answer is the only place its secret is shown."""
+    site = new_site(body, datetime.now(UTC).isoformat(timespec="seconds"), site_id)
+    _store().put_site(site)
+    return {**site.public(), "secret": site.secret}
+
+
+def find(site_id: str) -> Site:
+    site = _store().site(site_id)
+    if site is None:
+        raise SiteNotFoundError(f"No site has id {site_id}.")
+    return site
+
+
+def describe(site_id: str) -> dict[str, Any]:
+    site = find(site_id)
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    return {**site.public(), "rejected_today": _store().rejected(site_id, today)}
+
+
+def pages(site_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
+    """Every page the tag reported from, with its last hit: a page gone quiet stands out."""
+    find(site_id)
+    seen, next_cursor = _store().pages(site_id, max(1, min(limit, 500)), cursor)
+    return {"pages": seen, "next_cursor": next_cursor}

@@ -1,0 +1,170 @@
+"""Sites, hits, pages seen and rejected-hit counters, on boto3's low-level client.
+
+The beacon path must start fast (DESIGN: fast cold starts), so this module
+avoids PynamoDB; every call here is a single-item or single-query request.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any
+
+from chalicelib.domain.errors import BadInputError
+from chalicelib.domain.hits import Hit
+from chalicelib.domain.site import Site
+
+SITE_CACHE_SECONDS = 60
+
+
+class InvalidCursorError(BadInputError):
+    pass
+
+
+class EventStore:
+    def __init__(self, dynamodb: Any, sites_table: str, events_table: str) -> None:
+        self._db = dynamodb
+        self._sites = sites_table
+        self._events = events_table
+        self._site_cache: dict[str, tuple[float, Site | None]] = {}
+
+    # --- sites -------------------------------------------------------------------
+    def put_site(self, site: Site) -> None:
+        self._db.put_item(
+            TableName=self._sites,
+            Item={
+                "site_id": {"S": site.site_id},
+                "name": {"S": site.name},
+                "domains": {"L": [{"S": d} for d in site.domains]},
+                "secret": {"S": site.secret},
+                "consent_mode": {"S": site.consent_mode},
+                "created_at": {"S": site.created_at},
+            },
+            ConditionExpression="attribute_not_exists(site_id)",
+        )
+        self._site_cache.pop(site.site_id, None)
+
+    def site(self, site_id: str) -> Site | None:
+        """Cached a minute per container: a beacon costs no read for its site."""
+        cached = self._site_cache.get(site_id)
+        if cached and time.monotonic() - cached[0] < SITE_CACHE_SECONDS:
+            return cached[1]
+        item = self._db.get_item(TableName=self._sites, Key={"site_id": {"S": site_id}}).get("Item")
+        site = _site(item) if item else None
+        if len(self._site_cache) > 1000:
+            self._site_cache.clear()
+        self._site_cache[site_id] = (time.monotonic(), site)
+        return site
+
+    # --- hits ----------------------------------------------------------------------
+    def record(self, hit: Hit, owner: str, at: str, expires_at: int | None) -> None:
+        """Two writes at most: the hit (one item, < 1 KB) and its page's last-seen line."""
+        item: dict[str, Any] = {
+            "pk": {"S": owner},
+            "sk": {"S": f"{at}#{hit.visitor_id or '-'}#{time.monotonic_ns() % 10**6:06d}"},
+            "kind": {"S": hit.kind},
+            "site": {"S": hit.site_id},
+            "url": {"S": hit.url},
+            "path": {"S": hit.path},
+            "at": {"S": at},
+        }
+        for name in ("title", "referrer", "screen", "name", "amount", "ip", "bot"):
+            value = getattr(hit, name)
+            if value:
+                item[name] = {"S": value}
+        if hit.visitor_id:
+            item["visitor"] = {"S": hit.visitor_id}
+        for name in ("utm", "props"):
+            values = getattr(hit, name)
+            if values:
+                item[name] = {"M": {k: {"S": v} for k, v in values.items()}}
+        if expires_at:
+            item["expires_at"] = {"N": str(expires_at)}
+        self._db.put_item(TableName=self._events, Item=item)
+        if hit.kind == "pageview" and not hit.bot:
+            self._db.update_item(
+                TableName=self._events,
+                Key={"pk": {"S": f"p#{hit.site_id}"}, "sk": {"S": hit.path}},
+                UpdateExpression="SET last_hit = :at, last_url = :url ADD hits :one",
+                ExpressionAttributeValues={":at": {"S": at}, ":url": {"S": hit.url}, ":one": {"N": "1"}},
+            )
+
+    def count_rejected(self, site_id: str, reason: str, day: str) -> None:
+        self._db.update_item(
+            TableName=self._events,
+            Key={"pk": {"S": f"n#{site_id}#{day}"}, "sk": {"S": reason}},
+            UpdateExpression="ADD hits :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
+
+    def pages(self, site_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        items, next_cursor = self._query(f"p#{site_id}", limit, cursor, newest_first=False)
+        pages = [
+            {
+                "path": i["sk"]["S"],
+                "last_url": i["last_url"]["S"],
+                "last_hit": i["last_hit"]["S"],
+                "hits": int(i["hits"]["N"]),
+            }
+            for i in items
+        ]
+        return pages, next_cursor
+
+    def rejected(self, site_id: str, day: str) -> dict[str, int]:
+        items, _ = self._query(f"n#{site_id}#{day}", 100, None, newest_first=False)
+        return {i["sk"]["S"]: int(i["hits"]["N"]) for i in items}
+
+    def timeline(self, owner: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        items, next_cursor = self._query(owner, limit, cursor, newest_first=True)
+        return [_plain(i) for i in items], next_cursor
+
+    def _query(
+        self, pk: str, limit: int, cursor: str | None, newest_first: bool
+    ) -> tuple[list[Any], str | None]:
+        request: dict[str, Any] = {
+            "TableName": self._events,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "Limit": limit,
+            "ScanIndexForward": not newest_first,
+        }
+        if cursor:
+            request["ExclusiveStartKey"] = {"pk": {"S": pk}, "sk": {"S": _decode(cursor)}}
+        answer = self._db.query(**request)
+        last = answer.get("LastEvaluatedKey")
+        return answer.get("Items", []), _encode(last["sk"]["S"]) if last else None
+
+
+def _site(item: dict[str, Any]) -> Site:
+    return Site(
+        site_id=item["site_id"]["S"],
+        name=item["name"]["S"],
+        domains=tuple(d["S"] for d in item["domains"]["L"]),
+        secret=item["secret"]["S"],
+        consent_mode=item["consent_mode"]["S"],
+        created_at=item["created_at"]["S"],
+    )
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, wire in item.items():
+        if name in ("pk", "sk", "expires_at"):
+            continue
+        out[name] = {k: v["S"] for k, v in wire["M"].items()} if "M" in wire else wire.get("S", wire.get("N"))
+    return out
+
+
+def _encode(sort_key: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps(sort_key).encode()).decode()
+
+
+def _decode(cursor: str) -> str:
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except ValueError:
+        raise InvalidCursorError("The cursor is not one this API gave out.") from None
+    if not isinstance(value, str):
+        raise InvalidCursorError("The cursor is not one this API gave out.")
+    return value

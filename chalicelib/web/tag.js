@@ -1,0 +1,42 @@
+/* Sodate tag: <script async src="https://API/tag.js" data-site="SITE_ID"></script> */
+(function (w, d, n) {
+  var s = d.currentScript, site = s && s.getAttribute("data-site");
+  if (!site || w.sodate && w.sodate.loaded) return;
+  var api = s.src.replace(/\/tag\.js([?#].*)?$/, ""), K = "sodate_vid",
+    q = (w.sodate && w.sodate.q) || [], ls = w.localStorage,
+    optout = n.globalPrivacyControl || n.doNotTrack == "1" || w.doNotTrack == "1",
+    ask = s.getAttribute("data-consent") == "required", last;
+  function vid() {
+    if (optout) return null;
+    try {
+      var v = ls.getItem(K);
+      if (!v && !ask) {
+        v = (Date.now().toString(36) + Math.random().toString(36).slice(2)).slice(0, 24);
+        ls.setItem(K, v);
+      }
+      return v;
+    } catch (e) { return null; }
+  }
+  function send(k, name, props, amount) {
+    var b = { site: site, k: k, u: location.href, t: d.title, r: d.referrer,
+      s: screen.width + "x" + screen.height }, v = vid(), j;
+    if (v) b.v = v;
+    if (name) b.n = name;
+    if (props) b.p = props;
+    if (amount != null) b.a = amount;
+    j = JSON.stringify(b);
+    if (!(n.sendBeacon && n.sendBeacon(api + "/t", j))) new Image().src = api + "/t.gif?d=" + encodeURIComponent(j);
+  }
+  function view() { if (location.href != last) { last = location.href; send("pageview"); } }
+  var api_ = w.sodate = {
+    loaded: 1,
+    event: function (name, props) { send("event", name, props); },
+    conversion: function (name, props, amount) { send("conversion", name, props, amount); },
+    consent: function () { ask = 0; vid(); }
+  };
+  var push = history.pushState;
+  history.pushState = function () { push.apply(history, arguments); view(); };
+  w.addEventListener("popstate", view);
+  view();
+  for (var i = 0; i < q.length; i++) api_[q[i][0]] && api_[q[i][0]].apply(api_, q[i][1]);
+})(window, document, navigator);

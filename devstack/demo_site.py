@@ -1,0 +1,46 @@
+"""A tiny shop on localhost that carries the tag, for trying tracking by hand
+(and for the browser test): a home page, a pricing page and a 'buy' button."""
+
+from __future__ import annotations
+
+import html
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+PAGES = {"/": "Home", "/pricing": "Pricing", "/products/tea": "Green tea"}
+
+TEMPLATE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title} - Demo shop</title>
+<script>window.sodate=window.sodate||{{q:[]}};["event","conversion","consent"].forEach(function(m){{
+sodate[m]=sodate[m]||function(){{sodate.q.push([m,arguments])}}}})</script>
+<script async src="{api}/tag.js" data-site="{site}"></script></head>
+<body><h1>{title}</h1>
+<nav>{links}</nav>
+<p><button id="spa" onclick="history.pushState({{}}, '', '/products/tea?utm_source=spa')">Open tea (SPA)</button>
+<button id="buy" onclick="sodate.conversion('purchase', {{product: 'tea', quantity: 2}}, 1200)">Buy tea</button></p>
+</body></html>"""
+
+
+def page(path: str, api: str, site: str) -> str:
+    links = " | ".join(f'<a href="{p}">{html.escape(t)}</a>' for p, t in PAGES.items())
+    title = PAGES.get(path, "Not found")
+    return TEMPLATE.format(
+        title=html.escape(title), api=html.escape(api), site=html.escape(site), links=links
+    )
+
+
+def serve(api: str, site: str, port: int = 0) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            body = page(path, api, site).encode()
+            self.send_response(200 if path in PAGES else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return ThreadingHTTPServer(("127.0.0.1", port), Handler)

@@ -1,0 +1,138 @@
+"""The beacon endpoints over moto: what a browser, a bot and an attacker each get back."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from chalice.test import Client
+
+import app as sodate
+from chalicelib.services import beacons
+
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
+
+
+@pytest.fixture
+def api(aws):
+    beacons.reset()
+    with Client(sodate.app) as client:
+        yield client
+    beacons.reset()
+
+
+@pytest.fixture
+def site(aws, api):
+    answer = api.http.post(
+        "/admin/sites",
+        headers={**auth(aws), "Content-Type": "application/json"},
+        body=json.dumps({"name": "Shop", "domains": ["shop.example.jp"]}),
+    )
+    assert answer.status_code == 201
+    return answer.json_body
+
+
+def auth(aws):
+    return {"Authorization": f"Bearer {aws['token']}"}
+
+
+def send(api, body, origin="https://shop.example.jp", agent=CHROME, **headers):
+    raw = body if isinstance(body, str) else json.dumps(body)
+    return api.http.post(
+        "/t",
+        body=raw,
+        headers={
+            "Content-Type": "text/plain;charset=UTF-8",
+            "Origin": origin,
+            "User-Agent": agent,
+            **headers,
+        },
+    )
+
+
+def stored(aws):
+    items = aws["session"].client("dynamodb").scan(TableName=aws["EventsTable"])["Items"]
+    return [i for i in items if i["pk"]["S"].startswith(("v#", "a#"))]
+
+
+def view(site, **extra):
+    return {
+        "site": site["site_id"],
+        "k": "pageview",
+        "u": "https://shop.example.jp/pricing?utm_source=news",
+        "t": "Pricing",
+        "v": "visitor-0001",
+        **extra,
+    }
+
+
+def test_a_page_view_is_stored_once_with_cors_for_its_own_origin(aws, api, site):
+    answer = send(api, view(site))
+    assert answer.status_code == 204
+    assert answer.headers["Access-Control-Allow-Origin"] == "https://shop.example.jp"
+    (hit,) = stored(aws)
+    assert (
+        hit["pk"]["S"] == f"v#{site['site_id']}#visitor-0001" and hit["utm"]["M"]["utm_source"]["S"] == "news"
+    )
+    assert len(json.dumps(hit).encode()) < 1024, "one write unit"
+    assert int(hit["expires_at"]["N"]) > 0, "anonymous history expires"
+    pages = api.http.get(f"/admin/sites/{site['site_id']}/pages", headers=auth(aws)).json_body["pages"]
+    assert [(p["path"], p["hits"]) for p in pages] == [("/pricing", 1)]
+
+
+def test_the_pixel_form_answers_a_gif(aws, api, site):
+    from urllib.parse import quote
+
+    answer = api.http.get(f"/t.gif?d={quote(json.dumps(view(site)))}", headers={"User-Agent": CHROME})
+    assert answer.status_code == 200 and answer.headers["Content-Type"] == "image/gif"
+    assert answer.body.startswith(b"GIF89a")
+    assert len(stored(aws)) == 1
+
+
+def test_hostile_hits_get_4xx_are_counted_and_never_stored(aws, api, site):
+    assert send(api, "x" * 5000).status_code == 413
+    assert send(api, "{not json").status_code == 400
+    assert send(api, {**view(site), "site": "s_guess"}).status_code == 404
+    foreign = send(api, view(site), origin="https://evil.example")
+    assert foreign.status_code == 403 and "Access-Control-Allow-Origin" not in foreign.headers
+    assert send(api, view(site, u="https://evil.example/phish")).status_code == 403
+    assert stored(aws) == []
+    described = api.http.get(f"/admin/sites/{site['site_id']}", headers=auth(aws)).json_body
+    assert described["rejected_today"] == {"foreign_origin": 1, "foreign_url": 1}
+    assert "secret" not in described
+
+
+def test_script_in_a_hit_is_stored_as_text(aws, api, site):
+    evil = "<script>alert(1)</script>"
+    assert (
+        send(
+            api, view(site, t=evil, r=f"https://x/?{evil}", u=f"https://shop.example.jp/?utm_source={evil}")
+        ).status_code
+        == 204
+    )
+    (hit,) = stored(aws)
+    assert hit["title"]["S"] == evil and hit["utm"]["M"]["utm_source"]["S"] == evil
+
+
+def test_bots_are_stored_as_bots_and_never_as_pages(aws, api, site):
+    assert send(api, view(site), agent="Mozilla/5.0 (compatible; Googlebot/2.1)").status_code == 204
+    (hit,) = stored(aws)
+    assert hit["bot"]["S"] == "user_agent:bot"
+    assert api.http.get(f"/admin/sites/{site['site_id']}/pages", headers=auth(aws)).json_body["pages"] == []
+
+
+def test_a_browser_that_asks_not_to_be_tracked_keeps_no_identifier(aws, api, site):
+    assert send(api, view(site), **{"Sec-GPC": "1"}).status_code == 204
+    (hit,) = stored(aws)
+    assert "visitor" not in hit and hit["pk"]["S"].startswith("a#")
+
+
+def test_a_flood_from_one_visitor_is_rate_limited(aws, api, site):
+    answers = [send(api, view(site)).status_code for _ in range(35)]
+    assert answers.count(204) == 30 and answers[-1] == 429
+
+
+def test_the_tag_is_served_small(api):
+    answer = api.http.get("/tag.js")
+    assert answer.status_code == 200 and "javascript" in answer.headers["Content-Type"]
+    assert b"sendBeacon" in answer.body
