@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint unit bench clean
+.PHONY: run test lint bench clean system-deps
 
 # Progress goes to stderr, so `make bench` prints nothing but figures on stdout.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -25,7 +25,13 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/cfn-lint infra/template.yaml
 
-test: lint
+# The browser tests drive Debian's Chromium through its ChromeDriver (root installs them).
+system-deps:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { \
+	  echo "installing chromium and chromium-driver for the browser tests..." >&2; \
+	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; } >&2; }
+
+test: lint system-deps
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -181,6 +181,14 @@ def site_pages(site_id: str) -> Any:
     return _answer(sites_admin.pages, site_id, _limit("100"), _params().get("cursor"))
 
 
+@app.route("/admin/sites/{site_id}/visitors/{visitor_id}/timeline")
+def visitor_timeline(site_id: str, visitor_id: str) -> Any:
+    _require_admin()
+    from chalicelib.services import sites_admin
+
+    return _answer(sites_admin.visitor_timeline, site_id, visitor_id, _limit(), _params().get("cursor"))
+
+
 # --- events ----------------------------------------------------------------------------
 @app.on_sqs_message(queue=IMPORT_QUEUE, batch_size=1)
 def import_file(event: SQSEvent) -> None:

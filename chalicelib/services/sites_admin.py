@@ -41,6 +41,13 @@ def describe(site_id: str) -> dict[str, Any]:
     return {**site.public(), "rejected_today": _store().rejected(site_id, today)}
 
 
+def visitor_timeline(site_id: str, visitor_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
+    """An anonymous visitor's hits on one site, newest first."""
+    find(site_id)
+    hits, next_cursor = _store().timeline(f"v#{site_id}#{visitor_id}", max(1, min(limit, 200)), cursor)
+    return {"hits": hits, "next_cursor": next_cursor}
+
+
 def pages(site_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
     """Every page the tag reported from, with its last hit: a page gone quiet stands out."""
     find(site_id)
