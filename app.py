@@ -6,6 +6,7 @@ Powertools) are imported where they are used, not when the function starts.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -15,6 +16,7 @@ from typing import Any
 from chalice.app import (
     BadRequestError,
     Chalice,
+    ForbiddenError,
     NotFoundError,
     Response,
     SQSEvent,
@@ -78,6 +80,47 @@ def _no_store(answer: Answer) -> dict[str, str | list[str]]:
     return {**answer.headers, "Cache-Control": "no-store"}
 
 
+@app.route("/identify", methods=["POST"])
+def identify() -> Any:
+    """The site's backend vouches for a logged-in visitor (token signed with the site secret)."""
+    from chalicelib.services import identity, sites_admin
+
+    body = _json_object()
+    site = _answer(sites_admin.find, str(body.get("site", "")))
+    return _answer(identity.identity().from_site_backend, site, body.get("token"))
+
+
+@app.route("/f", methods=["POST"], content_types=["application/json", "text/plain"])
+def form() -> Any:
+    """A form on the site posts here; the browser's origin must be the site's."""
+    from chalicelib.services import identity, sites_admin
+
+    body = _json_object()
+    site = _answer(sites_admin.find, str(body.get("site", "")))
+    headers, _, _ = _client()
+    if not site.rules.allows_origin(headers.get("origin")):
+        raise ForbiddenError("This origin may not post to this site's forms.")
+    answer = _answer(identity.identity().from_form, site, body)
+    cors = (
+        {"Access-Control-Allow-Origin": headers["origin"], "Vary": "Origin"} if headers.get("origin") else {}
+    )
+    return Response(answer, status_code=202, headers=dict(cors))
+
+
+def _json_object() -> dict[str, Any]:
+    request = app.current_request
+    raw = (request.raw_body if request else b"") or b""
+    if len(raw) > 4096:
+        raise BadRequestError("The body is larger than 4 KiB.")
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise BadRequestError("The body must be JSON.") from None
+    if not isinstance(body, dict):
+        raise BadRequestError("The body must be a JSON object.")
+    return body
+
+
 # --- admin ---------------------------------------------------------------------------
 def _require_admin() -> None:
     from chalicelib.services import wiring
@@ -102,8 +145,12 @@ def _limit(default: str = "50") -> int:
 
 def _answer(call: Callable[..., Any], *args: Any) -> Any:
     """Run a use case; its 'not found' and 'bad input' errors become 404 and 400."""
+    from chalicelib.domain.tokens import InvalidTokenError
+
     try:
         return call(*args)
+    except InvalidTokenError as error:
+        raise ForbiddenError(str(error)) from None
     except errors.NotFoundError as error:
         raise NotFoundError(str(error)) from None
     except errors.BadInputError as error:
@@ -131,6 +178,24 @@ def contact(contact_id: str) -> Any:
     from chalicelib.services import contacts_admin
 
     return _answer(contacts_admin.get_by_id, contact_id)
+
+
+@app.route("/admin/contacts/{contact_id}/timeline")
+def contact_timeline(contact_id: str) -> Any:
+    _require_admin()
+    from chalicelib.services import contacts_admin
+
+    return _answer(contacts_admin.timeline, contact_id, _limit(), _params().get("cursor"))
+
+
+@app.route("/admin/contacts/{contact_id}/link-token", methods=["POST"])
+def contact_link_token(contact_id: str) -> Any:
+    """A signed, expiring token for links in emails to this person (?sodate_t=...)."""
+    _require_admin()
+    from chalicelib.services import contacts_admin, identity
+
+    contact = _answer(contacts_admin.get_by_id, contact_id)
+    return {"token": identity.identity().link_token(contact["contact_id"])}
 
 
 @app.route("/admin/contacts/{contact_id}", methods=["DELETE"])

@@ -24,6 +24,7 @@ class Settings:
     sites_table: str = "sodate-sites"
     events_table: str = "sodate-events"
     visitor_ttl_days: int = 90  # anonymous visitor history expires (DynamoDB TTL)
+    link_key_secret: str = "sodate/link-signing-key"
 
 
 @lru_cache(maxsize=1)
@@ -41,4 +42,5 @@ def get_settings() -> Settings:
         sites_table=env.get("SODATE_SITES_TABLE", "sodate-sites"),
         events_table=env.get("SODATE_EVENTS_TABLE", "sodate-events"),
         visitor_ttl_days=int(env.get("SODATE_VISITOR_TTL_DAYS", "90")),
+        link_key_secret=env.get("SODATE_LINK_KEY_SECRET", "sodate/link-signing-key"),
     )

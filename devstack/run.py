@@ -82,6 +82,7 @@ def start(local_dir: Path, moto_port: int, api_port: int, rows_per_run: int = 0)
             "SODATE_IMPORT_QUEUE_NAME": outputs["ImportQueueName"],
             "SODATE_IMPORT_DLQ_URL": outputs["ImportDeadLetterQueueUrl"],
             "SODATE_ADMIN_TOKEN_SECRET": outputs["AdminTokenSecret"],
+            "SODATE_LINK_KEY_SECRET": outputs["LinkSigningKeySecret"],
         }
         if rows_per_run:
             env["SODATE_IMPORT_ROWS_PER_RUN"] = str(rows_per_run)

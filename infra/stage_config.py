@@ -28,6 +28,7 @@ ENVIRONMENT = {
     "SODATE_IMPORT_QUEUE_URL": "ImportQueueUrl",
     "SODATE_IMPORT_QUEUE_NAME": "ImportQueueName",
     "SODATE_ADMIN_TOKEN_SECRET": "AdminTokenSecret",
+    "SODATE_LINK_KEY_SECRET": "LinkSigningKeySecret",
 }
 
 

@@ -66,6 +66,10 @@ class Hit:
     bot: str | None = None
 
 
+def valid_visitor_id(value: Any) -> bool:
+    return isinstance(value, str) and bool(_VISITOR.match(value))
+
+
 def parse_hit(payload: Any, rules: SiteRules) -> Hit:
     if not isinstance(payload, dict):
         raise InvalidHitError(400, "not_an_object", "The beacon must be a JSON object.")

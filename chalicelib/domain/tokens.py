@@ -1,8 +1,30 @@
-"""Bearer tokens, compared in constant time."""
+"""Bearer tokens and signed tokens, compared in constant time.
+
+A signed token is `base64url(JSON claims).base64url(HMAC-SHA256)`; the claims
+carry `exp` (epoch seconds).  What it proves depends on whose key signed it:
+Sodate's link key (a click in a Sodate email) or a site's own secret (its
+backend vouching for a logged-in visitor).
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
+import json
+from typing import Any
+
+from chalicelib.domain.errors import BadInputError
+
+MAX_TOKEN_CHARS = 2048
+
+
+class InvalidTokenError(BadInputError):
+    """`reason`: malformed, bad_signature or expired."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"The token is {reason.replace('_', ' ')}.")
+        self.reason = reason
 
 
 def bearer_matches(authorization: str | None, expected: str) -> bool:
@@ -12,3 +34,42 @@ def bearer_matches(authorization: str | None, expected: str) -> bool:
     if scheme.lower() != "bearer":
         return False
     return hmac.compare_digest(token.strip().encode("utf-8"), expected.encode("utf-8"))
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac(key: str, body: str) -> bytes:
+    return hmac.new(key.encode("utf-8"), body.encode("ascii"), hashlib.sha256).digest()
+
+
+def sign(claims: dict[str, Any], key: str, expires_at: int) -> str:
+    body = _b64(json.dumps({**claims, "exp": expires_at}, separators=(",", ":"), sort_keys=True).encode())
+    return f"{body}.{_b64(_mac(key, body))}"
+
+
+def verify(token: Any, key: str, now: float) -> dict[str, Any]:
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS or token.count(".") != 1:
+        raise InvalidTokenError("malformed")
+    body, signature = token.split(".")
+    try:
+        given = _unb64(signature)
+        body.encode("ascii")
+    except (ValueError, UnicodeEncodeError):
+        raise InvalidTokenError("malformed") from None
+    if not hmac.compare_digest(given, _mac(key, body)):
+        raise InvalidTokenError("bad_signature")
+    try:
+        claims = json.loads(_unb64(body))
+    except ValueError:
+        raise InvalidTokenError("malformed") from None
+    if not isinstance(claims, dict) or not isinstance(claims.get("exp"), int):
+        raise InvalidTokenError("malformed")
+    if claims["exp"] < now:
+        raise InvalidTokenError("expired")
+    return claims

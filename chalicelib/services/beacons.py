@@ -17,6 +17,7 @@ from typing import Any
 from chalicelib.domain.bots import bot_reason
 from chalicelib.domain.hits import MAX_BODY_BYTES, InvalidHitError, parse_hit, truncate_ip
 from chalicelib.domain.ratelimit import WindowCounter
+from chalicelib.domain.site import Site
 from chalicelib.store.events import EventStore
 
 GIF = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
@@ -92,9 +93,27 @@ class Beacons:
         hit.bot = bot_reason(headers.get("user-agent", ""), method, speed)
         hit.ip = ip
         at = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")
-        owner = f"v#{site.site_id}#{hit.visitor_id}" if hit.visitor_id else f"a#{site.site_id}#{day}"
-        self._store.record(hit, owner, at, int(now) + self._ttl)
+        contact_id = self._contact_of(site, hit.visitor_id, payload.get("i"), day) if not hit.bot else None
+        if contact_id:
+            self._store.record(hit, f"c#{contact_id}", at, None)  # a known person's history stays
+        elif hit.visitor_id:
+            self._store.record(hit, f"v#{site.site_id}#{hit.visitor_id}", at, int(now) + self._ttl)
+        else:
+            self._store.record(hit, f"a#{site.site_id}#{day}", at, int(now) + self._ttl)
         return Answer(204, cors)
+
+    def _contact_of(self, site: Site, visitor_id: str | None, link_token: Any, day: str) -> str | None:
+        if not visitor_id:
+            return None
+        if link_token:  # the first page after a click in a Sodate email
+            from chalicelib.domain.errors import BadInputError, NotFoundError
+            from chalicelib.services.identity import identity
+
+            try:
+                return identity().from_email_link(site, visitor_id, link_token)
+            except (BadInputError, NotFoundError):
+                self._store.count_rejected(site.site_id, "bad_link_token", day)
+        return self._store.linked_contact(site.site_id, visitor_id)
 
 
 _beacons: Beacons | None = None

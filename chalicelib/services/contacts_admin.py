@@ -55,6 +55,15 @@ def list_page(limit: int, cursor: str | None) -> dict[str, Any]:
     return {"contacts": [public_view(c) for c in contacts], "next_cursor": next_cursor}
 
 
+def timeline(contact_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
+    """The person's page views, events and conversions, newest first."""
+    get_by_id(contact_id)
+    from chalicelib.services.beacons import beacons
+
+    hits, next_cursor = beacons().store.timeline(f"c#{contact_id}", max(1, min(limit, 200)), cursor)
+    return {"hits": hits, "next_cursor": next_cursor}
+
+
 def export(contact_id: str) -> dict[str, Any]:
     """Everything Sodate holds about one person (a data-subject access request)."""
     contact = get_by_id(contact_id)

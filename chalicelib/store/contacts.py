@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.emails import email_hash
@@ -61,6 +61,27 @@ class DynamoContactStore:
                 return
             _back_off(attempt)
         raise StoreError(f"DynamoDB left {len(pending[table])} contact writes unprocessed.")
+
+    def create_if_absent(self, contact: Contact) -> bool:
+        """One new person, unless someone with that email exists already (then False)."""
+        try:
+            self._connection.dispatch(
+                "PutItem",
+                {
+                    "TableName": ContactModel.Meta.table_name,
+                    "Item": to_item(contact),
+                    "ConditionExpression": "attribute_not_exists(email)",
+                },
+            )
+        except PutError as error:
+            if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+                return False
+            raise
+        except Exception as error:  # the low-level dispatch raises botocore's error
+            if "ConditionalCheckFailed" in str(error):
+                return False
+            raise
+        return True
 
     def _batch_get(self, table: str, keys: list[Item]) -> list[Item]:
         found: list[Item] = []

@@ -16,6 +16,7 @@ from chalicelib.domain.hits import Hit
 from chalicelib.domain.site import Site
 
 SITE_CACHE_SECONDS = 60
+LINK_CACHE_SECONDS = 30
 
 
 class InvalidCursorError(BadInputError):
@@ -28,6 +29,7 @@ class EventStore:
         self._sites = sites_table
         self._events = events_table
         self._site_cache: dict[str, tuple[float, Site | None]] = {}
+        self._link_cache: dict[tuple[str, str], tuple[float, str | None]] = {}
 
     # --- sites -------------------------------------------------------------------
     def put_site(self, site: Site) -> None:
@@ -89,6 +91,79 @@ class EventStore:
                 UpdateExpression="SET last_hit = :at, last_url = :url ADD hits :one",
                 ExpressionAttributeValues={":at": {"S": at}, ":url": {"S": hit.url}, ":one": {"N": "1"}},
             )
+
+    # --- identity ---------------------------------------------------------------------
+    def link(self, site_id: str, visitor_id: str, contact_id: str, at: str) -> None:
+        """From now on this browser's hits belong to the contact."""
+        self._db.put_item(
+            TableName=self._events,
+            Item={
+                "pk": {"S": f"l#{site_id}#{visitor_id}"},
+                "sk": {"S": "contact"},
+                "contact_id": {"S": contact_id},
+                "at": {"S": at},
+            },
+        )
+        self._link_cache[(site_id, visitor_id)] = (time.monotonic(), contact_id)
+
+    def linked_contact(self, site_id: str, visitor_id: str) -> str | None:
+        """One small read, cached briefly: known visitors' hits go straight to their contact."""
+        key = (site_id, visitor_id)
+        cached = self._link_cache.get(key)
+        if cached and time.monotonic() - cached[0] < LINK_CACHE_SECONDS:
+            return cached[1]
+        item = self._db.get_item(
+            TableName=self._events, Key={"pk": {"S": f"l#{site_id}#{visitor_id}"}, "sk": {"S": "contact"}}
+        ).get("Item")
+        contact_id = item["contact_id"]["S"] if item else None
+        if len(self._link_cache) > 10_000:
+            self._link_cache.clear()
+        self._link_cache[key] = (time.monotonic(), contact_id)
+        return contact_id
+
+    def move_history(self, site_id: str, visitor_id: str, contact_id: str) -> int:
+        """Anonymous hits join the contact (and stop expiring); returns how many moved."""
+        moved = 0
+        start: dict[str, Any] | None = None
+        while True:
+            request: dict[str, Any] = {
+                "TableName": self._events,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": f"v#{site_id}#{visitor_id}"}},
+                "Limit": 25,
+            }
+            if start:
+                request["ExclusiveStartKey"] = start
+            answer = self._db.query(**request)
+            items = answer.get("Items", [])
+            if items:
+                copies = [
+                    {
+                        "PutRequest": {
+                            "Item": {
+                                **{k: v for k, v in i.items() if k != "expires_at"},
+                                "pk": {"S": f"c#{contact_id}"},
+                            }
+                        }
+                    }
+                    for i in items
+                ]
+                deletes = [{"DeleteRequest": {"Key": {"pk": i["pk"], "sk": i["sk"]}}} for i in items]
+                self._write_all(copies)
+                self._write_all(deletes)
+                moved += len(items)
+            start = answer.get("LastEvaluatedKey")
+            if not start:
+                return moved
+
+    def _write_all(self, requests: list[dict[str, Any]]) -> None:
+        pending: dict[str, Any] = {self._events: requests}
+        for attempt in range(8):
+            pending = self._db.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            if not pending:
+                return
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+        raise RuntimeError("DynamoDB kept refusing history writes")
 
     def count_rejected(self, site_id: str, reason: str, day: str) -> None:
         self._db.update_item(

@@ -5,7 +5,8 @@
   var api = s.src.replace(/\/tag\.js([?#].*)?$/, ""), K = "sodate_vid",
     q = (w.sodate && w.sodate.q) || [], ls = w.localStorage,
     optout = n.globalPrivacyControl || n.doNotTrack == "1" || w.doNotTrack == "1",
-    ask = s.getAttribute("data-consent") == "required", last;
+    ask = s.getAttribute("data-consent") == "required", last,
+    link = (location.search.match(/[?&]sodate_t=([^&#]+)/) || [])[1];
   function vid() {
     if (optout) return null;
     try {
@@ -21,6 +22,7 @@
     var b = { site: site, k: k, u: location.href, t: d.title, r: d.referrer,
       s: screen.width + "x" + screen.height }, v = vid(), j;
     if (v) b.v = v;
+    if (v && link) { b.i = link; link = 0; }
     if (name) b.n = name;
     if (props) b.p = props;
     if (amount != null) b.a = amount;
@@ -32,7 +34,8 @@
     loaded: 1,
     event: function (name, props) { send("event", name, props); },
     conversion: function (name, props, amount) { send("conversion", name, props, amount); },
-    consent: function () { ask = 0; vid(); }
+    consent: function () { ask = 0; vid(); },
+    visitor: vid
   };
   var push = history.pushState;
   history.pushState = function () { push.apply(history, arguments); view(); };

@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from chalicelib.aws.clients import client
-from chalicelib.services import wiring
+from chalicelib.services import beacons, identity, wiring
 from chalicelib.settings import get_settings
 from chalicelib.store.models import ALL_MODELS
 from devstack.cloudformation import LocalStack
@@ -20,6 +20,8 @@ from devstack.cloudformation import LocalStack
 def _reset_caches() -> None:
     for cached in (get_settings, client, wiring.importer, wiring._admin_token, wiring._bound):
         cached.cache_clear()
+    beacons.reset()
+    identity.reset()
     for model in ALL_MODELS:
         model._connection = None
 
@@ -45,6 +47,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             "SODATE_BUCKET": outputs["Bucket"],
             "SODATE_IMPORT_QUEUE_URL": outputs["ImportQueueUrl"],
             "SODATE_ADMIN_TOKEN_SECRET": outputs["AdminTokenSecret"],
+            "SODATE_LINK_KEY_SECRET": outputs["LinkSigningKeySecret"],
         }
         for name, value in env.items():
             monkeypatch.setenv(name, value)
@@ -70,3 +73,27 @@ def queued_bodies(sqs: Any, queue_url: str) -> list[str]:
 def results(s3: Any, bucket: str, name: str) -> dict[str, Any]:
     body = s3.get_object(Bucket=bucket, Key=f"results/{name}.json")["Body"].read()
     return json.loads(body)
+
+
+@pytest.fixture
+def api(aws: dict[str, Any]) -> Iterator[Any]:
+    """chalice's test client over the app, with moto behind it."""
+    from chalice.test import Client
+
+    import app as sodate
+
+    with Client(sodate.app) as client:
+        yield client
+
+
+@pytest.fixture
+def site(aws: dict[str, Any], api: Any) -> dict[str, Any]:
+    """A registered site for shop.example.jp (with its secret, shown once)."""
+    answer = api.http.post(
+        "/admin/sites",
+        body=json.dumps({"name": "Shop", "domains": ["shop.example.jp"]}),
+        headers={"Authorization": f"Bearer {aws['token']}", "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 201
+    body: dict[str, Any] = answer.json_body
+    return body

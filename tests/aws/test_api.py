@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from chalice.test import Client
 
-import app as sodate
 from tests.aws.conftest import queued_bodies, results
 
 CSV = (
@@ -16,12 +14,6 @@ CSV = (
     "ben@example.com,Ben,Beta,,\n"
     "carl@example.com,Carl,,abc,\n"
 )
-
-
-@pytest.fixture
-def api(aws):
-    with Client(sodate.app) as client:
-        yield client
 
 
 def auth(aws):

@@ -4,32 +4,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from chalice.test import Client
-
-import app as sodate
-from chalicelib.services import beacons
-
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
-
-
-@pytest.fixture
-def api(aws):
-    beacons.reset()
-    with Client(sodate.app) as client:
-        yield client
-    beacons.reset()
-
-
-@pytest.fixture
-def site(aws, api):
-    answer = api.http.post(
-        "/admin/sites",
-        headers={**auth(aws), "Content-Type": "application/json"},
-        body=json.dumps({"name": "Shop", "domains": ["shop.example.jp"]}),
-    )
-    assert answer.status_code == 201
-    return answer.json_body
 
 
 def auth(aws):

@@ -60,7 +60,8 @@ def test_the_functions_role_is_least_privilege() -> None:
 
 def test_stage_config_takes_the_stacks_outputs(aws) -> None:
     outputs = stack_outputs(aws["session"].client("cloudformation"), "sodate")
-    outputs.setdefault("AdminTokenSecret", aws["AdminTokenSecret"])  # moto skips the secret's output
+    for secret in ("AdminTokenSecret", "LinkSigningKeySecret"):  # moto skips the secrets' outputs
+        outputs.setdefault(secret, aws[secret])
     config = apply(json.loads((ROOT / ".chalice" / "config.json").read_text()), "dev", outputs)
     stage = config["stages"]["dev"]
     assert stage["iam_role_arn"] == outputs["FunctionsRoleArn"] and stage["manage_iam_role"] is False

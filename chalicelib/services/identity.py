@@ -1,0 +1,133 @@
+"""Use case: an anonymous visitor becomes a known contact -- only on proof.
+
+Proof is one of: a signed, expiring token from a link in a Sodate email
+(Sodate's link key); a token from the site's own backend (the site's secret);
+or a form submission for an address nobody holds yet.  A browser's unsigned
+claim never reads or changes an existing person's data: a form naming a known
+address is kept on the visitor's own record only.  On identification the
+visitor's anonymous history moves to the contact, and later hits follow.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.domain.contact import Source, create
+from chalicelib.domain.emails import InvalidEmailError, normalize_email
+from chalicelib.domain.errors import BadInputError, NotFoundError
+from chalicelib.domain.hits import valid_visitor_id
+from chalicelib.domain.rows import ContactRow
+from chalicelib.domain.site import Site
+from chalicelib.domain.tokens import sign, verify
+from chalicelib.store import contacts as repo
+from chalicelib.store.contacts import DynamoContactStore
+from chalicelib.store.events import EventStore
+
+LINK_TOKEN_DAYS = 30
+_TEXT_FIELDS = ("name", "company", "phone")
+
+
+class Identity:
+    def __init__(
+        self,
+        events: EventStore,
+        contacts: DynamoContactStore,
+        link_key: Callable[[], str],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._events = events
+        self._contacts = contacts
+        self._link_key = link_key
+        self._clock = clock
+
+    def link_token(self, contact_id: str, days: int = LINK_TOKEN_DAYS) -> str:
+        """What a Sodate email puts in its links as ?sodate_t=..."""
+        return sign({"c": contact_id}, self._link_key(), int(self._clock()) + days * 86400)
+
+    def from_email_link(self, site: Site, visitor_id: str, token: str) -> str:
+        claims = verify(token, self._link_key(), self._clock())
+        contact_id = str(claims.get("c", ""))
+        if repo.find_by_id(contact_id) is None:
+            raise NotFoundError("The link's contact no longer exists.")
+        self._attach(site.site_id, visitor_id, contact_id)
+        return contact_id
+
+    def from_site_backend(self, site: Site, token: str) -> dict[str, Any]:
+        """The site's server vouches: 'visitor v is the logged-in user with this email'."""
+        claims = verify(token, site.secret, self._clock())
+        visitor_id, email = claims.get("v"), claims.get("email")
+        if not valid_visitor_id(visitor_id) or not isinstance(email, str):
+            raise BadInputError("The token must carry 'v' (the visitor id) and 'email'.")
+        contact_id = self._contact_for(site, email, {})
+        moved = self._attach(site.site_id, str(visitor_id), contact_id)
+        return {"contact_id": contact_id, "history_moved": moved}
+
+    def from_form(self, site: Site, body: dict[str, Any]) -> dict[str, Any]:
+        visitor_id, email = body.get("v"), body.get("email")
+        if not isinstance(email, str):
+            raise BadInputError("The form needs an 'email'.")
+        fields = {
+            k: str(body[k])[:200] for k in _TEXT_FIELDS if isinstance(body.get(k), str) and body[k].strip()
+        }
+        normalized = _normalized(email)
+        if repo.find_by_email(normalized) is not None or repo.is_suppressed(normalized):
+            return {"accepted": True}  # known address: an unsigned claim changes nothing of theirs
+        contact_id = self._contact_for(site, email, fields)
+        if valid_visitor_id(visitor_id):
+            self._attach(site.site_id, str(visitor_id), contact_id)
+        return {"accepted": True}
+
+    def _contact_for(self, site: Site, email: str, fields: dict[str, Any]) -> str:
+        normalized = _normalized(email)
+        existing = repo.find_by_email(normalized)
+        if existing is not None:
+            return str(existing["contact_id"])
+        if repo.is_suppressed(normalized):
+            raise BadInputError("This address was erased; it is not recorded again.")
+        now = datetime.fromtimestamp(self._clock(), UTC).isoformat(timespec="seconds")
+        row = ContactRow(0, normalized, dict(fields), {})
+        contact = create(row, os.urandom(16).hex(), Source(f"site:{site.site_id}", now)).contact
+        if not self._contacts.create_if_absent(contact):
+            found = repo.find_by_email(normalized)
+            assert found is not None
+            return str(found["contact_id"])
+        return str(contact["contact_id"])
+
+    def _attach(self, site_id: str, visitor_id: str, contact_id: str) -> int:
+        now = datetime.fromtimestamp(self._clock(), UTC).isoformat(timespec="milliseconds")
+        self._events.link(site_id, visitor_id, contact_id, now)
+        return self._events.move_history(site_id, visitor_id, contact_id)
+
+
+def _normalized(email: str) -> str:
+    try:
+        return normalize_email(email)
+    except InvalidEmailError as error:
+        raise BadInputError(f"email: {error.reason}") from None
+
+
+_identity: Identity | None = None
+
+
+def identity() -> Identity:
+    global _identity
+    if _identity is None:
+        from chalicelib.aws.clients import client
+        from chalicelib.aws.secrets import SecretValue
+        from chalicelib.services import wiring
+        from chalicelib.services.beacons import beacons
+        from chalicelib.settings import get_settings
+
+        wiring.tables_ready()
+        key = SecretValue(client("secretsmanager"), get_settings().link_key_secret)
+        _identity = Identity(beacons().store, DynamoContactStore(), key.get)
+    return _identity
+
+
+def reset() -> None:
+    global _identity
+    _identity = None

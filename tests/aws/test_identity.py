@@ -1,0 +1,131 @@
+"""Anonymous visitors become contacts only on proof, and bring their history along."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from chalicelib.domain.tokens import sign
+from tests.aws.test_api import drop_and_import
+from tests.aws.test_beacons import auth, send
+
+
+def pageview(site, visitor, path="/", **extra):
+    return {
+        "site": site["site_id"],
+        "k": "pageview",
+        "u": f"https://shop.example.jp{path}",
+        "v": visitor,
+        **extra,
+    }
+
+
+def contact_by_email(api, aws, email):
+    return api.http.get(f"/admin/contacts?email={email}", headers=auth(aws)).json_body
+
+
+def timeline(api, aws, contact_id):
+    answer = api.http.get(f"/admin/contacts/{contact_id}/timeline", headers=auth(aws))
+    assert answer.status_code == 200
+    return answer.json_body["hits"]
+
+
+def visitor_hits(api, aws, site, visitor):
+    path = f"/admin/sites/{site['site_id']}/visitors/{visitor}/timeline"
+    return api.http.get(path, headers=auth(aws)).json_body["hits"]
+
+
+def test_a_click_in_a_sodate_email_joins_the_earlier_history(aws, api, site):
+    drop_and_import(aws, api, "c.csv", b"email,name\naiko@example.com,Aiko\n")
+    aiko = contact_by_email(api, aws, "aiko@example.com")
+    for path in ("/", "/pricing"):
+        assert send(api, pageview(site, "device-aaaa", path)).status_code == 204
+    token = api.http.post(f"/admin/contacts/{aiko['contact_id']}/link-token", headers=auth(aws)).json_body[
+        "token"
+    ]
+
+    assert send(api, pageview(site, "device-aaaa", "/products/tea", i=token)).status_code == 204
+    assert send(api, pageview(site, "device-aaaa", "/checkout")).status_code == 204
+
+    paths = [h["path"] for h in timeline(api, aws, aiko["contact_id"])]
+    assert paths == ["/checkout", "/products/tea", "/pricing", "/"], "history joined, newest first"
+    assert visitor_hits(api, aws, site, "device-aaaa") == []
+
+
+def test_forged_truncated_or_expired_link_tokens_identify_nobody(aws, api, site):
+    drop_and_import(aws, api, "c.csv", b"email,name\naiko@example.com,Aiko\n")
+    aiko = contact_by_email(api, aws, "aiko@example.com")
+    good = api.http.post(f"/admin/contacts/{aiko['contact_id']}/link-token", headers=auth(aws)).json_body[
+        "token"
+    ]
+    forged = sign({"c": aiko["contact_id"]}, "guessed-key", int(time.time()) + 3600)
+    expired = sign({"c": aiko["contact_id"]}, "irrelevant", 1)
+    for visitor, token in (
+        ("device-f1", forged),
+        ("device-f2", good[:-4]),
+        ("device-f3", expired),
+        ("device-f4", aiko["contact_id"]),
+    ):
+        assert send(api, pageview(site, visitor, i=token)).status_code == 204
+        assert len(visitor_hits(api, aws, site, visitor)) == 1, "kept anonymous"
+    assert timeline(api, aws, aiko["contact_id"]) == []
+    rejected = api.http.get(f"/admin/sites/{site['site_id']}", headers=auth(aws)).json_body["rejected_today"]
+    assert rejected == {"bad_link_token": 4}
+
+
+def test_the_sites_backend_vouches_and_two_devices_become_one_contact(aws, api, site):
+    assert send(api, pageview(site, "laptop-0001", "/a")).status_code == 204
+    assert send(api, pageview(site, "phone-00001", "/b")).status_code == 204
+    ids = set()
+    for visitor in ("laptop-0001", "phone-00001"):
+        token = sign({"v": visitor, "email": "Ken@Example.com"}, site["secret"], int(time.time()) + 300)
+        answer = api.http.post(
+            "/identify",
+            headers={"Content-Type": "application/json"},
+            body=json.dumps({"site": site["site_id"], "token": token}),
+        )
+        assert answer.status_code == 200, answer.body
+        ids.add(answer.json_body["contact_id"])
+    (contact_id,) = ids
+    assert sorted(h["path"] for h in timeline(api, aws, contact_id)) == ["/a", "/b"]
+    assert contact_by_email(api, aws, "ken@example.com")["contact_id"] == contact_id
+
+
+def test_a_backend_token_signed_with_another_secret_is_forbidden(aws, api, site):
+    token = sign(
+        {"v": "laptop-0001", "email": "ken@example.com"}, "not-the-site-secret", int(time.time()) + 300
+    )
+    answer = api.http.post(
+        "/identify",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps({"site": site["site_id"], "token": token}),
+    )
+    assert answer.status_code == 403
+    assert api.http.get("/admin/contacts?email=ken@example.com", headers=auth(aws)).status_code == 404
+
+
+def form(api, site, origin="https://shop.example.jp", **body):
+    return api.http.post(
+        "/f",
+        headers={"Content-Type": "application/json", "Origin": origin},
+        body=json.dumps({"site": site["site_id"], **body}),
+    )
+
+
+def test_a_form_for_a_new_address_creates_the_contact_with_its_history(aws, api, site):
+    assert send(api, pageview(site, "visitor-form1", "/whitepaper")).status_code == 204
+    assert form(api, site, v="visitor-form1", email="new@example.com", name="New Person").status_code == 202
+    created = contact_by_email(api, aws, "new@example.com")
+    assert created["name"] == "New Person" and created["status"] == "pending"
+    assert [h["path"] for h in timeline(api, aws, created["contact_id"])] == ["/whitepaper"]
+
+
+def test_an_unsigned_claim_never_touches_an_existing_person(aws, api, site):
+    drop_and_import(aws, api, "c.csv", b"email,name\naiko@example.com,Aiko\n")
+    before = contact_by_email(api, aws, "aiko@example.com")
+    assert send(api, pageview(site, "attacker-01", "/evil")).status_code == 204
+    answer = form(api, site, v="attacker-01", email="aiko@example.com", name="Hacked")
+    assert answer.status_code == 202
+    assert contact_by_email(api, aws, "aiko@example.com") == before
+    assert timeline(api, aws, before["contact_id"]) == []
+    assert form(api, site, origin="https://evil.example", email="x@example.com").status_code == 403
