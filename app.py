@@ -254,6 +254,17 @@ def visitor_timeline(site_id: str, visitor_id: str) -> Any:
     return _answer(sites_admin.visitor_timeline, site_id, visitor_id, _limit(), _params().get("cursor"))
 
 
+@app.route("/admin/sites/{site_id}/verify", methods=["POST"])
+def verify_tag(site_id: str) -> Any:
+    """Fetch a page of the site and report whether the tag is there and reporting."""
+    _require_admin()
+    from chalicelib.services import tag_verification
+    from chalicelib.settings import get_settings
+
+    url = _json_object().get("url")
+    return _answer(tag_verification.verify, site_id, url, get_settings().stage == "local")
+
+
 # --- events ----------------------------------------------------------------------------
 @app.on_sqs_message(queue=IMPORT_QUEUE, batch_size=1)
 def import_file(event: SQSEvent) -> None:

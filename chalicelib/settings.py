@@ -25,6 +25,7 @@ class Settings:
     events_table: str = "sodate-events"
     visitor_ttl_days: int = 90  # anonymous visitor history expires (DynamoDB TTL)
     link_key_secret: str = "sodate/link-signing-key"
+    stage: str = "aws"  # "local" (make run) may fetch loopback pages for tag verification
 
 
 @lru_cache(maxsize=1)
@@ -43,4 +44,5 @@ def get_settings() -> Settings:
         events_table=env.get("SODATE_EVENTS_TABLE", "sodate-events"),
         visitor_ttl_days=int(env.get("SODATE_VISITOR_TTL_DAYS", "90")),
         link_key_secret=env.get("SODATE_LINK_KEY_SECRET", "sodate/link-signing-key"),
+        stage=env.get("SODATE_STAGE", "aws"),
     )

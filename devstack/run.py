@@ -73,6 +73,7 @@ def start(local_dir: Path, moto_port: int, api_port: int, rows_per_run: int = 0)
             "SODATE_BUCKET": outputs["Bucket"],
             "SODATE_ADMIN_TOKEN": token,
             "SODATE_SITE_ID": LOCAL_SITE_ID,
+            "SODATE_STAGE": "local",
             "SODATE_CONTACTS_TABLE": outputs["ContactsTable"],
             "SODATE_IMPORTS_TABLE": outputs["ImportsTable"],
             "SODATE_SUPPRESSIONS_TABLE": outputs["SuppressionsTable"],

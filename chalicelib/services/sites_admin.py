@@ -52,4 +52,7 @@ def pages(site_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
     """Every page the tag reported from, with its last hit: a page gone quiet stands out."""
     find(site_id)
     seen, next_cursor = _store().pages(site_id, max(1, min(limit, 500)), cursor)
+    now = datetime.now(UTC)
+    for page in seen:
+        page["quiet_days"] = (now - datetime.fromisoformat(page["last_hit"])).days
     return {"pages": seen, "next_cursor": next_cursor}

@@ -186,6 +186,12 @@ class EventStore:
         ]
         return pages, next_cursor
 
+    def page_last_hit(self, site_id: str, path: str) -> str | None:
+        item = self._db.get_item(
+            TableName=self._events, Key={"pk": {"S": f"p#{site_id}"}, "sk": {"S": path}}
+        ).get("Item")
+        return item["last_hit"]["S"] if item else None
+
     def rejected(self, site_id: str, day: str) -> dict[str, int]:
         items, _ = self._query(f"n#{site_id}#{day}", 100, None, newest_first=False)
         return {i["sk"]["S"]: int(i["hits"]["N"]) for i in items}

@@ -1,0 +1,74 @@
+"""Fetch one page of a customer's site for tag verification, defensively.
+
+The host is resolved once, every address is judged (domain.tag_check), and
+the connection goes to that checked address -- so DNS cannot swap in a
+private one between the check and the fetch.  No redirects are followed,
+reads stop at 1 MiB, and the whole fetch has a short timeout.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from chalicelib.domain.errors import BadInputError
+from chalicelib.domain.tag_check import address_refusal
+
+MAX_BYTES = 1 << 20
+TIMEOUT_SECONDS = 5
+
+
+class FetchRefusedError(BadInputError):
+    pass
+
+
+@dataclass(frozen=True)
+class Page:
+    status: int
+    html: str
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host: str, address: str, port: int) -> None:
+        super().__init__(host, port, timeout=TIMEOUT_SECONDS, context=ssl.create_default_context())
+        self._address = address
+
+    def connect(self) -> None:
+        raw = socket.create_connection((self._address, self.port), TIMEOUT_SECONDS)
+        assert self._context is not None  # type: ignore[attr-defined]
+        self.sock = self._context.wrap_socket(raw, server_hostname=self.host)  # type: ignore[attr-defined]
+
+
+def fetch(url: str, allow_private: bool) -> Page:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise FetchRefusedError(f"{host} does not resolve.") from None
+    addresses = sorted({str(info[4][0]) for info in infos})
+    for address in addresses:
+        refusal = address_refusal(address, allow_private)
+        if refusal:
+            raise FetchRefusedError(f"Refused to fetch {url}: {refusal}.")
+    address = addresses[0]
+    connection: http.client.HTTPConnection
+    if parts.scheme == "https":
+        connection = _PinnedHTTPSConnection(host, address, port)
+    else:
+        connection = http.client.HTTPConnection(address, port, timeout=TIMEOUT_SECONDS)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request("GET", path, headers={"Host": parts.netloc, "User-Agent": "Sodate tag check"})
+        response = connection.getresponse()
+        body = response.read(MAX_BYTES)
+    except (OSError, http.client.HTTPException) as error:
+        raise FetchRefusedError(f"Could not fetch {url}: {error}.") from None
+    finally:
+        connection.close()
+    charset = response.headers.get_content_charset() or "utf-8"
+    return Page(response.status, body.decode(charset, errors="replace"))
