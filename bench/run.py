@@ -19,19 +19,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import pipeline, stages
+from bench import pipeline, stages, tracking
 from bench.data import customer_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+FIGURES = sys.stdout  # kept before main() points sys.stdout at stderr
+
+
 def figure(name: str, value: float, unit: str, target: float | None, better: str) -> None:
-    print(
-        json.dumps(
-            {"name": name, "value": round(value, 1), "unit": unit, "target": target, "better": better}
-        ),
-        flush=True,
-    )
+    line = {"name": name, "value": round(value, 2), "unit": unit, "target": target, "better": better}
+    print(json.dumps(line), file=FIGURES, flush=True)
 
 
 def say(text: str) -> None:
@@ -42,6 +41,19 @@ def write_csv(path: Path, rows: int) -> Path:
     with path.open("w", encoding="utf-8", newline="") as f:
         f.writelines(customer_lines(rows))
     return path
+
+
+def tracking_figures() -> None:
+    say("tracking: tag size, CPU per beacon (best of 3), beacon-path import time...")
+    figure("tag_js_gzip_bytes", tracking.tag_gzip_bytes(), "bytes", 1024, "lower")
+    tracking.beacon_cpu_us(3000)  # warm up
+    runs = [tracking.beacon_cpu_us() for _ in range(3)]
+    micros, writes = min(runs)
+    figure("beacon_cpu_us", micros, "us", 100, "lower")
+    figure("dynamodb_writes_per_page_view", writes, "writes", 2, "lower")
+    ratio, bare_ms, beacon_ms = tracking.import_ratio()
+    say(f"  import boto3: {bare_ms:.0f} ms; beacon path (app + boto3 client module): {beacon_ms:.0f} ms")
+    figure("beacon_import_time_ratio_to_boto3", ratio, "x", 1.15, "lower")
 
 
 def cpu_figures(path: Path) -> None:
@@ -113,8 +125,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--skip-local-stack", action="store_true")
+    parser.add_argument("--only-tracking", action="store_true")
     args = parser.parse_args()
     sys.stdout = sys.stderr  # whatever else prints (servers, libraries) stays off the figures
+    tracking_figures()
+    if args.only_tracking:
+        return
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         path = write_csv(directory / "bench.csv", args.rows)

@@ -85,7 +85,7 @@ def parse_hit(payload: Any, rules: SiteRules) -> Hit:
     visitor = payload.get("v")
     if visitor is not None and not (isinstance(visitor, str) and _VISITOR.match(visitor)):
         raise InvalidHitError(400, "bad_visitor", "v must be 8-64 letters, digits, '-' or '_'.")
-    query = dict(parse_qsl(parts.query))
+    query = dict(parse_qsl(parts.query)) if "utm_" in parts.query else {}
     hit = Hit(
         site_id=rules.site_id,
         visitor_id=visitor,
@@ -113,7 +113,8 @@ def _text(value: Any, limit: int) -> str:
         return ""
     if not isinstance(value, str):
         raise InvalidHitError(400, "bad_field", "Beacon fields must be strings.")
-    return "".join(c for c in value[:limit] if c.isprintable())
+    value = value[:limit]
+    return value if value.isprintable() else "".join(c for c in value if c.isprintable())
 
 
 def _props(value: Any) -> dict[str, str]:
@@ -141,6 +142,9 @@ def _amount(value: Any) -> str:
 
 def truncate_ip(address: str) -> str:
     """IPv4 keeps /24, IPv6 keeps /48: enough for rate limits and region, not a person."""
+    octets = address.split(".")
+    if len(octets) == 4 and all(o.isdigit() and len(o) <= 3 and int(o) <= 255 for o in octets):
+        return f"{int(octets[0])}.{int(octets[1])}.{int(octets[2])}.0"  # the common case, fast
     try:
         ip = ipaddress.ip_address(address.strip())
     except ValueError:

@@ -69,7 +69,8 @@ class Beacons:
         if site is None:
             return Answer(404, reason="unknown_site")
         now = self._clock()
-        day = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
+        moment = datetime.fromtimestamp(now, UTC)
+        day = moment.date().isoformat()
         origin = headers.get("origin")
         if not site.rules.allows_origin(origin):
             self._store.count_rejected(site.site_id, "foreign_origin", day)
@@ -92,7 +93,7 @@ class Beacons:
         speed = self._per_second.add(f"{site.site_id}#{hit.visitor_id}") if hit.visitor_id else 1
         hit.bot = bot_reason(headers.get("user-agent", ""), method, speed)
         hit.ip = ip
-        at = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")
+        at = moment.isoformat(timespec="milliseconds")
         contact_id = self._contact_of(site, hit.visitor_id, payload.get("i"), day) if not hit.bot else None
         if contact_id:
             self._store.record(hit, f"c#{contact_id}", at, None)  # a known person's history stays
