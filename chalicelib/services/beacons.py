@@ -90,6 +90,8 @@ class Beacons:
             return Answer(429, cors, "rate_limited")
         if headers.get("sec-gpc") == "1" or headers.get("dnt") == "1":
             hit.visitor_id = None  # the browser asked not to be tracked: keep no identifier
+        elif site.consent_mode == "required" and payload.get("c") != 1:
+            hit.visitor_id = None  # no consent recorded by the page: no identifier either
         speed = self._per_second.add(f"{site.site_id}#{hit.visitor_id}") if hit.visitor_id else 1
         hit.bot = bot_reason(headers.get("user-agent", ""), method, speed)
         hit.ip = ip

@@ -1,11 +1,10 @@
-/* Sodate tag: <script async src="https://API/tag.js" data-site="SITE_ID"></script> */
 (function (w, d, n) {
   var s = d.currentScript, site = s && s.getAttribute("data-site");
   if (!site || w.sodate && w.sodate.loaded) return;
   var api = s.src.replace(/\/tag\.js([?#].*)?$/, ""), K = "sodate_vid",
     q = (w.sodate && w.sodate.q) || [], ls = w.localStorage,
     optout = n.globalPrivacyControl || n.doNotTrack == "1" || w.doNotTrack == "1",
-    ask = s.getAttribute("data-consent") == "required", last,
+    cm = s.getAttribute("data-consent") == "required", ask = cm, last,
     link = (location.search.match(/[?&]sodate_t=([^&#]+)/) || [])[1];
   function vid() {
     if (optout) return null;
@@ -22,6 +21,7 @@
     var b = { site: site, k: k, u: location.href, t: d.title, r: d.referrer,
       s: screen.width + "x" + screen.height }, v = vid(), j;
     if (v) b.v = v;
+    if (v && cm) b.c = 1;
     if (v && link) { b.i = link; link = 0; }
     if (name) b.n = name;
     if (props) b.p = props;

@@ -115,3 +115,15 @@ def test_the_tag_is_served_small(api):
     answer = api.http.get("/tag.js")
     assert answer.status_code == 200 and "javascript" in answer.headers["Content-Type"]
     assert b"sendBeacon" in answer.body
+
+
+def test_a_consent_requiring_site_keeps_no_identifier_without_consent(aws, api):
+    body = json.dumps({"name": "Strict", "domains": ["strict.example.jp"], "consent_mode": "required"})
+    strict = api.http.post(
+        "/admin/sites", body=body, headers={**auth(aws), "Content-Type": "application/json"}
+    )
+    hit = {"site": strict.json_body["site_id"], "u": "https://strict.example.jp/", "v": "visitor-0001"}
+    assert send(api, hit, origin="https://strict.example.jp").status_code == 204
+    assert send(api, {**hit, "c": 1}, origin="https://strict.example.jp").status_code == 204
+    owners = sorted(h["pk"]["S"].split("#")[0] for h in stored(aws))
+    assert owners == ["a", "v"], "only the consented hit carries the visitor id"

@@ -24,7 +24,7 @@ from tests.e2e.conftest import Stack
 PERSON = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
 
 
-def chromium(user_agent: str | None) -> Any:
+def chromium(user_agent: str | None, prefs: dict[str, Any] | None = None) -> Any:
     profile = tempfile.mkdtemp(prefix="sodate-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
@@ -43,6 +43,8 @@ def chromium(user_agent: str | None) -> Any:
         options.add_argument(flag)
     if user_agent:
         options.add_argument(f"--user-agent={user_agent}")
+    if prefs:
+        options.add_experimental_option("prefs", prefs)
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     driver.set_page_load_timeout(30)
     driver.profile_dir = profile
@@ -109,6 +111,26 @@ def test_headless_automation_is_filed_as_a_bot(stack: Stack) -> None:
         site = stack.env["SODATE_SITE_ID"]
         hits = wait_for(lambda: stack.api(f"/admin/sites/{site}/visitors/{visitor}/timeline")[1]["hits"])
         assert hits[0]["bot"] == "user_agent:headless"
+    finally:
+        driver.quit()
+        shutil.rmtree(driver.profile_dir, ignore_errors=True)
+
+
+def test_a_browser_sending_do_not_track_gets_no_identifier(stack: Stack) -> None:
+    options_prefs = {"enable_do_not_track": True}
+    driver = chromium(PERSON, prefs=options_prefs)
+    try:
+        driver.get(stack.env["SODATE_DEMO_URL"] + "products/tea")
+        wait_for(lambda: driver.execute_script("return window.sodate && window.sodate.loaded"))
+        assert driver.execute_script("return navigator.doNotTrack") == "1"
+        assert driver.execute_script("return localStorage.getItem('sodate_vid')") is None
+        site = stack.env["SODATE_SITE_ID"]
+        pages = wait_for(
+            lambda: [
+                p for p in stack.api(f"/admin/sites/{site}/pages")[1]["pages"] if p["path"] == "/products/tea"
+            ]
+        )
+        assert pages, "the view still counts, without an identifier"
     finally:
         driver.quit()
         shutil.rmtree(driver.profile_dir, ignore_errors=True)
