@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping
-from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 from chalice.app import (
@@ -25,6 +23,7 @@ from chalice.app import (
 
 from chalicelib.domain import errors
 from chalicelib.services.beacons import GIF, Answer, beacons
+from chalicelib.web import tag_js as tag_js_source
 
 app = Chalice(app_name="sodate")
 
@@ -32,15 +31,10 @@ IMPORT_QUEUE = os.environ.get("SODATE_IMPORT_QUEUE_NAME", "sodate-imports")
 
 
 # --- the tag and its beacons ---------------------------------------------------------
-@lru_cache(maxsize=1)
-def _tag_js() -> str:
-    return resources.files("chalicelib.web").joinpath("tag.js").read_text(encoding="utf-8")
-
-
 @app.route("/tag.js")
 def tag_js() -> Response:
     return Response(
-        _tag_js(),
+        tag_js_source(),
         headers={
             "Content-Type": "application/javascript; charset=utf-8",
             "Cache-Control": "public, max-age=3600",

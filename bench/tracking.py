@@ -14,13 +14,14 @@ from typing import Any
 from chalicelib.domain.hits import Hit
 from chalicelib.domain.site import Site
 from chalicelib.services import beacons as beacon_service
+from chalicelib.web import tag_js
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
 
 
 def tag_gzip_bytes() -> int:
-    return len(gzip.compress((ROOT / "chalicelib" / "web" / "tag.js").read_bytes(), compresslevel=9))
+    return len(gzip.compress(tag_js().encode("utf-8"), compresslevel=9))
 
 
 class StubStore:

@@ -11,7 +11,9 @@
     try {
       var v = ls.getItem(K);
       if (!v && !ask) {
-        v = (Date.now().toString(36) + Math.random().toString(36).slice(2)).slice(0, 24);
+        v = Array.prototype.map.call(crypto.getRandomValues(new Uint8Array(12)), function (b) {
+          return (b + 256).toString(16).slice(1);
+        }).join("");
         ls.setItem(K, v);
       }
       return v;
