@@ -67,9 +67,18 @@ def timeline(contact_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
 def export(contact_id: str) -> dict[str, Any]:
     """Everything Sodate holds about one person (a data-subject access request)."""
     contact = get_by_id(contact_id)
+    hits: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page = timeline(contact_id, 200, cursor)
+        hits += page["hits"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
     return {
         "exported_at": _now(),
         "contact": contact,
+        "timeline": hits,
         "suppressed": repo.is_suppressed(contact["email"]),
     }
 
@@ -84,8 +93,11 @@ def erase(contact_id: str) -> dict[str, Any]:
     if contact is None:
         raise ContactNotFoundError(f"No contact has id {contact_id}.")
     repo.suppress(contact["email"], "erased", _now())
+    from chalicelib.services.beacons import beacons
+
+    hits = beacons().store.erase_contact(contact_id)
     repo.delete_contact(contact["email"])
-    return {"erased": contact_id, "suppressed": True}
+    return {"erased": contact_id, "suppressed": True, "events_deleted": hits}
 
 
 def _now() -> str:

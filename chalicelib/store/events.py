@@ -17,6 +17,7 @@ from chalicelib.domain.site import Site
 
 SITE_CACHE_SECONDS = 60
 LINK_CACHE_SECONDS = 30
+LINK_MARK = "link#"  # sorts after every ISO time, so timelines end before the markers
 
 
 class InvalidCursorError(BadInputError):
@@ -94,7 +95,9 @@ class EventStore:
 
     # --- identity ---------------------------------------------------------------------
     def link(self, site_id: str, visitor_id: str, contact_id: str, at: str) -> None:
-        """From now on this browser's hits belong to the contact."""
+        """From now on this browser's hits belong to the contact.
+
+        A marker in the contact's own partition lets an erase find and cut the link."""
         self._db.put_item(
             TableName=self._events,
             Item={
@@ -104,7 +107,49 @@ class EventStore:
                 "at": {"S": at},
             },
         )
+        self._db.put_item(
+            TableName=self._events,
+            Item={
+                "pk": {"S": f"c#{contact_id}"},
+                "sk": {"S": f"{LINK_MARK}{site_id}#{visitor_id}"},
+                "at": {"S": at},
+            },
+        )
         self._link_cache[(site_id, visitor_id)] = (time.monotonic(), contact_id)
+
+    def erase_contact(self, contact_id: str) -> int:
+        """Delete the person's hits and cut every browser link to them; returns items deleted."""
+        deleted = 0
+        start: dict[str, Any] | None = None
+        while True:
+            request: dict[str, Any] = {
+                "TableName": self._events,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": f"c#{contact_id}"}},
+                "Limit": 25,
+            }
+            if start:
+                request["ExclusiveStartKey"] = start
+            answer = self._db.query(**request)
+            items = answer.get("Items", [])
+            deletes = [{"DeleteRequest": {"Key": {"pk": i["pk"], "sk": i["sk"]}}} for i in items]
+            for item in items:
+                if item["sk"]["S"].startswith(LINK_MARK):
+                    site_id, visitor_id = item["sk"]["S"][len(LINK_MARK) :].split("#", 1)
+                    deletes.append(
+                        {
+                            "DeleteRequest": {
+                                "Key": {"pk": {"S": f"l#{site_id}#{visitor_id}"}, "sk": {"S": "contact"}}
+                            }
+                        }
+                    )
+                    self._link_cache.pop((site_id, visitor_id), None)
+            for chunk in range(0, len(deletes), 25):
+                self._write_all(deletes[chunk : chunk + 25])
+            deleted += len(items)
+            start = answer.get("LastEvaluatedKey")
+            if not start:
+                return deleted
 
     def linked_contact(self, site_id: str, visitor_id: str) -> str | None:
         """One small read, cached briefly: known visitors' hits go straight to their contact."""
@@ -197,16 +242,16 @@ class EventStore:
         return {i["sk"]["S"]: int(i["hits"]["N"]) for i in items}
 
     def timeline(self, owner: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        items, next_cursor = self._query(owner, limit, cursor, newest_first=True)
+        items, next_cursor = self._query(owner, limit, cursor, newest_first=True, before=LINK_MARK)
         return [_plain(i) for i in items], next_cursor
 
     def _query(
-        self, pk: str, limit: int, cursor: str | None, newest_first: bool
+        self, pk: str, limit: int, cursor: str | None, newest_first: bool, before: str | None = None
     ) -> tuple[list[Any], str | None]:
         request: dict[str, Any] = {
             "TableName": self._events,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "KeyConditionExpression": "pk = :pk" + (" AND sk < :before" if before else ""),
+            "ExpressionAttributeValues": {":pk": {"S": pk}, **({":before": {"S": before}} if before else {})},
             "Limit": limit,
             "ScanIndexForward": not newest_first,
         }

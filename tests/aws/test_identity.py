@@ -129,3 +129,23 @@ def test_an_unsigned_claim_never_touches_an_existing_person(aws, api, site):
     assert contact_by_email(api, aws, "aiko@example.com") == before
     assert timeline(api, aws, before["contact_id"]) == []
     assert form(api, site, origin="https://evil.example", email="x@example.com").status_code == 403
+
+
+def test_erasing_a_person_deletes_their_history_and_cuts_their_browsers_loose(aws, api, site):
+    token = sign({"v": "laptop-0001", "email": "gone@example.com"}, site["secret"], int(time.time()) + 300)
+    assert send(api, pageview(site, "laptop-0001", "/before")).status_code == 204
+    contact_id = api.http.post(
+        "/identify",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps({"site": site["site_id"], "token": token}),
+    ).json_body["contact_id"]
+    exported = json.loads(api.http.get(f"/admin/contacts/{contact_id}/export", headers=auth(aws)).body)
+    assert [h["path"] for h in exported["timeline"]] == ["/before"]
+
+    erased = api.http.delete(f"/admin/contacts/{contact_id}", headers=auth(aws)).json_body
+    assert erased["events_deleted"] == 2  # the hit and the browser's link marker
+    items = aws["session"].client("dynamodb").scan(TableName=aws["EventsTable"])["Items"]
+    assert not [i for i in items if contact_id in json.dumps(i)], "nothing refers to the person any more"
+
+    assert send(api, pageview(site, "laptop-0001", "/after")).status_code == 204
+    assert [h["path"] for h in visitor_hits(api, aws, site, "laptop-0001")] == ["/after"], "anonymous again"
