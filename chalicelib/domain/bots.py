@@ -23,15 +23,22 @@ def _pattern() -> re.Pattern[str]:
     return re.compile("|".join(re.escape(f) for f in fragments))
 
 
+@lru_cache(maxsize=4096)
+def _agent_reason(user_agent: str) -> str | None:
+    """User agents repeat across hits, so each is judged once per container."""
+    if not user_agent.strip():
+        return "no_user_agent"
+    match = _pattern().search(user_agent.lower())
+    return f"user_agent:{match.group(0)}" if match else None
+
+
 def bot_reason(user_agent: str, method: str = "GET", hits_this_second: int = 1) -> str | None:
     """None for a person; otherwise a short reason stored with the hit."""
     if method.upper() == "HEAD":
         return "head_request"
-    if not user_agent.strip():
-        return "no_user_agent"
-    match = _pattern().search(user_agent.lower())
-    if match:
-        return f"user_agent:{match.group(0)}"
+    reason = _agent_reason(user_agent)
+    if reason:
+        return reason
     if hits_this_second > MAX_HUMAN_HITS_PER_SECOND:
         return "impossible_speed"
     return None

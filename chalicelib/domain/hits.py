@@ -11,6 +11,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -44,8 +45,14 @@ class SiteRules:
     def allows_origin(self, origin: str | None) -> bool:
         if not origin:
             return True  # sendBeacon and <img> from the page itself may send none
-        parts = urlsplit(origin)
-        return parts.scheme in ("http", "https") and self.owns(parts.hostname or "")
+        return _origin_allowed(self.domains, origin)
+
+
+@lru_cache(maxsize=4096)
+def _origin_allowed(domains: tuple[str, ...], origin: str) -> bool:
+    """Origins repeat on every hit from a site, so the verdict is cached."""
+    parts = urlsplit(origin)
+    return parts.scheme in ("http", "https") and SiteRules("", domains).owns(parts.hostname or "")
 
 
 @dataclass
@@ -78,9 +85,10 @@ def parse_hit(payload: Any, rules: SiteRules) -> Hit:
         raise InvalidHitError(400, "bad_kind", f"k must be one of {sorted(KINDS)}.")
     url = _text(payload.get("u"), 2048)
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    host = parts.hostname
+    if parts.scheme not in ("http", "https") or not host:
         raise InvalidHitError(400, "bad_url", "u must be the page's http(s) URL.")
-    if not rules.owns(parts.hostname):
+    if not rules.owns(host):
         raise InvalidHitError(403, "foreign_url", "The page is not on one of the site's domains.")
     visitor = payload.get("v")
     if visitor is not None and not (isinstance(visitor, str) and _VISITOR.match(visitor)):
