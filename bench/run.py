@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import pipeline, stages, tracking
+from bench import pipeline, segments, stages, tracking
 from bench.data import customer_lines
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +54,17 @@ def tracking_figures() -> None:
     ratio, bare_ms, beacon_ms = tracking.import_ratio()
     say(f"  import boto3: {bare_ms:.0f} ms; beacon path (app + boto3 client module): {beacon_ms:.0f} ms")
     figure("beacon_import_time_ratio_to_boto3", ratio, "x", 1.15, "lower")
+
+
+def segment_figures() -> None:
+    say("segments: 20 rules per contact, pure, one core (best of 3)...")
+    figure(
+        "segment_contact_evaluations_per_s",
+        max(segments.run() for _ in range(3)),
+        "contacts/s",
+        20000,
+        "higher",
+    )
 
 
 def cpu_figures(path: Path) -> None:
@@ -125,11 +136,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--skip-local-stack", action="store_true")
-    parser.add_argument("--only-tracking", action="store_true")
+    parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     sys.stdout = sys.stderr  # whatever else prints (servers, libraries) stays off the figures
     tracking_figures()
-    if args.only_tracking:
+    segment_figures()
+    if args.quick:
         return
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)

@@ -58,9 +58,9 @@ def list_page(limit: int, cursor: str | None) -> dict[str, Any]:
 def timeline(contact_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
     """The person's page views, events and conversions, newest first."""
     get_by_id(contact_id)
-    from chalicelib.services.beacons import beacons
+    from chalicelib.services.admin_stores import event_admin
 
-    hits, next_cursor = beacons().store.timeline(f"c#{contact_id}", max(1, min(limit, 200)), cursor)
+    hits, next_cursor = event_admin().timeline(f"c#{contact_id}", max(1, min(limit, 200)), cursor)
     return {"hits": hits, "next_cursor": next_cursor}
 
 
@@ -93,9 +93,9 @@ def erase(contact_id: str) -> dict[str, Any]:
     if contact is None:
         raise ContactNotFoundError(f"No contact has id {contact_id}.")
     repo.suppress(contact["email"], "erased", _now())
-    from chalicelib.services.beacons import beacons
+    from chalicelib.services.admin_stores import event_admin
 
-    hits = beacons().store.erase_contact(contact_id)
+    hits = event_admin().erase_contact(contact_id)
     repo.delete_contact(contact["email"])
     return {"erased": contact_id, "suppressed": True, "events_deleted": hits}
 

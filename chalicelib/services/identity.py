@@ -25,7 +25,7 @@ from chalicelib.domain.site import Site
 from chalicelib.domain.tokens import sign, verify
 from chalicelib.store import contacts as repo
 from chalicelib.store.contacts import DynamoContactStore
-from chalicelib.store.events import EventStore
+from chalicelib.store.event_admin import EventAdmin
 
 LINK_TOKEN_DAYS = 30
 _TEXT_FIELDS = ("name", "company", "phone")
@@ -34,7 +34,7 @@ _TEXT_FIELDS = ("name", "company", "phone")
 class Identity:
     def __init__(
         self,
-        events: EventStore,
+        events: EventAdmin,
         contacts: DynamoContactStore,
         link_key: Callable[[], str],
         clock: Callable[[], float] = time.time,
@@ -119,12 +119,13 @@ def identity() -> Identity:
         from chalicelib.aws.clients import client
         from chalicelib.aws.secrets import SecretValue
         from chalicelib.services import wiring
-        from chalicelib.services.beacons import beacons
         from chalicelib.settings import get_settings
 
         wiring.tables_ready()
         key = SecretValue(client("secretsmanager"), get_settings().link_key_secret)
-        _identity = Identity(beacons().store, DynamoContactStore(), key.get)
+        from chalicelib.services.admin_stores import event_admin
+
+        _identity = Identity(event_admin(), DynamoContactStore(), key.get)
     return _identity
 
 

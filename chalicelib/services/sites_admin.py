@@ -7,8 +7,8 @@ from typing import Any
 
 from chalicelib.domain.errors import NotFoundError
 from chalicelib.domain.site import InvalidSiteError, Site, new_site
-from chalicelib.services.beacons import beacons
-from chalicelib.store.events import EventStore, InvalidCursorError
+from chalicelib.services.admin_stores import event_admin
+from chalicelib.store.event_admin import EventAdmin, InvalidCursorError
 
 __all__ = ["InvalidCursorError", "InvalidSiteError", "SiteNotFoundError"]
 
@@ -17,8 +17,8 @@ class SiteNotFoundError(NotFoundError):
     pass
 
 
-def _store() -> EventStore:
-    return beacons().store
+def _store() -> EventAdmin:
+    return event_admin()
 
 
 def register(body: Any, site_id: str | None = None) -> dict[str, Any]:

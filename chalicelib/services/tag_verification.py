@@ -11,7 +11,7 @@ from chalicelib.aws.page_fetch import Page, fetch
 from chalicelib.domain.errors import BadInputError
 from chalicelib.domain.tag_check import find_tag
 from chalicelib.services import sites_admin
-from chalicelib.services.beacons import beacons
+from chalicelib.services.admin_stores import event_admin
 
 RECENT = timedelta(hours=24)
 
@@ -28,7 +28,7 @@ def verify(
     page = fetcher(url, allow_private)
     finding = find_tag(page.html)
     path = urlsplit(url).path or "/"
-    last_hit = beacons().store.page_last_hit(site_id, path)
+    last_hit = event_admin().page_last_hit(site_id, path)
     recent = bool(last_hit) and datetime.now(UTC) - datetime.fromisoformat(str(last_hit)) < RECENT
     problems = []
     if page.status >= 400:

@@ -1,4 +1,4 @@
-"""Sites, hits, pages seen and rejected-hit counters, on boto3's low-level client.
+"""The beacon path's storage: site lookup, hit writes, the visitor link, counters.
 
 The beacon path must start fast (DESIGN: fast cold starts), so this module
 avoids PynamoDB; every call here is a single-item or single-query request.
@@ -6,12 +6,9 @@ avoids PynamoDB; every call here is a single-item or single-query request.
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from typing import Any
 
-from chalicelib.domain.errors import BadInputError
 from chalicelib.domain.hits import Hit
 from chalicelib.domain.site import Site
 
@@ -19,9 +16,10 @@ SITE_CACHE_SECONDS = 60
 LINK_CACHE_SECONDS = 30
 LINK_MARK = "link#"  # sorts after every ISO time, so timelines end before the markers
 
-
-class InvalidCursorError(BadInputError):
-    pass
+# Per container, shared by every store object: the admin side (event_admin.py)
+# updates a link here the moment it makes one.
+_SITE_CACHE: dict[str, tuple[float, Site | None]] = {}
+_LINK_CACHE: dict[tuple[str, str], tuple[float, str | None]] = {}
 
 
 class EventStore:
@@ -29,24 +27,8 @@ class EventStore:
         self._db = dynamodb
         self._sites = sites_table
         self._events = events_table
-        self._site_cache: dict[str, tuple[float, Site | None]] = {}
-        self._link_cache: dict[tuple[str, str], tuple[float, str | None]] = {}
-
-    # --- sites -------------------------------------------------------------------
-    def put_site(self, site: Site) -> None:
-        self._db.put_item(
-            TableName=self._sites,
-            Item={
-                "site_id": {"S": site.site_id},
-                "name": {"S": site.name},
-                "domains": {"L": [{"S": d} for d in site.domains]},
-                "secret": {"S": site.secret},
-                "consent_mode": {"S": site.consent_mode},
-                "created_at": {"S": site.created_at},
-            },
-            ConditionExpression="attribute_not_exists(site_id)",
-        )
-        self._site_cache.pop(site.site_id, None)
+        self._site_cache = _SITE_CACHE
+        self._link_cache = _LINK_CACHE
 
     def site(self, site_id: str) -> Site | None:
         """Cached a minute per container: a beacon costs no read for its site."""
@@ -60,7 +42,6 @@ class EventStore:
         self._site_cache[site_id] = (time.monotonic(), site)
         return site
 
-    # --- hits ----------------------------------------------------------------------
     def record(self, hit: Hit, owner: str, at: str, expires_at: int | None) -> None:
         """Two writes at most: the hit (one item, < 1 KB) and its page's last-seen line."""
         item: dict[str, Any] = {
@@ -93,64 +74,6 @@ class EventStore:
                 ExpressionAttributeValues={":at": {"S": at}, ":url": {"S": hit.url}, ":one": {"N": "1"}},
             )
 
-    # --- identity ---------------------------------------------------------------------
-    def link(self, site_id: str, visitor_id: str, contact_id: str, at: str) -> None:
-        """From now on this browser's hits belong to the contact.
-
-        A marker in the contact's own partition lets an erase find and cut the link."""
-        self._db.put_item(
-            TableName=self._events,
-            Item={
-                "pk": {"S": f"l#{site_id}#{visitor_id}"},
-                "sk": {"S": "contact"},
-                "contact_id": {"S": contact_id},
-                "at": {"S": at},
-            },
-        )
-        self._db.put_item(
-            TableName=self._events,
-            Item={
-                "pk": {"S": f"c#{contact_id}"},
-                "sk": {"S": f"{LINK_MARK}{site_id}#{visitor_id}"},
-                "at": {"S": at},
-            },
-        )
-        self._link_cache[(site_id, visitor_id)] = (time.monotonic(), contact_id)
-
-    def erase_contact(self, contact_id: str) -> int:
-        """Delete the person's hits and cut every browser link to them; returns items deleted."""
-        deleted = 0
-        start: dict[str, Any] | None = None
-        while True:
-            request: dict[str, Any] = {
-                "TableName": self._events,
-                "KeyConditionExpression": "pk = :pk",
-                "ExpressionAttributeValues": {":pk": {"S": f"c#{contact_id}"}},
-                "Limit": 25,
-            }
-            if start:
-                request["ExclusiveStartKey"] = start
-            answer = self._db.query(**request)
-            items = answer.get("Items", [])
-            deletes = [{"DeleteRequest": {"Key": {"pk": i["pk"], "sk": i["sk"]}}} for i in items]
-            for item in items:
-                if item["sk"]["S"].startswith(LINK_MARK):
-                    site_id, visitor_id = item["sk"]["S"][len(LINK_MARK) :].split("#", 1)
-                    deletes.append(
-                        {
-                            "DeleteRequest": {
-                                "Key": {"pk": {"S": f"l#{site_id}#{visitor_id}"}, "sk": {"S": "contact"}}
-                            }
-                        }
-                    )
-                    self._link_cache.pop((site_id, visitor_id), None)
-            for chunk in range(0, len(deletes), 25):
-                self._write_all(deletes[chunk : chunk + 25])
-            deleted += len(items)
-            start = answer.get("LastEvaluatedKey")
-            if not start:
-                return deleted
-
     def linked_contact(self, site_id: str, visitor_id: str) -> str | None:
         """One small read, cached briefly: known visitors' hits go straight to their contact."""
         key = (site_id, visitor_id)
@@ -166,50 +89,6 @@ class EventStore:
         self._link_cache[key] = (time.monotonic(), contact_id)
         return contact_id
 
-    def move_history(self, site_id: str, visitor_id: str, contact_id: str) -> int:
-        """Anonymous hits join the contact (and stop expiring); returns how many moved."""
-        moved = 0
-        start: dict[str, Any] | None = None
-        while True:
-            request: dict[str, Any] = {
-                "TableName": self._events,
-                "KeyConditionExpression": "pk = :pk",
-                "ExpressionAttributeValues": {":pk": {"S": f"v#{site_id}#{visitor_id}"}},
-                "Limit": 25,
-            }
-            if start:
-                request["ExclusiveStartKey"] = start
-            answer = self._db.query(**request)
-            items = answer.get("Items", [])
-            if items:
-                copies = [
-                    {
-                        "PutRequest": {
-                            "Item": {
-                                **{k: v for k, v in i.items() if k != "expires_at"},
-                                "pk": {"S": f"c#{contact_id}"},
-                            }
-                        }
-                    }
-                    for i in items
-                ]
-                deletes = [{"DeleteRequest": {"Key": {"pk": i["pk"], "sk": i["sk"]}}} for i in items]
-                self._write_all(copies)
-                self._write_all(deletes)
-                moved += len(items)
-            start = answer.get("LastEvaluatedKey")
-            if not start:
-                return moved
-
-    def _write_all(self, requests: list[dict[str, Any]]) -> None:
-        pending: dict[str, Any] = {self._events: requests}
-        for attempt in range(8):
-            pending = self._db.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-            if not pending:
-                return
-            time.sleep(min(0.05 * 2**attempt, 1.0))
-        raise RuntimeError("DynamoDB kept refusing history writes")
-
     def count_rejected(self, site_id: str, reason: str, day: str) -> None:
         self._db.update_item(
             TableName=self._events,
@@ -217,49 +96,6 @@ class EventStore:
             UpdateExpression="ADD hits :one",
             ExpressionAttributeValues={":one": {"N": "1"}},
         )
-
-    def pages(self, site_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        items, next_cursor = self._query(f"p#{site_id}", limit, cursor, newest_first=False)
-        pages = [
-            {
-                "path": i["sk"]["S"],
-                "last_url": i["last_url"]["S"],
-                "last_hit": i["last_hit"]["S"],
-                "hits": int(i["hits"]["N"]),
-            }
-            for i in items
-        ]
-        return pages, next_cursor
-
-    def page_last_hit(self, site_id: str, path: str) -> str | None:
-        item = self._db.get_item(
-            TableName=self._events, Key={"pk": {"S": f"p#{site_id}"}, "sk": {"S": path}}
-        ).get("Item")
-        return item["last_hit"]["S"] if item else None
-
-    def rejected(self, site_id: str, day: str) -> dict[str, int]:
-        items, _ = self._query(f"n#{site_id}#{day}", 100, None, newest_first=False)
-        return {i["sk"]["S"]: int(i["hits"]["N"]) for i in items}
-
-    def timeline(self, owner: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        items, next_cursor = self._query(owner, limit, cursor, newest_first=True, before=LINK_MARK)
-        return [_plain(i) for i in items], next_cursor
-
-    def _query(
-        self, pk: str, limit: int, cursor: str | None, newest_first: bool, before: str | None = None
-    ) -> tuple[list[Any], str | None]:
-        request: dict[str, Any] = {
-            "TableName": self._events,
-            "KeyConditionExpression": "pk = :pk" + (" AND sk < :before" if before else ""),
-            "ExpressionAttributeValues": {":pk": {"S": pk}, **({":before": {"S": before}} if before else {})},
-            "Limit": limit,
-            "ScanIndexForward": not newest_first,
-        }
-        if cursor:
-            request["ExclusiveStartKey"] = {"pk": {"S": pk}, "sk": {"S": _decode(cursor)}}
-        answer = self._db.query(**request)
-        last = answer.get("LastEvaluatedKey")
-        return answer.get("Items", []), _encode(last["sk"]["S"]) if last else None
 
 
 def _site(item: dict[str, Any]) -> Site:
@@ -271,26 +107,3 @@ def _site(item: dict[str, Any]) -> Site:
         consent_mode=item["consent_mode"]["S"],
         created_at=item["created_at"]["S"],
     )
-
-
-def _plain(item: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, wire in item.items():
-        if name in ("pk", "sk", "expires_at"):
-            continue
-        out[name] = {k: v["S"] for k, v in wire["M"].items()} if "M" in wire else wire.get("S", wire.get("N"))
-    return out
-
-
-def _encode(sort_key: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps(sort_key).encode()).decode()
-
-
-def _decode(cursor: str) -> str:
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except ValueError:
-        raise InvalidCursorError("The cursor is not one this API gave out.") from None
-    if not isinstance(value, str):
-        raise InvalidCursorError("The cursor is not one this API gave out.")
-    return value

@@ -11,8 +11,9 @@ import pytest
 from moto import mock_aws
 
 from chalicelib.aws.clients import client
-from chalicelib.services import beacons, identity, wiring
+from chalicelib.services import admin_stores, beacons, identity, wiring
 from chalicelib.settings import get_settings
+from chalicelib.store.events import _LINK_CACHE, _SITE_CACHE
 from chalicelib.store.models import ALL_MODELS
 from devstack.cloudformation import LocalStack
 
@@ -22,6 +23,9 @@ def _reset_caches() -> None:
         cached.cache_clear()
     beacons.reset()
     identity.reset()
+    admin_stores.event_admin.cache_clear()
+    _SITE_CACHE.clear()
+    _LINK_CACHE.clear()
     for model in ALL_MODELS:
         model._connection = None
 
