@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from chalicelib.domain.rows import ContactRow
+from .rows import ContactRow
 
 Contact = dict[str, Any]
 

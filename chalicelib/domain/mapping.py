@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 
-from chalicelib.domain.fields import FIELD_KINDS, SYNONYMS, header_key
+from .fields import FIELD_KINDS, SYNONYMS, header_key
 
 ATTR_PREFIX = "attr:"
 IGNORE = "ignore"

@@ -7,7 +7,7 @@ import io
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from chalicelib.domain.rows import Rejection
+from .rows import Rejection
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

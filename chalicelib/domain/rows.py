@@ -6,10 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from chalicelib.domain.emails import InvalidEmailError, normalize_email
-from chalicelib.domain.fields import FIELD_KINDS, Kind
-from chalicelib.domain.mapping import ATTR_PREFIX, IGNORE, Mapping
-from chalicelib.domain.values import (
+from .emails import InvalidEmailError, normalize_email
+from .fields import FIELD_KINDS, Kind
+from .mapping import ATTR_PREFIX, IGNORE, Mapping
+from .values import (
     InvalidValueError,
     parse_consent,
     parse_gender,

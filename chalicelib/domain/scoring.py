@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.domain.segments.rules import Glob, RuleError
+from .segments.rules import Glob, RuleError
 
 BANDS = (1, 2, 3, 4)  # engagement 1 (cold) .. 4 (hot)
 

@@ -7,8 +7,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.domain.errors import BadInputError
-from chalicelib.domain.hits import SiteRules
+from .errors import BadInputError
+from .hits import SiteRules
 
 CONSENT_MODES = ("none", "required")  # "required": no identifier until the page says the visitor agreed
 _HOST = re.compile(

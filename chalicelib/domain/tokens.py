@@ -14,7 +14,7 @@ import hmac
 import json
 from typing import Any
 
-from chalicelib.domain.errors import BadInputError
+from .errors import BadInputError
 
 MAX_TOKEN_CHARS = 2048
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from chalicelib.domain.errors import BadInputError
@@ -61,71 +62,46 @@ class EventAdmin(EventStore):
     def erase_contact(self, contact_id: str) -> int:
         """Delete the person's hits and cut every browser link to them; returns items deleted."""
         deleted = 0
-        start: dict[str, Any] | None = None
-        while True:
-            request: dict[str, Any] = {
-                "TableName": self._events,
-                "KeyConditionExpression": "pk = :pk",
-                "ExpressionAttributeValues": {":pk": {"S": f"c#{contact_id}"}},
-                "Limit": 25,
-            }
-            if start:
-                request["ExclusiveStartKey"] = start
-            answer = self._db.query(**request)
-            items = answer.get("Items", [])
-            deletes = [{"DeleteRequest": {"Key": {"pk": i["pk"], "sk": i["sk"]}}} for i in items]
+        for items in self._partition(f"c#{contact_id}"):
+            deletes = [_delete(i["pk"]["S"], i["sk"]["S"]) for i in items]
             for item in items:
                 if item["sk"]["S"].startswith(LINK_MARK):
                     site_id, visitor_id = item["sk"]["S"][len(LINK_MARK) :].split("#", 1)
-                    deletes.append(
-                        {
-                            "DeleteRequest": {
-                                "Key": {"pk": {"S": f"l#{site_id}#{visitor_id}"}, "sk": {"S": "contact"}}
-                            }
-                        }
-                    )
+                    deletes.append(_delete(f"l#{site_id}#{visitor_id}", "contact"))
                     self._link_cache.pop((site_id, visitor_id), None)
             for chunk in range(0, len(deletes), 25):
                 self._write_all(deletes[chunk : chunk + 25])
             deleted += len(items)
-            start = answer.get("LastEvaluatedKey")
-            if not start:
-                return deleted
+        return deleted
 
     def move_history(self, site_id: str, visitor_id: str, contact_id: str) -> int:
         """Anonymous hits join the contact (and stop expiring); returns how many moved."""
         moved = 0
+        for items in self._partition(f"v#{site_id}#{visitor_id}"):
+            kept = [{k: v for k, v in i.items() if k != "expires_at"} for i in items]
+            self._write_all([{"PutRequest": {"Item": {**i, "pk": {"S": f"c#{contact_id}"}}}} for i in kept])
+            self._write_all([_delete(i["pk"]["S"], i["sk"]["S"]) for i in items])
+            moved += len(items)
+        return moved
+
+    def _partition(self, pk: str) -> Iterator[list[dict[str, Any]]]:
+        """Every item under one key, 25 at a time: one BatchWriteItem's worth."""
         start: dict[str, Any] | None = None
         while True:
             request: dict[str, Any] = {
                 "TableName": self._events,
                 "KeyConditionExpression": "pk = :pk",
-                "ExpressionAttributeValues": {":pk": {"S": f"v#{site_id}#{visitor_id}"}},
+                "ExpressionAttributeValues": {":pk": {"S": pk}},
                 "Limit": 25,
             }
             if start:
                 request["ExclusiveStartKey"] = start
             answer = self._db.query(**request)
-            items = answer.get("Items", [])
-            if items:
-                copies = [
-                    {
-                        "PutRequest": {
-                            "Item": {
-                                **{k: v for k, v in i.items() if k != "expires_at"},
-                                "pk": {"S": f"c#{contact_id}"},
-                            }
-                        }
-                    }
-                    for i in items
-                ]
-                deletes = [{"DeleteRequest": {"Key": {"pk": i["pk"], "sk": i["sk"]}}} for i in items]
-                self._write_all(copies)
-                self._write_all(deletes)
-                moved += len(items)
+            if answer.get("Items"):
+                yield answer["Items"]
             start = answer.get("LastEvaluatedKey")
             if not start:
-                return moved
+                return
 
     def _write_all(self, requests: list[dict[str, Any]]) -> None:
         pending: dict[str, Any] = {self._events: requests}
@@ -178,6 +154,10 @@ class EventAdmin(EventStore):
         answer = self._db.query(**request)
         last = answer.get("LastEvaluatedKey")
         return answer.get("Items", []), _encode(last["sk"]["S"]) if last else None
+
+
+def _delete(pk: str, sk: str) -> dict[str, Any]:
+    return {"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}}
 
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:

@@ -22,9 +22,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.domain.errors import BadInputError
-from chalicelib.domain.fields import FIELD_KINDS, Kind
-from chalicelib.domain.segments.facts import Facts
+from ..errors import BadInputError
+from ..fields import FIELD_KINDS, Kind
+from .facts import Facts
 
 Predicate = Callable[[Facts], bool]
 
