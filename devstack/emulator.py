@@ -25,7 +25,10 @@ def free_port(preferred: int = 0) -> int:
 
 
 def _die_with_parent() -> None:
-    """Linux: the emulator gets SIGTERM if `make run` itself is killed, so no orphan keeps the port."""
+    """Ctrl-C reaches the whole terminal group: the emulator leaves it to `make run`, which stops the
+    pump first and then the emulator.  And on Linux it gets SIGTERM if `make run` is killed outright,
+    so no orphan keeps the port."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG

@@ -81,6 +81,8 @@ class QueuePump(threading.Thread):
             try:
                 self.pump_once(wait_seconds=1)
             except Exception:  # keep pumping: one bad poll must not stop the stack
+                if self._halt.is_set():
+                    return
                 log.exception("pump %s: polling failed", self._function)
                 time.sleep(1)
 
