@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-CONTINUE_IMPORT = "sodate.continue-import"  # parsed by services.import_messages
+from chalicelib.domain.queue_messages import continuation
 
 
 class ImportQueue:
@@ -14,5 +13,4 @@ class ImportQueue:
         self._url = queue_url
 
     def continue_import(self, import_id: str) -> None:
-        body = json.dumps({"type": CONTINUE_IMPORT, "import_id": import_id})
-        self._sqs.send_message(QueueUrl=self._url, MessageBody=body)
+        self._sqs.send_message(QueueUrl=self._url, MessageBody=continuation(import_id))

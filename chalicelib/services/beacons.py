@@ -43,10 +43,6 @@ class Beacons:
         self._per_second = WindowCounter(1, clock)
         self._per_ip = WindowCounter(60, clock)
 
-    @property
-    def store(self) -> EventStore:
-        return self._store
-
     def from_post(self, body: bytes, headers: Mapping[str, str], source_ip: str, method: str) -> Answer:
         if len(body) > MAX_BODY_BYTES:  # before parsing anything
             return Answer(413, reason="too_large")

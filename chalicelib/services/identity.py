@@ -74,28 +74,36 @@ class Identity:
             k: str(body[k])[:200] for k in _TEXT_FIELDS if isinstance(body.get(k), str) and body[k].strip()
         }
         normalized = _normalized(email)
-        if repo.find_by_email(normalized) is not None or repo.is_suppressed(normalized):
-            return {"accepted": True}  # known address: an unsigned claim changes nothing of theirs
-        contact_id = self._contact_for(site, email, fields)
-        if valid_visitor_id(visitor_id):
+        if repo.is_suppressed(normalized):
+            return {"accepted": True}
+        contact_id = self._create(site, normalized, fields)
+        if contact_id and valid_visitor_id(
+            visitor_id
+        ):  # None: a known address, an unsigned claim changes nothing
             self._attach(site.site_id, str(visitor_id), contact_id)
         return {"accepted": True}
 
     def _contact_for(self, site: Site, email: str, fields: dict[str, Any]) -> str:
+        """The vouched-for person: found by email, or created."""
         normalized = _normalized(email)
         existing = repo.find_by_email(normalized)
         if existing is not None:
             return str(existing["contact_id"])
         if repo.is_suppressed(normalized):
             raise BadInputError("This address was erased; it is not recorded again.")
-        now = datetime.fromtimestamp(self._clock(), UTC).isoformat(timespec="seconds")
-        row = ContactRow(0, normalized, dict(fields), {})
-        contact = create(row, os.urandom(16).hex(), Source(f"site:{site.site_id}", now)).contact
-        if not self._contacts.create_if_absent(contact):
+        created = self._create(site, normalized, fields)
+        if created is None:  # someone created them a moment ago
             found = repo.find_by_email(normalized)
             assert found is not None
             return str(found["contact_id"])
-        return str(contact["contact_id"])
+        return created
+
+    def _create(self, site: Site, normalized: str, fields: dict[str, Any]) -> str | None:
+        """A new, not-yet-consented contact; None when the address is taken (the write is conditional)."""
+        now = datetime.fromtimestamp(self._clock(), UTC).isoformat(timespec="seconds")
+        row = ContactRow(0, normalized, dict(fields), {})
+        contact = create(row, os.urandom(16).hex(), Source(f"site:{site.site_id}", now)).contact
+        return str(contact["contact_id"]) if self._contacts.create_if_absent(contact) else None
 
     def _attach(self, site_id: str, visitor_id: str, contact_id: str) -> int:
         now = datetime.fromtimestamp(self._clock(), UTC).isoformat(timespec="milliseconds")

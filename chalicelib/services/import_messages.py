@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
+from chalicelib.domain.queue_messages import CONTINUE_IMPORT
 from chalicelib.services.import_file import ObjectCreated
-
-CONTINUE_IMPORT = "sodate.continue-import"
 
 
 class PoisonMessageError(ValueError):

@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from chalicelib.domain.queue_messages import continuation
 from chalicelib.services.import_messages import ContinueImport, PoisonMessageError, parse_import_message
 
 
@@ -36,7 +37,7 @@ def test_two_uploads_of_the_same_bytes_are_two_imports_one_event_twice_is_one():
 
 def test_s3s_test_event_and_continuations():
     assert parse_import_message(json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent"})) == []
-    body = json.dumps({"type": "sodate.continue-import", "import_id": "x1"})
+    body = continuation("x1")
     assert parse_import_message(body) == ContinueImport("x1")
 
 
