@@ -14,8 +14,11 @@ from typing import Any
 from chalice.app import (
     BadRequestError,
     Chalice,
+    Cron,
+    DynamoDBEvent,
     ForbiddenError,
     NotFoundError,
+    Rate,
     Response,
     SQSEvent,
     UnauthorizedError,
@@ -28,6 +31,10 @@ from chalicelib.web import tag_js as tag_js_source
 app = Chalice(app_name="sodate")
 
 IMPORT_QUEUE = os.environ.get("SODATE_IMPORT_QUEUE_NAME", "sodate-imports")
+# `chalice deploy` reads these from its environment (infra/stage_config.py --print-env).
+_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/{}/stream/local"
+EVENTS_STREAM = os.environ.get("SODATE_EVENTS_STREAM_ARN", _STREAM.format("sodate-events"))
+CONTACTS_STREAM = os.environ.get("SODATE_CONTACTS_STREAM_ARN", _STREAM.format("sodate-contacts"))
 
 
 # --- the tag and its beacons ---------------------------------------------------------
@@ -101,11 +108,21 @@ def form() -> Any:
     return Response(answer, status_code=202, headers=dict(cors))
 
 
-def _json_object() -> dict[str, Any]:
+@app.route("/purchases", methods=["POST"])
+def purchase() -> Any:
+    """The shop's server reports an order (token signed with the site secret; order_id: once)."""
+    from chalicelib.services import purchases, sites_admin
+
+    body = _json_object(limit_kib=32)
+    site = _answer(sites_admin.find, str(body.get("site", "")))
+    return _answer(purchases.from_site_backend, site, body.get("token"))
+
+
+def _json_object(limit_kib: int = 4) -> dict[str, Any]:
     request = app.current_request
     raw = (request.raw_body if request else b"") or b""
-    if len(raw) > 4096:
-        raise BadRequestError("The body is larger than 4 KiB.")
+    if len(raw) > limit_kib * 1024:
+        raise BadRequestError(f"The body is larger than {limit_kib} KiB.")
     try:
         body = json.loads(raw)
     except ValueError:
@@ -259,7 +276,121 @@ def verify_tag(site_id: str) -> Any:
     return _answer(tag_verification.verify, site_id, url, get_settings().stage == "local")
 
 
+@app.route(
+    "/admin/definitions/{kind}",
+    methods=["PUT"],
+    content_types=["application/yaml", "application/x-yaml", "text/yaml", "application/json", "text/plain"],
+)
+def put_definition(kind: str) -> Response:
+    """The same check as a file dropped at config/<kind>.yaml; 400 lists every issue."""
+    _require_admin()
+    from chalicelib.domain.definitions.compile import DefinitionsRejected
+    from chalicelib.services import wiring
+
+    request = app.current_request
+    body = (request.raw_body if request else b"") or b""
+    try:
+        report = _answer(wiring.definitions().submit, kind, body, f"api:{kind}")
+    except DefinitionsRejected as error:  # raised before _answer's mapping: keep the list
+        return Response(
+            {"status": "rejected", "errors": [i.to_json() for i in error.issues]}, status_code=400
+        )
+    return Response(report, status_code=200)
+
+
+@app.route("/admin/definitions/{kind}")
+def get_definition(kind: str) -> Any:
+    _require_admin()
+    from chalicelib.services import wiring
+
+    return _answer(wiring.definitions().describe, kind)
+
+
+@app.route("/admin/definitions/{kind}/versions/{number}")
+def get_definition_version(kind: str, number: str) -> Any:
+    _require_admin()
+    from chalicelib.services import wiring
+
+    if not number.isdigit():
+        raise BadRequestError("The version is a whole number.")
+    return _answer(wiring.definitions().version, kind, int(number))
+
+
+@app.route("/admin/segments")
+def segments() -> Any:
+    _require_admin()
+    from chalicelib.services import segments_admin
+
+    return _answer(segments_admin.sizes)
+
+
+@app.route("/admin/segments/{name}/members")
+def segment_members(name: str) -> Any:
+    _require_admin()
+    from chalicelib.services import segments_admin
+
+    return _answer(segments_admin.members, name, _limit(), _params().get("cursor"))
+
+
+@app.route("/admin/segments/{name}/export", methods=["POST"])
+def export_segment(name: str) -> Any:
+    """Writes exports/<segment>-<time>.csv to the bucket (formula-safe) and says where."""
+    _require_admin()
+    from chalicelib.services import segments_admin
+
+    return Response(_answer(segments_admin.export, name), status_code=201)
+
+
+@app.route("/admin/jobs/{job}", methods=["POST"])
+def run_job(job: str) -> Any:
+    """Run a scheduled job now: `rfm` (population quintiles) or `sweep` (due re-evaluations)."""
+    _require_admin()
+    from chalicelib.services import wiring
+
+    if job == "rfm":
+        return wiring.evaluator().refresh_rfm()
+    if job == "sweep":
+        return {"evaluated": wiring.evaluator().sweep()}
+    raise NotFoundError("The jobs are rfm and sweep.")
+
+
 # --- events ----------------------------------------------------------------------------
+@app.on_dynamodb_record(stream_arn=EVENTS_STREAM, batch_size=100)
+def events_changed(event: DynamoDBEvent) -> None:
+    """New hits: score them, record tag purchases, evaluate; announce hot contacts."""
+    from chalicelib.services import wiring
+
+    wiring.tables_ready()
+    wiring.evaluator().on_events(event.to_dict()["Records"])
+
+
+@app.on_dynamodb_record(stream_arn=CONTACTS_STREAM, batch_size=100)
+def contacts_changed(event: DynamoDBEvent) -> None:
+    """An import, a purchase or an identification changed someone: evaluate them."""
+    from chalicelib.services import wiring
+
+    wiring.tables_ready()
+    wiring.evaluator().on_contacts(event.to_dict()["Records"])
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def sweep(event: Any) -> None:
+    """Contacts whose time-based rules (windows, decay, replenishment) change now."""
+    from chalicelib.services import wiring
+
+    wiring.tables_ready()
+    wiring.evaluator().sweep()
+
+
+@app.schedule(Cron(0, 3, "*", "*", "?", "*"))
+def rfm(event: Any) -> None:
+    """Daily: the population's RFM quintiles, then the buyers whose RFM moved."""
+    from chalicelib.services import wiring
+
+    wiring.tables_ready()
+    wiring.evaluator().refresh_rfm()
+
+
 @app.on_sqs_message(queue=IMPORT_QUEUE, batch_size=1)
 def import_file(event: SQSEvent) -> None:
     from chalicelib.services import wiring

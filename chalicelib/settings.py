@@ -26,6 +26,10 @@ class Settings:
     visitor_ttl_days: int = 90  # anonymous visitor history expires (DynamoDB TTL)
     link_key_secret: str = "sodate/link-signing-key"
     stage: str = "aws"  # "local" (make run) may fetch loopback pages for tag verification
+    definitions_table: str = "sodate-definitions"
+    segments_table: str = "sodate-segments"
+    sales_alerts_topic: str = ""  # SNS topic ARN
+    sender: str = "sodate@example.com"  # SES-verified From address
 
 
 @lru_cache(maxsize=1)
@@ -45,4 +49,8 @@ def get_settings() -> Settings:
         visitor_ttl_days=int(env.get("SODATE_VISITOR_TTL_DAYS", "90")),
         link_key_secret=env.get("SODATE_LINK_KEY_SECRET", "sodate/link-signing-key"),
         stage=env.get("SODATE_STAGE", "aws"),
+        definitions_table=env.get("SODATE_DEFINITIONS_TABLE", "sodate-definitions"),
+        segments_table=env.get("SODATE_SEGMENTS_TABLE", "sodate-segments"),
+        sales_alerts_topic=env.get("SODATE_SALES_ALERTS_TOPIC", ""),
+        sender=env.get("SODATE_SENDER", "sodate@example.com"),
     )

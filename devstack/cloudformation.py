@@ -32,6 +32,7 @@ class LocalStack:
         self._sqs = session.client("sqs")
         self._secrets = session.client("secretsmanager")
         self._sts = session.client("sts")
+        self._ses = session.client("ses")
         self._name = stack_name
         self._body = template.read_text()
         self._template = cfn_yaml.loads(self._body)
@@ -91,6 +92,8 @@ class LocalStack:
                 self._apply_queue_policy(props)
             elif kind == "AWS::S3::Bucket" and "NotificationConfiguration" in props:
                 self._apply_bucket_notification(logical, props["NotificationConfiguration"])
+            elif kind == "AWS::SES::EmailIdentity":
+                self._verify_identity(logical, self._resolve(props["EmailIdentity"]))
 
     def _create_secret(self, logical: str, props: dict[str, Any]) -> None:
         name = self._resolve(props["Name"])
@@ -101,6 +104,14 @@ class LocalStack:
         value = "".join(secrets.choice(alphabet) for _ in range(int(spec.get("PasswordLength", 32))))
         arn = self._secrets.create_secret(Name=name, SecretString=value)["ARN"]
         self._physical[logical] = arn
+
+    def _verify_identity(self, logical: str, identity: str) -> None:
+        """The emulator's SES accepts mail only from verified addresses, as SES's sandbox does."""
+        if "@" in identity:
+            self._ses.verify_email_identity(EmailAddress=identity)
+        else:
+            self._ses.verify_domain_identity(Domain=identity)
+        self._physical[logical] = identity
 
     def _apply_queue_policy(self, props: dict[str, Any]) -> None:
         import json

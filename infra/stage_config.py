@@ -29,6 +29,12 @@ ENVIRONMENT = {
     "SODATE_IMPORT_QUEUE_NAME": "ImportQueueName",
     "SODATE_ADMIN_TOKEN_SECRET": "AdminTokenSecret",
     "SODATE_LINK_KEY_SECRET": "LinkSigningKeySecret",
+    "SODATE_DEFINITIONS_TABLE": "DefinitionsTable",
+    "SODATE_SEGMENTS_TABLE": "SegmentsTable",
+    "SODATE_SALES_ALERTS_TOPIC": "SalesAlertsTopicArn",
+    "SODATE_SENDER": "SenderAddress",
+    "SODATE_EVENTS_STREAM_ARN": "EventsStreamArn",
+    "SODATE_CONTACTS_STREAM_ARN": "ContactsStreamArn",
 }
 
 

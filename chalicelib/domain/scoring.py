@@ -17,6 +17,16 @@ from typing import Any
 from .segments.rules import Glob, RuleError
 
 BANDS = (1, 2, 3, 4)  # engagement 1 (cold) .. 4 (hot)
+# A rule's key in the definition -> the kind of event it scores.
+RULE_KINDS = {
+    "viewed": "pageview",
+    "did": "event",
+    "converted": "conversion",
+    "purchased": "purchase",
+    "submitted": "form",
+    "opened": "email_open",
+    "clicked": "email_click",
+}
 
 
 def decayed(value: float, since: datetime, now: datetime, half_life_days: float) -> float:
@@ -29,9 +39,9 @@ def decayed(value: float, since: datetime, now: datetime, half_life_days: float)
 class ScoreRule:
     name: str
     points: float
-    kind: str  # pageview, event, conversion
+    kind: str  # pageview, event, conversion, purchase, form, email_open, email_click
     path: Glob | None = None
-    event: str | None = None
+    event: str | None = None  # event name, form name, sku, scenario; "*" for any
     cap_points: float | None = None  # at most this many points from this rule ...
     cap_days: int = 1  # ... per this many days
 
@@ -70,8 +80,9 @@ class Change:
 class HitFacts:
     kind: str
     path: str = ""
-    name: str = ""
+    name: str = ""  # event name; for a purchase, its products
     bot: bool = False
+    skus: tuple[str, ...] = ()
 
 
 def score_hit(model: ScoreModel, state: ScoreState, hit: HitFacts, now: datetime) -> list[Change]:
@@ -102,7 +113,9 @@ def _matches(rule: ScoreRule, hit: HitFacts) -> bool:
         return False
     if rule.path is not None and not rule.path.match(hit.path):
         return False
-    return rule.event is None or rule.event == hit.name
+    if rule.event is None or rule.event == "*":
+        return True
+    return rule.event in hit.skus if hit.kind == "purchase" else rule.event == hit.name
 
 
 def _within_cap(rule: ScoreRule, state: ScoreState, now: datetime) -> float:
@@ -155,9 +168,12 @@ def _parse_rule(rule: Any, where: str) -> ScoreRule:
     points = rule.get("points")
     if isinstance(points, bool) or not isinstance(points, (int, float)) or not -1000 <= points <= 1000:
         raise RuleError(f"{where}.points", "expected a number from -1000 to 1000")
-    kinds = [k for k in ("viewed", "did", "converted") if k in rule]
+    kinds = [k for k in RULE_KINDS if k in rule]
     if len(kinds) != 1:
-        raise RuleError(where, "expected exactly one of viewed, did, converted")
+        raise RuleError(where, f"expected exactly one of {', '.join(RULE_KINDS)}")
+    extra = [k for k in rule if k not in (*kinds, "name", "points", "cap")]
+    if extra:
+        raise RuleError(f"{where}.{extra[0]}", "unexpected key (allowed: name, points, cap and the kind)")
     kind = kinds[0]
     path = event = None
     if kind == "viewed":
@@ -165,7 +181,7 @@ def _parse_rule(rule: Any, where: str) -> ScoreRule:
             raise RuleError(f"{where}.viewed", "expected a path pattern such as /pricing*")
         path = Glob(rule["viewed"])
     elif not isinstance(rule[kind], str) or not rule[kind]:
-        raise RuleError(f"{where}.{kind}", "expected an event name")
+        raise RuleError(f"{where}.{kind}", 'expected a name (or "*" for any)')
     else:
         event = rule[kind]
     cap = rule.get("cap")
@@ -177,5 +193,4 @@ def _parse_rule(rule: Any, where: str) -> ScoreRule:
         cap_days = cap.get("per_days", 1)
         if isinstance(cap_days, bool) or not isinstance(cap_days, int) or not 1 <= cap_days <= 365:
             raise RuleError(f"{where}.cap.per_days", "expected whole days from 1 to 365")
-    kind_name = {"viewed": "pageview", "did": "event", "converted": "conversion"}[kind]
-    return ScoreRule(name, float(points), kind_name, path, event, cap_points, cap_days)
+    return ScoreRule(name, float(points), RULE_KINDS[kind], path, event, cap_points, cap_days)

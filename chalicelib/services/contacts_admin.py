@@ -20,23 +20,41 @@ class ContactNotFoundError(NotFoundError):
     pass
 
 
-def public_view(contact: Contact) -> dict[str, Any]:
-    """JSON-ready: money stays exact as a number, custom attributes nested."""
-    view: dict[str, Any] = {}
-    for name, value in sorted(contact.items()):
-        if isinstance(value, Decimal):
-            view[name] = int(value) if value == value.to_integral_value() else float(value)
-        else:
-            view[name] = value
+_INTERNAL = frozenset({"scores", "scored_through", "check_shard", "evaluated_at"})
+
+
+def public_view(contact: Contact, scores: dict[str, float] | None = None) -> dict[str, Any]:
+    """JSON-ready: money stays exact as a number, custom attributes nested, scores as of now."""
+    view: dict[str, Any] = {
+        name: _plain(value) for name, value in sorted(contact.items()) if name not in _INTERNAL
+    }
     view.setdefault("attrs", {})
+    view["scores"] = scores or {}
     return view
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _current_scores(contact: Contact) -> dict[str, float]:
+    from chalicelib.domain.evaluation import current_scores
+    from chalicelib.services.wiring import definitions
+
+    return current_scores(definitions().in_force().definitions, contact, datetime.now(UTC))
 
 
 def get_by_id(contact_id: str) -> dict[str, Any]:
     contact = repo.find_by_id(contact_id)
     if contact is None:
         raise ContactNotFoundError(f"No contact has id {contact_id}.")
-    return public_view(contact)
+    return public_view(contact, _current_scores(contact))
 
 
 def find_by_email(email: str) -> dict[str, Any]:
@@ -47,7 +65,7 @@ def find_by_email(email: str) -> dict[str, Any]:
     contact = repo.find_by_email(normalized)
     if contact is None:
         raise ContactNotFoundError(f"No contact has email {email}.")
-    return public_view(contact)
+    return public_view(contact, _current_scores(contact))
 
 
 def list_page(limit: int, cursor: str | None) -> dict[str, Any]:

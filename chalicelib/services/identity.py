@@ -62,7 +62,7 @@ class Identity:
         visitor_id, email = claims.get("v"), claims.get("email")
         if not valid_visitor_id(visitor_id) or not isinstance(email, str):
             raise BadInputError("The token must carry 'v' (the visitor id) and 'email'.")
-        contact_id = self._contact_for(site, email, {})
+        contact_id = self.contact_for(site, email, {})
         moved = self._attach(site.site_id, str(visitor_id), contact_id)
         return {"contact_id": contact_id, "history_moved": moved}
 
@@ -83,7 +83,7 @@ class Identity:
             self._attach(site.site_id, str(visitor_id), contact_id)
         return {"accepted": True}
 
-    def _contact_for(self, site: Site, email: str, fields: dict[str, Any]) -> str:
+    def contact_for(self, site: Site, email: str, fields: dict[str, Any]) -> str:
         """The vouched-for person: found by email, or created."""
         normalized = _normalized(email)
         existing = repo.find_by_email(normalized)

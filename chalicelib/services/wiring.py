@@ -13,12 +13,18 @@ from chalicelib.aws.queue import ImportQueue
 from chalicelib.aws.s3files import S3Files
 from chalicelib.aws.secrets import SecretValue
 from chalicelib.domain.tokens import bearer_matches
+from chalicelib.services.definitions import DefinitionsService
+from chalicelib.services.evaluation import Evaluator
 from chalicelib.services.import_file import Importer
 from chalicelib.services.import_messages import ContinueImport, parse_import_message
+from chalicelib.services.sales_alerts import SalesAlerts
 from chalicelib.settings import get_settings
+from chalicelib.store.contact_state import ContactState
 from chalicelib.store.contacts import DynamoContactStore
+from chalicelib.store.definitions import DefinitionStore
 from chalicelib.store.imports import DynamoLedger
 from chalicelib.store.models import bind_tables
+from chalicelib.store.segments import SegmentStore
 
 logger = Logger(service="sodate", stream=sys.stderr)  # Lambda keeps both; stdout stays for tools
 
@@ -44,6 +50,33 @@ def importer() -> Importer:
 
 
 @lru_cache(maxsize=1)
+def definitions() -> DefinitionsService:
+    settings = get_settings()
+    return DefinitionsService(
+        DefinitionStore(client("dynamodb"), settings.definitions_table),
+        S3Files(client("s3"), settings.bucket),
+    )
+
+
+@lru_cache(maxsize=1)
+def segment_store() -> SegmentStore:
+    return SegmentStore(client("dynamodb"), get_settings().segments_table)
+
+
+@lru_cache(maxsize=1)
+def contact_state() -> ContactState:
+    settings = get_settings()
+    return ContactState(client("dynamodb"), settings.contacts_table, settings.events_table)
+
+
+@lru_cache(maxsize=1)
+def evaluator() -> Evaluator:
+    settings = get_settings()
+    alerts = SalesAlerts(client("ses"), client("sns"), settings.sender, settings.sales_alerts_topic)
+    return Evaluator(contact_state(), segment_store(), definitions(), alerts)
+
+
+@lru_cache(maxsize=1)
 def _admin_token() -> SecretValue:
     return SecretValue(client("secretsmanager"), get_settings().admin_token_secret)
 
@@ -65,6 +98,10 @@ def handle_import_message(body: str, remaining_ms: Callable[[], int]) -> None:
             logger.info("import finished", extra={"file": report.file, "status": report.status})
         return
     for created in message:
+        if created.key.startswith("config/"):
+            result = definitions().from_bucket(created.key)
+            logger.info("definition checked", extra={"file": created.key, "status": result.get("status")})
+            continue
         report = importer().object_created(created, remaining_ms)
         if report:
             logger.info(

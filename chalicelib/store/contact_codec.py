@@ -10,6 +10,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
 from chalicelib.domain.contact import Contact
 
 _NUMBERS = frozenset({"age", "purchase_count"})
@@ -19,9 +21,18 @@ _SPECIAL = frozenset({*_NUMERIC, "attrs"})
 
 Item = dict[str, dict[str, Any]]
 
+# What evaluation keeps on a contact (scores, segments, products bought...) is
+# nested; it goes through boto3's generic types, the flat fields stay fast.
+_SERIALIZER = TypeSerializer()
+_DESERIALIZER = TypeDeserializer()
+
 
 def to_item(contact: Contact) -> Item:
-    item: Item = {k: {"S": v} for k, v in contact.items() if k not in _SPECIAL and v is not None}
+    item: Item = {
+        k: {"S": v} if isinstance(v, str) else dict(_SERIALIZER.serialize(v))
+        for k, v in contact.items()
+        if k not in _SPECIAL and v is not None
+    }
     for name in _NUMERIC:
         value = contact.get(name)
         if value is not None:
@@ -41,6 +52,8 @@ def from_item(item: Item) -> Contact:
             contact[name] = int(wire["N"])
         elif name in _DECIMALS:
             contact[name] = Decimal(wire["N"])
-        else:
+        elif "S" in wire:
             contact[name] = wire["S"]
+        else:
+            contact[name] = _DESERIALIZER.deserialize(wire)  # type: ignore[arg-type]
     return contact

@@ -12,6 +12,7 @@ from typing import Any
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError
 
+from chalicelib.aws.clients import client
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.emails import email_hash
 from chalicelib.domain.errors import BadInputError
@@ -112,11 +113,11 @@ def _back_off(attempt: int) -> None:
 
 # --- admin path: single items -----------------------------------------------------
 def find_by_email(normalized_email: str) -> Contact | None:
-    try:
-        model = ContactModel.get(normalized_email, consistent_read=True)
-    except DoesNotExist:
-        return None
-    return from_item(model.serialize())
+    """Every attribute, including what evaluation keeps (scores, segments), which the model omits."""
+    answer = client("dynamodb").get_item(
+        TableName=ContactModel.Meta.table_name, Key={"email": {"S": normalized_email}}, ConsistentRead=True
+    )
+    return from_item(answer["Item"]) if "Item" in answer else None
 
 
 def find_by_id(contact_id: str) -> Contact | None:
@@ -128,9 +129,12 @@ def find_by_id(contact_id: str) -> Contact | None:
 def page_of_contacts(limit: int, cursor: str | None) -> tuple[list[Contact], str | None]:
     """A page of contacts in table order; the cursor is opaque to callers."""
     start = _decode_cursor(cursor)
-    result = ContactModel.scan(limit=limit, last_evaluated_key=start)
-    contacts = [from_item(m.serialize()) for m in result]
-    last = result.last_evaluated_key
+    request: dict[str, Any] = {"TableName": ContactModel.Meta.table_name, "Limit": limit}
+    if start:
+        request["ExclusiveStartKey"] = start
+    answer = client("dynamodb").scan(**request)
+    contacts = [from_item(item) for item in answer.get("Items", [])]
+    last = answer.get("LastEvaluatedKey")
     return contacts, _encode_cursor(last) if last else None
 
 

@@ -34,6 +34,17 @@ class ContactIdIndex(GlobalSecondaryIndex["ContactModel"]):
     contact_id = UnicodeAttribute(hash_key=True)
 
 
+class CheckIndex(GlobalSecondaryIndex["ContactModel"]):
+    """Sparse: contacts a time-based rule will change, by shard and due time (the sweep reads it)."""
+
+    class Meta:
+        index_name = "by_check"
+        projection = KeysOnlyProjection()
+
+    check_shard = UnicodeAttribute(hash_key=True)
+    check_at = UnicodeAttribute(range_key=True)
+
+
 class ContactModel(Model):
     """One item per person, keyed by normalised email so an import can read a
     hundred people in one BatchGetItem; the stable id is found through a GSI."""
@@ -44,6 +55,9 @@ class ContactModel(Model):
     email = UnicodeAttribute(hash_key=True)
     contact_id = UnicodeAttribute()
     by_contact_id = ContactIdIndex()
+    by_check = CheckIndex()
+    check_shard = UnicodeAttribute(null=True)
+    check_at = UnicodeAttribute(null=True)
     status = UnicodeAttribute()
     source = UnicodeAttribute()
     created_at = UnicodeAttribute()
@@ -60,7 +74,9 @@ class ContactModel(Model):
     birthday = UnicodeAttribute(null=True)
     customer_status = UnicodeAttribute(null=True)
     purchase_count = NumberAttribute(null=True)
+    first_purchase_date = UnicodeAttribute(null=True)
     last_purchase_date = UnicodeAttribute(null=True)
+    last_product = UnicodeAttribute(null=True)
     total_spent = DecimalAttribute(null=True)
     language = UnicodeAttribute(null=True)
     timezone = UnicodeAttribute(null=True)

@@ -19,7 +19,17 @@ from devstack.cloudformation import LocalStack
 
 
 def _reset_caches() -> None:
-    for cached in (get_settings, client, wiring.importer, wiring._admin_token, wiring._bound):
+    for cached in (
+        get_settings,
+        client,
+        wiring.importer,
+        wiring._admin_token,
+        wiring._bound,
+        wiring.definitions,
+        wiring.segment_store,
+        wiring.contact_state,
+        wiring.evaluator,
+    ):
         cached.cache_clear()
     beacons.reset()
     identity.reset()
@@ -52,6 +62,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             "SODATE_IMPORT_QUEUE_URL": outputs["ImportQueueUrl"],
             "SODATE_ADMIN_TOKEN_SECRET": outputs["AdminTokenSecret"],
             "SODATE_LINK_KEY_SECRET": outputs["LinkSigningKeySecret"],
+            "SODATE_DEFINITIONS_TABLE": outputs["DefinitionsTable"],
+            "SODATE_SEGMENTS_TABLE": outputs["SegmentsTable"],
+            "SODATE_SALES_ALERTS_TOPIC": outputs["SalesAlertsTopicArn"],
+            "SODATE_SENDER": outputs["SenderAddress"],
         }
         for name, value in env.items():
             monkeypatch.setenv(name, value)

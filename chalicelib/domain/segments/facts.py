@@ -22,6 +22,8 @@ class Facts:
     visits: list[Visit] = field(default_factory=list)  # recent page views, any order
     events: dict[str, datetime] = field(default_factory=dict)  # event name -> last time
     segments: frozenset[str] = frozenset()  # segments the contact is in (for rules naming others)
+    products: dict[str, date] = field(default_factory=dict)  # sku -> last day bought
+    rfm: str = ""  # "RFM" digits such as "545"; "" for someone who never bought
 
     @property
     def today(self) -> date:

@@ -1,71 +1,79 @@
 """Parse and compile segment rules.
 
-A rule is a mapping; parse_rule() checks it completely -- every error names
+A rule is a mapping; compile_rule() checks it completely -- every error names
 its place, e.g. `rule.all[2].between: needs two numbers` -- and returns a
-compiled predicate `Facts -> bool`.
+compiled predicate `Facts -> bool` with what the sweep needs to know about it.
 
     all: [...] / any: [...] / not: {...}
-    {field: age, between: [30, 49]}           eq ne lt lte gt gte between in contains exists
+    {field: age, between: [30, 49]}     eq ne lt lte gt gte between in contains matches exists
     {field: last_purchase_date, within_last_days: 30}     more_than_days_ago
     {viewed: "/pricing*", at_least: 3, within_days: 7}    glob: * and ? only
     {did: newsletter_signup, within_days: 30}
-    {score: main, gte: 50}     {grade: [A1, A2, B1]}     {segment: other_name}
+    {score: main, gte: 50}     {grade: [A1, A2, B1]} or {grade: [A, B]}     {segment: other}
+    {customer: new | existing | one_time | repeat}
+    {bought: COFFEE-200, within_days: 90}     {bought: "*"}
+    {replenishment_due: COFFEE-200}     {upgrade_candidate: "*"}     {option_candidate: "*"}
+    {rfm: [champions, loyal]}
 
-Patterns are globs (`*`, `?`) with a matcher that cannot backtrack
-catastrophically, whatever the pattern.
+Path patterns are globs (`*`, `?`) with a matcher that cannot backtrack
+catastrophically; `matches` takes a regular expression whose shape is
+checked before it is ever run (see patterns.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date, timedelta
-from decimal import Decimal
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from ..errors import BadInputError
+from ..commerce import RFM_GROUP_NAMES, Catalogue, orders, replenishment_due_on, rfm_group
 from ..fields import FIELD_KINDS, Kind
+from .compare import COMPARISONS, Predicate, RuleError, comparison, whole
 from .facts import Facts
+from .patterns import Glob
 
-Predicate = Callable[[Facts], bool]
+__all__ = ["Compiled", "Glob", "Predicate", "RuleError", "compile_rule", "field_kind", "parse_rule"]
 
 _STATUS_FIELDS = {
     "status": Kind.TEXT,
-    "customer_status": Kind.TEXT,
     "source": Kind.TEXT,
     "created_at": Kind.DATE,
     "updated_at": Kind.DATE,
     "consent_at": Kind.DATE,
+    "grade": Kind.TEXT,
 }
-_NUMERIC = (Kind.INT, Kind.MONEY)
-_COMPARISONS = (
-    "eq",
-    "ne",
-    "lt",
-    "lte",
-    "gt",
-    "gte",
-    "between",
-    "in",
-    "contains",
-    "exists",
-    "within_last_days",
-    "more_than_days_ago",
+_GRADES = frozenset(f"{p}{e}" for p in "ABCD" for e in "1234") | frozenset("ABCD")
+_CUSTOMER = {
+    "new": lambda n: n == 0,
+    "existing": lambda n: n >= 1,
+    "one_time": lambda n: n == 1,
+    "repeat": lambda n: n >= 2,
+}
+_KEYS = (
+    "all",
+    "any",
+    "not",
+    "field",
+    "viewed",
+    "did",
+    "score",
+    "grade",
+    "segment",
+    "customer",
+    "bought",
+    "replenishment_due",
+    "upgrade_candidate",
+    "option_candidate",
+    "rfm",
 )
-_GRADES = frozenset(f"{p}{e}" for p in "ABCD" for e in "1234")
 MAX_DEPTH = 12
 MAX_NODES = 200
-
-
-class RuleError(BadInputError):
-    """`where` is the path to the offending part, e.g. `rule.all[1].field`."""
-
-    def __init__(self, where: str, message: str) -> None:
-        super().__init__(f"{where}: {message}")
-        self.where = where
+FOREVER_DAYS = 3650
 
 
 def field_kind(name: str) -> Kind:
-    if name.startswith("attr."):
+    if name.startswith("attr.") and len(name) > 5:
         return Kind.TEXT
     if name in _STATUS_FIELDS:
         return _STATUS_FIELDS[name]
@@ -75,16 +83,53 @@ def field_kind(name: str) -> Kind:
     raise KeyError(f"unknown field '{name}' (known: {known}, or attr.<name>)")
 
 
+@dataclass
+class Compiled:
+    """A checked rule and what can make its answer change as time passes."""
+
+    predicate: Predicate
+    segments: set[str] = field(default_factory=set)  # other segments it names
+    windows: set[int] = field(default_factory=set)  # day windows over visits, events, purchases
+    date_windows: set[tuple[str, int]] = field(default_factory=set)  # (date field, days)
+    score_thresholds: dict[str, set[float]] = field(default_factory=dict)
+    uses_history: bool = False  # page views or events (read from the timeline)
+    uses_catalogue_cycles: bool = False
+    uses_rfm: bool = False
+
+    def __call__(self, facts: Facts) -> bool:
+        return self.predicate(facts)
+
+
+def compile_rule(
+    node: Any,
+    where: str = "rule",
+    known_segments: frozenset[str] | None = None,
+    scores: frozenset[str] | None = None,
+    catalogue: Catalogue | None = None,
+) -> Compiled:
+    """known_segments / scores / catalogue: what names may be referred to (None: anything)."""
+    parser = _Parser(known_segments, scores, catalogue)
+    predicate = parser.node(node, where, 0)
+    parser.out.predicate = predicate
+    return parser.out
+
+
 def parse_rule(node: Any, where: str = "rule", known_segments: frozenset[str] | None = None) -> Predicate:
-    parser = _Parser(known_segments)
-    return parser.node(node, where, 0)
+    return compile_rule(node, where, known_segments).predicate
 
 
 class _Parser:
-    def __init__(self, known_segments: frozenset[str] | None) -> None:
+    def __init__(
+        self,
+        known_segments: frozenset[str] | None,
+        scores: frozenset[str] | None,
+        catalogue: Catalogue | None,
+    ) -> None:
         self.known_segments = known_segments
+        self.scores = scores
+        self.catalogue = catalogue
         self.count = 0
-        self.segments_used: set[str] = set()
+        self.out = Compiled(lambda facts: False)
 
     def node(self, node: Any, where: str, depth: int) -> Predicate:
         self.count += 1
@@ -94,24 +139,11 @@ class _Parser:
             raise RuleError(where, f"rules nest at most {MAX_DEPTH} deep")
         if not isinstance(node, Mapping) or not node:
             raise RuleError(where, "expected a mapping such as {field: age, gte: 20} or {all: [...]}")
-        for key, build in (
-            ("all", self._all),
-            ("any", self._any),
-            ("not", self._not),
-            ("field", self._field),
-            ("viewed", self._viewed),
-            ("did", self._did),
-            ("score", self._score),
-            ("grade", self._grade),
-            ("segment", self._segment),
-        ):
+        for key in _KEYS:
             if key in node:
+                build: Callable[[Mapping[str, Any], str, int], Predicate] = getattr(self, f"_{key}")
                 return build(node, where, depth)
-        raise RuleError(
-            where,
-            f"expected one of all, any, not, field, viewed, did, score, grade, segment; "
-            f"got {', '.join(map(str, node))}",
-        )
+        raise RuleError(where, f"expected one of {', '.join(_KEYS)}; got {', '.join(map(str, node))}")
 
     def _children(self, node: Mapping[str, Any], key: str, where: str, depth: int) -> list[Predicate]:
         _only(node, {key}, where)
@@ -141,15 +173,23 @@ class _Parser:
             kind = field_kind(name)
         except KeyError as error:
             raise RuleError(f"{where}.field", str(error.args[0])) from None
-        op = _one_op(node, {"field"}, _COMPARISONS, where)
-        read = _reader(name)
-        return _comparison(read, kind, op, node[op], f"{where}.{op}")
+        op = _one_op(node, {"field"}, COMPARISONS, where)
+        if op in ("within_last_days", "more_than_days_ago") and isinstance(node[op], int):
+            self.out.date_windows.add((name, node[op]))
+        return comparison(_reader(name), kind, op, node[op], f"{where}.{op}")
+
+    def _days(self, node: Mapping[str, Any], where: str) -> int:
+        days = whole(node.get("within_days", FOREVER_DAYS), f"{where}.within_days", 1, FOREVER_DAYS)
+        if days < FOREVER_DAYS:
+            self.out.windows.add(days)
+        return days
 
     def _viewed(self, node: Mapping[str, Any], where: str, depth: int) -> Predicate:
         _only(node, {"viewed", "at_least", "within_days"}, where)
         pattern = _glob(node["viewed"], f"{where}.viewed")
-        times = _whole(node.get("at_least", 1), f"{where}.at_least", 1, 10_000)
-        days = _whole(node.get("within_days", 3650), f"{where}.within_days", 1, 3650)
+        times = whole(node.get("at_least", 1), f"{where}.at_least", 1, 10_000)
+        days = self._days(node, where)
+        self.out.uses_history = True
 
         def viewed(facts: Facts) -> bool:
             since = facts.now - timedelta(days=days)
@@ -162,7 +202,8 @@ class _Parser:
         name = node["did"]
         if not isinstance(name, str) or not name:
             raise RuleError(f"{where}.did", "expected an event name")
-        days = _whole(node.get("within_days", 3650), f"{where}.within_days", 1, 3650)
+        days = self._days(node, where)
+        self.out.uses_history = True
 
         def did(facts: Facts) -> bool:
             at = facts.events.get(name)
@@ -174,27 +215,121 @@ class _Parser:
         name = node["score"]
         if not isinstance(name, str) or not name:
             raise RuleError(f"{where}.score", "expected a score name")
+        if self.scores is not None and name not in self.scores:
+            known = ", ".join(sorted(self.scores)) or "none defined"
+            raise RuleError(f"{where}.score", f"no score named {name!r} (scores: {known})")
         op = _one_op(node, {"score"}, ("eq", "ne", "lt", "lte", "gt", "gte", "between"), where)
-        return _comparison(
-            lambda facts: facts.scores.get(name, 0.0), Kind.MONEY, op, node[op], f"{where}.{op}"
-        )
+        arg = node[op]
+        for value in arg if isinstance(arg, list) else [arg]:
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                self.out.score_thresholds.setdefault(name, set()).add(float(value))
+        return comparison(lambda facts: facts.scores.get(name, 0.0), Kind.MONEY, op, arg, f"{where}.{op}")
 
     def _grade(self, node: Mapping[str, Any], where: str, depth: int) -> Predicate:
         _only(node, {"grade"}, where)
         grades = node["grade"] if isinstance(node["grade"], list) else [node["grade"]]
         bad = [g for g in grades if g not in _GRADES]
         if bad or not grades:
-            raise RuleError(f"{where}.grade", f"expected grades A1..D4, got {bad or grades}")
+            raise RuleError(f"{where}.grade", f"expected grades A1..D4 or profiles A..D, got {bad or grades}")
         wanted = frozenset(grades)
-        return lambda facts: facts.grade in wanted
+        return lambda facts: facts.grade in wanted or facts.grade[:1] in wanted
 
     def _segment(self, node: Mapping[str, Any], where: str, depth: int) -> Predicate:
         _only(node, {"segment"}, where)
         name = node["segment"]
         if not isinstance(name, str) or (self.known_segments is not None and name not in self.known_segments):
             raise RuleError(f"{where}.segment", f"no segment named {name!r}")
-        self.segments_used.add(name)
+        self.out.segments.add(name)
         return lambda facts: name in facts.segments
+
+    def _customer(self, node: Mapping[str, Any], where: str, depth: int) -> Predicate:
+        _only(node, {"customer"}, where)
+        test = _CUSTOMER.get(node["customer"]) if isinstance(node["customer"], str) else None
+        if test is None:
+            raise RuleError(f"{where}.customer", f"expected one of {', '.join(_CUSTOMER)}")
+        return lambda facts: test(max(orders(facts.contact), 1 if facts.products else 0))
+
+    def _bought(self, node: Mapping[str, Any], where: str, depth: int) -> Predicate:
+        _only(node, {"bought", "within_days"}, where)
+        skus = self._skus(node["bought"], f"{where}.bought")
+        days = self._days(node, where)
+
+        def bought(facts: Facts) -> bool:
+            since = facts.today - timedelta(days=days)
+            return any(day >= since for sku, day in facts.products.items() if skus is None or sku in skus)
+
+        return bought
+
+    def _replenishment_due(self, node: Mapping[str, Any], where: str, depth: int) -> Predicate:
+        _only(node, {"replenishment_due"}, where)
+        skus = self._skus(node["replenishment_due"], f"{where}.replenishment_due", needs_cycle=True)
+        catalogue = self.catalogue or {}
+        self.out.uses_catalogue_cycles = True
+
+        def due(facts: Facts) -> bool:
+            for sku, day in facts.products.items():
+                product = catalogue.get(sku)
+                if product is None or (skus is not None and sku not in skus):
+                    continue
+                when = replenishment_due_on(product, day)
+                if when is not None and when <= facts.today:
+                    return True
+            return False
+
+        return due
+
+    def _upgrade_candidate(self, node: Mapping[str, Any], where: str, depth: int) -> Predicate:
+        return self._next_product(node, where, "upgrade_candidate", lambda p: p.upgrades)
+
+    def _option_candidate(self, node: Mapping[str, Any], where: str, depth: int) -> Predicate:
+        return self._next_product(node, where, "option_candidate", lambda p: p.options)
+
+    def _next_product(
+        self, node: Mapping[str, Any], where: str, key: str, follow: Callable[[Any], tuple[str, ...]]
+    ) -> Predicate:
+        """Bought a product that has upgrades (options) and none of them yet."""
+        _only(node, {key}, where)
+        skus = self._skus(node[key], f"{where}.{key}")
+        catalogue = self.catalogue or {}
+
+        def candidate(facts: Facts) -> bool:
+            for sku in facts.products:
+                product = catalogue.get(sku)
+                if product is None or (skus is not None and sku not in skus):
+                    continue
+                following = follow(product)
+                if following and not any(s in facts.products for s in following):
+                    return True
+            return False
+
+        return candidate
+
+    def _rfm(self, node: Mapping[str, Any], where: str, depth: int) -> Predicate:
+        _only(node, {"rfm"}, where)
+        groups = node["rfm"] if isinstance(node["rfm"], list) else [node["rfm"]]
+        bad = [g for g in groups if g not in RFM_GROUP_NAMES]
+        if bad or not groups:
+            raise RuleError(f"{where}.rfm", f"expected groups among {', '.join(sorted(RFM_GROUP_NAMES))}")
+        wanted = frozenset(groups)
+        self.out.uses_rfm = True
+        return lambda facts: rfm_group(facts.rfm) in wanted
+
+    def _skus(self, value: Any, where: str, needs_cycle: bool = False) -> frozenset[str] | None:
+        """None stands for "*" (any product)."""
+        values = value if isinstance(value, list) else [value]
+        if not values or not all(isinstance(v, str) and v for v in values):
+            raise RuleError(where, 'expected a product code (sku), a list of them, or "*"')
+        if "*" in values:
+            return None
+        if self.catalogue is not None:
+            unknown = [v for v in values if v not in self.catalogue]
+            if unknown:
+                raise RuleError(where, f"not in the catalogue: {', '.join(unknown)}")
+            if needs_cycle:
+                cycleless = [v for v in values if not self.catalogue[v].cycle_days]
+                if cycleless:
+                    raise RuleError(where, f"no cycle_days in the catalogue for {', '.join(cycleless)}")
+        return frozenset(values)
 
 
 def segments_named(node: Any) -> set[str]:
@@ -232,158 +367,12 @@ def _reader(name: str) -> Callable[[Facts], Any]:
     if name.startswith("attr."):
         attr = name[5:]
         return lambda facts: facts.contact.get("attrs", {}).get(attr)
+    if name == "grade":
+        return lambda facts: facts.grade
     return lambda facts: facts.contact.get(name)
-
-
-def _whole(value: Any, where: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise RuleError(where, f"expected a whole number from {low} to {high}")
-    return value
-
-
-def _number(value: Any, where: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-        raise RuleError(where, f"expected a number, got {value!r}")
-    return Decimal(str(value))
 
 
 def _glob(value: Any, where: str) -> Glob:
     if not isinstance(value, str) or not value or len(value) > 200:
         raise RuleError(where, "expected a path pattern such as /pricing* (1-200 characters)")
     return Glob(value)
-
-
-class Glob:
-    """`*` and `?` wildcards, matched in O(len(path) x len(pattern)) at worst.
-
-    A regex such as .*a.*a.*b backtracks polynomially on long paths; this
-    matcher only ever returns to the most recent star, so no pattern a
-    marketer writes can stall evaluation."""
-
-    def __init__(self, pattern: str) -> None:
-        self.pattern = pattern
-
-    def match(self, text: str) -> bool:
-        pattern = self.pattern
-        p = t = 0
-        star, mark = -1, 0
-        while t < len(text):
-            if p < len(pattern) and pattern[p] in ("?", text[t]) and pattern[p] != "*":
-                p += 1
-                t += 1
-            elif p < len(pattern) and pattern[p] == "*":
-                star, mark = p, t
-                p += 1
-            elif star != -1:
-                p, mark = star + 1, mark + 1
-                t = mark
-            else:
-                return False
-        while p < len(pattern) and pattern[p] == "*":
-            p += 1
-        return p == len(pattern)
-
-
-def _comparison(read: Callable[[Facts], Any], kind: Kind, op: str, arg: Any, where: str) -> Predicate:
-    if op == "exists":
-        if not isinstance(arg, bool):
-            raise RuleError(where, "expected true or false")
-        return lambda facts: (read(facts) not in (None, "")) is arg
-    if op in ("within_last_days", "more_than_days_ago"):
-        if kind is not Kind.DATE:
-            raise RuleError(where, "works on date fields only")
-        days = _whole(arg, where, 0, 36500)
-        recent = op == "within_last_days"
-
-        def relative(facts: Facts) -> bool:
-            value = _as_date(read(facts))
-            if value is None:
-                return False
-            age = (facts.today - value).days
-            return 0 <= age <= days if recent else age > days
-
-        return relative
-    if kind in _NUMERIC:
-        return _numeric(read, op, arg, where)
-    if op in ("lt", "lte", "gt", "gte", "between"):
-        if kind is not Kind.DATE:
-            raise RuleError(where, f"{op} needs a number or date field")
-        return _dates(read, op, arg, where)
-    if op == "in":
-        if not isinstance(arg, list) or not arg or not all(isinstance(v, str) for v in arg):
-            raise RuleError(where, "expected a non-empty list of text values")
-        options = frozenset(v.lower() for v in arg)
-        return lambda facts: isinstance(read(facts), str) and read(facts).lower() in options
-    if not isinstance(arg, str):
-        raise RuleError(where, f"expected text, got {arg!r}")
-    text = arg.lower()
-    if op == "contains":
-        return lambda facts: isinstance(read(facts), str) and text in read(facts).lower()
-    if op == "eq":
-        return lambda facts: isinstance(read(facts), str) and read(facts).lower() == text
-    return lambda facts: not (isinstance(read(facts), str) and read(facts).lower() == text)
-
-
-def _numeric(read: Callable[[Facts], Any], op: str, arg: Any, where: str) -> Predicate:
-    if op == "between":
-        if not isinstance(arg, list) or len(arg) != 2:
-            raise RuleError(where, "needs two numbers: [low, high]")
-        low, high = _number(arg[0], f"{where}[0]"), _number(arg[1], f"{where}[1]")
-        if low > high:
-            raise RuleError(where, "the low end is above the high end")
-        return lambda facts: (v := _as_number(read(facts))) is not None and low <= v <= high
-    if op == "in":
-        if not isinstance(arg, list) or not arg:
-            raise RuleError(where, "expected a non-empty list of numbers")
-        options = frozenset(_number(v, f"{where}[{i}]") for i, v in enumerate(arg))
-        return lambda facts: _as_number(read(facts)) in options
-    if op == "contains":
-        raise RuleError(where, "contains works on text fields only")
-    bound = _number(arg, where)
-    test = {
-        "eq": bound.__eq__,
-        "ne": bound.__ne__,
-        "lt": bound.__gt__,
-        "lte": bound.__ge__,
-        "gt": bound.__lt__,
-        "gte": bound.__le__,
-    }[op]
-    if op == "ne":
-        return lambda facts: (v := _as_number(read(facts))) is None or bool(test(v))
-    return lambda facts: (v := _as_number(read(facts))) is not None and bool(test(v))
-
-
-def _dates(read: Callable[[Facts], Any], op: str, arg: Any, where: str) -> Predicate:
-    def parse(value: Any, at: str) -> date:
-        try:
-            return date.fromisoformat(str(value))
-        except ValueError:
-            raise RuleError(at, f"expected a date like 2024-01-31, got {value!r}") from None
-
-    if op == "between":
-        if not isinstance(arg, list) or len(arg) != 2:
-            raise RuleError(where, "needs two dates: [first, last]")
-        first, last = parse(arg[0], f"{where}[0]"), parse(arg[1], f"{where}[1]")
-        return lambda facts: (d := _as_date(read(facts))) is not None and first <= d <= last
-    bound = parse(arg, where)
-    test = {"lt": bound.__gt__, "lte": bound.__ge__, "gt": bound.__lt__, "gte": bound.__le__}[op]
-    return lambda facts: (d := _as_date(read(facts))) is not None and bool(test(d))
-
-
-def _as_number(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, Decimal)):
-        return Decimal(value)
-    if isinstance(value, float):
-        return Decimal(str(value))
-    return None
-
-
-def _as_date(value: Any) -> date | None:
-    if not isinstance(value, str) or len(value) < 10:
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        return None

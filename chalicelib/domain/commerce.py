@@ -1,0 +1,225 @@
+"""What a person bought, and what that says: customer stage, replenishment, RFM.
+
+The catalogue gives each product an optional consumption cycle (a 30-day bag
+of coffee), the products it upgrades to and its options.  RFM scores are
+quintiles against the population's boundaries, which a scheduled job computes
+(per-contact evaluation never scans); 5 is best on each axis.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from .errors import BadInputError
+
+
+@dataclass(frozen=True)
+class Product:
+    sku: str
+    name: str
+    cycle_days: int | None = None
+    upgrades: tuple[str, ...] = ()
+    options: tuple[str, ...] = ()
+
+
+Catalogue = Mapping[str, Product]
+
+
+def products_bought(contact: Mapping[str, Any]) -> dict[str, date]:
+    """SKU -> the last day this person bought it (orders, plus an import's 'last product')."""
+    bought: dict[str, date] = {}
+    for sku, day in (contact.get("products") or {}).items():
+        parsed = _day(day)
+        if parsed:
+            bought[sku] = parsed
+    last, last_day = contact.get("last_product"), _day(contact.get("last_purchase_date"))
+    if isinstance(last, str) and last and last_day and (last not in bought or bought[last] < last_day):
+        bought[last] = last_day
+    return bought
+
+
+def orders(contact: Mapping[str, Any]) -> int:
+    count = contact.get("purchase_count")
+    return int(count) if isinstance(count, (int, Decimal)) and not isinstance(count, bool) else 0
+
+
+def replenishment_due_on(product: Product, last_bought: date) -> date | None:
+    return last_bought + timedelta(days=product.cycle_days) if product.cycle_days else None
+
+
+# --- purchases ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Purchase:
+    order_id: str
+    at: str  # ISO time
+    total: Decimal
+    skus: tuple[str, ...]
+    source: str  # api, tag, import
+
+
+def parse_purchase(claims: Mapping[str, Any], source: str, default_at: str) -> Purchase:
+    """A purchase from the signed endpoint or the tag; every error names the field."""
+    order_id = claims.get("order_id")
+    if not isinstance(order_id, (str, int)) or isinstance(order_id, bool) or not str(order_id).strip():
+        raise BadInputError("order_id: every purchase needs the shop's order id (it makes resending safe)")
+    if len(str(order_id)) > 100:
+        raise BadInputError("order_id: at most 100 characters")
+    try:
+        total = Decimal(str(claims.get("total", "0")))
+    except InvalidOperation:
+        raise BadInputError(f"total: expected an amount, got {claims.get('total')!r}") from None
+    if not total.is_finite() or not Decimal(0) <= total < Decimal(10) ** 12:
+        raise BadInputError("total: expected an amount from 0")
+    at = claims.get("at", default_at)
+    if not isinstance(at, str) or _day(at) is None:
+        raise BadInputError(f"at: expected an ISO date or time, got {at!r}")
+    items = claims.get("items", [])
+    if not isinstance(items, list) or len(items) > 100:
+        raise BadInputError("items: expected a list of at most 100 items such as {sku: COFFEE-200}")
+    skus = []
+    for i, item in enumerate(items):
+        sku = item.get("sku") if isinstance(item, Mapping) else item
+        if not isinstance(sku, str) or not sku.strip() or len(sku) > 64:
+            raise BadInputError(f"items[{i}].sku: expected a product code of 1-64 characters")
+        skus.append(sku.strip())
+    return Purchase(str(order_id).strip(), at, total, tuple(dict.fromkeys(skus)), source)
+
+
+def with_purchase(contact: Mapping[str, Any], purchase: Purchase) -> dict[str, Any]:
+    """The commerce fields of `contact` after one more order (order ids are checked by the caller)."""
+    day = purchase.at[:10]
+    products = dict(contact.get("products") or {})
+    for sku in purchase.skus:
+        if products.get(sku, "") < day:
+            products[sku] = day
+    spent = contact.get("total_spent")
+    first, last = contact.get("first_purchase_date"), contact.get("last_purchase_date")
+    return {
+        "purchase_count": orders(contact) + 1,
+        "total_spent": (spent if isinstance(spent, Decimal) else Decimal(str(spent or 0))) + purchase.total,
+        "first_purchase_date": min(first, day) if isinstance(first, str) and first else day,
+        "last_purchase_date": max(last, day) if isinstance(last, str) and last else day,
+        "products": products,
+    }
+
+
+# --- RFM ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RfmBounds:
+    """Quintile boundaries among buyers: 4 cut points per axis, ascending."""
+
+    recency_days: tuple[float, ...]
+    frequency: tuple[float, ...]
+    monetary: tuple[float, ...]
+    buyers: int
+    computed_at: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "recency_days": list(self.recency_days),
+            "frequency": list(self.frequency),
+            "monetary": list(self.monetary),
+            "buyers": self.buyers,
+            "computed_at": self.computed_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RfmBounds:
+        return cls(
+            tuple(float(v) for v in data["recency_days"]),
+            tuple(float(v) for v in data["frequency"]),
+            tuple(float(v) for v in data["monetary"]),
+            int(data["buyers"]),
+            str(data["computed_at"]),
+        )
+
+
+def quintile_cuts(values: list[float]) -> tuple[float, ...]:
+    """The 20th, 40th, 60th and 80th percentile values (nearest rank) of sorted `values`."""
+    if not values:
+        return ()
+    n = len(values)
+    return tuple(values[min(n - 1, max(0, (n * q + 4) // 5 - 1))] for q in (1, 2, 3, 4))
+
+
+def rfm_bounds(buyers: Iterable[tuple[int, int, float]], computed_at: str) -> RfmBounds:
+    """From (days since last purchase, orders, revenue) of every buyer."""
+    recency, frequency, monetary = [], [], []
+    for days, count, revenue in buyers:
+        recency.append(float(days))
+        frequency.append(float(count))
+        monetary.append(float(revenue))
+    for axis in (recency, frequency, monetary):
+        axis.sort()
+    return RfmBounds(
+        quintile_cuts(recency), quintile_cuts(frequency), quintile_cuts(monetary), len(recency), computed_at
+    )
+
+
+def rfm_code(bounds: RfmBounds | None, contact: Mapping[str, Any], today: date) -> str:
+    """'RFM' digits 1-5 each (e.g. '545'), or '' for someone who never bought."""
+    last = _day(contact.get("last_purchase_date"))
+    count = orders(contact)
+    if bounds is None or not bounds.buyers or last is None or count < 1:
+        return ""
+    days = max((today - last).days, 0)
+    spent = float(contact.get("total_spent") or 0)
+    # Fewer days since the last order is better: 5 for the most recent fifth.
+    recency = 5 - bisect_left(bounds.recency_days, days)
+    frequency = 1 + bisect_left(bounds.frequency, count)
+    monetary = 1 + bisect_left(bounds.monetary, spent)
+    return f"{max(recency, 1)}{min(frequency, 5)}{min(monetary, 5)}"
+
+
+# Named groups on recency and frequency (the usual RFM grid), first match wins.
+RFM_GROUPS: tuple[tuple[str, range, range], ...] = (
+    ("champions", range(5, 6), range(4, 6)),
+    ("loyal", range(3, 6), range(4, 6)),
+    ("new_customers", range(5, 6), range(1, 2)),
+    ("potential_loyalists", range(4, 6), range(1, 4)),
+    ("promising", range(4, 5), range(1, 2)),
+    ("need_attention", range(3, 4), range(2, 4)),
+    ("about_to_sleep", range(3, 4), range(1, 2)),
+    ("cannot_lose", range(1, 2), range(4, 6)),
+    ("at_risk", range(2, 3), range(3, 6)),
+    ("hibernating", range(2, 3), range(1, 3)),
+    ("lost", range(1, 2), range(1, 4)),
+)
+RFM_GROUP_NAMES = frozenset(name for name, _, _ in RFM_GROUPS)
+
+
+def rfm_group(code: str) -> str:
+    if len(code) != 3:
+        return ""
+    recency, frequency = int(code[0]), int(code[1])
+    for name, recencies, frequencies in RFM_GROUPS:
+        if recency in recencies and frequency in frequencies:
+            return name
+    return ""
+
+
+def recency_changes_at(bounds: RfmBounds | None, last_bought: date | None, today: date) -> date | None:
+    """The next day this person's recency score drops (a boundary passed), for the sweep."""
+    if bounds is None or last_bought is None:
+        return None
+    days = (today - last_bought).days
+    later = bisect_right(bounds.recency_days, days)
+    if later >= len(bounds.recency_days):
+        return None
+    return last_bought + timedelta(days=int(bounds.recency_days[later]) + 1)
+
+
+def _day(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None

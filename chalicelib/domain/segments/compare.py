@@ -1,0 +1,163 @@
+"""Field comparisons of the rule language: numbers, dates, text and guarded patterns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from ..errors import BadInputError
+from ..fields import Kind
+from .facts import Facts
+from .patterns import MAX_TEXT, UnsafePatternError, safe_regex
+
+Predicate = Callable[[Facts], bool]
+NUMERIC = (Kind.INT, Kind.MONEY)
+COMPARISONS = (
+    "eq",
+    "ne",
+    "lt",
+    "lte",
+    "gt",
+    "gte",
+    "between",
+    "in",
+    "contains",
+    "matches",
+    "exists",
+    "within_last_days",
+    "more_than_days_ago",
+)
+
+
+class RuleError(BadInputError):
+    """`where` is the path to the offending part, e.g. `rule.all[1].field`."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
+        self.message = message
+
+
+def whole(value: Any, where: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise RuleError(where, f"expected a whole number from {low} to {high}, got {value!r}")
+    return value
+
+
+def number(value: Any, where: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        raise RuleError(where, f"expected a number, got {value!r}")
+    return Decimal(str(value))
+
+
+def comparison(read: Callable[[Facts], Any], kind: Kind, op: str, arg: Any, where: str) -> Predicate:
+    if op == "exists":
+        if not isinstance(arg, bool):
+            raise RuleError(where, "expected true or false")
+        return lambda facts: (read(facts) not in (None, "")) is arg
+    if op in ("within_last_days", "more_than_days_ago"):
+        if kind is not Kind.DATE:
+            raise RuleError(where, "works on date fields only")
+        days = whole(arg, where, 0, 36500)
+        recent = op == "within_last_days"
+
+        def relative(facts: Facts) -> bool:
+            value = _as_date(read(facts))
+            if value is None:
+                return False
+            age = (facts.today - value).days
+            return 0 <= age <= days if recent else age > days
+
+        return relative
+    if kind in NUMERIC:
+        return _numeric(read, op, arg, where)
+    if op in ("lt", "lte", "gt", "gte", "between"):
+        if kind is not Kind.DATE:
+            raise RuleError(where, f"{op} needs a number or date field")
+        return _dates(read, op, arg, where)
+    if op == "in":
+        if not isinstance(arg, list) or not arg or not all(isinstance(v, str) for v in arg):
+            raise RuleError(where, "expected a non-empty list of text values")
+        options = frozenset(v.lower() for v in arg)
+        return lambda facts: isinstance(read(facts), str) and read(facts).lower() in options
+    if not isinstance(arg, str):
+        raise RuleError(where, f"expected text, got {arg!r}")
+    text = arg.lower()
+    if op == "contains":
+        return lambda facts: isinstance(read(facts), str) and text in read(facts).lower()
+    if op == "matches":
+        try:
+            pattern = safe_regex(arg)
+        except UnsafePatternError as error:
+            raise RuleError(where, str(error)) from None
+        return lambda facts: isinstance(v := read(facts), str) and pattern.search(v[:MAX_TEXT]) is not None
+    if op == "eq":
+        return lambda facts: isinstance(read(facts), str) and read(facts).lower() == text
+    return lambda facts: not (isinstance(read(facts), str) and read(facts).lower() == text)
+
+
+def _numeric(read: Callable[[Facts], Any], op: str, arg: Any, where: str) -> Predicate:
+    if op == "between":
+        if not isinstance(arg, list) or len(arg) != 2:
+            raise RuleError(where, "needs two numbers: [low, high]")
+        low, high = number(arg[0], f"{where}[0]"), number(arg[1], f"{where}[1]")
+        if low > high:
+            raise RuleError(where, "the low end is above the high end")
+        return lambda facts: (v := _as_number(read(facts))) is not None and low <= v <= high
+    if op == "in":
+        if not isinstance(arg, list) or not arg:
+            raise RuleError(where, "expected a non-empty list of numbers")
+        options = frozenset(number(v, f"{where}[{i}]") for i, v in enumerate(arg))
+        return lambda facts: _as_number(read(facts)) in options
+    if op in ("contains", "matches"):
+        raise RuleError(where, f"{op} works on text fields only")
+    bound = number(arg, where)
+    test = {
+        "eq": bound.__eq__,
+        "ne": bound.__ne__,
+        "lt": bound.__gt__,
+        "lte": bound.__ge__,
+        "gt": bound.__lt__,
+        "gte": bound.__le__,
+    }[op]
+    if op == "ne":
+        return lambda facts: (v := _as_number(read(facts))) is None or bool(test(v))
+    return lambda facts: (v := _as_number(read(facts))) is not None and bool(test(v))
+
+
+def _dates(read: Callable[[Facts], Any], op: str, arg: Any, where: str) -> Predicate:
+    def parse(value: Any, at: str) -> date:
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            raise RuleError(at, f"expected a date like 2024-01-31, got {value!r}") from None
+
+    if op == "between":
+        if not isinstance(arg, list) or len(arg) != 2:
+            raise RuleError(where, "needs two dates: [first, last]")
+        first, last = parse(arg[0], f"{where}[0]"), parse(arg[1], f"{where}[1]")
+        return lambda facts: (d := _as_date(read(facts))) is not None and first <= d <= last
+    bound = parse(arg, where)
+    test = {"lt": bound.__gt__, "lte": bound.__ge__, "gt": bound.__lt__, "gte": bound.__le__}[op]
+    return lambda facts: (d := _as_date(read(facts))) is not None and bool(test(d))
+
+
+def _as_number(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, Decimal)):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(str(value))
+    return None
+
+
+def _as_date(value: Any) -> date | None:
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None

@@ -1,0 +1,143 @@
+"""Definitions in force: accept a new version (from the bucket or the API), or refuse it.
+
+A file dropped at `config/<kind>.yaml` (or .yml, .json) gets a report at
+`results/config/<file>.json`.  A version is compiled together with the active
+versions of the other kinds; anything wrong leaves every active version as it
+was.  Containers keep the compiled set for a few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.domain.commerce import RfmBounds
+from chalicelib.domain.definitions.compile import KINDS, Definitions, DefinitionsRejected, compile_set
+from chalicelib.domain.definitions.source import Document, Issue, SourceError, load
+from chalicelib.domain.errors import BadInputError, NotFoundError
+from chalicelib.services.ports import Files
+from chalicelib.store.definitions import DefinitionStore, StaleVersionError, Version
+
+CACHE_SECONDS = 10
+EXTENSIONS = (".yaml", ".yml", ".json")
+
+
+@dataclass(frozen=True)
+class InForce:
+    definitions: Definitions
+    rfm: RfmBounds | None
+
+
+class DefinitionsService:
+    def __init__(self, store: DefinitionStore, files: Files, clock: Callable[[], float] = time.time) -> None:
+        self._store = store
+        self._files = files
+        self._clock = clock
+        self._cached: tuple[float, InForce] | None = None
+
+    def in_force(self) -> InForce:
+        if self._cached and time.monotonic() - self._cached[0] < CACHE_SECONDS:
+            return self._cached[1]
+        active = self._store.active(KINDS)
+        documents = {kind: load(v.text, v.file) for kind, v in active.items()}
+        definitions = compile_set(documents, {kind: v.number for kind, v in active.items()})
+        population = self._store.population("rfm")
+        found = InForce(definitions, RfmBounds.from_json(population) if population else None)
+        self._cached = (time.monotonic(), found)
+        return found
+
+    def forget(self) -> None:
+        self._cached = None
+
+    def save_population(self, name: str, data: dict[str, Any]) -> None:
+        self._store.put_population(name, data)
+        self._cached = None
+
+    def submit(self, kind: str, raw: bytes, file: str) -> dict[str, Any]:
+        """Check and activate; raises DefinitionsRejected (every issue) or BadInputError."""
+        if kind not in KINDS:
+            raise NotFoundError(f"No definition kind {kind!r}; the kinds are {', '.join(KINDS)}.")
+        active = self._store.active(KINDS)
+        try:
+            document = load(raw, file)
+        except SourceError as error:
+            raise DefinitionsRejected([error.issue]) from None
+        documents: dict[str, Document | None] = {
+            k: load(v.text, v.file) for k, v in active.items() if k != kind
+        }
+        documents[kind] = document
+        definitions = compile_set(documents)
+        replacing = active[kind].number if kind in active else 0
+        text = raw.decode("utf-8-sig")
+        try:
+            number = self._store.activate(kind, text, file, _now(self._clock), replacing)
+        except StaleVersionError:
+            raise BadInputError(f"{kind} changed while this version was checked; send it again.") from None
+        self._cached = None
+        return {"kind": kind, "version": number, "status": "applied", "summary": _summary(kind, definitions)}
+
+    def from_bucket(self, key: str) -> dict[str, Any]:
+        """A file dropped under config/: apply it or not, and leave a report either way."""
+        name = key.split("/", 1)[1] if "/" in key else key
+        stem, _, extension = name.rpartition(".")
+        report: dict[str, Any] = {"file": key, "checked_at": _now(self._clock)}
+        raw = self._files.get_bytes(key)
+        if raw is None:
+            return {}  # deleted before we got to it
+        if "/" in name or f".{extension}" not in EXTENSIONS or stem not in KINDS:
+            issue = Issue(
+                key, None, "", f"config/ takes {', '.join(k + '.yaml' for k in KINDS)} (or .yml, .json)"
+            )
+            report |= {"status": "rejected", "errors": [issue.to_json()]}
+        else:
+            try:
+                report |= self.submit(stem, raw, key)
+            except DefinitionsRejected as error:
+                report |= {"status": "rejected", "errors": [i.to_json() for i in error.issues]}
+            except BadInputError as error:
+                report |= {"status": "rejected", "errors": [Issue(key, None, "", str(error)).to_json()]}
+            if report["status"] == "rejected":
+                active = self._store.active((stem,))
+                report["still_active"] = active[stem].number if stem in active else None
+        body = json.dumps(report, ensure_ascii=False, indent=2).encode()
+        self._files.put_bytes(f"results/{key}.json", body, "application/json")
+        return report
+
+    def describe(self, kind: str) -> dict[str, Any]:
+        if kind not in KINDS:
+            raise NotFoundError(f"No definition kind {kind!r}; the kinds are {', '.join(KINDS)}.")
+        active = self._store.active((kind,))
+        if kind not in active:
+            raise NotFoundError(f"No {kind} definition has been given yet.")
+        version: Version = active[kind]
+        return {
+            **version.summary(),
+            "text": version.text,
+            "versions": [v.summary() for v in self._store.versions(kind)],
+        }
+
+    def version(self, kind: str, number: int) -> dict[str, Any]:
+        for version in self._store.versions(kind, limit=1000):
+            if version.number == number:
+                return {**version.summary(), "text": version.text}
+        raise NotFoundError(f"{kind} has no version {number}.")
+
+
+def _summary(kind: str, definitions: Definitions) -> dict[str, Any]:
+    if kind == "catalogue":
+        return {"products": len(definitions.catalogue)}
+    if kind == "scoring":
+        return {
+            "scores": sorted(definitions.scores),
+            "profile_grades": [g for g, _ in definitions.profile],
+            "sales_alerts": len(definitions.sales_alerts),
+        }
+    return {"segments": [s.name for s in definitions.segments]}
+
+
+def _now(clock: Callable[[], float]) -> str:
+    return datetime.fromtimestamp(clock(), UTC).isoformat(timespec="seconds")

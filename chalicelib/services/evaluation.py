@@ -1,0 +1,268 @@
+"""Keeps every contact's scores, grade and segments current, as events arrive.
+
+- events stream: a contact's new hits are scored (once each, explained on its
+  timeline), a tag-reported purchase is recorded, then the contact is
+  evaluated; a "hot" entry written there is announced to sales;
+- contacts stream: a change to a contact (an import, a purchase, an
+  identification) re-evaluates that contact; changes that evaluation itself
+  wrote do not;
+- the sweep (every minute): only contacts whose `check_at` has come;
+- the RFM job (daily): population quintiles, then the buyers whose RFM moved.
+
+Entering or leaving a segment is an event on the contact's timeline, which
+the scenario engine reads for entries and exits.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chalicelib.domain.commerce import parse_purchase, rfm_bounds, rfm_code
+from chalicelib.domain.contact import Contact
+from chalicelib.domain.errors import BadInputError
+from chalicelib.domain.evaluation import DERIVED, SCORING, History, HitRecord, apply_hits, evaluate
+from chalicelib.domain.scoring import HitFacts
+from chalicelib.services.definitions import DefinitionsService
+from chalicelib.services.sales_alerts import SalesAlerts
+from chalicelib.store.contact_codec import from_item
+from chalicelib.store.contact_state import SHARDS, ConflictError, ContactState
+from chalicelib.store.segments import SegmentStore
+
+SCORED_KINDS = frozenset({"pageview", "event", "conversion", "purchase", "form", "email_open", "email_click"})
+HISTORY_DAYS_WITHOUT_WINDOW = 90
+ATTEMPTS = 4
+
+
+class Evaluator:
+    def __init__(
+        self,
+        state: ContactState,
+        segments: SegmentStore,
+        definitions: DefinitionsService,
+        alerts: SalesAlerts,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._state = state
+        self._segments = segments
+        self._definitions = definitions
+        self._alerts = alerts
+        self._clock = clock
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+    # --- the events stream ---------------------------------------------------------------------
+    def on_events(self, records: list[dict[str, Any]]) -> None:
+        hits: dict[str, list[dict[str, Any]]] = {}
+        hot: list[dict[str, Any]] = []
+        for record in records:
+            image = record.get("dynamodb", {}).get("NewImage") or {}
+            pk = image.get("pk", {}).get("S", "")
+            if record.get("eventName") != "INSERT" or not pk.startswith("c#"):
+                continue
+            kind = image.get("kind", {}).get("S")
+            if kind == "hot":
+                hot.append(image)
+            elif kind in SCORED_KINDS and "bot" not in image:
+                hits.setdefault(pk[2:], []).append(image)
+        for contact_id, items in hits.items():
+            self._score(contact_id, items)
+        for image in hot:
+            self._announce(image)
+
+    def _score(self, contact_id: str, items: list[dict[str, Any]]) -> None:
+        for attempt in range(ATTEMPTS):
+            contact = self._state.by_id(contact_id)
+            if contact is None:
+                return  # erased
+            try:
+                self._record_tag_purchases(contact, items)
+                self._score_hits(contact, items)
+            except ConflictError:
+                if attempt == ATTEMPTS - 1:
+                    raise
+                continue
+            self.evaluate(self._state.by_email(contact["email"]) or contact)
+            return
+
+    def _record_tag_purchases(self, contact: Contact, items: list[dict[str, Any]]) -> None:
+        """A purchase the tag reported (conversion 'purchase' with an order_id) becomes an order."""
+        for item in items:
+            props = {k: v.get("S", "") for k, v in item.get("props", {}).get("M", {}).items()}
+            if (
+                item["kind"]["S"] != "conversion"
+                or item.get("name", {}).get("S") != "purchase"
+                or "order_id" not in props
+            ):
+                continue
+            claims = {
+                "order_id": props["order_id"],
+                "total": item.get("amount", {}).get("S", "0") or "0",
+                "at": item["at"]["S"],
+                "items": [s for s in props.get("skus", "").split(",") if s.strip()],
+            }
+            try:
+                purchase = parse_purchase(claims, "tag", item["at"]["S"])
+            except BadInputError:
+                continue  # a malformed shop page must not stop scoring
+            if self._state.record_purchase(contact, purchase, self.now().isoformat(timespec="seconds")):
+                contact.update(self._state.by_email(contact["email"]) or {})
+
+    def _score_hits(self, contact: Contact, items: list[dict[str, Any]]) -> None:
+        definitions = self._definitions.in_force().definitions
+        if not definitions.scores:
+            return
+        hits = [_hit(item) for item in items]
+        before = contact.get("scored_through")
+        scored = apply_hits(definitions, contact, hits)
+        if contact.get("scored_through") == before:
+            return
+        entries = [
+            {
+                "sk": f"{hit.key}#score#{change.score}#{change.rule}",
+                "kind": "score",
+                "at": hit.at.isoformat(timespec="milliseconds"),
+                "name": change.score,
+                "rule": change.rule,
+                "points": f"{change.points:g}",
+                "before": f"{change.before:.2f}",
+                "after": f"{change.after:.2f}",
+                "because": f"{hit.facts.kind} {hit.facts.path or hit.facts.name}".strip(),
+            }
+            for hit, change in scored.changes
+        ]
+        entries += [
+            {
+                "sk": f"{hit.key}#hot#{change.score}",
+                "kind": "hot",
+                "at": hit.at.isoformat(timespec="milliseconds"),
+                "name": change.score,
+                "score": f"{change.after:.2f}",
+                "because": f"{hit.facts.kind} {hit.facts.path or hit.facts.name}".strip(),
+            }
+            for hit, change in scored.hot
+        ]
+        # Timeline first, with keys fixed by the hit: a retry rewrites the same entries.
+        self._state.add_to_timeline(contact["contact_id"], entries)
+        self._state.save_scores(contact, before)
+
+    def _announce(self, image: dict[str, Any]) -> None:
+        contact_id = image["pk"]["S"][2:]
+        if not self._state.claim_alert(
+            image["pk"]["S"], image["sk"]["S"], self.now().isoformat(timespec="seconds")
+        ):
+            return  # announced already (a redelivered record)
+        contact = self._state.by_id(contact_id)
+        definitions = self._definitions.in_force().definitions
+        if contact is None or not definitions.sales_alerts:
+            return
+        now = self.now()
+        pages = self._state.history(contact_id, now - timedelta(days=30)).visits[:10]
+        try:
+            self._alerts.send(definitions.sales_alerts, contact, image, pages)
+        except Exception:
+            self._state.release_alert(image["pk"]["S"], image["sk"]["S"])  # the retry sends it
+            raise
+
+    # --- the contacts stream -------------------------------------------------------------------
+    def on_contacts(self, records: list[dict[str, Any]]) -> None:
+        for record in records:
+            change = record.get("dynamodb", {})
+            new, old = change.get("NewImage"), change.get("OldImage")
+            if record.get("eventName") == "REMOVE" and old:
+                self._forget(from_item(old))
+            elif new and not _only_ours(old, new):
+                self.evaluate(from_item(new))
+
+    def _forget(self, contact: Contact) -> None:
+        for name in contact.get("segments") or []:
+            self._segments.leave(name, contact["contact_id"])
+
+    # --- evaluation ----------------------------------------------------------------------------
+    def evaluate(self, contact: Contact) -> dict[str, Any]:
+        """Grade, segments and next check for one contact; membership changes become events."""
+        in_force = self._definitions.in_force()
+        definitions = in_force.definitions
+        now = self.now()
+        history = History()
+        if any(rule.uses_history for rule in definitions.rules()):
+            windows = {w for rule in definitions.rules() for w in rule.windows}
+            days = max(windows, default=HISTORY_DAYS_WITHOUT_WINDOW)
+            history = self._state.history(contact["contact_id"], now - timedelta(days=days))
+        outcome = evaluate(definitions, contact, history, now, in_force.rfm)
+        at = now.isoformat(timespec="milliseconds")
+        stored = set(contact.get("segments") or [])
+        entries = []
+        for name in sorted(outcome.segments - stored):
+            if self._segments.enter(name, contact["contact_id"], contact["email"], at) or name not in stored:
+                entries.append(
+                    {"sk": f"{at}#segment#{name}", "kind": "segment_enter", "name": name, "at": at}
+                )
+        for name in sorted(stored - outcome.segments):
+            self._segments.leave(name, contact["contact_id"])
+            entries.append({"sk": f"{at}#segment#{name}", "kind": "segment_leave", "name": name, "at": at})
+        if entries:
+            self._state.add_to_timeline(contact["contact_id"], entries)
+        fields = outcome.fields()
+        changed = {k: v for k, v in fields.items() if (contact.get(k) or None) != (v or None)}
+        if changed or entries:
+            self._state.save_derived(contact["email"], changed, at)
+        return {**fields, "scores": outcome.scores}
+
+    def sweep(self, limit: int = 500) -> int:
+        """Re-evaluate contacts whose check time has come; bounded per run, the rest next run."""
+        now = self.now().isoformat(timespec="seconds")
+        done = 0
+        for shard in range(SHARDS):
+            for email in self._state.due(shard, now, max(1, limit // SHARDS)):
+                contact = self._state.by_email(email)
+                if contact is not None:
+                    self.evaluate(contact)
+                    done += 1
+        return done
+
+    def refresh_rfm(self) -> dict[str, Any]:
+        """The population's RFM quintiles; then re-evaluate only the buyers whose RFM moved."""
+        now = self.now()
+        today = now.date()
+        buyers = list(self._state.buyers())
+        figures = []
+        for buyer in buyers:
+            last = buyer.get("last_purchase_date")
+            if isinstance(last, str) and len(last) >= 10:
+                days = (today - datetime.fromisoformat(last[:10]).date()).days
+                figures.append(
+                    (
+                        max(days, 0),
+                        max(int(buyer.get("purchase_count") or 1), 1),
+                        float(buyer.get("total_spent") or 0),
+                    )
+                )
+        bounds = rfm_bounds(figures, now.isoformat(timespec="seconds"))
+        self._definitions.save_population("rfm", bounds.to_json())
+        moved = 0
+        for buyer in buyers:
+            if rfm_code(bounds, buyer, today) != (buyer.get("rfm") or ""):
+                contact = self._state.by_email(buyer["email"])
+                if contact is not None:
+                    self.evaluate(contact)
+                    moved += 1
+        return {**bounds.to_json(), "moved": moved}
+
+
+def _hit(item: dict[str, Any]) -> HitRecord:
+    kind = item["kind"]["S"]
+    skus = tuple(s for s in item.get("skus", {}).get("S", "").split(",") if s)
+    facts = HitFacts(kind, item.get("path", {}).get("S", ""), item.get("name", {}).get("S", ""), False, skus)
+    return HitRecord(item["sk"]["S"], datetime.fromisoformat(item["at"]["S"]), facts)
+
+
+def _only_ours(old: dict[str, Any] | None, new: dict[str, Any]) -> bool:
+    """True when a change touched nothing but what scoring and evaluation write."""
+    if old is None:
+        return False
+    names = set(old) | set(new)
+    return all(old.get(n) == new.get(n) for n in names if n not in DERIVED and n not in SCORING)

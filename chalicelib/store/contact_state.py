@@ -1,0 +1,270 @@
+"""What evaluation reads and writes: a contact by id, its recent history, its
+scores and derived fields, purchases, and timeline entries.
+
+Writes are small UpdateItems on the fields that changed, so an import's
+columns and evaluation's fields never overwrite each other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from boto3.dynamodb.types import TypeSerializer
+
+from chalicelib.domain.commerce import Purchase, with_purchase
+from chalicelib.domain.contact import Contact
+from chalicelib.domain.evaluation import History
+from chalicelib.domain.segments.facts import Visit
+from chalicelib.store.contact_codec import from_item
+
+SHARDS = 16
+HISTORY_LIMIT = 1000
+_SERIALIZER = TypeSerializer()
+
+
+def _serialize(value: Any) -> dict[str, Any]:
+    return dict(_SERIALIZER.serialize(value))
+
+
+class ConflictError(Exception):
+    """The contact changed under us; read it again and retry."""
+
+
+class ContactState:
+    def __init__(self, dynamodb: Any, contacts_table: str, events_table: str) -> None:
+        self._db = dynamodb
+        self._contacts = contacts_table
+        self._events = events_table
+
+    # --- reads ------------------------------------------------------------------------------------
+    def by_id(self, contact_id: str) -> Contact | None:
+        keys = self._db.query(
+            TableName=self._contacts,
+            IndexName="by_contact_id",
+            KeyConditionExpression="contact_id = :id",
+            ExpressionAttributeValues={":id": {"S": contact_id}},
+            Limit=1,
+        ).get("Items", [])
+        return self.by_email(keys[0]["email"]["S"]) if keys else None
+
+    def by_email(self, email: str) -> Contact | None:
+        item = self._db.get_item(
+            TableName=self._contacts, Key={"email": {"S": email}}, ConsistentRead=True
+        ).get("Item")
+        return from_item(item) if item else None
+
+    def history(self, contact_id: str, since: datetime) -> History:
+        """Page views (path, time) and the last time of each named event, newest first, bounded."""
+        history = History()
+        request: dict[str, Any] = {
+            "TableName": self._events,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :since AND :end",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": f"c#{contact_id}"},
+                ":since": {"S": since.isoformat(timespec="milliseconds")},
+                ":end": {"S": "9"},
+            },
+            "ProjectionExpression": "kind, #p, #n, #at, bot",
+            "ExpressionAttributeNames": {"#p": "path", "#n": "name", "#at": "at"},
+            "ScanIndexForward": False,
+        }
+        read = 0
+        while read < HISTORY_LIMIT:
+            answer = self._db.query(**request, Limit=HISTORY_LIMIT - read)
+            for item in answer.get("Items", []):
+                read += 1
+                if "bot" in item or "at" not in item:
+                    continue
+                at = datetime.fromisoformat(item["at"]["S"])
+                kind = item["kind"]["S"]
+                if kind == "pageview" and "path" in item:
+                    history.visits.append(Visit(item["path"]["S"], at))
+                elif kind in ("event", "conversion", "form") and "name" in item:
+                    name = item["name"]["S"]
+                    if name not in history.events or history.events[name] < at:
+                        history.events[name] = at
+            if "LastEvaluatedKey" not in answer:
+                break
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        return history
+
+    def due(self, shard: int, now: str, limit: int) -> list[str]:
+        """Emails of contacts whose next check is due (the sparse by_check index)."""
+        answer = self._db.query(
+            TableName=self._contacts,
+            IndexName="by_check",
+            KeyConditionExpression="check_shard = :s AND check_at <= :now",
+            ExpressionAttributeValues={":s": {"S": str(shard)}, ":now": {"S": now}},
+            Limit=limit,
+        )
+        return [item["email"]["S"] for item in answer.get("Items", [])]
+
+    def buyers(self) -> Iterator[Contact]:
+        """Every contact with a purchase on record (the RFM job's scan; never on a request path)."""
+        request: dict[str, Any] = {
+            "TableName": self._contacts,
+            "FilterExpression": "attribute_exists(last_purchase_date)",
+            "ProjectionExpression": "email, contact_id, purchase_count, total_spent, last_purchase_date, rfm",
+        }
+        while True:
+            answer = self._db.scan(**request)
+            for item in answer.get("Items", []):
+                yield from_item(item)
+            if "LastEvaluatedKey" not in answer:
+                return
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    # --- writes -----------------------------------------------------------------------------------
+    def save_scores(self, contact: Contact, previous_through: str | None) -> None:
+        """Scores move only from the state they were computed from (retries apply nothing twice)."""
+        condition = (
+            "attribute_not_exists(scored_through)" if not previous_through else "scored_through = :was"
+        )
+        values: dict[str, Any] = {":s": _serialize(contact["scores"]), ":t": {"S": contact["scored_through"]}}
+        if previous_through:
+            values[":was"] = {"S": previous_through}
+        try:
+            self._db.update_item(
+                TableName=self._contacts,
+                Key={"email": {"S": contact["email"]}},
+                UpdateExpression="SET scores = :s, scored_through = :t",
+                ConditionExpression=f"attribute_exists(email) AND ({condition})",
+                ExpressionAttributeValues=values,
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            raise ConflictError(contact["email"]) from None
+
+    def save_derived(self, email: str, fields: dict[str, Any], at: str) -> None:
+        """Grade, segments, RFM and the next check; the check index is sparse (removed when none)."""
+        sets, removes = ["evaluated_at = :at"], []
+        values: dict[str, Any] = {":at": {"S": at}}
+        for name, value in fields.items():
+            if value in (None, ""):
+                removes.append(name)
+            else:
+                sets.append(f"{name} = :{name}")
+                values[f":{name}"] = _serialize(value)
+        if fields.get("check_at"):
+            sets.append("check_shard = :shard")
+            values[":shard"] = {
+                "S": str(int(hashlib.blake2b(email.encode(), digest_size=2).hexdigest(), 16) % SHARDS)
+            }
+        else:
+            removes.append("check_shard")
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        with contextlib.suppress(self._db.exceptions.ConditionalCheckFailedException):
+            self._db.update_item(
+                TableName=self._contacts,
+                Key={"email": {"S": email}},
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(email)",  # erased meanwhile: write nothing
+                ExpressionAttributeValues=values,
+            )
+
+    def record_purchase(self, contact: Contact, purchase: Purchase, at: str) -> bool:
+        """The order (once, by its id) and the contact's commerce fields, in one transaction.
+
+        False: this order id was recorded before (nothing changes)."""
+        order = {
+            "pk": {"S": f"c#{contact['contact_id']}"},
+            "sk": {"S": f"{purchase.at}#order#{purchase.order_id}"},
+            "kind": {"S": "purchase"},
+            "name": {"S": purchase.order_id},
+            "at": {"S": purchase.at},
+            "amount": {"S": str(purchase.total)},
+            "source": {"S": purchase.source},
+        }
+        if purchase.skus:
+            order["skus"] = {"S": ",".join(purchase.skus)}
+        marker = {
+            "pk": {"S": f"o#{purchase.order_id}"},
+            "sk": {"S": "order"},
+            "contact_id": order["pk"],
+            "at": {"S": at},
+        }
+        fields = with_purchase(contact, purchase)
+        sets = ", ".join(f"{name} = :{name}" for name in fields)
+        values = {f":{name}": _serialize(value) for name, value in fields.items()}
+        guard, guard_values = _unchanged(contact)
+        try:
+            self._db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._events,
+                            "Item": marker,
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {"Put": {"TableName": self._events, "Item": order}},
+                    {
+                        "Update": {
+                            "TableName": self._contacts,
+                            "Key": {"email": {"S": contact["email"]}},
+                            "UpdateExpression": f"SET {sets}, updated_at = :now",
+                            "ConditionExpression": guard,
+                            "ExpressionAttributeValues": {**values, **guard_values, ":now": {"S": at}},
+                        }
+                    },
+                ]
+            )
+        except self._db.exceptions.TransactionCanceledException as error:
+            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                return False
+            raise ConflictError(contact["email"]) from None
+        return True
+
+    def claim_alert(self, pk: str, sk: str, at: str) -> bool:
+        """Mark a hot entry as announced; False when it already was."""
+        try:
+            self._db.update_item(
+                TableName=self._events,
+                Key={"pk": {"S": pk}, "sk": {"S": sk}},
+                UpdateExpression="SET alerted_at = :at",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(alerted_at)",
+                ExpressionAttributeValues={":at": {"S": at}},
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def release_alert(self, pk: str, sk: str) -> None:
+        self._db.update_item(
+            TableName=self._events,
+            Key={"pk": {"S": pk}, "sk": {"S": sk}},
+            UpdateExpression="REMOVE alerted_at",
+        )
+
+    def add_to_timeline(self, contact_id: str, entries: list[dict[str, str]]) -> None:
+        """Entries with deterministic keys (`sk`), so a retried batch rewrites the same items."""
+        requests = [
+            {
+                "PutRequest": {
+                    "Item": {"pk": {"S": f"c#{contact_id}"}, **{k: {"S": v} for k, v in entry.items()}}
+                }
+            }
+            for entry in entries
+        ]
+        for start in range(0, len(requests), 25):
+            pending: dict[str, Any] = {self._events: requests[start : start + 25]}
+            for attempt in range(8):
+                pending = self._db.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+            else:
+                raise RuntimeError("DynamoDB kept refusing timeline writes")
+
+
+def _unchanged(contact: Contact) -> tuple[str, dict[str, Any]]:
+    """The contact's commerce fields are still as read (optimistic concurrency)."""
+    count = contact.get("purchase_count")
+    if count is None:
+        return "attribute_exists(email) AND attribute_not_exists(purchase_count)", {}
+    return "purchase_count = :was", {":was": {"N": str(count)}}

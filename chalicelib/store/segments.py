@@ -1,0 +1,121 @@
+"""Segment membership: who is in each segment, and how many (the segments table).
+
+Entering writes the member and adds one to the segment's size in one
+transaction that only succeeds if the person was not a member yet, so a retry
+never counts anyone twice; leaving is the mirror image.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from chalicelib.domain.errors import BadInputError
+
+SIZE = "#size"  # sorts before every contact id
+
+
+class SegmentStore:
+    def __init__(self, dynamodb: Any, table: str) -> None:
+        self._db = dynamodb
+        self._table = table
+
+    def enter(self, segment: str, contact_id: str, email: str, at: str) -> bool:
+        member = {
+            "segment": {"S": segment},
+            "member": {"S": contact_id},
+            "email": {"S": email},
+            "since": {"S": at},
+        }
+        return self._change(
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": member,
+                    "ConditionExpression": "attribute_not_exists(member)",
+                }
+            },
+            segment,
+            1,
+        )
+
+    def leave(self, segment: str, contact_id: str) -> bool:
+        key = {"segment": {"S": segment}, "member": {"S": contact_id}}
+        return self._change(
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": key,
+                    "ConditionExpression": "attribute_exists(member)",
+                }
+            },
+            segment,
+            -1,
+        )
+
+    def _change(self, write: dict[str, Any], segment: str, delta: int) -> bool:
+        count = {
+            "Update": {
+                "TableName": self._table,
+                "Key": {"segment": {"S": segment}, "member": {"S": SIZE}},
+                "UpdateExpression": "ADD #c :d",
+                "ExpressionAttributeNames": {"#c": "count"},
+                "ExpressionAttributeValues": {":d": {"N": str(delta)}},
+            }
+        }
+        try:
+            self._db.transact_write_items(TransactItems=[write, count])
+        except self._db.exceptions.TransactionCanceledException:
+            return False  # already in (or already out): nothing to count
+        return True
+
+    def sizes(self, segments: list[str]) -> dict[str, int]:
+        sizes = dict.fromkeys(segments, 0)
+        for start in range(0, len(segments), 100):
+            keys = [{"segment": {"S": s}, "member": {"S": SIZE}} for s in segments[start : start + 100]]
+            answer = self._db.batch_get_item(RequestItems={self._table: {"Keys": keys}})
+            for item in answer.get("Responses", {}).get(self._table, []):
+                sizes[item["segment"]["S"]] = int(item["count"]["N"])
+        return sizes
+
+    def members(
+        self, segment: str, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, str]], str | None]:
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "#s = :s AND #m > :size",
+            "ExpressionAttributeNames": {"#s": "segment", "#m": "member"},
+            "ExpressionAttributeValues": {":s": {"S": segment}, ":size": {"S": SIZE}},
+            "Limit": max(1, min(limit, 500)),
+        }
+        if cursor:
+            query["ExclusiveStartKey"] = {"segment": {"S": segment}, "member": {"S": _decode(cursor)}}
+        answer = self._db.query(**query)
+        people = [
+            {"contact_id": i["member"]["S"], "email": i["email"]["S"], "since": i["since"]["S"]}
+            for i in answer.get("Items", [])
+        ]
+        last = answer.get("LastEvaluatedKey")
+        return people, base64.urlsafe_b64encode(
+            json.dumps(last["member"]["S"]).encode()
+        ).decode() if last else None
+
+    def all_members(self, segment: str) -> Iterator[dict[str, str]]:
+        cursor = None
+        while True:
+            page, cursor = self.members(segment, 500, cursor)
+            yield from page
+            if cursor is None:
+                return
+
+
+def _decode(cursor: str) -> str:
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except ValueError:
+        raise BadInputError("cursor: not a cursor this API gave out") from None
+    if not isinstance(value, str):
+        raise BadInputError("cursor: not a cursor this API gave out")
+    return value
