@@ -288,14 +288,19 @@ def put_definition(kind: str) -> Response:
     from chalicelib.services import wiring
 
     request = app.current_request
-    body = (request.raw_body if request else b"") or b""
-    try:
-        report = _answer(wiring.definitions().submit, kind, body, f"api:{kind}")
-    except DefinitionsRejected as error:  # raised before _answer's mapping: keep the list
-        return Response(
-            {"status": "rejected", "errors": [i.to_json() for i in error.issues]}, status_code=400
-        )
-    return Response(report, status_code=200)
+    raw = (request.raw_body if request else b"") or b""
+    body = raw.encode("utf-8") if isinstance(raw, str) else raw
+
+    def submit() -> Response:
+        try:
+            return Response(wiring.definitions().submit(kind, body, f"api:{kind}"), status_code=200)
+        except DefinitionsRejected as error:  # every issue, by line and field
+            return Response(
+                {"status": "rejected", "errors": [i.to_json() for i in error.issues]}, status_code=400
+            )
+
+    response: Response = _answer(submit)
+    return response
 
 
 @app.route("/admin/definitions/{kind}")

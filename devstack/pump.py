@@ -111,3 +111,134 @@ class QueuePump(threading.Thread):
         for m in messages:
             self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=m["ReceiptHandle"])
         return len(messages)
+
+
+class StreamPump(threading.Thread):
+    """What Lambda's DynamoDB stream mapping does: read each shard in order, hand
+    batches to the handler, and retry a failed batch before moving past it."""
+
+    def __init__(
+        self,
+        streams: Any,
+        stream_arn: str,
+        handler: Callable[[dict[str, Any], Any], Any],
+        function_name: str,
+        interval_s: float = 0.1,
+        max_attempts: int = 3,
+    ) -> None:
+        super().__init__(name=f"pump-{function_name}", daemon=True)
+        self._streams = streams
+        self._arn = stream_arn
+        self._handler = handler
+        self._function = function_name
+        self._interval = interval_s
+        self._max_attempts = max_attempts
+        self._halt = threading.Event()
+        self._after: dict[str, str | None] = {}  # shard -> last sequence number handled
+        self.errors: list[Exception] = []  # what the handler raised (tests assert it stays empty)
+        self._failures: dict[str, int] = {}
+        self._region = streams.meta.region_name
+        self._discover()
+
+    def _discover(self) -> None:
+        shards = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"]
+        for shard in shards:
+            self._after.setdefault(shard["ShardId"], None)
+
+    def _iterator(self, shard: str) -> str:
+        """A fresh iterator after the last record handled (iterators expire on AWS after
+        15 minutes, and moto's go stale when a failed transaction rolls a table back)."""
+        last = self._after[shard]
+        position = {"ShardIteratorType": "TRIM_HORIZON"}
+        if last is not None:
+            position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last}
+        answer = self._streams.get_shard_iterator(StreamArn=self._arn, ShardId=shard, **position)
+        return str(answer["ShardIterator"])
+
+    def stop(self) -> None:
+        self._halt.set()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            try:
+                if not self.pump_once():
+                    self._halt.wait(self._interval)
+            except Exception:
+                if self._halt.is_set():
+                    return
+                log.exception("pump %s: polling failed", self._function)
+                time.sleep(1)
+
+    def pump_once(self) -> int:
+        """Hand every shard's waiting records to the handler once; returns how many."""
+        delivered = 0
+        for shard in list(self._after):
+            answer = self._streams.get_records(ShardIterator=self._iterator(shard), Limit=100)
+            records = answer.get("Records", [])
+            if not records:
+                continue
+            event = {"Records": [self._lambda_record(r) for r in records]}
+            try:
+                self._handler(event, LambdaContext(self._function))
+            except Exception as error:
+                self.errors.append(error)
+                self._failures[shard] = self._failures.get(shard, 0) + 1
+                if self._failures[shard] < self._max_attempts:
+                    log.exception("%s failed; the batch is retried", self._function)
+                    delivered += len(records)  # not drained yet: the caller polls again
+                    continue  # the same records again next time
+                log.exception("%s failed %d times; skipping the batch", self._function, self._max_attempts)
+            self._failures.pop(shard, None)
+            self._after[shard] = records[-1]["dynamodb"]["SequenceNumber"]
+            delivered += len(records)
+        return delivered
+
+    def _lambda_record(self, record: dict[str, Any]) -> dict[str, Any]:
+        change = dict(record["dynamodb"])
+        created = change.get("ApproximateCreationDateTime")
+        if created is not None and hasattr(created, "timestamp"):
+            change["ApproximateCreationDateTime"] = created.timestamp()
+        return {
+            "eventID": record.get("eventID", ""),
+            "eventName": record["eventName"],
+            "eventVersion": record.get("eventVersion", "1.1"),
+            "eventSource": "aws:dynamodb",
+            "awsRegion": self._region,
+            "dynamodb": change,
+            "eventSourceARN": self._arn,
+        }
+
+
+class Schedule(threading.Thread):
+    """An EventBridge schedule: calls the handler every `every_s` seconds (first call at once)."""
+
+    def __init__(
+        self, handler: Callable[[dict[str, Any], Any], Any], function_name: str, every_s: float
+    ) -> None:
+        super().__init__(name=f"schedule-{function_name}", daemon=True)
+        self._handler = handler
+        self._function = function_name
+        self._every = every_s
+        self._halt = threading.Event()
+
+    def stop(self) -> None:
+        self._halt.set()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            event = {
+                "version": "0",
+                "id": str(uuid.uuid4()),
+                "detail-type": "Scheduled Event",
+                "source": "aws.events",
+                "account": "123456789012",
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "region": "us-east-1",
+                "resources": [],
+                "detail": {},
+            }
+            try:
+                self._handler(event, LambdaContext(self._function))
+            except Exception:
+                log.exception("scheduled %s failed", self._function)
+            self._halt.wait(self._every)

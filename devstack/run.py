@@ -8,11 +8,13 @@ the Lambda handlers.  Ctrl-C stops everything.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,11 +24,12 @@ import boto3
 from devstack import demo_site
 from devstack.cloudformation import LocalStack
 from devstack.emulator import Emulator, free_port
-from devstack.pump import QueuePump
+from devstack.pump import QueuePump, Schedule, StreamPump
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
 LOCAL_SITE_ID = "local-demo"
+EXAMPLES = ROOT / "examples" / "config"
 
 
 @dataclass
@@ -49,7 +52,9 @@ class Running:
         self.emulator.stop()
 
 
-def start(local_dir: Path, moto_port: int, api_port: int, rows_per_run: int = 0) -> Running:
+def start(
+    local_dir: Path, moto_port: int, api_port: int, rows_per_run: int = 0, sweep_seconds: float = 60
+) -> Running:
     emulator = Emulator(free_port(moto_port), local_dir / "moto.log")
     emulator.start()
     running = Running(emulator, {})
@@ -84,6 +89,12 @@ def start(local_dir: Path, moto_port: int, api_port: int, rows_per_run: int = 0)
             "SODATE_IMPORT_DLQ_URL": outputs["ImportDeadLetterQueueUrl"],
             "SODATE_ADMIN_TOKEN_SECRET": outputs["AdminTokenSecret"],
             "SODATE_LINK_KEY_SECRET": outputs["LinkSigningKeySecret"],
+            "SODATE_DEFINITIONS_TABLE": outputs["DefinitionsTable"],
+            "SODATE_SEGMENTS_TABLE": outputs["SegmentsTable"],
+            "SODATE_SALES_ALERTS_TOPIC": outputs["SalesAlertsTopicArn"],
+            "SODATE_SENDER": outputs["SenderAddress"],
+            "SODATE_EVENTS_STREAM_ARN": outputs["EventsStreamArn"],
+            "SODATE_CONTACTS_STREAM_ARN": outputs["ContactsStreamArn"],
         }
         if rows_per_run:
             env["SODATE_IMPORT_ROWS_PER_RUN"] = str(rows_per_run)
@@ -91,7 +102,8 @@ def start(local_dir: Path, moto_port: int, api_port: int, rows_per_run: int = 0)
         running.env = env
         _serve_api(running, api_port)
         env["SODATE_DEMO_URL"] = _serve_demo(running, env)
-        _start_pumps(running, session)
+        _start_pumps(running, session, sweep_seconds)
+        _load_examples(session, env["SODATE_BUCKET"])
         _write_env(local_dir / "env", env)
     except BaseException:
         running.stop()
@@ -123,15 +135,43 @@ def _serve_demo(running: Running, env: dict[str, str]) -> str:
     return f"http://localhost:{server.server_address[1]}/"
 
 
-def _start_pumps(running: Running, session: Any) -> None:
+def _start_pumps(running: Running, session: Any, sweep_seconds: float) -> None:
+    """The queue and both streams feed their handlers; the schedules tick."""
     import app
 
-    pump = QueuePump(
-        session.client("sqs"), running.env["SODATE_IMPORT_QUEUE_URL"], app.import_file, "import_file"
-    )
-    pump.start()
-    running.pumps.append(pump)
-    running.threads.append(pump)
+    streams = session.client("dynamodbstreams")
+    env = running.env
+    pumps: list[Any] = [
+        QueuePump(session.client("sqs"), env["SODATE_IMPORT_QUEUE_URL"], app.import_file, "import_file"),
+        StreamPump(streams, env["SODATE_EVENTS_STREAM_ARN"], app.events_changed, "events_changed"),
+        StreamPump(streams, env["SODATE_CONTACTS_STREAM_ARN"], app.contacts_changed, "contacts_changed"),
+        Schedule(app.sweep, "sweep", sweep_seconds),
+        Schedule(app.rfm, "rfm", 3600),
+    ]
+    for pump in pumps:
+        pump.start()
+        running.pumps.append(pump)
+        running.threads.append(pump)
+
+
+def _load_examples(session: Any, bucket: str) -> None:
+    """The documented example definitions, dropped as a marketer would: catalogue first,
+    then scoring, then segments (each waits for the one before to be checked)."""
+    s3 = session.client("s3")
+    for kind in ("catalogue", "scoring", "segments"):
+        s3.put_object(Bucket=bucket, Key=f"config/{kind}.yaml", Body=(EXAMPLES / f"{kind}.yaml").read_bytes())
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                report = json.loads(
+                    s3.get_object(Bucket=bucket, Key=f"results/config/{kind}.yaml.json")["Body"].read()
+                )
+            except s3.exceptions.NoSuchKey:
+                time.sleep(0.1)
+                continue
+            if report.get("status") != "applied":
+                raise RuntimeError(f"the example {kind}.yaml was refused: {report.get('errors')}")
+            break
 
 
 def _write_env(path: Path, env: dict[str, str]) -> None:
@@ -155,10 +195,16 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="pause an import after this many rows (tests the checkpoint path)",
     )
+    parser.add_argument(
+        "--sweep-seconds",
+        type=float,
+        default=60,
+        help="how often the sweep runs (EventBridge runs it every minute)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     sys.path.insert(0, str(ROOT))
-    running = start(args.local_dir, args.moto_port, args.api_port, args.rows_per_run)
+    running = start(args.local_dir, args.moto_port, args.api_port, args.rows_per_run, args.sweep_seconds)
     env = running.env
     print(
         f"""
@@ -167,7 +213,10 @@ Sodate is running locally.
   API (chalice)        {env["SODATE_API"]}
   bucket               {env["SODATE_BUCKET"]}
   demo site            {env["SODATE_DEMO_URL"]}  (site id {env["SODATE_SITE_ID"]})
-  event pump           {env["SODATE_IMPORT_QUEUE_NAME"]} -> app.import_file
+  event pumps          {env["SODATE_IMPORT_QUEUE_NAME"]} -> app.import_file,
+                       events stream -> app.events_changed, contacts stream -> app.contacts_changed
+  schedules            sweep every {args.sweep_seconds:g} s, rfm hourly
+  definitions          examples/config/*.yaml loaded into config/
   settings             {args.local_dir / "env"}
 
 Try it:
@@ -175,6 +224,7 @@ Try it:
   aws s3 cp customers.csv s3://$SODATE_BUCKET/imports/customers.csv
   aws s3 cp s3://$SODATE_BUCKET/results/customers.csv.json -
   curl -H "Authorization: Bearer $SODATE_ADMIN_TOKEN" "$SODATE_API/admin/contacts?email=someone@example.com"
+  curl -H "Authorization: Bearer $SODATE_ADMIN_TOKEN" "$SODATE_API/admin/segments"
 
 Ctrl-C stops everything.""",
         flush=True,

@@ -96,7 +96,7 @@ def stored_scores(states: Mapping[str, ScoreState]) -> dict[str, Any]:
 def current_scores(defs: Definitions, contact: Mapping[str, Any], now: datetime) -> dict[str, float]:
     states = score_states(contact)
     return {
-        name: round(states[name].current(model, now), 2) if name in states else 0.0
+        name: states[name].current(model, now) if name in states else 0.0
         for name, model in defs.scores.items()
     }
 

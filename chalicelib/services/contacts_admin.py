@@ -47,7 +47,8 @@ def _current_scores(contact: Contact) -> dict[str, float]:
     from chalicelib.domain.evaluation import current_scores
     from chalicelib.services.wiring import definitions
 
-    return current_scores(definitions().in_force().definitions, contact, datetime.now(UTC))
+    scores = current_scores(definitions().in_force().definitions, contact, datetime.now(UTC))
+    return {name: round(value, 2) for name, value in scores.items()}
 
 
 def get_by_id(contact_id: str) -> dict[str, Any]:

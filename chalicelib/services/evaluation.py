@@ -169,13 +169,19 @@ class Evaluator:
 
     # --- the contacts stream -------------------------------------------------------------------
     def on_contacts(self, records: list[dict[str, Any]]) -> None:
+        """Stream images can be older than the item: each contact is read afresh, once per batch."""
+        changed: list[str] = []
         for record in records:
             change = record.get("dynamodb", {})
             new, old = change.get("NewImage"), change.get("OldImage")
             if record.get("eventName") == "REMOVE" and old:
                 self._forget(from_item(old))
-            elif new and not _only_ours(old, new):
-                self.evaluate(from_item(new))
+            elif new and not _only_ours(old, new) and new["email"]["S"] not in changed:
+                changed.append(new["email"]["S"])
+        for email in changed:
+            contact = self._state.by_email(email)
+            if contact is not None:
+                self.evaluate(contact)
 
     def _forget(self, contact: Contact) -> None:
         for name in contact.get("segments") or []:

@@ -142,20 +142,21 @@ class ContactState:
     def save_derived(self, email: str, fields: dict[str, Any], at: str) -> None:
         """Grade, segments, RFM and the next check; the check index is sparse (removed when none)."""
         sets, removes = ["evaluated_at = :at"], []
+        names: dict[str, str] = {}
         values: dict[str, Any] = {":at": {"S": at}}
         for name, value in fields.items():
+            names[f"#{name}"] = name  # names such as "segments" are reserved words
             if value in (None, ""):
-                removes.append(name)
+                removes.append(f"#{name}")
             else:
-                sets.append(f"{name} = :{name}")
+                sets.append(f"#{name} = :{name}")
                 values[f":{name}"] = _serialize(value)
-        if fields.get("check_at"):
-            sets.append("check_shard = :shard")
-            values[":shard"] = {
-                "S": str(int(hashlib.blake2b(email.encode(), digest_size=2).hexdigest(), 16) % SHARDS)
-            }
-        else:
-            removes.append("check_shard")
+        if "check_at" in fields:
+            if fields["check_at"]:
+                sets.append("check_shard = :shard")
+                values[":shard"] = {"S": _shard(email)}
+            else:
+                removes.append("check_shard")
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         with contextlib.suppress(self._db.exceptions.ConditionalCheckFailedException):
             self._db.update_item(
@@ -164,6 +165,7 @@ class ContactState:
                 UpdateExpression=expression,
                 ConditionExpression="attribute_exists(email)",  # erased meanwhile: write nothing
                 ExpressionAttributeValues=values,
+                **({"ExpressionAttributeNames": names} if names else {}),
             )
 
     def record_purchase(self, contact: Contact, purchase: Purchase, at: str) -> bool:
@@ -188,7 +190,7 @@ class ContactState:
             "at": {"S": at},
         }
         fields = with_purchase(contact, purchase)
-        sets = ", ".join(f"{name} = :{name}" for name in fields)
+        sets = ", ".join(f"#{name} = :{name}" for name in fields)
         values = {f":{name}": _serialize(value) for name, value in fields.items()}
         guard, guard_values = _unchanged(contact)
         try:
@@ -207,6 +209,7 @@ class ContactState:
                             "TableName": self._contacts,
                             "Key": {"email": {"S": contact["email"]}},
                             "UpdateExpression": f"SET {sets}, updated_at = :now",
+                            "ExpressionAttributeNames": {f"#{name}": name for name in fields},
                             "ConditionExpression": guard,
                             "ExpressionAttributeValues": {**values, **guard_values, ":now": {"S": at}},
                         }
@@ -260,6 +263,10 @@ class ContactState:
                 time.sleep(min(0.05 * 2**attempt, 1.0))
             else:
                 raise RuntimeError("DynamoDB kept refusing timeline writes")
+
+
+def _shard(email: str) -> str:
+    return str(int(hashlib.blake2b(email.encode(), digest_size=2).hexdigest(), 16) % SHARDS)
 
 
 def _unchanged(contact: Contact) -> tuple[str, dict[str, Any]]:

@@ -34,7 +34,8 @@ class SegmentStore:
                 "Put": {
                     "TableName": self._table,
                     "Item": member,
-                    "ConditionExpression": "attribute_not_exists(member)",
+                    "ConditionExpression": "attribute_not_exists(#m)",
+                    "ExpressionAttributeNames": {"#m": "member"},
                 }
             },
             segment,
@@ -48,7 +49,8 @@ class SegmentStore:
                 "Delete": {
                     "TableName": self._table,
                     "Key": key,
-                    "ConditionExpression": "attribute_exists(member)",
+                    "ConditionExpression": "attribute_exists(#m)",
+                    "ExpressionAttributeNames": {"#m": "member"},
                 }
             },
             segment,

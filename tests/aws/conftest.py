@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from moto import mock_aws
 
 from chalicelib.aws.clients import client
@@ -115,3 +116,38 @@ def site(aws: dict[str, Any], api: Any) -> dict[str, Any]:
     assert answer.status_code == 201
     body: dict[str, Any] = answer.json_body
     return body
+
+
+@pytest.fixture
+def streams(aws: dict[str, Any], api: Any) -> Any:
+    """Both DynamoDB streams feeding their handlers, as Lambda's mappings would; call it to drain."""
+    import app as sodate
+    from devstack.pump import StreamPump
+
+    # moto in-process knows the regional endpoint, not the account-based one botocore picks for an ARN.
+    client_ = aws["session"].client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
+    pumps = [
+        StreamPump(client_, aws["EventsStreamArn"], sodate.events_changed, "events_changed"),
+        StreamPump(client_, aws["ContactsStreamArn"], sodate.contacts_changed, "contacts_changed"),
+    ]
+
+    def drain(rounds: int = 50) -> None:
+        for _ in range(rounds):
+            delivered = sum(p.pump_once() for p in pumps)
+            errors = [e for p in pumps for e in p.errors]
+            assert not errors, f"a stream handler failed: {errors!r}"
+            if delivered == 0:
+                return
+        raise AssertionError("the streams kept producing records")
+
+    return drain
+
+
+def sent_mail() -> list[dict[str, Any]]:
+    """What the emulator's SES has accepted for delivery."""
+    from moto.ses.models import ses_backends
+
+    return [
+        {"source": m.source, "to": m.destinations["ToAddresses"], "subject": m.subject, "body": m.body}
+        for m in ses_backends["123456789012"]["us-east-1"].sent_messages
+    ]
