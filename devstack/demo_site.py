@@ -17,7 +17,7 @@ sodate[m]=sodate[m]||function(){{sodate.q.push([m,arguments])}}}})</script>
 <body><h1>{title}</h1>
 <nav>{links}</nav>
 <p><button id="spa" onclick="history.pushState({{}}, '', '/products/tea?utm_source=spa')">Open tea (SPA)</button>
-<button id="buy" onclick="sodate.conversion('purchase', {{product: 'tea', quantity: 2}}, 1200)">Buy tea</button></p>
+<button id="buy" onclick="sodate.conversion('purchase', {{order_id: 'D-' + Date.now(), skus: 'TEA-100', quantity: 2}}, 1200)">Buy tea</button></p>
 </body></html>"""
 
 

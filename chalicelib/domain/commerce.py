@@ -8,7 +8,7 @@ quintiles against the population's boundaries, which a scheduled job computes
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -208,7 +208,7 @@ def recency_changes_at(bounds: RfmBounds | None, last_bought: date | None, today
     if bounds is None or last_bought is None:
         return None
     days = (today - last_bought).days
-    later = bisect_right(bounds.recency_days, days)
+    later = bisect_left(bounds.recency_days, days)  # the first cut not yet passed (score drops at cut + 1)
     if later >= len(bounds.recency_days):
         return None
     return last_bought + timedelta(days=int(bounds.recency_days[later]) + 1)

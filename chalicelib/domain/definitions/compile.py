@@ -94,6 +94,7 @@ def _catalogue(doc: Document | None, issues: list[Issue]) -> dict[str, Product]:
     if data is None:
         return {}
     products: dict[str, Product] = {}
+    places: dict[str, int] = {}
     for i, item in enumerate(_list(doc, data, "products", issues, MAX_PRODUCTS)):
         where = f"products[{i}]"
         try:
@@ -104,12 +105,13 @@ def _catalogue(doc: Document | None, issues: list[Issue]) -> dict[str, Product]:
         if product.sku in products:
             issues.append(doc.issue(f"{where}.sku", f"sku {product.sku!r} appears twice"))
         products[product.sku] = product
-    for i, product in enumerate(products.values()):
+        places[product.sku] = i
+    for sku, product in products.items():
         for key, skus in (("upgrades", product.upgrades), ("options", product.options)):
             unknown = [s for s in skus if s not in products]
             if unknown:
                 issues.append(
-                    doc.issue(f"products[{i}].{key}", f"not in the catalogue: {', '.join(unknown)}")
+                    doc.issue(f"products[{places[sku]}].{key}", f"not in the catalogue: {', '.join(unknown)}")
                 )
     return products
 
