@@ -6,6 +6,8 @@ Human-readable progress goes to stderr.  Figures:
 - DynamoDB write calls per 1,000 rows
 - peak RSS importing 1M rows (a fresh process, the file streamed from disk)
 - end-to-end import on the local stack vs a naive batch_writer() script, same stack, same run
+- segment rules and full contact evaluations (scores, grade, 20 segments, next check) per second
+- on the local stack: page view -> hot segment + sales alert latency; writes per scored page view
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import pipeline, segments, stages, tracking
+from bench import pipeline, scoring, segments, stages, tracking
 from bench.data import customer_lines
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +67,14 @@ def segment_figures() -> None:
         20000,
         "higher",
     )
+    say("evaluation: decayed scores, grade, 20 segments and the next check per contact (best of 3)...")
+    figure(
+        "contact_evaluations_per_s",
+        max(scoring.evaluations_per_s() for _ in range(3)),
+        "contacts/s",
+        20000,
+        "higher",
+    )
 
 
 def cpu_figures(path: Path) -> None:
@@ -98,8 +108,8 @@ def local_stack_figures(path: Path, directory: Path, rows: int) -> None:
     from bench.naive import create_table, naive_import
     from devstack.run import start
 
-    say("starting the local stack...")
-    running = start(directory / "local", 0, 0)
+    say("starting the local stack (no definitions: the import alone is measured)...")
+    running = start(directory / "local", 0, 0, examples=False)
     try:
         env = running.env
         session = boto3.session.Session(region_name=env["AWS_DEFAULT_REGION"])
@@ -121,6 +131,32 @@ def local_stack_figures(path: Path, directory: Path, rows: int) -> None:
         running.stop()
 
 
+def scoring_stack_figures(directory: Path) -> None:
+    import boto3
+
+    from devstack.run import start
+
+    say("starting the local stack with the example definitions...")
+    running = start(directory / "scoring", 0, 0)
+    try:
+        env = running.env
+        s3 = boto3.session.Session(region_name=env["AWS_DEFAULT_REGION"]).client(
+            "s3", endpoint_url=env["AWS_ENDPOINT_URL"]
+        )
+        stack = scoring.Stack(env)
+        say("page view that makes a known visitor hot -> hot segment and SES alert (5 people)...")
+        times = scoring.hot_latency(stack, s3)
+        say("  " + ", ".join(f"{t:.2f}s" for t in times))
+        figure("hot_page_view_to_segment_and_alert_s_median", scoring.median(times), "s", 5, "lower")
+        figure("hot_page_view_to_segment_and_alert_s_max", max(times), "s", 5, "lower")
+        say("DynamoDB writes per page view of a known visitor, scoring and segments on...")
+        figure(
+            "dynamodb_writes_per_scored_page_view", scoring.writes_per_view(stack), "writes", None, "lower"
+        )
+    finally:
+        running.stop()
+
+
 def _wait_for_report(s3: Any, bucket: str, key: str, timeout: float = 1800) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -137,8 +173,14 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--skip-local-stack", action="store_true")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only-scoring", action="store_true", help="the scoring figures alone")
     args = parser.parse_args()
     sys.stdout = sys.stderr  # whatever else prints (servers, libraries) stays off the figures
+    if args.only_scoring:
+        segment_figures()
+        with tempfile.TemporaryDirectory() as tmp:
+            scoring_stack_figures(Path(tmp))
+        return
     tracking_figures()
     segment_figures()
     if args.quick:
@@ -149,6 +191,7 @@ def main() -> None:
         cpu_figures(path)
         memory_figure(directory)
         if not args.skip_local_stack:
+            scoring_stack_figures(directory)
             local_stack_figures(path, directory, args.rows)
 
 

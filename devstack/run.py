@@ -53,7 +53,12 @@ class Running:
 
 
 def start(
-    local_dir: Path, moto_port: int, api_port: int, rows_per_run: int = 0, sweep_seconds: float = 60
+    local_dir: Path,
+    moto_port: int,
+    api_port: int,
+    rows_per_run: int = 0,
+    sweep_seconds: float = 60,
+    examples: bool = True,
 ) -> Running:
     emulator = Emulator(free_port(moto_port), local_dir / "moto.log")
     emulator.start()
@@ -103,7 +108,8 @@ def start(
         _serve_api(running, api_port)
         env["SODATE_DEMO_URL"] = _serve_demo(running, env)
         _start_pumps(running, session, sweep_seconds)
-        _load_examples(session, env["SODATE_BUCKET"])
+        if examples:
+            _load_examples(session, env["SODATE_BUCKET"])
         _write_env(local_dir / "env", env)
     except BaseException:
         running.stop()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -25,12 +25,13 @@ from .commerce import (
     rfm_group,
 )
 from .definitions.compile import Definitions
-from .scoring import Change, HitFacts, ScoreModel, ScoreState, crossed_hot, score_hit
+from .scoring import Change, HitFacts, ScoreState, crossed_hot, score_hit
 from .segments.facts import Facts, Visit
 
 # What evaluation writes on a contact; a change to only these is not a reason to evaluate again.
 DERIVED = frozenset({"grade", "segments", "rfm", "rfm_group", "check_at", "check_shard", "evaluated_at"})
 SCORING = frozenset({"scores", "scored_through"})
+DAY = 86400.0
 
 
 @dataclass(frozen=True)
@@ -71,10 +72,14 @@ class Evaluation:
 
 
 # --- scores on the contact ----------------------------------------------------------------------
-def score_states(contact: Mapping[str, Any]) -> dict[str, ScoreState]:
+def score_states(contact: Mapping[str, Any], caps_too: bool = True) -> dict[str, ScoreState]:
     states = {}
     for name, stored in (contact.get("scores") or {}).items():
-        caps = {rule: (str(c[0]), float(c[1])) for rule, c in (stored.get("caps") or {}).items()}
+        caps = (
+            {rule: (str(c[0]), float(c[1])) for rule, c in (stored.get("caps") or {}).items()}
+            if caps_too
+            else {}
+        )
         at = datetime.fromisoformat(stored["at"]) if stored.get("at") else None
         states[name] = ScoreState(float(stored.get("v", 0)), at, caps)
     return states
@@ -124,96 +129,90 @@ def apply_hits(defs: Definitions, contact: dict[str, Any], hits: Iterable[HitRec
 
 # --- evaluation ---------------------------------------------------------------------------------
 def facts_for(
-    defs: Definitions, contact: Mapping[str, Any], history: History, now: datetime, bounds: RfmBounds | None
+    defs: Definitions,
+    contact: Mapping[str, Any],
+    history: History,
+    now: datetime,
+    bounds: RfmBounds | None,
+    states: dict[str, ScoreState] | None = None,
 ) -> Facts:
+    states = score_states(contact) if states is None else states
     return Facts(
-        contact=dict(contact),
+        contact=contact,  # type: ignore[arg-type]  # read only
         now=now,
-        scores=current_scores(defs, contact, now),
+        scores={
+            name: states[name].current(model, now) if name in states else 0.0
+            for name, model in defs.scores.items()
+        },
         visits=history.visits,
         events=history.events,
         products=products_bought(contact),
-        rfm=rfm_code(bounds, contact, now.date()),
+        rfm=rfm_code(bounds, contact, now.date()) if defs.timing.uses_rfm else "",
     )
 
 
 def evaluate(
     defs: Definitions, contact: Mapping[str, Any], history: History, now: datetime, bounds: RfmBounds | None
 ) -> Evaluation:
-    facts = facts_for(defs, contact, history, now, bounds)
-    profile = next((grade for grade, rule in defs.profile if rule(facts)), "D")
+    states = score_states(contact, caps_too=False)
+    facts = facts_for(defs, contact, history, now, bounds, states)
+    profile = next((grade for grade, rule in defs.profile if rule.predicate(facts)), "D")
     model = defs.scores.get(defs.engagement or "")
     band = model.band(facts.scores.get(model.name, 0.0)) if model else 1
     facts.grade = f"{profile}{band}"
     members: set[str] = set()
-    for segment in defs.segments:  # dependency order: the ones named are decided first
-        facts.segments = frozenset(members)
-        if segment.rule(facts):
+    facts.segments = members  # dependency order: the ones a rule names are decided first
+    for segment in defs.segments:
+        if segment.rule.predicate(facts):
             members.add(segment.name)
-    facts.segments = frozenset(members)
-    return Evaluation(
-        facts.grade, facts.segments, facts.rfm, facts.scores, next_check(defs, facts, contact, bounds)
-    )
+    check_at = next_check(defs, facts, states, bounds)
+    return Evaluation(facts.grade, frozenset(members), facts.rfm, facts.scores, check_at)
 
 
 def next_check(
-    defs: Definitions, facts: Facts, contact: Mapping[str, Any], bounds: RfmBounds | None
+    defs: Definitions, facts: Facts, states: Mapping[str, ScoreState], bounds: RfmBounds | None
 ) -> datetime | None:
-    """The earliest time a rule's answer can change without any new event (None: never)."""
-    now = facts.now
-    rules = defs.rules()
-    later: list[datetime] = []
-    windows = {d for rule in rules for d in rule.windows}
-    times = [v.at for v in facts.visits] + list(facts.events.values())
-    days = list(facts.products.values())
-    for window in windows:
-        span = timedelta(days=window)
-        later += [t + span for t in times]
-        later += [_midnight(d) + span + timedelta(days=1) for d in days]
-    for name, window in {dw for rule in rules for dw in rule.date_windows}:
+    """The earliest time a rule's answer can change without any new event (None: never).
+
+    Worked in epoch seconds: this runs for every evaluation."""
+    now, timing = facts.now.timestamp(), defs.timing
+    later: list[float] = []
+    if timing.windows:
+        times = [v.at.timestamp() for v in facts.visits] + [t.timestamp() for t in facts.events.values()]
+        times += [_midnight(d) + DAY for d in facts.products.values()]
+        for window in timing.windows:
+            span = window * DAY
+            leaving = [t for t in times if t + span > now]  # still inside: each leaves at t + span
+            if leaving:
+                later.append(min(leaving) + span)
+    for name, window in timing.date_windows:
         day = _day(facts.contact.get(name))
         if day:
-            later.append(_midnight(day) + timedelta(days=window + 1))
-    if any(rule.uses_catalogue_cycles for rule in rules):
+            later.append(_midnight(day) + (window + 1) * DAY)
+    if timing.uses_catalogue_cycles:
         for sku, day in facts.products.items():
             product = defs.catalogue.get(sku)
             due = replenishment_due_on(product, day) if product else None
             if due:
                 later.append(_midnight(due))
-    if any(rule.uses_rfm for rule in rules):
-        last = _day(facts.contact.get("last_purchase_date"))
-        drop = recency_changes_at(bounds, last, facts.today)
+    if timing.uses_rfm:
+        drop = recency_changes_at(bounds, _day(facts.contact.get("last_purchase_date")), facts.today)
         if drop:
             later.append(_midnight(drop))
-    later += _score_crossings(defs, rules, contact)
-    upcoming = [t for t in later if t > now]
-    return min(upcoming) if upcoming else None
-
-
-def _score_crossings(defs: Definitions, rules: list[Any], contact: Mapping[str, Any]) -> list[datetime]:
-    """When each decaying score falls below each threshold a rule (or the grade) compares it with."""
-    thresholds: dict[str, set[float]] = {}
-    for rule in rules:
-        for name, values in rule.score_thresholds.items():
-            thresholds.setdefault(name, set()).update(values)
-    engagement: ScoreModel | None = defs.scores.get(defs.engagement or "")
-    if engagement:
-        thresholds.setdefault(engagement.name, set()).update(engagement.bands)
-    found = []
-    states = score_states(contact)
-    for name, values in thresholds.items():
-        model, state = defs.scores.get(name), states.get(name)
-        if model is None or state is None or state.at is None or state.value <= 0:
+    for name, thresholds in timing.score_thresholds:
+        state = states.get(name)
+        if state is None or state.at is None or state.value <= 0:
             continue
-        for threshold in values:
+        half_life, since = defs.scores[name].half_life_days * DAY, state.at.timestamp()
+        for threshold in thresholds:
             if 0 < threshold < state.value:
-                days = model.half_life_days * math.log2(state.value / threshold)
-                found.append(state.at + timedelta(days=days, seconds=1))
-    return found
+                later.append(since + half_life * math.log2(state.value / threshold) + 1)
+    upcoming = [t for t in later if t > now]
+    return datetime.fromtimestamp(math.ceil(min(upcoming)), UTC) if upcoming else None
 
 
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), UTC)
+def _midnight(day: date) -> float:
+    return datetime.combine(day, time(), UTC).timestamp()
 
 
 def _day(value: Any) -> date | None:

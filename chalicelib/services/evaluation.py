@@ -192,11 +192,12 @@ class Evaluator:
         """Grade, segments and next check for one contact; membership changes become events."""
         in_force = self._definitions.in_force()
         definitions = in_force.definitions
+        if not (definitions.segments or definitions.scores or definitions.profile):
+            return {}  # nothing defined yet: nothing to keep current
         now = self.now()
         history = History()
-        if any(rule.uses_history for rule in definitions.rules()):
-            windows = {w for rule in definitions.rules() for w in rule.windows}
-            days = max(windows, default=HISTORY_DAYS_WITHOUT_WINDOW)
+        if definitions.timing.uses_history:
+            days = max(definitions.timing.windows, default=HISTORY_DAYS_WITHOUT_WINDOW)
             history = self._state.history(contact["contact_id"], now - timedelta(days=days))
         outcome = evaluate(definitions, contact, history, now, in_force.rfm)
         at = now.isoformat(timespec="milliseconds")

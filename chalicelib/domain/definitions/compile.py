@@ -40,6 +40,35 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class Timing:
+    """What makes answers change as time passes, gathered once from every rule (for next_check)."""
+
+    windows: frozenset[int] = frozenset()
+    date_windows: frozenset[tuple[str, int]] = frozenset()
+    score_thresholds: tuple[tuple[str, tuple[float, ...]], ...] = ()
+    uses_history: bool = False
+    uses_catalogue_cycles: bool = False
+    uses_rfm: bool = False
+
+    @classmethod
+    def of(cls, rules: list[Compiled], scores: dict[str, ScoreModel], engagement: str | None) -> Timing:
+        thresholds: dict[str, set[float]] = {}
+        for rule in rules:
+            for name, values in rule.score_thresholds.items():
+                thresholds.setdefault(name, set()).update(values)
+        if engagement in scores:
+            thresholds.setdefault(engagement, set()).update(scores[engagement].bands)
+        return cls(
+            frozenset(w for r in rules for w in r.windows),
+            frozenset(d for r in rules for d in r.date_windows),
+            tuple((name, tuple(sorted(values))) for name, values in thresholds.items() if name in scores),
+            any(r.uses_history for r in rules),
+            any(r.uses_catalogue_cycles for r in rules),
+            any(r.uses_rfm for r in rules),
+        )
+
+
+@dataclass(frozen=True)
 class Definitions:
     catalogue: dict[str, Product] = field(default_factory=dict)
     scores: dict[str, ScoreModel] = field(default_factory=dict)
@@ -48,6 +77,7 @@ class Definitions:
     sales_alerts: tuple[str, ...] = ()  # who hears of a hot contact
     segments: tuple[Segment, ...] = ()  # dependency order: a segment after those it names
     versions: dict[str, int] = field(default_factory=dict)
+    timing: Timing = field(default_factory=Timing)
 
     def rules(self) -> list[Compiled]:
         return [s.rule for s in self.segments] + [rule for _, rule in self.profile]
@@ -63,7 +93,9 @@ def compile_set(
     segments = _segments(documents.get("segments"), frozenset(scores), catalogue, issues)
     if issues:
         raise DefinitionsRejected(issues)
-    return Definitions(catalogue, scores, engagement, profile, alerts, segments, dict(versions or {}))
+    rules = [s.rule for s in segments] + [rule for _, rule in profile]
+    timing = Timing.of(rules, scores, engagement)
+    return Definitions(catalogue, scores, engagement, profile, alerts, segments, dict(versions or {}), timing)
 
 
 def _top(doc: Document, allowed: set[str], issues: list[Issue]) -> Mapping[str, Any] | None:

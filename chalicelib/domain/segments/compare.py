@@ -144,11 +144,12 @@ def _dates(read: Callable[[Facts], Any], op: str, arg: Any, where: str) -> Predi
     return lambda facts: (d := _as_date(read(facts))) is not None and bool(test(d))
 
 
-def _as_number(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or value is None:
+def _as_number(value: Any) -> Decimal | int | None:
+    """Ints and Decimals compare with Decimal bounds exactly as they are; floats go through str."""
+    if value is None or value is True or value is False:
         return None
     if isinstance(value, (int, Decimal)):
-        return Decimal(value)
+        return value
     if isinstance(value, float):
         return Decimal(str(value))
     return None

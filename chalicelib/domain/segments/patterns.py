@@ -32,6 +32,12 @@ class Glob:
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
+        body = pattern.rstrip("*")
+        if "*" not in body and "?" not in body:  # "/pricing", "/pricing*", "*": no scanning needed
+            if body == pattern:
+                self.match = pattern.__eq__  # type: ignore[method-assign, assignment]
+            else:
+                self.match = lambda text: text.startswith(body)  # type: ignore[method-assign]
 
     def match(self, text: str) -> bool:
         pattern = self.pattern

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from ..commerce import RFM_GROUP_NAMES, Catalogue, orders, replenishment_due_on, rfm_group
+from ..commerce import RFM_GROUP_NAMES, Catalogue, replenishment_due_on
 from ..fields import FIELD_KINDS, Kind
 from .compare import COMPARISONS, Predicate, RuleError, comparison, whole
 from .facts import Facts
@@ -154,11 +154,35 @@ class _Parser:
 
     def _all(self, node: Mapping[str, Any], where: str, depth: int) -> Predicate:
         parts = self._children(node, "all", where, depth)
-        return lambda facts: all(p(facts) for p in parts)
+        if len(parts) == 1:
+            return parts[0]
+        if len(parts) == 2:
+            first, second = parts
+            return lambda facts: first(facts) and second(facts)
+
+        def every(facts: Facts) -> bool:
+            for part in parts:  # noqa: SIM110  (a plain loop: no generator on the hot path)
+                if not part(facts):
+                    return False
+            return True
+
+        return every
 
     def _any(self, node: Mapping[str, Any], where: str, depth: int) -> Predicate:
         parts = self._children(node, "any", where, depth)
-        return lambda facts: any(p(facts) for p in parts)
+        if len(parts) == 1:
+            return parts[0]
+        if len(parts) == 2:
+            first, second = parts
+            return lambda facts: first(facts) or second(facts)
+
+        def some(facts: Facts) -> bool:
+            for part in parts:  # noqa: SIM110  (a plain loop: no generator on the hot path)
+                if part(facts):
+                    return True
+            return False
+
+        return some
 
     def _not(self, node: Mapping[str, Any], where: str, depth: int) -> Predicate:
         _only(node, {"not"}, where)
@@ -247,7 +271,7 @@ class _Parser:
         test = _CUSTOMER.get(node["customer"]) if isinstance(node["customer"], str) else None
         if test is None:
             raise RuleError(f"{where}.customer", f"expected one of {', '.join(_CUSTOMER)}")
-        return lambda facts: test(max(orders(facts.contact), 1 if facts.products else 0))
+        return lambda facts: test(facts.orders)
 
     def _bought(self, node: Mapping[str, Any], where: str, depth: int) -> Predicate:
         _only(node, {"bought", "within_days"}, where)
@@ -312,7 +336,7 @@ class _Parser:
             raise RuleError(f"{where}.rfm", f"expected groups among {', '.join(sorted(RFM_GROUP_NAMES))}")
         wanted = frozenset(groups)
         self.out.uses_rfm = True
-        return lambda facts: rfm_group(facts.rfm) in wanted
+        return lambda facts: facts.rfm_group in wanted
 
     def _skus(self, value: Any, where: str, needs_cycle: bool = False) -> frozenset[str] | None:
         """None stands for "*" (any product)."""
