@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -211,8 +211,11 @@ def next_check(
     return datetime.fromtimestamp(math.ceil(min(upcoming)), UTC) if upcoming else None
 
 
+_EPOCH = date(1970, 1, 1).toordinal()
+
+
 def _midnight(day: date) -> float:
-    return datetime.combine(day, time(), UTC).timestamp()
+    return (day.toordinal() - _EPOCH) * DAY
 
 
 def _day(value: Any) -> date | None:

@@ -30,10 +30,13 @@ class Facts:
 
     _orders: int | None = field(default=None, repr=False)
     _rfm_group: str | None = field(default=None, repr=False)
+    _today: date | None = field(default=None, repr=False)
 
     @property
     def today(self) -> date:
-        return self.now.date()
+        if self._today is None:
+            self._today = self.now.date()
+        return self._today
 
     @property
     def orders(self) -> int:

@@ -215,8 +215,10 @@ class _Parser:
         days = self._days(node, where)
         self.out.uses_history = True
 
+        span = timedelta(days=days)
+
         def viewed(facts: Facts) -> bool:
-            since = facts.now - timedelta(days=days)
+            since = facts.now - span
             return sum(1 for v in facts.visits if v.at >= since and pattern.match(v.path)) >= times
 
         return viewed
@@ -229,9 +231,11 @@ class _Parser:
         days = self._days(node, where)
         self.out.uses_history = True
 
+        span = timedelta(days=days)
+
         def did(facts: Facts) -> bool:
             at = facts.events.get(name)
-            return at is not None and at >= facts.now - timedelta(days=days)
+            return at is not None and at >= facts.now - span
 
         return did
 
@@ -247,7 +251,10 @@ class _Parser:
         for value in arg if isinstance(arg, list) else [arg]:
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 self.out.score_thresholds.setdefault(name, set()).add(float(value))
-        return comparison(lambda facts: facts.scores.get(name, 0.0), Kind.MONEY, op, arg, f"{where}.{op}")
+        comparison(
+            lambda facts: facts.scores.get(name, 0.0), Kind.MONEY, op, arg, f"{where}.{op}"
+        )  # checks arg
+        return _score_test(name, op, arg)
 
     def _grade(self, node: Mapping[str, Any], where: str, depth: int) -> Predicate:
         _only(node, {"grade"}, where)
@@ -278,8 +285,10 @@ class _Parser:
         skus = self._skus(node["bought"], f"{where}.bought")
         days = self._days(node, where)
 
+        span = timedelta(days=days)
+
         def bought(facts: Facts) -> bool:
-            since = facts.today - timedelta(days=days)
+            since = facts.today - span
             return any(day >= since for sku, day in facts.products.items() if skus is None or sku in skus)
 
         return bought
@@ -394,6 +403,23 @@ def _reader(name: str) -> Callable[[Facts], Any]:
     if name == "grade":
         return lambda facts: facts.grade
     return lambda facts: facts.contact.get(name)
+
+
+def _score_test(name: str, op: str, arg: Any) -> Predicate:
+    """Scores are floats (they decay continuously): compared as floats, no Decimal on the hot path."""
+    if op == "between":
+        low, high = float(arg[0]), float(arg[1])
+        return lambda facts: low <= facts.scores.get(name, 0.0) <= high
+    bound = float(arg)
+    test = {
+        "eq": bound.__eq__,
+        "ne": bound.__ne__,
+        "lt": bound.__gt__,
+        "lte": bound.__ge__,
+        "gt": bound.__lt__,
+        "gte": bound.__le__,
+    }[op]
+    return lambda facts: bool(test(facts.scores.get(name, 0.0)))
 
 
 def _glob(value: Any, where: str) -> Glob:
