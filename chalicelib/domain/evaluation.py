@@ -175,10 +175,10 @@ def next_check(
     """The earliest time a rule's answer can change without any new event (None: never).
 
     Worked in epoch seconds: this runs for every evaluation."""
-    now, timing = facts.now.timestamp(), defs.timing
+    now, timing = facts.now_ts, defs.timing
     later: list[float] = []
     if timing.windows:
-        times = [v.at.timestamp() for v in facts.visits] + [t.timestamp() for t in facts.events.values()]
+        times = [v.ts for v in facts.visits] + [t.timestamp() for t in facts.events.values()]
         times += [_midnight(d) + DAY for d in facts.products.values()]
         for window in timing.windows:
             span = window * DAY

@@ -14,6 +14,10 @@ from ..commerce import orders, rfm_group
 class Visit:
     path: str
     at: datetime
+    ts: float = field(init=False, repr=False, compare=False)  # epoch seconds, for fast windows
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ts", self.at.timestamp())
 
 
 @dataclass
@@ -31,12 +35,19 @@ class Facts:
     _orders: int | None = field(default=None, repr=False)
     _rfm_group: str | None = field(default=None, repr=False)
     _today: date | None = field(default=None, repr=False)
+    _now_ts: float | None = field(default=None, repr=False)
 
     @property
     def today(self) -> date:
         if self._today is None:
             self._today = self.now.date()
         return self._today
+
+    @property
+    def now_ts(self) -> float:
+        if self._now_ts is None:
+            self._now_ts = self.now.timestamp()
+        return self._now_ts
 
     @property
     def orders(self) -> int:

@@ -215,11 +215,11 @@ class _Parser:
         days = self._days(node, where)
         self.out.uses_history = True
 
-        span = timedelta(days=days)
+        span = days * 86400.0
 
         def viewed(facts: Facts) -> bool:
-            since = facts.now - span
-            return sum(1 for v in facts.visits if v.at >= since and pattern.match(v.path)) >= times
+            since = facts.now_ts - span
+            return sum(1 for v in facts.visits if v.ts >= since and pattern.match(v.path)) >= times
 
         return viewed
 
