@@ -130,7 +130,7 @@ class Evaluator:
                 "points": f"{change.points:g}",
                 "before": f"{change.before:.2f}",
                 "after": f"{change.after:.2f}",
-                "because": f"{hit.facts.kind} {hit.facts.path or hit.facts.name}".strip(),
+                "because": _because(hit),
             }
             for hit, change in scored.changes
         ]
@@ -141,7 +141,7 @@ class Evaluator:
                 "at": hit.at.isoformat(timespec="milliseconds"),
                 "name": change.score,
                 "score": f"{change.after:.2f}",
-                "because": f"{hit.facts.kind} {hit.facts.path or hit.facts.name}".strip(),
+                "because": _because(hit),
             }
             for hit, change in scored.hot
         ]
@@ -258,6 +258,12 @@ class Evaluator:
                     self.evaluate(contact)
                     moved += 1
         return {**bounds.to_json(), "moved": moved}
+
+
+def _because(hit: HitRecord) -> str:
+    """What the timeline says caused the points: the page for a view, the name otherwise."""
+    facts = hit.facts
+    return f"{facts.kind} {facts.path if facts.kind == 'pageview' else facts.name}".strip()
 
 
 def _hit(item: dict[str, Any]) -> HitRecord:

@@ -19,7 +19,7 @@ from typing import Any
 from chalicelib.domain.contact import Source, create
 from chalicelib.domain.emails import InvalidEmailError, normalize_email
 from chalicelib.domain.errors import BadInputError, NotFoundError
-from chalicelib.domain.hits import valid_visitor_id
+from chalicelib.domain.hits import Hit, valid_visitor_id
 from chalicelib.domain.rows import ContactRow
 from chalicelib.domain.site import Site
 from chalicelib.domain.tokens import sign, verify
@@ -38,7 +38,9 @@ class Identity:
         contacts: DynamoContactStore,
         link_key: Callable[[], str],
         clock: Callable[[], float] = time.time,
+        ttl_days: int = 90,
     ) -> None:
+        self._ttl_days = ttl_days
         self._events = events
         self._contacts = contacts
         self._link_key = link_key
@@ -81,7 +83,23 @@ class Identity:
             visitor_id
         ):  # None: a known address, an unsigned claim changes nothing
             self._attach(site.site_id, str(visitor_id), contact_id)
+        if valid_visitor_id(visitor_id):
+            self._record_submission(site, str(visitor_id), body)
         return {"accepted": True}
+
+    def _record_submission(self, site: Site, visitor_id: str, body: dict[str, Any]) -> None:
+        """The submission is behaviour of this browser (scored like a page view): it goes to the
+        person the browser is linked to by proof, or stays with the anonymous visitor."""
+        now = self._clock()
+        form_name = body.get("form") if isinstance(body.get("form"), str) and body["form"].strip() else "form"
+        path = body.get("path") if isinstance(body.get("path"), str) and body["path"].startswith("/") else ""
+        hit = Hit(site.site_id, visitor_id, "form", "", str(path)[:512], name=str(form_name).strip()[:64])
+        at = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")
+        contact_id = self._events.linked_contact(site.site_id, visitor_id)
+        if contact_id:
+            self._events.record(hit, f"c#{contact_id}", at, None)
+        else:
+            self._events.record(hit, f"v#{site.site_id}#{visitor_id}", at, int(now) + self._ttl_days * 86400)
 
     def contact_for(self, site: Site, email: str, fields: dict[str, Any]) -> str:
         """The vouched-for person: found by email, or created."""
@@ -133,7 +151,9 @@ def identity() -> Identity:
         key = SecretValue(client("secretsmanager"), get_settings().link_key_secret)
         from chalicelib.services.admin_stores import event_admin
 
-        _identity = Identity(event_admin(), DynamoContactStore(), key.get)
+        _identity = Identity(
+            event_admin(), DynamoContactStore(), key.get, ttl_days=get_settings().visitor_ttl_days
+        )
     return _identity
 
 

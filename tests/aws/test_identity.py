@@ -114,10 +114,20 @@ def form(api, site, origin="https://shop.example.jp", **body):
 
 def test_a_form_for_a_new_address_creates_the_contact_with_its_history(aws, api, site):
     assert send(api, pageview(site, "visitor-form1", "/whitepaper")).status_code == 204
-    assert form(api, site, v="visitor-form1", email="new@example.com", name="New Person").status_code == 202
+    answer = form(
+        api,
+        site,
+        v="visitor-form1",
+        email="new@example.com",
+        name="New Person",
+        form="whitepaper",
+        path="/whitepaper",
+    )
+    assert answer.status_code == 202
     created = contact_by_email(api, aws, "new@example.com")
     assert created["name"] == "New Person" and created["status"] == "pending"
-    assert [h["path"] for h in timeline(api, aws, created["contact_id"])] == ["/whitepaper"]
+    entries = [(h["kind"], h["path"], h.get("name")) for h in timeline(api, aws, created["contact_id"])]
+    assert entries == [("form", "/whitepaper", "whitepaper"), ("pageview", "/whitepaper", None)]
 
 
 def test_an_unsigned_claim_never_touches_an_existing_person(aws, api, site):

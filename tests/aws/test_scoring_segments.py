@@ -131,8 +131,23 @@ def test_the_api_takes_definitions_too_and_refuses_a_change_that_breaks_another_
 
 
 # --- scores, hot, sales alert ---------------------------------------------------------------------
+def subscribe_queue(aws) -> str:
+    """Another integration listening on the sales-alerts topic (an SQS queue subscribed to it)."""
+    sqs, sns = aws["session"].client("sqs"), aws["session"].client("sns")
+    url = sqs.create_queue(QueueName="crm-listener")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(
+        TopicArn=aws["SalesAlertsTopicArn"],
+        Protocol="sqs",
+        Endpoint=arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    return str(url)
+
+
 def test_pricing_views_make_a_contact_hot_once_alert_sales_and_explain_every_point(aws, api, site, streams):
     load_examples(aws, api)
+    listener = subscribe_queue(aws)
     drop_and_import(aws, api, "c.csv", b"email,name,company\naiko@example.com,Aiko Sato,Acme\n")
     contact_id = identify(api, site, "device-aaaa", "aiko@example.com")
     streams()
@@ -164,6 +179,27 @@ def test_pricing_views_make_a_contact_hot_once_alert_sales_and_explain_every_poi
     assert mail[0]["source"] == aws["SenderAddress"]
     assert "Aiko Sato" in mail[0]["subject"]
     assert "/pricing" in mail[0]["body"] and "Acme" in mail[0]["body"]
+
+    [published] = queued_bodies(aws["session"].client("sqs"), listener)
+    alert = json.loads(published)
+    assert (alert["email"], alert["score"], alert["company"]) == ("aiko@example.com", "interest", "Acme")
+    assert [p["path"] for p in alert["recent_pages"]][:4] == ["/pricing"] * 4
+
+
+def test_a_form_submission_scores_and_the_timeline_says_which_form(aws, api, site, streams):
+    load_examples(aws, api)
+    from tests.aws.test_identity import form
+
+    assert send(api, pageview(site, "visitor-fm01", "/whitepaper")).status_code == 204
+    answer = form(
+        api, site, v="visitor-fm01", email="nao@example.com", form="newsletter_signup", path="/whitepaper"
+    )
+    assert answer.status_code == 202
+    streams()
+    nao = contact_by_email(api, aws, "nao@example.com")
+    assert nao["scores"]["interest"] == 10, "the 'form' rule: 10 points"
+    points = [e for e in timeline(api, aws, nao["contact_id"]) if e["kind"] == "score"]
+    assert [(p["rule"], p["because"]) for p in points] == [("form", "form newsletter_signup")]
 
 
 def test_a_quiet_contact_cools_down_and_the_sweep_moves_them_out(aws, api, site, streams):
