@@ -38,6 +38,10 @@ ENVIRONMENT = {
 }
 
 
+# app.py reads these while `chalice deploy` packages it (queue and stream event sources).
+DEPLOY_TIME = ("SODATE_IMPORT_QUEUE_NAME", "SODATE_EVENTS_STREAM_ARN", "SODATE_CONTACTS_STREAM_ARN")
+
+
 def stack_outputs(cloudformation: Any, stack: str) -> dict[str, str]:
     described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
     return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
@@ -63,8 +67,17 @@ def main() -> None:
     parser.add_argument("--stack", default="sodate")
     parser.add_argument("--stage", default="dev")
     parser.add_argument("--config", type=Path, default=CONFIG)
+    parser.add_argument(
+        "--print-env",
+        action="store_true",
+        help="print `export` lines for what `chalice deploy` reads when it builds the event sources",
+    )
     args = parser.parse_args()
     outputs = stack_outputs(boto3.client("cloudformation"), args.stack)
+    if args.print_env:
+        for name in DEPLOY_TIME:
+            print(f"export {name}={outputs[ENVIRONMENT[name]]}")
+        return
     config = apply(json.loads(args.config.read_text()), args.stage, outputs)
     args.config.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
     print(f"{args.config}: stage '{args.stage}' now points at stack '{args.stack}'.")

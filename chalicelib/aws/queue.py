@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.domain.queue_messages import continuation
+from chalicelib.domain.queue_messages import continuation, reevaluation
 
 
 class ImportQueue:
@@ -14,3 +14,6 @@ class ImportQueue:
 
     def continue_import(self, import_id: str) -> None:
         self._sqs.send_message(QueueUrl=self._url, MessageBody=continuation(import_id))
+
+    def reevaluate(self, stamp: str, start: dict[str, Any] | None = None) -> None:
+        self._sqs.send_message(QueueUrl=self._url, MessageBody=reevaluation(stamp, start))

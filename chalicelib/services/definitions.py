@@ -33,10 +33,17 @@ class InForce:
 
 
 class DefinitionsService:
-    def __init__(self, store: DefinitionStore, files: Files, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: DefinitionStore,
+        files: Files,
+        clock: Callable[[], float] = time.time,
+        on_change: Callable[[str], None] = lambda stamp: None,
+    ) -> None:
         self._store = store
         self._files = files
         self._clock = clock
+        self._on_change = on_change  # everyone is evaluated again under the new set
         self._cached: tuple[float, InForce] | None = None
 
     def in_force(self) -> InForce:
@@ -78,7 +85,13 @@ class DefinitionsService:
         except StaleVersionError:
             raise BadInputError(f"{kind} changed while this version was checked; send it again.") from None
         self._cached = None
+        self._on_change(self.stamp())
         return {"kind": kind, "version": number, "status": "applied", "summary": _summary(kind, definitions)}
+
+    def stamp(self) -> str:
+        """The versions in force, read now (not from the container's cache)."""
+        active = self._store.active(KINDS)
+        return ",".join(f"{kind}:{active[kind].number}" for kind in KINDS if kind in active)
 
     def from_bucket(self, key: str) -> dict[str, Any]:
         """A file dropped under config/: apply it or not, and leave a report either way."""

@@ -34,6 +34,7 @@ from chalicelib.store.segments import SegmentStore
 SCORED_KINDS = frozenset({"pageview", "event", "conversion", "purchase", "form", "email_open", "email_click"})
 HISTORY_DAYS_WITHOUT_WINDOW = 90
 ATTEMPTS = 4
+RESERVE_MS = 60_000  # a re-evaluation run hands over with this much Lambda time left
 
 
 class Evaluator:
@@ -113,8 +114,6 @@ class Evaluator:
 
     def _score_hits(self, contact: Contact, items: list[dict[str, Any]]) -> None:
         definitions = self._definitions.in_force().definitions
-        if not definitions.scores:
-            return
         hits = [_hit(item) for item in items]
         before = contact.get("scored_through")
         scored = apply_hits(definitions, contact, hits)
@@ -178,10 +177,8 @@ class Evaluator:
                 self._forget(from_item(old))
             elif new and not _only_ours(old, new) and new["email"]["S"] not in changed:
                 changed.append(new["email"]["S"])
-        for email in changed:
-            contact = self._state.by_email(email)
-            if contact is not None:
-                self.evaluate(contact)
+        for contact in self._state.by_emails(changed):
+            self.evaluate(contact)
 
     def _forget(self, contact: Contact) -> None:
         for name in contact.get("segments") or []:
@@ -196,21 +193,16 @@ class Evaluator:
             return {}  # nothing defined yet: nothing to keep current
         now = self.now()
         history = History()
-        if definitions.timing.uses_history:
+        if definitions.timing.uses_history and contact.get("scored_through"):  # no hits, no history
             days = max(definitions.timing.windows, default=HISTORY_DAYS_WITHOUT_WINDOW)
             history = self._state.history(contact["contact_id"], now - timedelta(days=days))
         outcome = evaluate(definitions, contact, history, now, in_force.rfm)
         at = now.isoformat(timespec="milliseconds")
         stored = set(contact.get("segments") or [])
-        entries = []
-        for name in sorted(outcome.segments - stored):
-            if self._segments.enter(name, contact["contact_id"], contact["email"], at) or name not in stored:
-                entries.append(
-                    {"sk": f"{at}#segment#{name}", "kind": "segment_enter", "name": name, "at": at}
-                )
-        for name in sorted(stored - outcome.segments):
-            self._segments.leave(name, contact["contact_id"])
-            entries.append({"sk": f"{at}#segment#{name}", "kind": "segment_leave", "name": name, "at": at})
+        entered, left = sorted(outcome.segments - stored), sorted(stored - outcome.segments)
+        self._segments.move(contact["contact_id"], contact["email"], entered, left, at)
+        entries = [{"sk": f"{at}#segment#{n}", "kind": "segment_enter", "name": n, "at": at} for n in entered]
+        entries += [{"sk": f"{at}#segment#{n}", "kind": "segment_leave", "name": n, "at": at} for n in left]
         if entries:
             self._state.add_to_timeline(contact["contact_id"], entries)
         fields = outcome.fields()
@@ -218,6 +210,22 @@ class Evaluator:
         if changed or entries:
             self._state.save_derived(contact["email"], changed, at)
         return {**fields, "scores": outcome.scores}
+
+    def reevaluate_all(
+        self, stamp: str, start: dict[str, Any] | None, remaining_ms: Callable[[], int]
+    ) -> dict[str, Any] | None:
+        """After new definitions: everyone, a page at a time, until the run's time is nearly up.
+
+        Returns where to go on (None: done, or a newer set of definitions took over)."""
+        if stamp != self._definitions.stamp():
+            return None
+        self._definitions.forget()
+        while True:
+            page, start = self._state.page(start)
+            for contact in page:
+                self.evaluate(contact)
+            if start is None or remaining_ms() < RESERVE_MS:
+                return start
 
     def sweep(self, limit: int = 500) -> int:
         """Re-evaluate contacts whose check time has come; bounded per run, the rest next run."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-from chalicelib.domain.queue_messages import CONTINUE_IMPORT
+from chalicelib.domain.queue_messages import CONTINUE_IMPORT, REEVALUATE
 from chalicelib.services.import_file import ObjectCreated
 
 
@@ -24,7 +24,13 @@ class ContinueImport:
     import_id: str
 
 
-def parse_import_message(body: str) -> list[ObjectCreated] | ContinueImport:
+@dataclass(frozen=True)
+class Reevaluate:
+    stamp: str
+    start: dict[str, Any] | None
+
+
+def parse_import_message(body: str) -> list[ObjectCreated] | ContinueImport | Reevaluate:
     try:
         message: Any = json.loads(body)
     except json.JSONDecodeError as error:
@@ -33,6 +39,9 @@ def parse_import_message(body: str) -> list[ObjectCreated] | ContinueImport:
         raise PoisonMessageError("The message is not a JSON object.")
     if message.get("type") == CONTINUE_IMPORT and isinstance(message.get("import_id"), str):
         return ContinueImport(message["import_id"])
+    if message.get("type") == REEVALUATE and isinstance(message.get("stamp"), str):
+        start = message.get("start")
+        return Reevaluate(message["stamp"], start if isinstance(start, dict) else None)
     if message.get("Event") == "s3:TestEvent":
         return []
     records = message.get("Records")

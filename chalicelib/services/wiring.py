@@ -16,7 +16,7 @@ from chalicelib.domain.tokens import bearer_matches
 from chalicelib.services.definitions import DefinitionsService
 from chalicelib.services.evaluation import Evaluator
 from chalicelib.services.import_file import Importer
-from chalicelib.services.import_messages import ContinueImport, parse_import_message
+from chalicelib.services.import_messages import ContinueImport, Reevaluate, parse_import_message
 from chalicelib.services.sales_alerts import SalesAlerts
 from chalicelib.settings import get_settings
 from chalicelib.store.contact_state import ContactState
@@ -52,9 +52,11 @@ def importer() -> Importer:
 @lru_cache(maxsize=1)
 def definitions() -> DefinitionsService:
     settings = get_settings()
+    queue = ImportQueue(client("sqs"), settings.import_queue_url)
     return DefinitionsService(
         DefinitionStore(client("dynamodb"), settings.definitions_table),
         S3Files(client("s3"), settings.bucket),
+        on_change=queue.reevaluate,
     )
 
 
@@ -92,6 +94,11 @@ def tables_ready() -> None:
 def handle_import_message(body: str, remaining_ms: Callable[[], int]) -> None:
     """One SQS message: an S3 notification or a continuation of a long import."""
     message = parse_import_message(body)
+    if isinstance(message, Reevaluate):
+        after = evaluator().reevaluate_all(message.stamp, message.start, remaining_ms)
+        if after is not None:
+            ImportQueue(client("sqs"), get_settings().import_queue_url).reevaluate(message.stamp, after)
+        return
     if isinstance(message, ContinueImport):
         report = importer().continue_import(message.import_id, remaining_ms)
         if report:

@@ -58,6 +58,25 @@ class ContactState:
         ).get("Item")
         return from_item(item) if item else None
 
+    def by_emails(self, emails: list[str]) -> list[Contact]:
+        """Many contacts in BatchGetItem calls of 100 (what a stream batch needs)."""
+        found: list[Contact] = []
+        for start in range(0, len(emails), 100):
+            pending: dict[str, Any] = {
+                self._contacts: {
+                    "Keys": [{"email": {"S": e}} for e in emails[start : start + 100]],
+                    "ConsistentRead": True,
+                }
+            }
+            for attempt in range(8):
+                answer = self._db.batch_get_item(RequestItems=pending)
+                found += [from_item(item) for item in answer.get("Responses", {}).get(self._contacts, [])]
+                pending = answer.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+        return found
+
     def history(self, contact_id: str, since: datetime) -> History:
         """Page views (path, time) and the last time of each named event, newest first, bounded."""
         history = History()
@@ -103,6 +122,16 @@ class ContactState:
             Limit=limit,
         )
         return [item["email"]["S"] for item in answer.get("Items", [])]
+
+    def page(
+        self, start: dict[str, Any] | None, limit: int = 100
+    ) -> tuple[list[Contact], dict[str, Any] | None]:
+        """A page of whole contacts in table order (the re-evaluation after new definitions)."""
+        request: dict[str, Any] = {"TableName": self._contacts, "Limit": limit, "ConsistentRead": True}
+        if start:
+            request["ExclusiveStartKey"] = start
+        answer = self._db.scan(**request)
+        return [from_item(item) for item in answer.get("Items", [])], answer.get("LastEvaluatedKey")
 
     def buyers(self) -> Iterator[Contact]:
         """Every contact with a purchase on record (the RFM job's scan; never on a request path)."""

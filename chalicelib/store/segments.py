@@ -17,48 +17,56 @@ from chalicelib.domain.errors import BadInputError
 SIZE = "#size"  # sorts before every contact id
 
 
+def _member_is(condition: str) -> dict[str, Any]:
+    return {"ConditionExpression": condition, "ExpressionAttributeNames": {"#m": "member"}}
+
+
 class SegmentStore:
     def __init__(self, dynamodb: Any, table: str) -> None:
         self._db = dynamodb
         self._table = table
 
+    def move(self, contact_id: str, email: str, entered: list[str], left: list[str], at: str) -> None:
+        """All of one person's changes in one transaction; if any was made before (a retry),
+        each is tried on its own so the sizes still count every member once."""
+        if not entered and not left:
+            return
+        writes = [self._enter_write(s, contact_id, email, at) for s in entered]
+        writes += [self._leave_write(s, contact_id) for s in left]
+        counts = [self._count(s, 1) for s in entered] + [self._count(s, -1) for s in left]
+        if len(writes) * 2 <= 100:
+            try:
+                self._db.transact_write_items(TransactItems=writes + counts)
+                return
+            except self._db.exceptions.TransactionCanceledException:
+                pass
+        for name in entered:
+            self.enter(name, contact_id, email, at)
+        for name in left:
+            self.leave(name, contact_id)
+
     def enter(self, segment: str, contact_id: str, email: str, at: str) -> bool:
-        member = {
+        """False: already a member (nothing counted)."""
+        return self._change(self._enter_write(segment, contact_id, email, at), self._count(segment, 1))
+
+    def leave(self, segment: str, contact_id: str) -> bool:
+        return self._change(self._leave_write(segment, contact_id), self._count(segment, -1))
+
+    def _enter_write(self, segment: str, contact_id: str, email: str, at: str) -> dict[str, Any]:
+        item = {
             "segment": {"S": segment},
             "member": {"S": contact_id},
             "email": {"S": email},
             "since": {"S": at},
         }
-        return self._change(
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": member,
-                    "ConditionExpression": "attribute_not_exists(#m)",
-                    "ExpressionAttributeNames": {"#m": "member"},
-                }
-            },
-            segment,
-            1,
-        )
+        return {"Put": {"TableName": self._table, "Item": item, **_member_is("attribute_not_exists(#m)")}}
 
-    def leave(self, segment: str, contact_id: str) -> bool:
+    def _leave_write(self, segment: str, contact_id: str) -> dict[str, Any]:
         key = {"segment": {"S": segment}, "member": {"S": contact_id}}
-        return self._change(
-            {
-                "Delete": {
-                    "TableName": self._table,
-                    "Key": key,
-                    "ConditionExpression": "attribute_exists(#m)",
-                    "ExpressionAttributeNames": {"#m": "member"},
-                }
-            },
-            segment,
-            -1,
-        )
+        return {"Delete": {"TableName": self._table, "Key": key, **_member_is("attribute_exists(#m)")}}
 
-    def _change(self, write: dict[str, Any], segment: str, delta: int) -> bool:
-        count = {
+    def _count(self, segment: str, delta: int) -> dict[str, Any]:
+        return {
             "Update": {
                 "TableName": self._table,
                 "Key": {"segment": {"S": segment}, "member": {"S": SIZE}},
@@ -67,6 +75,8 @@ class SegmentStore:
                 "ExpressionAttributeValues": {":d": {"N": str(delta)}},
             }
         }
+
+    def _change(self, write: dict[str, Any], count: dict[str, Any]) -> bool:
         try:
             self._db.transact_write_items(TransactItems=[write, count])
         except self._db.exceptions.TransactionCanceledException:

@@ -30,6 +30,15 @@ def drop_config(aws, api, name: str, body: bytes) -> dict:
     return results(s3, aws["Bucket"], f"config/{name}")
 
 
+def work_queue(aws, api) -> None:
+    """Deliver everything on the work queue (continuations, re-evaluations) until it is empty."""
+    sqs = aws["session"].client("sqs")
+    while bodies := queued_bodies(sqs, aws["ImportQueueUrl"]):
+        for body_text in bodies:
+            event = api.events.generate_sqs_event(queue_name="sodate-imports", message_bodies=[body_text])
+            api.lambda_.invoke("import_file", event)
+
+
 def load_examples(aws, api) -> None:
     for kind in ("catalogue", "scoring", "segments"):
         report = drop_config(aws, api, f"{kind}.yaml", (EXAMPLES / f"{kind}.yaml").read_bytes())
@@ -383,3 +392,44 @@ def test_members_page_with_a_cursor_and_export_to_the_bucket_is_formula_safe(aws
     assert {r["email"] for r in table} == set(seen)
     assert all(r["company"] == '\'=HYPERLINK("x")' for r in table), "formulas neutralised"
     assert api.http.get("/admin/segments/nope/members", headers=auth(aws)).status_code == 404
+
+
+def test_new_definitions_re_evaluate_the_people_already_there(aws, api, streams):
+    drop_and_import(
+        aws, api, "early.csv", "email,購入回数\nearly@example.com,3\nlater@example.com,1\n".encode()
+    )
+    streams()  # nothing defined yet: nobody is in anything
+    load_examples(aws, api)
+    work_queue(aws, api)
+    assert members(api, aws, "repeat_buyers") == {"early@example.com"}
+    assert members(api, aws, "first_time_buyers") == {"later@example.com"}
+
+    changed = (
+        (EXAMPLES / "segments.yaml")
+        .read_text()
+        .replace("rule: {customer: repeat}", "rule: {field: purchase_count, gte: 1}")
+    )
+    assert put_definition(api, aws, "segments", changed).status_code == 200
+    work_queue(aws, api)
+    streams()
+    assert members(api, aws, "repeat_buyers") == {"early@example.com", "later@example.com"}
+    sizes = {
+        s["name"]: s["size"] for s in api.http.get("/admin/segments", headers=auth(aws)).json_body["segments"]
+    }
+    assert sizes["repeat_buyers"] == 2
+
+
+def test_erasing_a_person_takes_them_out_of_every_segment(aws, api, site, streams):
+    load_examples(aws, api)
+    contact_id = identify(api, site, "device-eeee", "eri@example.com")
+    for _ in range(4):
+        send(api, pageview(site, "device-eeee", "/pricing"))
+    streams()
+    assert members(api, aws, "hot_leads") == {"eri@example.com"}
+    assert api.http.delete(f"/admin/contacts/{contact_id}", headers=auth(aws)).status_code == 200
+    streams()
+    assert members(api, aws, "hot_leads") == set()
+    sizes = {
+        s["name"]: s["size"] for s in api.http.get("/admin/segments", headers=auth(aws)).json_body["segments"]
+    }
+    assert sizes["hot_leads"] == 0 and sizes["prospects"] == 0

@@ -15,7 +15,7 @@ def members(stack: Stack, segment: str) -> set[str]:
     return {m["email"] for m in body["members"]}
 
 
-def eventually(check: Any, timeout: float = 30) -> None:
+def eventually(check: Any, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
