@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from .days import iso_day
 from .errors import BadInputError
 
 
@@ -34,10 +35,10 @@ def products_bought(contact: Mapping[str, Any]) -> dict[str, date]:
     """SKU -> the last day this person bought it (orders, plus an import's 'last product')."""
     bought: dict[str, date] = {}
     for sku, day in (contact.get("products") or {}).items():
-        parsed = _day(day)
+        parsed = iso_day(day)
         if parsed:
             bought[sku] = parsed
-    last, last_day = contact.get("last_product"), _day(contact.get("last_purchase_date"))
+    last, last_day = contact.get("last_product"), iso_day(contact.get("last_purchase_date"))
     if isinstance(last, str) and last and last_day and (last not in bought or bought[last] < last_day):
         bought[last] = last_day
     return bought
@@ -76,7 +77,7 @@ def parse_purchase(claims: Mapping[str, Any], source: str, default_at: str) -> P
     if not total.is_finite() or not Decimal(0) <= total < Decimal(10) ** 12:
         raise BadInputError("total: expected an amount from 0")
     at = claims.get("at", default_at)
-    if not isinstance(at, str) or _day(at) is None:
+    if not isinstance(at, str) or iso_day(at) is None:
         raise BadInputError(f"at: expected an ISO date or time, got {at!r}")
     items = claims.get("items", [])
     if not isinstance(items, list) or len(items) > 100:
@@ -163,7 +164,7 @@ def rfm_bounds(buyers: Iterable[tuple[int, int, float]], computed_at: str) -> Rf
 
 def rfm_code(bounds: RfmBounds | None, contact: Mapping[str, Any], today: date) -> str:
     """'RFM' digits 1-5 each (e.g. '545'), or '' for someone who never bought."""
-    last = _day(contact.get("last_purchase_date"))
+    last = iso_day(contact.get("last_purchase_date"))
     count = orders(contact)
     if bounds is None or not bounds.buyers or last is None or count < 1:
         return ""
@@ -212,14 +213,3 @@ def recency_changes_at(bounds: RfmBounds | None, last_bought: date | None, today
     if later >= len(bounds.recency_days):
         return None
     return last_bought + timedelta(days=int(bounds.recency_days[later]) + 1)
-
-
-def _day(value: Any) -> date | None:
-    if isinstance(value, date):
-        return value
-    if not isinstance(value, str) or len(value) < 10:
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        return None

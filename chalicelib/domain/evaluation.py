@@ -24,6 +24,7 @@ from .commerce import (
     rfm_code,
     rfm_group,
 )
+from .days import iso_day
 from .definitions.compile import Definitions
 from .scoring import Change, HitFacts, ScoreState, crossed_hot, score_hit
 from .segments.facts import Facts, Visit
@@ -186,7 +187,7 @@ def next_check(
             if leaving:
                 later.append(min(leaving) + span)
     for name, window in timing.date_windows:
-        day = _day(facts.contact.get(name))
+        day = iso_day(facts.contact.get(name))
         if day:
             later.append(_midnight(day) + (window + 1) * DAY)
     if timing.uses_catalogue_cycles:
@@ -196,7 +197,7 @@ def next_check(
             if due:
                 later.append(_midnight(due))
     if timing.uses_rfm:
-        drop = recency_changes_at(bounds, _day(facts.contact.get("last_purchase_date")), facts.today)
+        drop = recency_changes_at(bounds, iso_day(facts.contact.get("last_purchase_date")), facts.today)
         if drop:
             later.append(_midnight(drop))
     for name, thresholds in timing.score_thresholds:
@@ -216,12 +217,3 @@ _EPOCH = date(1970, 1, 1).toordinal()
 
 def _midnight(day: date) -> float:
     return (day.toordinal() - _EPOCH) * DAY
-
-
-def _day(value: Any) -> date | None:
-    if not isinstance(value, str) or len(value) < 10:
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        return None

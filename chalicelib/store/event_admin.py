@@ -5,19 +5,15 @@ Kept apart from store/events.py so the beacon path never loads (or compiles) it.
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
 
-from chalicelib.domain.errors import BadInputError
 from chalicelib.domain.site import Site
+from chalicelib.store.cursors import InvalidCursorError, decode, encode
 from chalicelib.store.events import LINK_MARK, EventStore
 
-
-class InvalidCursorError(BadInputError):
-    pass
+__all__ = ["EventAdmin", "InvalidCursorError"]
 
 
 class EventAdmin(EventStore):
@@ -150,10 +146,10 @@ class EventAdmin(EventStore):
             "ScanIndexForward": not newest_first,
         }
         if cursor:
-            request["ExclusiveStartKey"] = {"pk": {"S": pk}, "sk": {"S": _decode(cursor)}}
+            request["ExclusiveStartKey"] = {"pk": {"S": pk}, "sk": {"S": decode(cursor)}}
         answer = self._db.query(**request)
         last = answer.get("LastEvaluatedKey")
-        return answer.get("Items", []), _encode(last["sk"]["S"]) if last else None
+        return answer.get("Items", []), encode(last["sk"]["S"]) if last else None
 
 
 def _delete(pk: str, sk: str) -> dict[str, Any]:
@@ -167,17 +163,3 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
             continue
         out[name] = {k: v["S"] for k, v in wire["M"].items()} if "M" in wire else wire.get("S", wire.get("N"))
     return out
-
-
-def _encode(sort_key: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps(sort_key).encode()).decode()
-
-
-def _decode(cursor: str) -> str:
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except ValueError:
-        raise InvalidCursorError("The cursor is not one this API gave out.") from None
-    if not isinstance(value, str):
-        raise InvalidCursorError("The cursor is not one this API gave out.")
-    return value

@@ -7,12 +7,10 @@ never counts anyone twice; leaving is the mirror image.
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterator
 from typing import Any
 
-from chalicelib.domain.errors import BadInputError
+from chalicelib.store.cursors import decode, encode
 
 SIZE = "#size"  # sorts before every contact id
 
@@ -103,16 +101,14 @@ class SegmentStore:
             "Limit": max(1, min(limit, 500)),
         }
         if cursor:
-            query["ExclusiveStartKey"] = {"segment": {"S": segment}, "member": {"S": _decode(cursor)}}
+            query["ExclusiveStartKey"] = {"segment": {"S": segment}, "member": {"S": decode(cursor)}}
         answer = self._db.query(**query)
         people = [
             {"contact_id": i["member"]["S"], "email": i["email"]["S"], "since": i["since"]["S"]}
             for i in answer.get("Items", [])
         ]
         last = answer.get("LastEvaluatedKey")
-        return people, base64.urlsafe_b64encode(
-            json.dumps(last["member"]["S"]).encode()
-        ).decode() if last else None
+        return people, encode(last["member"]["S"]) if last else None
 
     def all_members(self, segment: str) -> Iterator[dict[str, str]]:
         cursor = None
@@ -121,13 +117,3 @@ class SegmentStore:
             yield from page
             if cursor is None:
                 return
-
-
-def _decode(cursor: str) -> str:
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except ValueError:
-        raise BadInputError("cursor: not a cursor this API gave out") from None
-    if not isinstance(value, str):
-        raise BadInputError("cursor: not a cursor this API gave out")
-    return value

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ..days import iso_day
 from ..errors import BadInputError
 from ..fields import Kind
 from .facts import Facts
@@ -64,7 +65,7 @@ def comparison(read: Callable[[Facts], Any], kind: Kind, op: str, arg: Any, wher
         recent = op == "within_last_days"
 
         def relative(facts: Facts) -> bool:
-            value = _as_date(read(facts))
+            value = iso_day(read(facts))
             if value is None:
                 return False
             age = (facts.today - value).days
@@ -113,18 +114,23 @@ def _numeric(read: Callable[[Facts], Any], op: str, arg: Any, where: str) -> Pre
         return lambda facts: _as_number(read(facts)) in options
     if op in ("contains", "matches"):
         raise RuleError(where, f"{op} works on text fields only")
-    bound = number(arg, where)
-    test = {
+    test = against(number(arg, where), op)
+    if op == "ne":
+        return lambda facts: (v := _as_number(read(facts))) is None or bool(test(v))
+    return lambda facts: (v := _as_number(read(facts))) is not None and bool(test(v))
+
+
+def against(bound: Any, op: str) -> Callable[[Any], Any]:
+    """`value op bound` as a one-argument test (eq ne lt lte gt gte)."""
+    tests: dict[str, Callable[[Any], Any]] = {
         "eq": bound.__eq__,
         "ne": bound.__ne__,
         "lt": bound.__gt__,
         "lte": bound.__ge__,
         "gt": bound.__lt__,
         "gte": bound.__le__,
-    }[op]
-    if op == "ne":
-        return lambda facts: (v := _as_number(read(facts))) is None or bool(test(v))
-    return lambda facts: (v := _as_number(read(facts))) is not None and bool(test(v))
+    }
+    return tests[op]
 
 
 def _dates(read: Callable[[Facts], Any], op: str, arg: Any, where: str) -> Predicate:
@@ -138,10 +144,10 @@ def _dates(read: Callable[[Facts], Any], op: str, arg: Any, where: str) -> Predi
         if not isinstance(arg, list) or len(arg) != 2:
             raise RuleError(where, "needs two dates: [first, last]")
         first, last = parse(arg[0], f"{where}[0]"), parse(arg[1], f"{where}[1]")
-        return lambda facts: (d := _as_date(read(facts))) is not None and first <= d <= last
+        return lambda facts: (d := iso_day(read(facts))) is not None and first <= d <= last
     bound = parse(arg, where)
     test = {"lt": bound.__gt__, "lte": bound.__ge__, "gt": bound.__lt__, "gte": bound.__le__}[op]
-    return lambda facts: (d := _as_date(read(facts))) is not None and bool(test(d))
+    return lambda facts: (d := iso_day(read(facts))) is not None and bool(test(d))
 
 
 def _as_number(value: Any) -> Decimal | int | None:
@@ -153,12 +159,3 @@ def _as_number(value: Any) -> Decimal | int | None:
     if isinstance(value, float):
         return Decimal(str(value))
     return None
-
-
-def _as_date(value: Any) -> date | None:
-    if not isinstance(value, str) or len(value) < 10:
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        return None

@@ -29,7 +29,7 @@ from typing import Any
 
 from ..commerce import RFM_GROUP_NAMES, Catalogue, replenishment_due_on
 from ..fields import FIELD_KINDS, Kind
-from .compare import COMPARISONS, Predicate, RuleError, comparison, whole
+from .compare import COMPARISONS, Predicate, RuleError, against, comparison, whole
 from .facts import Facts
 from .patterns import Glob
 
@@ -410,15 +410,7 @@ def _score_test(name: str, op: str, arg: Any) -> Predicate:
     if op == "between":
         low, high = float(arg[0]), float(arg[1])
         return lambda facts: low <= facts.scores.get(name, 0.0) <= high
-    bound = float(arg)
-    test = {
-        "eq": bound.__eq__,
-        "ne": bound.__ne__,
-        "lt": bound.__gt__,
-        "lte": bound.__ge__,
-        "gt": bound.__lt__,
-        "gte": bound.__le__,
-    }[op]
+    test = against(float(arg), op)
     return lambda facts: bool(test(facts.scores.get(name, 0.0)))
 
 
