@@ -29,7 +29,7 @@ from chalicelib.services.definitions import DefinitionsService
 from chalicelib.services.sales_alerts import SalesAlerts
 from chalicelib.store.contact_codec import from_item
 from chalicelib.store.contact_state import SHARDS, ConflictError, ContactState
-from chalicelib.store.segments import SegmentStore
+from chalicelib.store.segments import Move, SegmentStore
 
 SCORED_KINDS = frozenset({"pageview", "event", "conversion", "purchase", "form", "email_open", "email_click"})
 HISTORY_DAYS_WITHOUT_WINDOW = 90
@@ -177,8 +177,7 @@ class Evaluator:
                 self._forget(from_item(old))
             elif new and not _only_ours(old, new) and new["email"]["S"] not in changed:
                 changed.append(new["email"]["S"])
-        for contact in self._state.by_emails(changed):
-            self.evaluate(contact)
+        self.evaluate_many(self._state.by_emails(changed))
 
     def _forget(self, contact: Contact) -> None:
         for name in contact.get("segments") or []:
@@ -186,30 +185,57 @@ class Evaluator:
 
     # --- evaluation ----------------------------------------------------------------------------
     def evaluate(self, contact: Contact) -> dict[str, Any]:
-        """Grade, segments and next check for one contact; membership changes become events."""
+        """Grade, segments and next check for one contact (see evaluate_many)."""
+        done = self.evaluate_many([contact])
+        return done[0] if done else {}
+
+    def evaluate_many(self, contacts: list[Contact]) -> list[dict[str, Any]]:
+        """Grade, segments and next check; membership changes become timeline events.
+
+        Writes are gathered across the batch: memberships in shared transactions, timeline
+        entries in batch writes, then one small update per contact whose fields changed."""
         in_force = self._definitions.in_force()
         definitions = in_force.definitions
-        if not (definitions.segments or definitions.scores or definitions.profile):
-            return {}  # nothing defined yet: nothing to keep current
+        if not contacts or not (definitions.segments or definitions.scores or definitions.profile):
+            return []  # nothing defined yet: nothing to keep current
         now = self.now()
-        history = History()
-        if definitions.timing.uses_history and contact.get("scored_through"):  # no hits, no history
-            days = max(definitions.timing.windows, default=HISTORY_DAYS_WITHOUT_WINDOW)
-            history = self._state.history(contact["contact_id"], now - timedelta(days=days))
-        outcome = evaluate(definitions, contact, history, now, in_force.rfm)
         at = now.isoformat(timespec="milliseconds")
-        stored = set(contact.get("segments") or [])
-        entered, left = sorted(outcome.segments - stored), sorted(stored - outcome.segments)
-        self._segments.move(contact["contact_id"], contact["email"], entered, left, at)
-        entries = [{"sk": f"{at}#segment#{n}", "kind": "segment_enter", "name": n, "at": at} for n in entered]
-        entries += [{"sk": f"{at}#segment#{n}", "kind": "segment_leave", "name": n, "at": at} for n in left]
-        if entries:
-            self._state.add_to_timeline(contact["contact_id"], entries)
-        fields = outcome.fields()
-        changed = {k: v for k, v in fields.items() if (contact.get(k) or None) != (v or None)}
-        if changed or entries:
-            self._state.save_derived(contact["email"], changed, at)
-        return {**fields, "scores": outcome.scores}
+        moves: list[Move] = []
+        entries: list[tuple[str, dict[str, str]]] = []
+        updates: list[tuple[str, dict[str, Any]]] = []
+        results = []
+        for contact in contacts:
+            history = History()
+            if definitions.timing.uses_history and contact.get("scored_through"):  # no hits, no history
+                days = max(definitions.timing.windows, default=HISTORY_DAYS_WITHOUT_WINDOW)
+                history = self._state.history(contact["contact_id"], now - timedelta(days=days))
+            outcome = evaluate(definitions, contact, history, now, in_force.rfm)
+            stored = set(contact.get("segments") or [])
+            move = Move(
+                contact["contact_id"],
+                contact["email"],
+                sorted(outcome.segments - stored),
+                sorted(stored - outcome.segments),
+            )
+            moves.append(move)
+            entries += [
+                (move.contact_id, {"sk": f"{at}#segment#{n}", "kind": "segment_enter", "name": n, "at": at})
+                for n in move.entered
+            ]
+            entries += [
+                (move.contact_id, {"sk": f"{at}#segment#{n}", "kind": "segment_leave", "name": n, "at": at})
+                for n in move.left
+            ]
+            fields = outcome.fields()
+            changed = {k: v for k, v in fields.items() if (contact.get(k) or None) != (v or None)}
+            if changed or move.entered or move.left:
+                updates.append((contact["email"], changed))
+            results.append({**fields, "scores": outcome.scores})
+        self._segments.move_many(moves, at)
+        self._state.add_to_timelines(entries)
+        for email, changed in updates:
+            self._state.save_derived(email, changed, at)
+        return results
 
     def reevaluate_all(
         self, stamp: str, start: dict[str, Any] | None, remaining_ms: Callable[[], int]
@@ -222,8 +248,7 @@ class Evaluator:
         self._definitions.forget()
         while True:
             page, start = self._state.page(start)
-            for contact in page:
-                self.evaluate(contact)
+            self.evaluate_many(page)
             if start is None or remaining_ms() < RESERVE_MS:
                 return start
 

@@ -275,13 +275,17 @@ class ContactState:
 
     def add_to_timeline(self, contact_id: str, entries: list[dict[str, str]]) -> None:
         """Entries with deterministic keys (`sk`), so a retried batch rewrites the same items."""
+        self.add_to_timelines([(contact_id, entry) for entry in entries])
+
+    def add_to_timelines(self, entries: list[tuple[str, dict[str, str]]]) -> None:
+        """(contact id, entry) pairs of many people, 25 to a batch write."""
         requests = [
             {
                 "PutRequest": {
                     "Item": {"pk": {"S": f"c#{contact_id}"}, **{k: {"S": v} for k, v in entry.items()}}
                 }
             }
-            for entry in entries
+            for contact_id, entry in entries
         ]
         for start in range(0, len(requests), 25):
             pending: dict[str, Any] = {self._events: requests[start : start + 25]}

@@ -8,11 +8,28 @@ never counts anyone twice; leaving is the mirror image.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.store.cursors import decode, encode
 
 SIZE = "#size"  # sorts before every contact id
+MAX_TRANSACTION = 100  # items in one TransactWriteItems
+
+
+@dataclass(frozen=True)
+class Move:
+    contact_id: str
+    email: str
+    entered: list[str]
+    left: list[str]
+
+
+def _items(group: list[Move]) -> int:
+    """Transaction items for a group: one per change, plus one size update per segment touched."""
+    changes = sum(len(m.entered) + len(m.left) for m in group)
+    segments = {name for m in group for name in (*m.entered, *m.left)}
+    return changes + len(segments)
 
 
 def _member_is(condition: str) -> dict[str, Any]:
@@ -24,24 +41,43 @@ class SegmentStore:
         self._db = dynamodb
         self._table = table
 
-    def move(self, contact_id: str, email: str, entered: list[str], left: list[str], at: str) -> None:
-        """All of one person's changes in one transaction; if any was made before (a retry),
-        each is tried on its own so the sizes still count every member once."""
-        if not entered and not left:
-            return
-        writes = [self._enter_write(s, contact_id, email, at) for s in entered]
-        writes += [self._leave_write(s, contact_id) for s in left]
-        counts = [self._count(s, 1) for s in entered] + [self._count(s, -1) for s in left]
-        if len(writes) * 2 <= 100:
+    def move_many(self, moves: list[Move], at: str) -> None:
+        """Many people's changes in few transactions (each at most 100 items, one size update
+        per segment with the summed change).  If any change was made before (a retry), that
+        transaction's people are moved one change at a time, so every member counts once."""
+        group: list[Move] = []
+        for move in moves:
+            if not move.entered and not move.left:
+                continue
+            if group and _items([*group, move]) > MAX_TRANSACTION:
+                self._move_together(group, at)
+                group = []
+            group.append(move)
+        if group:
+            self._move_together(group, at)
+
+    def _move_together(self, group: list[Move], at: str) -> None:
+        writes: list[dict[str, Any]] = []
+        deltas: dict[str, int] = {}
+        for m in group:
+            writes += [self._enter_write(s, m.contact_id, m.email, at) for s in m.entered]
+            writes += [self._leave_write(s, m.contact_id) for s in m.left]
+            for name in m.entered:
+                deltas[name] = deltas.get(name, 0) + 1
+            for name in m.left:
+                deltas[name] = deltas.get(name, 0) - 1
+        counts = [self._count(name, delta) for name, delta in deltas.items() if delta]
+        if len(writes) + len(counts) <= MAX_TRANSACTION:
             try:
                 self._db.transact_write_items(TransactItems=writes + counts)
                 return
             except self._db.exceptions.TransactionCanceledException:
                 pass
-        for name in entered:
-            self.enter(name, contact_id, email, at)
-        for name in left:
-            self.leave(name, contact_id)
+        for m in group:
+            for name in m.entered:
+                self.enter(name, m.contact_id, m.email, at)
+            for name in m.left:
+                self.leave(name, m.contact_id)
 
     def enter(self, segment: str, contact_id: str, email: str, at: str) -> bool:
         """False: already a member (nothing counted)."""

@@ -433,3 +433,18 @@ def test_erasing_a_person_takes_them_out_of_every_segment(aws, api, site, stream
         s["name"]: s["size"] for s in api.http.get("/admin/segments", headers=auth(aws)).json_body["segments"]
     }
     assert sizes["hot_leads"] == 0 and sizes["prospects"] == 0
+
+
+def test_segment_moves_in_shared_transactions_count_everyone_once_even_when_repeated(aws, api):
+    from chalicelib.store.segments import Move
+
+    store = wiring.segment_store()
+    moves = [Move(f"c{i:03d}", f"p{i}@example.com", ["a", "b", "c"], []) for i in range(40)]  # 120 changes
+    store.move_many(moves, "2026-11-23T00:00:00+00:00")
+    store.move_many(moves[:10], "2026-11-23T00:00:01+00:00")  # a retried batch: already members
+    assert store.sizes(["a", "b", "c"]) == {"a": 40, "b": 40, "c": 40}
+    store.move_many(
+        [Move("c000", "p0@example.com", [], ["a"]), Move("c999", "new@example.com", ["a"], [])], "t"
+    )
+    assert store.sizes(["a"]) == {"a": 40}
+    assert "c000" not in {m["contact_id"] for m in store.all_members("a")}
