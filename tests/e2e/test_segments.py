@@ -10,9 +10,16 @@ from tests.e2e.conftest import Stack
 
 
 def members(stack: Stack, segment: str) -> set[str]:
-    status, body = stack.api(f"/admin/segments/{segment}/members?limit=500")
-    assert status == 200, body
-    return {m["email"] for m in body["members"]}
+    """Every member, page by page (other tests share the stack: segments can be large)."""
+    found: set[str] = set()
+    cursor = ""
+    while True:
+        status, body = stack.api(f"/admin/segments/{segment}/members?limit=500{cursor}")
+        assert status == 200, body
+        found |= {m["email"] for m in body["members"]}
+        if not body["next_cursor"]:
+            return found
+        cursor = f"&cursor={body['next_cursor']}"
 
 
 def eventually(check: Any, timeout: float = 120) -> None:
