@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -10,6 +11,25 @@ from typing import Any
 from chalicelib.domain.fields import Kind
 from chalicelib.domain.segments.facts import Facts
 from chalicelib.domain.segments.rules import field_kind
+
+CATALOGUE = {
+    "TEA": {"cycle": 30, "upgrades": ["BIGTEA"], "options": ["POT"]},
+    "BIGTEA": {"cycle": 90, "upgrades": [], "options": ["POT"]},
+    "POT": {"cycle": None, "upgrades": [], "options": []},
+}
+RFM = {  # (recency, frequency) -> group, spelled out cell by cell
+    **{(5, f): "champions" for f in (4, 5)},
+    **{(r, f): "loyal" for r in (3, 4) for f in (4, 5)},
+    (5, 1): "new_customers",
+    **{(r, f): "potential_loyalists" for r in (4, 5) for f in (2, 3)},
+    (4, 1): "potential_loyalists",
+    **{(3, f): "need_attention" for f in (2, 3)},
+    (3, 1): "about_to_sleep",
+    **{(1, f): "cannot_lose" for f in (4, 5)},
+    **{(2, f): "at_risk" for f in (3, 4, 5)},
+    **{(2, f): "hibernating" for f in (1, 2)},
+    **{(1, f): "lost" for f in (1, 2, 3)},
+}
 
 
 def evaluate(rule: dict[str, Any], facts: Facts) -> bool:
@@ -30,9 +50,36 @@ def evaluate(rule: dict[str, Any], facts: Facts) -> bool:
         return _compare(Decimal(str(facts.scores.get(rule["score"], 0.0))), rule, Kind.MONEY, facts)
     if "grade" in rule:
         grades = rule["grade"] if isinstance(rule["grade"], list) else [rule["grade"]]
-        return facts.grade in grades
+        return facts.grade in grades or facts.grade[:1] in grades
     if "segment" in rule:
         return rule["segment"] in facts.segments
+    bought = facts.products
+    orders = max(facts.contact.get("purchase_count") or 0, 1 if bought else 0)
+    if "customer" in rule:
+        return {"new": orders == 0, "existing": orders >= 1, "one_time": orders == 1, "repeat": orders >= 2}[
+            rule["customer"]
+        ]
+    if "bought" in rule:
+        since = facts.now.date() - timedelta(days=rule.get("within_days", 3650))
+        return any(day >= since for sku, day in bought.items() if rule["bought"] in ("*", sku))
+    if "replenishment_due" in rule:
+        return any(
+            CATALOGUE[sku]["cycle"] is not None
+            and day + timedelta(days=CATALOGUE[sku]["cycle"]) <= facts.now.date()
+            for sku, day in bought.items()
+            if rule["replenishment_due"] in ("*", sku)
+        )
+    for key, follow in (("upgrade_candidate", "upgrades"), ("option_candidate", "options")):
+        if key in rule:
+            return any(
+                CATALOGUE[sku][follow] and not any(s in bought for s in CATALOGUE[sku][follow])
+                for sku in bought
+                if rule[key] in ("*", sku)
+            )
+    if "rfm" in rule:
+        groups = rule["rfm"] if isinstance(rule["rfm"], list) else [rule["rfm"]]
+        cell = (int(facts.rfm[0]), int(facts.rfm[1])) if facts.rfm else None
+        return cell is not None and RFM[cell] in groups
     name = rule["field"]
     value = (
         facts.contact.get("attrs", {}).get(name[5:]) if name.startswith("attr.") else facts.contact.get(name)
@@ -84,4 +131,6 @@ def _compare(value: Any, rule: dict[str, Any], kind: Kind, facts: Facts) -> bool
         return text in {a.lower() for a in arg}
     if op == "contains":
         return arg.lower() in text
+    if op == "matches":
+        return re.search(arg, text) is not None  # text is lower-cased; the compiled rule ignores case
     return text == arg.lower()

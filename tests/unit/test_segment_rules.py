@@ -4,8 +4,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chalicelib.domain.commerce import RFM_GROUP_NAMES, Product
 from chalicelib.domain.segments.facts import Facts, Visit
-from chalicelib.domain.segments.rules import RuleError, parse_rule, segments_named
+from chalicelib.domain.segments.rules import RuleError, compile_rule, parse_rule, segments_named
+from tests.unit.rule_reference import CATALOGUE as REFERENCE_CATALOGUE
 from tests.unit.rule_reference import evaluate
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -142,8 +144,25 @@ _leaf = st.one_of(
         st.integers(min_value=0, max_value=100),
     ),
 )
+_skus = st.sampled_from(["TEA", "BIGTEA", "POT", "*"])
+_commerce = st.one_of(
+    st.builds(lambda c: {"customer": c}, st.sampled_from(["new", "existing", "one_time", "repeat"])),
+    st.builds(lambda s, d: {"bought": s, "within_days": d}, _skus, st.integers(min_value=1, max_value=120)),
+    st.builds(lambda s: {"replenishment_due": s}, st.sampled_from(["TEA", "BIGTEA", "*"])),
+    st.builds(lambda s: {"upgrade_candidate": s}, _skus),
+    st.builds(lambda s: {"option_candidate": s}, _skus),
+    st.builds(
+        lambda g: {"rfm": g}, st.lists(st.sampled_from(sorted(RFM_GROUP_NAMES)), min_size=1, max_size=3)
+    ),
+    st.builds(
+        lambda g: {"grade": g}, st.lists(st.sampled_from(["A", "B2", "C", "D4"]), min_size=1, max_size=2)
+    ),
+    st.builds(
+        lambda p: {"field": "company", "matches": p}, st.sampled_from(["^acme", "corp$", "b.t", "x?a"])
+    ),
+)
 _rules = st.recursive(
-    _leaf,
+    st.one_of(_leaf, _commerce),
     lambda inner: st.one_of(
         st.builds(lambda rs: {"all": rs}, st.lists(inner, min_size=1, max_size=3)),
         st.builds(lambda rs: {"any": rs}, st.lists(inner, min_size=1, max_size=3)),
@@ -161,8 +180,36 @@ _visits = st.lists(
 )
 
 
-@settings(max_examples=400, deadline=None)
-@given(rule=_rules, contact=_contacts, visits=_visits, score=st.floats(min_value=0, max_value=100))
-def test_compiled_rules_agree_with_the_reference(rule, contact, visits, score):
-    context = Facts(contact=contact, now=NOW, visits=visits, scores={"main": score})
-    assert parse_rule(rule)(context) == evaluate(rule, context)
+_products = st.dictionaries(
+    st.sampled_from(["TEA", "BIGTEA", "POT"]),
+    st.integers(min_value=0, max_value=200).map(lambda d: (NOW - timedelta(days=d)).date()),
+    max_size=3,
+)
+_CATALOGUE = {
+    sku: Product(sku, sku, spec["cycle"], tuple(spec["upgrades"]), tuple(spec["options"]))
+    for sku, spec in REFERENCE_CATALOGUE.items()
+}
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    rule=_rules,
+    contact=_contacts,
+    visits=_visits,
+    score=st.floats(min_value=0, max_value=100),
+    products=_products,
+    rfm=st.sampled_from(["", "555", "511", "151", "325", "214", "145", "433"]),
+    grade=st.sampled_from(["A1", "B2", "C3", "D4"]),
+)
+def test_compiled_rules_agree_with_the_reference(rule, contact, visits, score, products, rfm, grade):
+    context = Facts(
+        contact=contact,
+        now=NOW,
+        visits=visits,
+        scores={"main": score},
+        products=products,
+        rfm=rfm,
+        grade=grade,
+    )
+    compiled = compile_rule(rule, catalogue=_CATALOGUE).predicate
+    assert compiled(context) == evaluate(rule, context)
