@@ -10,6 +10,7 @@ falling due), so the sweep touches only those contacts, and only then.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -31,7 +32,8 @@ from .segments.facts import Facts, Visit
 
 # What evaluation writes on a contact; a change to only these is not a reason to evaluate again.
 DERIVED = frozenset({"grade", "segments", "rfm", "rfm_group", "check_at", "check_shard", "evaluated_at"})
-SCORING = frozenset({"scores", "scored_through"})
+SCORING = frozenset({"scores", "scored_through", "scored_keys", "scored_version"})
+REMEMBERED_HITS = 300  # a stream batch is at most 100 records: a retry always finds its hits here
 DAY = 86400.0
 
 
@@ -108,23 +110,32 @@ def current_scores(defs: Definitions, contact: Mapping[str, Any], now: datetime)
 
 
 def apply_hits(defs: Definitions, contact: dict[str, Any], hits: Iterable[HitRecord]) -> Scored:
-    """Score hits in key order, once each (`scored_through` remembers the last one applied)."""
+    """Score hits in key order, once each.
+
+    `scored_keys` remembers the last hits applied, so a redelivered batch scores nothing;
+    an older hit seen for the first time (history joining from another device) still
+    counts.  `scored_through` is the newest hit key ever applied."""
     scored = Scored()
     states = score_states(contact)
     through = str(contact.get("scored_through") or "")
+    recent = list(contact.get("scored_keys") or [])
+    seen = set(recent)
     for hit in sorted(hits, key=lambda h: h.key):
-        if hit.key <= through:
+        if hit.key in seen:
             continue
-        through = hit.key
+        seen.add(hit.key)
+        recent.append(hit.key)
+        through = max(through, hit.key)
         for model in defs.scores.values():
             state = states.setdefault(model.name, ScoreState())
             for change in score_hit(model, state, hit.facts, hit.at):
                 scored.changes.append((hit, change))
                 if crossed_hot(model, change.before, change.after):
                     scored.hot.append((hit, change))
-    if through:
+    if recent != list(contact.get("scored_keys") or []):
         contact["scores"] = stored_scores(states)
         contact["scored_through"] = through
+        contact["scored_keys"] = recent[-REMEMBERED_HITS:]
     return scored
 
 
@@ -181,11 +192,12 @@ def next_check(
     if timing.windows:
         times = [v.ts for v in facts.visits] + [t.timestamp() for t in facts.events.values()]
         times += [_midnight(d) + DAY for d in facts.products.values()]
+        times.sort()
         for window in timing.windows:
             span = window * DAY
-            leaving = [t for t in times if t + span > now]  # still inside: each leaves at t + span
-            if leaving:
-                later.append(min(leaving) + span)
+            first_inside = bisect_right(times, now - span)  # the oldest moment still in the window
+            if first_inside < len(times):
+                later.append(times[first_inside] + span)  # ... leaves it then
     for name, window in timing.date_windows:
         day = iso_day(facts.contact.get(name))
         if day:

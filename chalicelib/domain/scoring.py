@@ -96,8 +96,14 @@ def score_hit(model: ScoreModel, state: ScoreState, hit: HitFacts, now: datetime
         points = _within_cap(rule, state, now)
         if points == 0:
             continue
-        before = state.current(model, now)
-        state.value, state.at = before + points, now
+        if state.at is not None and now < state.at:
+            # An older hit arriving late (a second device's history joining the person):
+            # its points have cooled since it happened.
+            before = state.value
+            state.value += decayed(points, now, state.at, model.half_life_days)
+        else:
+            before = state.current(model, now)
+            state.value, state.at = before + points, now
         changes.append(Change(model.name, rule.name, points, before, state.value))
     return changes
 

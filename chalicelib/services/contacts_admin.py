@@ -20,7 +20,9 @@ class ContactNotFoundError(NotFoundError):
     pass
 
 
-_INTERNAL = frozenset({"scores", "scored_through", "check_shard", "evaluated_at"})
+_INTERNAL = frozenset(
+    {"scores", "scored_through", "scored_keys", "scored_version", "check_shard", "evaluated_at"}
+)
 
 
 def public_view(contact: Contact, scores: dict[str, float] | None = None) -> dict[str, Any]:

@@ -115,10 +115,10 @@ class Evaluator:
     def _score_hits(self, contact: Contact, items: list[dict[str, Any]]) -> None:
         definitions = self._definitions.in_force().definitions
         hits = [_hit(item) for item in items]
-        before = contact.get("scored_through")
+        before = list(contact.get("scored_keys") or [])
         scored = apply_hits(definitions, contact, hits)
-        if contact.get("scored_through") == before:
-            return
+        if contact.get("scored_keys") == before:
+            return  # every hit here was scored before (a redelivered batch)
         entries = [
             {
                 "sk": f"{hit.key}#score#{change.score}#{change.rule}",
@@ -146,7 +146,7 @@ class Evaluator:
         ]
         # Timeline first, with keys fixed by the hit: a retry rewrites the same entries.
         self._state.add_to_timeline(contact["contact_id"], entries)
-        self._state.save_scores(contact, before)
+        self._state.save_scores(contact)
 
     def _announce(self, image: dict[str, Any]) -> None:
         contact_id = image["pk"]["S"][2:]

@@ -149,19 +149,24 @@ class ContactState:
             request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
     # --- writes -----------------------------------------------------------------------------------
-    def save_scores(self, contact: Contact, previous_through: str | None) -> None:
-        """Scores move only from the state they were computed from (retries apply nothing twice)."""
-        condition = (
-            "attribute_not_exists(scored_through)" if not previous_through else "scored_through = :was"
-        )
-        values: dict[str, Any] = {":s": _serialize(contact["scores"]), ":t": {"S": contact["scored_through"]}}
-        if previous_through:
-            values[":was"] = {"S": previous_through}
+    def save_scores(self, contact: Contact) -> None:
+        """Scores move only from the state they were computed from: `scored_version` counts
+        the writes, and a write expects the count it read (retries apply nothing twice)."""
+        was = int(contact.get("scored_version") or 0)
+        condition = "attribute_not_exists(scored_version)" if was == 0 else "scored_version = :was"
+        values: dict[str, Any] = {
+            ":s": _serialize(contact["scores"]),
+            ":t": {"S": contact["scored_through"]},
+            ":k": _serialize(contact["scored_keys"]),
+            ":v": {"N": str(was + 1)},
+        }
+        if was:
+            values[":was"] = {"N": str(was)}
         try:
             self._db.update_item(
                 TableName=self._contacts,
                 Key={"email": {"S": contact["email"]}},
-                UpdateExpression="SET scores = :s, scored_through = :t",
+                UpdateExpression="SET scores = :s, scored_through = :t, scored_keys = :k, scored_version = :v",
                 ConditionExpression=f"attribute_exists(email) AND ({condition})",
                 ExpressionAttributeValues=values,
             )

@@ -120,3 +120,15 @@ def test_no_segment_or_grade_changes_before_the_next_check(person, fraction):
     moment = now + (horizon - now) * fraction
     later = evaluate(_DEFS, contact, visits, moment, _BOUNDS)
     assert (later.segments, later.grade) == (first.segments, first.grade)
+
+
+def test_a_second_devices_older_history_still_scores_cooled_by_its_age():
+    defs = examples()
+    contact = {"email": "a@example.com", "contact_id": "c1"}
+    apply_hits(defs, contact, views("/pricing", 1))  # today: 15
+    old = views("/pricing", 1, start=NOW - timedelta(days=14))  # one half-life ago, joining later
+    scored = apply_hits(defs, contact, old)
+    assert [c.points for _, c in scored.changes if c.score == "interest"] == [15]
+    now = evaluate(defs, contact, History(), NOW, None).scores["interest"]
+    assert 22.4 < now < 22.6, "15 now plus 15 that has halved since"
+    assert apply_hits(defs, contact, old).changes == [], "and only once"
