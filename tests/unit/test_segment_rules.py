@@ -161,15 +161,19 @@ _commerce = st.one_of(
         lambda p: {"field": "company", "matches": p}, st.sampled_from(["^acme", "corp$", "b.t", "x?a"])
     ),
 )
-_rules = st.recursive(
-    st.one_of(_leaf, _commerce),
-    lambda inner: st.one_of(
-        st.builds(lambda rs: {"all": rs}, st.lists(inner, min_size=1, max_size=3)),
-        st.builds(lambda rs: {"any": rs}, st.lists(inner, min_size=1, max_size=3)),
-        st.builds(lambda r: {"not": r}, inner),
-    ),
-    max_leaves=8,
-)
+
+
+def _nested(inner: st.SearchStrategy) -> st.SearchStrategy:
+    """all / any / not around smaller rules."""
+    parts = st.lists(inner, min_size=1, max_size=3)
+    return st.one_of(
+        parts.map(lambda rs: {"all": rs}),
+        parts.map(lambda rs: {"any": rs}),
+        inner.map(lambda r: {"not": r}),
+    )
+
+
+_rules = st.recursive(st.one_of(_leaf, _commerce), _nested, max_leaves=8)
 _visits = st.lists(
     st.builds(
         lambda p, d: Visit(p, NOW - timedelta(days=d)),
