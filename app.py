@@ -384,7 +384,7 @@ def sweep(event: Any) -> None:
     from chalicelib.services import wiring
 
     wiring.tables_ready()
-    wiring.evaluator().sweep()
+    wiring.evaluator().sweep(_remaining_ms(event.context))
 
 
 @app.schedule(Cron(0, 3, "*", "*", "?", "*"))

@@ -35,6 +35,8 @@ SCORED_KINDS = frozenset({"pageview", "event", "conversion", "purchase", "form",
 HISTORY_DAYS_WITHOUT_WINDOW = 90
 ATTEMPTS = 4
 RESERVE_MS = 60_000  # a re-evaluation run hands over with this much Lambda time left
+SWEEP_RESERVE_MS = 10_000
+MAX_SWEEP_ROUNDS = 1000  # a page per shard per round
 
 
 class Evaluator:
@@ -252,16 +254,25 @@ class Evaluator:
             if start is None or remaining_ms() < RESERVE_MS:
                 return start
 
-    def sweep(self, limit: int = 500) -> int:
-        """Re-evaluate contacts whose check time has come; bounded per run, the rest next run."""
+    def sweep(self, remaining_ms: Callable[[], int] = lambda: 10**9, page: int = 100) -> int:
+        """Re-evaluate contacts whose check time has come, shard by shard, a page at a time,
+        until none is due or the run's time is nearly up (the next run goes on)."""
+        definitions = self._definitions.in_force().definitions
+        if not (definitions.segments or definitions.scores or definitions.profile):
+            return 0
         now = self.now().isoformat(timespec="seconds")
         done = 0
-        for shard in range(SHARDS):
-            for email in self._state.due(shard, now, max(1, limit // SHARDS)):
-                contact = self._state.by_email(email)
-                if contact is not None:
-                    self.evaluate(contact)
-                    done += 1
+        for _ in range(MAX_SWEEP_ROUNDS):
+            found = 0
+            for shard in range(SHARDS):
+                if remaining_ms() < SWEEP_RESERVE_MS:
+                    return done
+                emails = self._state.due(shard, now, page)
+                if emails:
+                    done += len(self.evaluate_many(self._state.by_emails(emails)))
+                    found += len(emails)
+            if not found:
+                break
         return done
 
     def refresh_rfm(self) -> dict[str, Any]:

@@ -448,3 +448,26 @@ def test_segment_moves_in_shared_transactions_count_everyone_once_even_when_repe
     )
     assert store.sizes(["a"]) == {"a": 40}
     assert "c000" not in {m["contact_id"] for m in store.all_members("a")}
+
+
+def test_the_sweep_works_through_everyone_due_in_pages_and_leaves_the_rest(aws, api, streams):
+    load_examples(aws, api)
+    today = datetime.now(UTC).date()
+    edge = (today - timedelta(days=180)).isoformat()  # lapsed (more than 180 days) from tomorrow
+    rows = "".join(f"l{i}@example.com,2,{edge}\n" for i in range(45))
+    rows += f"fresh@example.com,2,{today.isoformat()}\n"
+    drop_and_import(aws, api, "edge.csv", f"email,購入回数,最終購入日\n{rows}".encode())
+    streams()
+    assert members(api, aws, "lapsed_customers") == set()
+
+    tomorrow = datetime.combine(today + timedelta(days=1), datetime.min.time(), UTC).timestamp() + 5
+    evaluator = Evaluator(
+        wiring.contact_state(),
+        wiring.segment_store(),
+        wiring.definitions(),
+        wiring.evaluator()._alerts,
+        lambda: tomorrow,
+    )
+    assert evaluator.sweep(page=4) == 45, "every due contact, though each read is 4 per shard"
+    assert members(api, aws, "lapsed_customers") == {f"l{i}@example.com" for i in range(45)}
+    assert evaluator.sweep(page=4) == 0, "and nobody twice"
