@@ -24,8 +24,11 @@ def test_chalice_package_makes_the_functions_we_expect(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "chalicelib", project / "chalicelib")
     shutil.copytree(ROOT / ".chalice", project / ".chalice", ignore=shutil.ignore_patterns("deployments"))
     (project / "requirements.txt").write_text("")  # offline: no wheels to fetch
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SODATE_"))}
     env["AWS_DEFAULT_REGION"] = "ap-northeast-1"
+    stream = "arn:aws:dynamodb:ap-northeast-1:123456789012:table/sodate-{}/stream/2026-11-23T00:00:00.000"
+    env["SODATE_EVENTS_STREAM_ARN"] = stream.format("events")  # what stage_config.py --print-env exports
+    env["SODATE_CONTACTS_STREAM_ARN"] = stream.format("contacts")
     chalice = Path(sys.executable).with_name("chalice")
     subprocess.run(
         [str(chalice), "package", "--stage", "dev", str(tmp_path / "out")],
@@ -45,6 +48,15 @@ def test_chalice_package_makes_the_functions_we_expect(tmp_path: Path) -> None:
     assert {"/admin/contacts", "/admin/contacts/{contact_id}", "/admin/contacts/{contact_id}/export"} <= set(
         api
     )
+    for function, table in (("EventsChanged", "events"), ("ContactsChanged", "contacts")):
+        (source,) = resources[function]["Properties"]["Events"].values()
+        assert source["Type"] == "DynamoDB" and source["Properties"]["BatchSize"] == 100
+        assert source["Properties"]["Stream"] == stream.format(table)
+    schedules = {
+        name: next(iter(resources[name]["Properties"]["Events"].values()))["Properties"]["Schedule"]
+        for name in ("Sweep", "Rfm")
+    }
+    assert schedules == {"Sweep": "rate(1 minute)", "Rfm": "cron(0 3 * * ? *)"}
     assert not [r for r in resources.values() if r["Type"] == "AWS::IAM::Role"], "the stack's role is used"
     assert importer["Role"] == resources["APIHandler"]["Properties"]["Role"]
 
