@@ -1,0 +1,89 @@
+"""Mail templates: Jinja2 in a sandbox, personal fields with defaults, a shared layout.
+
+A contact's fields are data, never template: `{{ name }}` prints whatever the
+name holds, so a field containing `{{ ''.__class__ }}` is shown as those
+characters (listmonk CVE-2025-49136 ran such text).  The templates themselves
+run in Jinja2's sandbox, so a template cannot reach Python internals either;
+HTML is escaped by default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup
+
+from ..errors import BadInputError
+
+_HTML = ImmutableSandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+_TEXT = ImmutableSandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
+FIELDS = ("email", "name", "last_name", "first_name", "company", "phone", "language", "timezone", "grade")
+
+
+class TemplateError(BadInputError):
+    """`where` names the part (subject, html, text, layout) and `line` the line in it."""
+
+    def __init__(self, where: str, line: int | None, message: str) -> None:
+        super().__init__(f"{where}{f' line {line}' if line else ''}: {message}")
+        self.where = where
+        self.line = line
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    html: str
+    text: str
+
+
+class MailTemplate:
+    """Checked once when defined; rendered per recipient."""
+
+    def __init__(self, subject: str, html: str, text: str, layout: str | None = None) -> None:
+        self._parts = {
+            "subject": _compile(_TEXT, subject, "subject"),
+            "html": _compile(_HTML, html, "html"),
+            "text": _compile(_TEXT, text, "text"),
+        }
+        self._layout = _compile(_HTML, layout, "layout") if layout else None
+
+    def render(self, contact: Mapping[str, Any], extra: Mapping[str, str] | None = None) -> Rendered:
+        values = personal_fields(contact) | dict(extra or {})
+        subject = _run(self._parts["subject"], values, "subject").replace("\r", " ").replace("\n", " ")
+        html = _run(self._parts["html"], values, "html")
+        if self._layout is not None:
+            html = _run(self._layout, values | {"content": Markup(html)}, "layout")
+        return Rendered(subject.strip(), html, _run(self._parts["text"], values, "text"))
+
+
+def personal_fields(contact: Mapping[str, Any]) -> dict[str, Any]:
+    """What a template may read: the contact's plain fields and custom attributes, as text."""
+    values: dict[str, Any] = {
+        name: str(contact[name]) for name in FIELDS if contact.get(name) not in (None, "")
+    }
+    attrs = contact.get("attrs") or {}
+    values["attrs"] = {str(k): str(v) for k, v in attrs.items()}
+    return values
+
+
+def _compile(env: ImmutableSandboxedEnvironment, source: str, where: str) -> Any:
+    try:
+        return env.from_string(source)
+    except TemplateSyntaxError as error:
+        raise TemplateError(where, error.lineno, error.message or "not a valid template") from None
+
+
+def _run(template: Any, values: Mapping[str, Any], where: str) -> str:
+    try:
+        return str(template.render(values))
+    except UndefinedError as error:
+        raise TemplateError(
+            where, None, f"{error.message}; give it a default: {{{{ field | default('...') }}}}"
+        ) from None
+    except SecurityError as error:
+        raise TemplateError(where, None, f"not allowed in a template: {error}") from None

@@ -1,0 +1,76 @@
+"""Mail for scenarios: sandboxed templates, personal fields, UTF-8 MIME with one-click unsubscribe."""
+
+from __future__ import annotations
+
+import email
+from datetime import UTC, datetime
+from email.policy import default
+
+import pytest
+
+from chalicelib.domain.mail.message import Sender, build_message
+from chalicelib.domain.mail.templates import MailTemplate, TemplateError
+
+SENDER = Sender("育てショップ", "shop@example.jp", "〒150-0001 東京都渋谷区神宮前1-2-3")
+UNSUBSCRIBE = "https://api.example.jp/u/abc.def"
+
+
+def test_personal_fields_with_defaults_and_html_escaped():
+    template = MailTemplate(
+        subject="{{ name | default('お客様') }}、新茶のご案内",
+        html="<p>{{ name | default('お客様') }}様 ({{ company | default('') }})</p>",
+        text="{{ name | default('お客様') }}様\n{{ attrs.rank | default('一般') }}会員",
+    )
+    known = template.render({"name": "山田 <b>太郎</b>", "company": "A&B", "attrs": {"rank": "ゴールド"}})
+    assert known.subject == "山田 <b>太郎</b>、新茶のご案内"
+    assert known.html == "<p>山田 &lt;b&gt;太郎&lt;/b&gt;様 (A&amp;B)</p>"
+    assert known.text == "山田 <b>太郎</b>様\nゴールド会員"
+    stranger = template.render({"email": "x@example.jp"})
+    assert stranger.subject == "お客様、新茶のご案内" and stranger.text == "お客様様\n一般会員"
+
+
+def test_a_field_holding_template_syntax_is_printed_never_run():
+    template = MailTemplate("{{ name }}", "<p>{{ name }}</p>", "{{ name }}")
+    rendered = template.render({"name": "{{ ''.__class__.__mro__ }}"})
+    assert rendered.text == "{{ ''.__class__.__mro__ }}"
+    assert "__class__" in rendered.html
+
+
+def test_templates_run_in_a_sandbox_and_errors_name_the_part_and_line():
+    with pytest.raises(TemplateError) as raised:
+        MailTemplate("hi", "<p>\n{{ ''.__class__.__mro__[1].__subclasses__() }}</p>", "x").render({})
+    assert str(raised.value).startswith("html: not allowed in a template")
+    with pytest.raises(TemplateError) as syntax:
+        MailTemplate("hi", "<p>ok</p>", "line one\n{% if %}")
+    assert (syntax.value.where, syntax.value.line) == ("text", 2)
+    with pytest.raises(TemplateError) as missing:
+        MailTemplate("{{ nickname }}", "x", "x").render({})
+    assert "nickname" in str(missing.value) and "default" in str(missing.value)
+
+
+def test_a_shared_layout_wraps_the_html():
+    layout = "<html><body><header>育て</header>{{ content }}</body></html>"
+    rendered = MailTemplate("s", "<p>{{ name }}</p>", "t", layout=layout).render({"name": "<i>花</i>"})
+    assert rendered.html == "<html><body><header>育て</header><p>&lt;i&gt;花&lt;/i&gt;</p></body></html>"
+
+
+def test_the_message_is_utf8_with_one_click_unsubscribe_and_the_senders_address():
+    rendered = MailTemplate(
+        "{{ name }}様、新茶のご案内", "<html><body><p>こんにちは</p></body></html>", "こんにちは"
+    ).render({"name": "山田"})
+    raw = build_message(SENDER, "taro@example.jp", rendered, UNSUBSCRIBE, datetime(2026, 11, 23, tzinfo=UTC))
+    assert raw.isascii(), "headers are encoded-words, bodies base64 or quoted-printable"
+    parsed = email.message_from_bytes(raw, policy=default)
+    assert parsed["Subject"] == "山田様、新茶のご案内"
+    assert parsed["From"].addresses[0].display_name == "育てショップ"
+    assert parsed["List-Unsubscribe"] == f"<{UNSUBSCRIBE}>"
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    text = parsed.get_body(("plain",)).get_content()
+    html = parsed.get_body(("html",)).get_content()
+    for body in (text, html):
+        assert "東京都渋谷区神宮前1-2-3" in body and UNSUBSCRIBE in body and "育てショップ" in body
+    assert html.index("配信停止") < html.index("</body>")
+    with pytest.raises(ValueError):
+        build_message(
+            SENDER, "t@example.jp", rendered, "http://insecure.example", datetime(2026, 11, 23, tzinfo=UTC)
+        )
