@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import email
+import re
 from datetime import UTC, datetime
 from email.policy import default
 
 import pytest
 
+from chalicelib.domain.mail.links import click, opened, track
 from chalicelib.domain.mail.message import Sender, build_message
 from chalicelib.domain.mail.templates import MailTemplate, TemplateError
+from chalicelib.domain.tokens import InvalidTokenError, sign
 
 SENDER = Sender("育てショップ", "shop@example.jp", "〒150-0001 東京都渋谷区神宮前1-2-3")
 UNSUBSCRIBE = "https://api.example.jp/u/abc.def"
@@ -74,3 +77,41 @@ def test_the_message_is_utf8_with_one_click_unsubscribe_and_the_senders_address(
         build_message(
             SENDER, "t@example.jp", rendered, "http://insecure.example", datetime(2026, 11, 23, tzinfo=UTC)
         )
+
+
+# --- tracked links ---------------------------------------------------------------------------------
+KEY = "k" * 40
+API = "https://api.example.jp"
+
+
+def test_web_links_are_tracked_per_recipient_and_lead_only_where_the_mail_pointed():
+    page = (
+        '<html><body><a href="https://shop.example.jp/tea?a=1&amp;b=2">tea</a> '
+        "<a href='mailto:help@example.jp'>mail</a> <a href=\"#top\">top</a></body></html>"
+    )
+    tracked = track(page, API, "msg-1", KEY, 2_000_000_000)
+    tokens = re.findall(r'href="https://api\.example\.jp/c/([^"]+)"', tracked)
+    assert len(tokens) == 1 and "mailto:help@example.jp" in tracked and 'href="#top"' in tracked
+    assert click(tokens[0], KEY, 1_900_000_000) == ("msg-1", "https://shop.example.jp/tea?a=1&b=2")
+    pixel = re.search(r'<img src="https://api\.example\.jp/o/([^"]+)"', tracked)
+    assert pixel and opened(pixel.group(1), KEY, 1_900_000_000) == "msg-1"
+    assert tracked.index("<img") < tracked.index("</body>")
+
+
+def test_tampered_forged_or_expired_click_tokens_go_nowhere():
+    token = re.findall(
+        r"/c/([^\"]+)", track('<a href="https://shop.example.jp/">x</a>', API, "m", KEY, 2_000_000_000)
+    )[0]
+    body, signature = token.split(".")
+    forged_body = body[:-2] + ("AA" if body[-2:] != "AA" else "BB")
+    for bad in (f"{forged_body}.{signature}", token + "x", "nonsense", ""):
+        with pytest.raises(InvalidTokenError):
+            click(bad, KEY, 1_900_000_000)
+    evil = sign({"m": "m", "u": "https://evil.example/"}, "another-key", 2_000_000_000)
+    with pytest.raises(InvalidTokenError):
+        click(evil, KEY, 1_900_000_000)
+    with pytest.raises(InvalidTokenError):
+        click(token, KEY, 2_100_000_000)
+    script = sign({"m": "m", "u": "javascript:alert(1)"}, KEY, 2_000_000_000)
+    with pytest.raises(InvalidTokenError):
+        click(script, KEY, 1_900_000_000)
