@@ -56,7 +56,7 @@ class History:
     events: dict[str, datetime] = field(default_factory=dict)  # name -> last time
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Evaluation:
     grade: str
     segments: frozenset[str]
@@ -168,7 +168,11 @@ def evaluate(
 ) -> Evaluation:
     states = score_states(contact, caps_too=False)
     facts = facts_for(defs, contact, history, now, bounds, states)
-    profile = next((grade for grade, rule in defs.profile if rule.predicate(facts)), "D")
+    profile = "D"
+    for grade, rule in defs.profile:
+        if rule.predicate(facts):
+            profile = grade
+            break
     model = defs.scores.get(defs.engagement or "")
     band = model.band(facts.scores.get(model.name, 0.0)) if model else 1
     facts.grade = f"{profile}{band}"

@@ -9,6 +9,7 @@ so the timeline can explain it.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -54,7 +55,7 @@ class ScoreModel:
     bands: tuple[float, float, float]  # thresholds of engagement 2, 3 and 4 ("hot")
 
     def band(self, value: float) -> int:
-        return 1 + sum(1 for threshold in self.bands if value >= threshold)
+        return 1 + bisect_right(self.bands, value)
 
 
 @dataclass
