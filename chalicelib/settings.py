@@ -30,6 +30,7 @@ class Settings:
     segments_table: str = "sodate-segments"
     sales_alerts_topic: str = ""  # SNS topic ARN
     sender: str = "sodate@example.com"  # SES-verified From address
+    dead_letter_queue_url: str = ""  # where records no retry can fix are parked
 
 
 @lru_cache(maxsize=1)
@@ -53,4 +54,5 @@ def get_settings() -> Settings:
         segments_table=env.get("SODATE_SEGMENTS_TABLE", "sodate-segments"),
         sales_alerts_topic=env.get("SODATE_SALES_ALERTS_TOPIC", ""),
         sender=env.get("SODATE_SENDER", "sodate@example.com"),
+        dead_letter_queue_url=env.get("SODATE_DEAD_LETTER_QUEUE_URL", ""),
     )

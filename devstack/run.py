@@ -92,6 +92,7 @@ def start(
             "SODATE_IMPORT_QUEUE_URL": outputs["ImportQueueUrl"],
             "SODATE_IMPORT_QUEUE_NAME": outputs["ImportQueueName"],
             "SODATE_IMPORT_DLQ_URL": outputs["ImportDeadLetterQueueUrl"],
+            "SODATE_DEAD_LETTER_QUEUE_URL": outputs["ImportDeadLetterQueueUrl"],
             "SODATE_ADMIN_TOKEN_SECRET": outputs["AdminTokenSecret"],
             "SODATE_LINK_KEY_SECRET": outputs["LinkSigningKeySecret"],
             "SODATE_DEFINITIONS_TABLE": outputs["DefinitionsTable"],

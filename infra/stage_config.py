@@ -33,6 +33,7 @@ ENVIRONMENT = {
     "SODATE_SEGMENTS_TABLE": "SegmentsTable",
     "SODATE_SALES_ALERTS_TOPIC": "SalesAlertsTopicArn",
     "SODATE_SENDER": "SenderAddress",
+    "SODATE_DEAD_LETTER_QUEUE_URL": "ImportDeadLetterQueueUrl",
     "SODATE_EVENTS_STREAM_ARN": "EventsStreamArn",
     "SODATE_CONTACTS_STREAM_ARN": "ContactsStreamArn",
 }

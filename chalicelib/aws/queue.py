@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from chalicelib.domain.queue_messages import continuation, reevaluation
@@ -17,3 +18,15 @@ class ImportQueue:
 
     def reevaluate(self, stamp: str, start: dict[str, Any] | None = None) -> None:
         self._sqs.send_message(QueueUrl=self._url, MessageBody=reevaluation(stamp, start))
+
+
+class DeadLetters:
+    """Where records that no retry can fix go, with the reason, for an operator to look at."""
+
+    def __init__(self, sqs: Any, queue_url: str) -> None:
+        self._sqs = sqs
+        self._url = queue_url
+
+    def park(self, handler: str, payload: dict[str, Any], error: str) -> None:
+        body = {"type": "sodate.parked", "handler": handler, "error": error[:2000], "payload": payload}
+        self._sqs.send_message(QueueUrl=self._url, MessageBody=json.dumps(body, default=str)[:250_000])

@@ -20,6 +20,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
+
 from chalicelib.domain.commerce import parse_purchase, rfm_bounds, rfm_code
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.errors import BadInputError
@@ -34,6 +37,7 @@ from chalicelib.store.segments import Move, SegmentStore
 SCORED_KINDS = frozenset({"pageview", "event", "conversion", "purchase", "form", "email_open", "email_click"})
 HISTORY_DAYS_WITHOUT_WINDOW = 90
 ATTEMPTS = 4
+logger = Logger(service="sodate", child=True)
 RESERVE_MS = 60_000  # a re-evaluation run hands over with this much Lambda time left
 SWEEP_RESERVE_MS = 10_000
 MAX_SWEEP_ROUNDS = 1000  # a page per shard per round
@@ -47,7 +51,9 @@ class Evaluator:
         definitions: DefinitionsService,
         alerts: SalesAlerts,
         clock: Callable[[], float] = time.time,
+        park: Callable[[str, dict[str, Any], str], None] | None = None,
     ) -> None:
+        self._park = park
         self._state = state
         self._segments = segments
         self._definitions = definitions
@@ -72,9 +78,23 @@ class Evaluator:
             elif kind in SCORED_KINDS and "bot" not in image:
                 hits.setdefault(pk[2:], []).append(image)
         for contact_id, items in hits.items():
-            self._score(contact_id, items)
+            self._isolated(
+                "events_changed", {"contact_id": contact_id, "items": items}, self._score, contact_id, items
+            )
         for image in hot:
-            self._announce(image)
+            self._isolated("events_changed", {"hot": image}, self._announce, image)
+
+    def _isolated(self, handler: str, payload: dict[str, Any], work: Callable[..., Any], *args: Any) -> None:
+        """One person's records must not hold up everyone's: a failure no retry can fix is
+        parked on the dead-letter queue with its records; a transient one fails the batch
+        (the stream retries it, and the work is idempotent)."""
+        try:
+            work(*args)
+        except Exception as error:
+            if self._park is None or transient(error):
+                raise
+            logger.exception("parked a stream record", extra={"handler": handler})
+            self._park(handler, payload, repr(error))
 
     def _score(self, contact_id: str, items: list[dict[str, Any]]) -> None:
         for attempt in range(ATTEMPTS):
@@ -176,10 +196,17 @@ class Evaluator:
             change = record.get("dynamodb", {})
             new, old = change.get("NewImage"), change.get("OldImage")
             if record.get("eventName") == "REMOVE" and old:
-                self._forget(from_item(old))
+                self._isolated("contacts_changed", {"removed": old}, self._forget, from_item(old))
             elif new and not _only_ours(old, new) and new["email"]["S"] not in changed:
                 changed.append(new["email"]["S"])
-        self.evaluate_many(self._state.by_emails(changed))
+        contacts = self._state.by_emails(changed)
+        try:
+            self.evaluate_many(contacts)
+        except Exception as error:
+            if self._park is None or transient(error):
+                raise
+            for contact in contacts:  # find the one that fails; the others go through
+                self._isolated("contacts_changed", {"email": contact["email"]}, self.evaluate, contact)
 
     def _forget(self, contact: Contact) -> None:
         for name in contact.get("segments") or []:
@@ -302,6 +329,26 @@ class Evaluator:
                     self.evaluate(contact)
                     moved += 1
         return {**bounds.to_json(), "moved": moved}
+
+
+_TRANSIENT = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionConflictException",
+        "Throttling",
+    }
+)
+
+
+def transient(error: Exception) -> bool:
+    """Worth retrying the whole batch: throttling, a service hiccup, the network, a write race."""
+    if isinstance(error, ClientError):
+        return error.response.get("Error", {}).get("Code") in _TRANSIENT
+    return isinstance(error, (BotoCoreError, ConflictError))
 
 
 def _because(hit: HitRecord) -> str:

@@ -9,7 +9,7 @@ from functools import lru_cache
 from aws_lambda_powertools import Logger
 
 from chalicelib.aws.clients import client
-from chalicelib.aws.queue import ImportQueue
+from chalicelib.aws.queue import DeadLetters, ImportQueue
 from chalicelib.aws.s3files import S3Files
 from chalicelib.aws.secrets import SecretValue
 from chalicelib.domain.tokens import bearer_matches
@@ -75,7 +75,12 @@ def contact_state() -> ContactState:
 def evaluator() -> Evaluator:
     settings = get_settings()
     alerts = SalesAlerts(client("ses"), client("sns"), settings.sender, settings.sales_alerts_topic)
-    return Evaluator(contact_state(), segment_store(), definitions(), alerts)
+    parked = (
+        DeadLetters(client("sqs"), settings.dead_letter_queue_url) if settings.dead_letter_queue_url else None
+    )
+    return Evaluator(
+        contact_state(), segment_store(), definitions(), alerts, park=parked.park if parked else None
+    )
 
 
 @lru_cache(maxsize=1)

@@ -67,6 +67,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             "SODATE_SEGMENTS_TABLE": outputs["SegmentsTable"],
             "SODATE_SALES_ALERTS_TOPIC": outputs["SalesAlertsTopicArn"],
             "SODATE_SENDER": outputs["SenderAddress"],
+            "SODATE_DEAD_LETTER_QUEUE_URL": outputs["ImportDeadLetterQueueUrl"],
         }
         for name, value in env.items():
             monkeypatch.setenv(name, value)

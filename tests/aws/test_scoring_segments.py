@@ -471,3 +471,28 @@ def test_the_sweep_works_through_everyone_due_in_pages_and_leaves_the_rest(aws, 
     assert evaluator.sweep(page=4) == 45, "every due contact, though each read is 4 per shard"
     assert members(api, aws, "lapsed_customers") == {f"l{i}@example.com" for i in range(45)}
     assert evaluator.sweep(page=4) == 0, "and nobody twice"
+
+
+def test_a_record_no_retry_can_fix_is_parked_and_the_rest_of_the_batch_goes_through(aws, api, site, streams):
+    load_examples(aws, api)
+    identify(api, site, "device-gggg", "good@example.com")
+    broken = identify(api, site, "device-hhhh", "broken@example.com")
+    streams()
+    aws["session"].client("dynamodb").put_item(
+        TableName=aws["EventsTable"],
+        Item={
+            "pk": {"S": f"c#{broken}"},
+            "sk": {"S": "2026-11-23T00:00:00#x#000001"},
+            "kind": {"S": "pageview"},
+            "path": {"S": "/pricing"},
+            "at": {"S": "not a time"},
+        },
+    )
+    assert send(api, pageview(site, "device-gggg", "/pricing")).status_code == 204
+    streams()  # one batch: the broken record and the good hit
+
+    assert contact_by_email(api, aws, "good@example.com")["scores"]["interest"] == 15
+    [parked] = queued_bodies(aws["session"].client("sqs"), aws["ImportDeadLetterQueueUrl"])
+    body = json.loads(parked)
+    assert (body["type"], body["handler"]) == ("sodate.parked", "events_changed")
+    assert body["payload"]["contact_id"] == broken and "not a time" in body["error"]
