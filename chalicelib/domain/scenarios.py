@@ -1,4 +1,4 @@
-"""Scenario definitions (issue 5, part 1: the checked shape; the engine comes next).
+"""Scenario definitions and one person's walk through them (issue 5, part 1: pure, not wired).
 
 A scenario is entered (a segment, an event, or a date field), walks its steps
 (send, wait, branch, split, update, notify, webhook, exit) and ends at its
@@ -10,8 +10,10 @@ and segments exist, splits add up to 100, and no loop can run without a wait
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from .segments.rules import Compiled, RuleError, compile_rule
@@ -222,3 +224,99 @@ def _no_loop_without_wait(steps: dict[str, Step], where: str, order: list[Any]) 
 
     for step_id in moving:
         visit(step_id, [])
+
+
+# --- walking a scenario (pure) ----------------------------------------------------------------------
+MAX_STEPS_PER_ADVANCE = 100  # no loop runs without a wait, so a walk always stops well before this
+
+
+@dataclass
+class Journey:
+    """One person's place in one scenario: which step, since when, and when to look again."""
+
+    scenario: str
+    contact_id: str
+    entry: int  # 1 for the first time in, 2 after a re-entry, ...
+    step: str
+    due_at: datetime
+    waiting_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something the engine must do for this person; `key` is unique per (person, scenario, step, entry)."""
+
+    kind: str  # send, update, notify_sales, webhook, goal, exit
+    step: str
+    spec: Any
+    key: str
+
+
+@dataclass
+class Walk:
+    actions: list[Action]
+    journey: Journey | None  # None: the person has left the scenario
+
+
+def advance(
+    scenario: Scenario,
+    journey: Journey,
+    now: datetime,
+    holds: Callable[[Compiled], bool],
+    goal_reached: bool = False,
+) -> Walk:
+    """Move one person as far as they can go now: do the steps that are due, stop at a wait."""
+    actions: list[Action] = []
+    if goal_reached:
+        return Walk([_action("goal", journey, journey.step, scenario.goal)], None)
+    step_id: str | None = journey.step
+    for _ in range(MAX_STEPS_PER_ADVANCE):
+        if step_id is None:
+            return Walk([*actions, _action("exit", journey, journey.step, None)], None)
+        step = scenario.steps[step_id]
+        journey.step = step_id
+        if step.kind == "wait":
+            if journey.waiting_since is None:
+                journey.waiting_since = now
+                journey.due_at = now + _duration(step.spec)
+            if now < journey.due_at:
+                return Walk(actions, journey)
+            journey.waiting_since = None
+            step_id = step.next
+        elif step.kind == "branch":
+            step_id = step.branches[0] if holds(scenario.conditions[step.id]) else _otherwise(step)
+        elif step.kind == "split":
+            step_id = _split(step, journey)
+        elif step.kind == "exit":
+            return Walk([*actions, _action("exit", journey, step.id, None)], None)
+        else:
+            actions.append(_action(step.kind, journey, step.id, step.spec))
+            step_id = step.next
+    raise RuntimeError(f"scenario {scenario.name}: no wait within {MAX_STEPS_PER_ADVANCE} steps")
+
+
+def _otherwise(step: Step) -> str | None:
+    return step.branches[1] if len(step.branches) > 1 else step.next
+
+
+def _split(step: Step, journey: Journey) -> str:
+    """The same person always takes the same branch of the same split (a stable hash, not chance)."""
+    digest = hashlib.blake2b(f"{journey.scenario}\0{journey.contact_id}\0{step.id}".encode(), digest_size=4)
+    point = int.from_bytes(digest.digest(), "big") % 100
+    for branch, share in step.spec.items():
+        if point < share:
+            return str(branch)
+        point -= share
+    return str(list(step.spec)[-1])
+
+
+def _duration(spec: Mapping[str, Any]) -> timedelta:
+    if "timeout_days" in spec:
+        return timedelta(days=spec["timeout_days"])
+    if "until" in spec:
+        return timedelta(0)  # the weekday/time in the contact's timezone is the engine's to compute
+    return timedelta(days=spec.get("days", 0), hours=spec.get("hours", 0), minutes=spec.get("minutes", 0))
+
+
+def _action(kind: str, journey: Journey, step: str, spec: Any) -> Action:
+    return Action(kind, step, spec, f"{journey.contact_id}#{journey.scenario}#{step}#{journey.entry}")

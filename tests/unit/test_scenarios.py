@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from chalicelib.domain.scenarios import parse_scenario
+from chalicelib.domain.scenarios import Journey, advance, parse_scenario
 from chalicelib.domain.segments.rules import RuleError
 
 SEGMENTS = frozenset({"first_time_buyers", "repeat_buyers"})
@@ -121,3 +123,73 @@ def test_waits(wait, ok):
     else:
         with pytest.raises(RuleError):
             parse(node)
+
+
+# --- walking ---------------------------------------------------------------------------------------
+def walk_until_left(scenario, journey, start, holds, days=30):
+    """Advance once an hour for `days`, collecting what the engine was told to do, and when."""
+    done = []
+    for hour in range(days * 24):
+        now = start + timedelta(hours=hour)
+        if now < journey.due_at:
+            continue
+        walk = advance(scenario, journey, now, holds)
+        done += [(a.kind, a.step, (now - start).days) for a in walk.actions]
+        if walk.journey is None:
+            return done
+        journey = walk.journey
+    return done
+
+
+def test_a_person_walks_the_journey_in_time_and_takes_the_branch_their_score_says():
+    scenario = parse(JOURNEY)
+    start = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    engaged = walk_until_left(
+        scenario, Journey("first_purchase", "c1", 1, "thanks", start), start, lambda rule: True
+    )
+    assert engaged == [
+        ("send", "thanks", 0),
+        ("send", "tips", 3),
+        ("send", "upgrade", 10),
+        ("exit", "done", 10),
+    ]
+    quiet = walk_until_left(
+        scenario, Journey("first_purchase", "c2", 1, "thanks", start), start, lambda rule: False
+    )
+    assert [a[:2] for a in quiet] == [
+        ("send", "thanks"),
+        ("send", "tips"),
+        ("send", "coupon"),
+        ("exit", "done"),
+    ]
+
+
+def test_each_action_has_a_key_for_exactly_once_and_the_goal_ends_the_journey():
+    scenario = parse(JOURNEY)
+    start = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    first = advance(scenario, Journey("first_purchase", "c1", 2, "thanks", start), start, lambda rule: True)
+    assert [a.key for a in first.actions] == ["c1#first_purchase#thanks#2"]
+    assert first.journey is not None and first.journey.step == "three_days"
+    ended = advance(scenario, first.journey, start + timedelta(days=1), lambda rule: True, goal_reached=True)
+    assert ended.journey is None and [a.kind for a in ended.actions] == ["goal"]
+
+
+def test_a_split_sends_each_person_the_same_way_in_the_given_shares():
+    scenario = parse(
+        with_steps(
+            {"id": "ab", "split": {"a": 50, "b": 40, "holdout": 10}},
+            {"id": "a", "send": "tips", "next": "end"},
+            {"id": "b", "send": "coupon", "next": "end"},
+            {"id": "holdout", "exit": True},
+            {"id": "end", "exit": True},
+        )
+    )
+    start = datetime(2026, 11, 23, tzinfo=UTC)
+    taken = {"tips": 0, "coupon": 0, "holdout": 0}
+    for i in range(3000):
+        walk = advance(scenario, Journey("s", f"person-{i}", 1, "ab", start), start, lambda rule: True)
+        sent = [a.spec for a in walk.actions if a.kind == "send"]
+        taken[sent[0] if sent else "holdout"] += 1
+        again = advance(scenario, Journey("s", f"person-{i}", 1, "ab", start), start, lambda rule: True)
+        assert [a.spec for a in again.actions] == [a.spec for a in walk.actions], "stable per person"
+    assert 1350 < taken["tips"] < 1650 and 1050 < taken["coupon"] < 1350 and 200 < taken["holdout"] < 400
