@@ -157,6 +157,18 @@ def scoring_stack_figures(directory: Path) -> None:
         running.stop()
 
 
+def scoring_stack_in_own_process() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--scoring-stack"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    ).stdout
+    FIGURES.write(out)
+    FIGURES.flush()
+
+
 def _wait_for_report(s3: Any, bucket: str, key: str, timeout: float = 1800) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -174,12 +186,16 @@ def main() -> None:
     parser.add_argument("--skip-local-stack", action="store_true")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only-scoring", action="store_true", help="the scoring figures alone")
+    parser.add_argument("--scoring-stack", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sys.stdout = sys.stderr  # whatever else prints (servers, libraries) stays off the figures
-    if args.only_scoring:
-        segment_figures()
+    if args.scoring_stack:  # in a process of its own: Chalice's local server starts once per process
         with tempfile.TemporaryDirectory() as tmp:
             scoring_stack_figures(Path(tmp))
+        return
+    if args.only_scoring:
+        segment_figures()
+        scoring_stack_in_own_process()
         return
     tracking_figures()
     segment_figures()
@@ -191,7 +207,7 @@ def main() -> None:
         cpu_figures(path)
         memory_figure(directory)
         if not args.skip_local_stack:
-            scoring_stack_figures(directory)
+            scoring_stack_in_own_process()
             local_stack_figures(path, directory, args.rows)
 
 

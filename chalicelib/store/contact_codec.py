@@ -10,8 +10,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
 from chalicelib.domain.contact import Contact
 
 _NUMBERS = frozenset({"age", "purchase_count"})
@@ -21,15 +19,49 @@ _SPECIAL = frozenset({*_NUMERIC, "attrs"})
 
 Item = dict[str, dict[str, Any]]
 
-# What evaluation keeps on a contact (scores, segments, products bought...) is
-# nested; it goes through boto3's generic types, the flat fields stay fast.
-_SERIALIZER = TypeSerializer()
-_DESERIALIZER = TypeDeserializer()
+
+def wire(value: Any) -> dict[str, Any]:
+    """Any JSON-like value in DynamoDB's wire format: what evaluation keeps on a contact
+    (scores, segments, products bought) is nested.  Written here rather than taken from
+    boto3.dynamodb.types so the import path does not load boto3 for it."""
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, (int, Decimal)):
+        return {"N": str(value)}
+    if isinstance(value, float):
+        return {"N": str(Decimal(str(value)))}
+    if isinstance(value, dict):
+        return {"M": {str(k): wire(v) for k, v in value.items()}}
+    if isinstance(value, (list, tuple)):
+        return {"L": [wire(v) for v in value]}
+    if value is None:
+        return {"NULL": True}
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
+def plain(item: dict[str, Any]) -> Any:
+    ((kind, value),) = item.items()
+    if kind == "S" or kind == "BOOL":
+        return value
+    if kind == "N":
+        number = Decimal(value)
+        return int(number) if number == number.to_integral_value() and "." not in value else number
+    if kind == "M":
+        return {k: plain(v) for k, v in value.items()}
+    if kind == "L":
+        return [plain(v) for v in value]
+    if kind == "NULL":
+        return None
+    if kind == "SS":
+        return set(value)
+    raise TypeError(f"cannot read DynamoDB type {kind}")
 
 
 def to_item(contact: Contact) -> Item:
     item: Item = {
-        k: {"S": v} if isinstance(v, str) else dict(_SERIALIZER.serialize(v))
+        k: {"S": v} if isinstance(v, str) else wire(v)
         for k, v in contact.items()
         if k not in _SPECIAL and v is not None
     }
@@ -45,15 +77,15 @@ def to_item(contact: Contact) -> Item:
 
 def from_item(item: Item) -> Contact:
     contact: Contact = {"attrs": {}}
-    for name, wire in item.items():
+    for name, raw in item.items():
         if name == "attrs":
-            contact[name] = {k: v["S"] for k, v in wire["M"].items()}
+            contact[name] = {k: v["S"] for k, v in raw["M"].items()}
         elif name in _NUMBERS:
-            contact[name] = int(wire["N"])
+            contact[name] = int(raw["N"])
         elif name in _DECIMALS:
-            contact[name] = Decimal(wire["N"])
-        elif "S" in wire:
-            contact[name] = wire["S"]
+            contact[name] = Decimal(raw["N"])
+        elif "S" in raw:
+            contact[name] = raw["S"]
         else:
-            contact[name] = _DESERIALIZER.deserialize(wire)  # type: ignore[arg-type]
+            contact[name] = plain(raw)
     return contact

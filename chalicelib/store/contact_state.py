@@ -14,21 +14,15 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from boto3.dynamodb.types import TypeSerializer
-
 from chalicelib.domain.commerce import Purchase, with_purchase
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.evaluation import History
 from chalicelib.domain.segments.facts import Visit
-from chalicelib.store.contact_codec import from_item
+from chalicelib.store.contact_codec import from_item, wire
 
 SHARDS = 16
 HISTORY_LIMIT = 1000
-_SERIALIZER = TypeSerializer()
-
-
-def _serialize(value: Any) -> dict[str, Any]:
-    return dict(_SERIALIZER.serialize(value))
+_serialize = wire
 
 
 class ConflictError(Exception):

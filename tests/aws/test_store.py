@@ -65,3 +65,24 @@ def test_tables_in_the_template_have_the_models_keys_and_indexes():
             i.Meta.index_name: i._hash_key_attribute().attr_name for i in model._indexes.values()
         }
         assert template_indexes == model_indexes
+
+
+def test_what_evaluation_keeps_on_a_contact_round_trips_through_the_codec():
+    from chalicelib.store.contact_codec import from_item, to_item
+
+    contact = {
+        "email": "a@example.com",
+        "contact_id": "c1",
+        "attrs": {},
+        "segments": ["hot_leads", "prospects"],
+        "scores": {
+            "interest": {
+                "v": Decimal("59.9999"),
+                "at": "2026-11-23T00:00:00+00:00",
+                "caps": {"p": ["9", Decimal("60")]},
+            }
+        },
+        "scored_version": 3,
+        "products": {"TEA-100": "2026-11-01"},
+    }
+    assert from_item(to_item(contact)) == contact
