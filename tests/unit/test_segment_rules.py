@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from chalicelib.domain.commerce import RFM_GROUP_NAMES, Product
 from chalicelib.domain.segments.facts import Facts, Visit
-from chalicelib.domain.segments.rules import RuleError, compile_rule, parse_rule, segments_named
+from chalicelib.domain.segments.rules import RuleError, compile_rule, parse_rule
 from tests.unit.rule_reference import CATALOGUE as REFERENCE_CATALOGUE
 from tests.unit.rule_reference import evaluate
 
@@ -87,8 +87,8 @@ def test_globs_cannot_backtrack_forever():
     assert (datetime.now() - started).total_seconds() < 5
 
 
-def test_segments_named_finds_references_for_cycle_checks():
-    assert segments_named({"all": [{"segment": "a"}, {"not": {"segment": "b"}}]}) == {"a", "b"}
+def test_a_compiled_rule_knows_the_segments_it_names_for_ordering_and_cycle_checks():
+    assert compile_rule({"all": [{"segment": "a"}, {"not": {"segment": "b"}}]}).segments == {"a", "b"}
 
 
 # --- the compiled rules agree with the plain reference interpreter ------------------------------

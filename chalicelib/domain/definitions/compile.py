@@ -79,9 +79,6 @@ class Definitions:
     versions: dict[str, int] = field(default_factory=dict)
     timing: Timing = field(default_factory=Timing)
 
-    def rules(self) -> list[Compiled]:
-        return [s.rule for s in self.segments] + [rule for _, rule in self.profile]
-
 
 def compile_set(
     documents: Mapping[str, Document | None], versions: Mapping[str, int] | None = None

@@ -365,20 +365,6 @@ class _Parser:
         return frozenset(values)
 
 
-def segments_named(node: Any) -> set[str]:
-    """The other segments a rule refers to (for ordering and cycle checks)."""
-    found: set[str] = set()
-    if isinstance(node, Mapping):
-        if isinstance(node.get("segment"), str):
-            found.add(node["segment"])
-        for value in node.values():
-            found |= segments_named(value)
-    elif isinstance(node, list):
-        for value in node:
-            found |= segments_named(value)
-    return found
-
-
 def _only(node: Mapping[str, Any], allowed: set[str], where: str) -> None:
     extra = [k for k in node if k not in allowed]
     if extra:
