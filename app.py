@@ -6,9 +6,8 @@ Powertools) are imported where they are used, not when the function starts.
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from chalice.app import (
@@ -21,11 +20,10 @@ from chalice.app import (
     Rate,
     Response,
     SQSEvent,
-    UnauthorizedError,
 )
 
-from chalicelib.domain import errors
 from chalicelib.services.beacons import GIF, Answer, beacons
+from chalicelib.web import requests
 from chalicelib.web import tag_js as tag_js_source
 
 app = Chalice(app_name="sodate")
@@ -119,53 +117,23 @@ def purchase() -> Any:
 
 
 def _json_object(limit_kib: int = 4) -> dict[str, Any]:
-    request = app.current_request
-    raw = (request.raw_body if request else b"") or b""
-    if len(raw) > limit_kib * 1024:
-        raise BadRequestError(f"The body is larger than {limit_kib} KiB.")
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise BadRequestError("The body must be JSON.") from None
-    if not isinstance(body, dict):
-        raise BadRequestError("The body must be a JSON object.")
-    return body
+    return requests.json_object(app.current_request, limit_kib)
 
 
 # --- admin ---------------------------------------------------------------------------
 def _require_admin() -> None:
-    from chalicelib.services import wiring
-
-    request = app.current_request
-    if not wiring.admin_allowed(request.headers.get("authorization") if request else None):
-        raise UnauthorizedError("A valid 'Authorization: Bearer <admin token>' header is required.")
-    wiring.tables_ready()
+    requests.require_admin(app.current_request)
 
 
 def _params() -> Mapping[str, str]:
-    request = app.current_request
-    return (request.query_params if request else None) or {}
+    return requests.params(app.current_request)
 
 
 def _limit(default: str = "50") -> int:
-    limit = _params().get("limit", default)
-    if not limit.isdigit():
-        raise BadRequestError(f"limit must be a whole number, not '{limit}'.")
-    return int(limit)
+    return requests.page_limit(app.current_request, default)
 
 
-def _answer(call: Callable[..., Any], *args: Any) -> Any:
-    """Run a use case; its 'not found' and 'bad input' errors become 404 and 400."""
-    from chalicelib.domain.tokens import InvalidTokenError
-
-    try:
-        return call(*args)
-    except InvalidTokenError as error:
-        raise ForbiddenError(str(error)) from None
-    except errors.NotFoundError as error:
-        raise NotFoundError(str(error)) from None
-    except errors.BadInputError as error:
-        raise BadRequestError(str(error)) from None
+_answer = requests.answer
 
 
 @app.route("/health")

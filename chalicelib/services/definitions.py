@@ -85,13 +85,12 @@ class DefinitionsService:
         except StaleVersionError:
             raise BadInputError(f"{kind} changed while this version was checked; send it again.") from None
         self._cached = None
-        self._on_change(self.stamp())
+        self._on_change(_stamp({**{k: v.number for k, v in active.items()}, kind: number}))
         return {"kind": kind, "version": number, "status": "applied", "summary": _summary(kind, definitions)}
 
     def stamp(self) -> str:
         """The versions in force, read now (not from the container's cache)."""
-        active = self._store.active(KINDS)
-        return ",".join(f"{kind}:{active[kind].number}" for kind in KINDS if kind in active)
+        return _stamp({kind: version.number for kind, version in self._store.active(KINDS).items()})
 
     def from_bucket(self, key: str) -> dict[str, Any]:
         """A file dropped under config/: apply it or not, and leave a report either way."""
@@ -138,6 +137,10 @@ class DefinitionsService:
             if version.number == number:
                 return {**version.summary(), "text": version.text}
         raise NotFoundError(f"{kind} has no version {number}.")
+
+
+def _stamp(numbers: dict[str, int]) -> str:
+    return ",".join(f"{kind}:{numbers[kind]}" for kind in KINDS if kind in numbers)
 
 
 def _summary(kind: str, definitions: Definitions) -> dict[str, Any]:

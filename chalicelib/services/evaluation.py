@@ -108,7 +108,7 @@ class Evaluator:
                 if attempt == ATTEMPTS - 1:
                     raise
                 continue
-            self.evaluate(self._state.by_email(contact["email"]) or contact)
+            self.evaluate(contact)  # as written: scoring and purchases updated it in place
             return
 
     def _record_tag_purchases(self, contact: Contact, items: list[dict[str, Any]]) -> None:

@@ -166,6 +166,7 @@ class ContactState:
             )
         except self._db.exceptions.ConditionalCheckFailedException:
             raise ConflictError(contact["email"]) from None
+        contact["scored_version"] = was + 1
 
     def save_derived(self, email: str, fields: dict[str, Any], at: str) -> None:
         """Grade, segments, RFM and the next check; the check index is sparse (removed when none)."""

@@ -9,9 +9,9 @@ the place it breaks.  Every issue found is reported, not just the first.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ..commerce import Product
 from ..emails import InvalidEmailError, normalize_email
@@ -20,6 +20,7 @@ from ..scoring import ScoreModel, parse_score_model
 from ..segments.rules import Compiled, RuleError, compile_rule
 from .source import Document, Issue
 
+T = TypeVar("T")
 KINDS = ("catalogue", "scoring", "segments")
 PROFILE_GRADES = ("A", "B", "C")  # D is everyone else
 MAX_SEGMENTS = 200
@@ -116,25 +117,41 @@ def _list(doc: Document, data: Mapping[str, Any], key: str, issues: list[Issue],
     return items
 
 
+def _named(
+    doc: Document,
+    items: list[Any],
+    key: str,
+    parse: Callable[[Any, str], T],
+    name_of: Callable[[T], str],
+    name_field: str,
+    issues: list[Issue],
+) -> dict[str, tuple[int, T]]:
+    """Each entry of a list parsed on its own (its problems reported, the rest still read),
+    by name, with where it stood; a name given twice is reported."""
+    found: dict[str, tuple[int, T]] = {}
+    for i, item in enumerate(items):
+        try:
+            value = parse(item, f"{key}[{i}]")
+        except RuleError as error:
+            issues.append(doc.issue(error.where, error.message))
+            continue
+        name = name_of(value)
+        if name in found:
+            issues.append(doc.issue(f"{key}[{i}].{name_field}", f"{name_field} {name!r} appears twice"))
+        found[name] = (i, value)
+    return found
+
+
 def _catalogue(doc: Document | None, issues: list[Issue]) -> dict[str, Product]:
     if doc is None:
         return {}
     data = _top(doc, {"products"}, issues)
     if data is None:
         return {}
-    products: dict[str, Product] = {}
-    places: dict[str, int] = {}
-    for i, item in enumerate(_list(doc, data, "products", issues, MAX_PRODUCTS)):
-        where = f"products[{i}]"
-        try:
-            product = _product(item, where)
-        except RuleError as error:
-            issues.append(doc.issue(error.where, error.message))
-            continue
-        if product.sku in products:
-            issues.append(doc.issue(f"{where}.sku", f"sku {product.sku!r} appears twice"))
-        products[product.sku] = product
-        places[product.sku] = i
+    items = _list(doc, data, "products", issues, MAX_PRODUCTS)
+    found = _named(doc, items, "products", _product, lambda p: p.sku, "sku", issues)
+    products = {sku: product for sku, (_, product) in found.items()}
+    places = {sku: i for sku, (i, _) in found.items()}
     for sku, product in products.items():
         for key, skus in (("upgrades", product.upgrades), ("options", product.options)):
             unknown = [s for s in skus if s not in products]
@@ -179,16 +196,9 @@ def _scoring(
     data = _top(doc, {"scores", "engagement", "profile", "sales_alerts"}, issues)
     if data is None:
         return {}, None, (), ()
-    scores: dict[str, ScoreModel] = {}
-    for i, item in enumerate(_list(doc, data, "scores", issues, 20)):
-        try:
-            model = parse_score_model(item, f"scores[{i}]")
-        except RuleError as error:
-            issues.append(doc.issue(error.where, error.message))
-            continue
-        if model.name in scores:
-            issues.append(doc.issue(f"scores[{i}].name", f"score {model.name!r} appears twice"))
-        scores[model.name] = model
+    items = _list(doc, data, "scores", issues, 20)
+    found = _named(doc, items, "scores", parse_score_model, lambda m: m.name, "name", issues)
+    scores = {name: model for name, (_, model) in found.items()}
     engagement = data.get("engagement", next(iter(scores), None))
     if engagement is not None and engagement not in scores:
         issues.append(doc.issue("engagement", f"no score named {engagement!r} (scores: {', '.join(scores)})"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -159,3 +159,29 @@ def _as_number(value: Any) -> Decimal | int | None:
     if isinstance(value, float):
         return Decimal(str(value))
     return None
+
+
+def score_test(name: str, op: str, arg: Any) -> Predicate:
+    """Scores are floats (they decay continuously): compared as floats, no Decimal on the hot path."""
+    if op == "between":
+        low, high = float(arg[0]), float(arg[1])
+        return lambda facts: low <= facts.scores.get(name, 0.0) <= high
+    test = against(float(arg), op)
+    return lambda facts: bool(test(facts.scores.get(name, 0.0)))
+
+
+def only(node: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    extra = [k for k in node if k not in allowed]
+    if extra:
+        raise RuleError(
+            where, f"unexpected {', '.join(map(str, extra))} (allowed here: {', '.join(sorted(allowed))})"
+        )
+
+
+def one_op(node: Mapping[str, Any], base: set[str], ops: tuple[str, ...], where: str) -> str:
+    given = [k for k in node if k not in base]
+    if len(given) != 1 or given[0] not in ops:
+        raise RuleError(
+            where, f"expected exactly one of {', '.join(ops)}; got {', '.join(map(str, given)) or 'none'}"
+        )
+    return str(given[0])

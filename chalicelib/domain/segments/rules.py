@@ -29,7 +29,7 @@ from typing import Any
 
 from ..commerce import RFM_GROUP_NAMES, Catalogue, replenishment_due_on
 from ..fields import FIELD_KINDS, Kind
-from .compare import COMPARISONS, Predicate, RuleError, against, comparison, whole
+from .compare import COMPARISONS, Predicate, RuleError, comparison, one_op, only, score_test, whole
 from .facts import Facts
 from .patterns import Glob
 
@@ -146,7 +146,7 @@ class _Parser:
         raise RuleError(where, f"expected one of {', '.join(_KEYS)}; got {', '.join(map(str, node))}")
 
     def _children(self, node: Mapping[str, Any], key: str, where: str, depth: int) -> list[Predicate]:
-        _only(node, {key}, where)
+        only(node, {key}, where)
         items = node[key]
         if not isinstance(items, list) or not items:
             raise RuleError(f"{where}.{key}", "expected a non-empty list of rules")
@@ -185,7 +185,7 @@ class _Parser:
         return some
 
     def _not(self, node: Mapping[str, Any], where: str, depth: int) -> Predicate:
-        _only(node, {"not"}, where)
+        only(node, {"not"}, where)
         inner = self.node(node["not"], f"{where}.not", depth + 1)
         return lambda facts: not inner(facts)
 
@@ -197,7 +197,7 @@ class _Parser:
             kind = field_kind(name)
         except KeyError as error:
             raise RuleError(f"{where}.field", str(error.args[0])) from None
-        op = _one_op(node, {"field"}, COMPARISONS, where)
+        op = one_op(node, {"field"}, COMPARISONS, where)
         if op in ("within_last_days", "more_than_days_ago") and isinstance(node[op], int):
             self.out.date_windows.add((name, node[op]))
         return comparison(_reader(name), kind, op, node[op], f"{where}.{op}")
@@ -209,7 +209,7 @@ class _Parser:
         return days
 
     def _viewed(self, node: Mapping[str, Any], where: str, depth: int) -> Predicate:
-        _only(node, {"viewed", "at_least", "within_days"}, where)
+        only(node, {"viewed", "at_least", "within_days"}, where)
         pattern = _glob(node["viewed"], f"{where}.viewed")
         times = whole(node.get("at_least", 1), f"{where}.at_least", 1, 10_000)
         days = self._days(node, where)
@@ -224,7 +224,7 @@ class _Parser:
         return viewed
 
     def _did(self, node: Mapping[str, Any], where: str, depth: int) -> Predicate:
-        _only(node, {"did", "within_days"}, where)
+        only(node, {"did", "within_days"}, where)
         name = node["did"]
         if not isinstance(name, str) or not name:
             raise RuleError(f"{where}.did", "expected an event name")
@@ -246,7 +246,7 @@ class _Parser:
         if self.scores is not None and name not in self.scores:
             known = ", ".join(sorted(self.scores)) or "none defined"
             raise RuleError(f"{where}.score", f"no score named {name!r} (scores: {known})")
-        op = _one_op(node, {"score"}, ("eq", "ne", "lt", "lte", "gt", "gte", "between"), where)
+        op = one_op(node, {"score"}, ("eq", "ne", "lt", "lte", "gt", "gte", "between"), where)
         arg = node[op]
         for value in arg if isinstance(arg, list) else [arg]:
             if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -254,10 +254,10 @@ class _Parser:
         comparison(
             lambda facts: facts.scores.get(name, 0.0), Kind.MONEY, op, arg, f"{where}.{op}"
         )  # checks arg
-        return _score_test(name, op, arg)
+        return score_test(name, op, arg)
 
     def _grade(self, node: Mapping[str, Any], where: str, depth: int) -> Predicate:
-        _only(node, {"grade"}, where)
+        only(node, {"grade"}, where)
         grades = node["grade"] if isinstance(node["grade"], list) else [node["grade"]]
         bad = [g for g in grades if g not in _GRADES]
         if bad or not grades:
@@ -266,7 +266,7 @@ class _Parser:
         return lambda facts: facts.grade in wanted or facts.grade[:1] in wanted
 
     def _segment(self, node: Mapping[str, Any], where: str, depth: int) -> Predicate:
-        _only(node, {"segment"}, where)
+        only(node, {"segment"}, where)
         name = node["segment"]
         if not isinstance(name, str) or (self.known_segments is not None and name not in self.known_segments):
             raise RuleError(f"{where}.segment", f"no segment named {name!r}")
@@ -274,14 +274,14 @@ class _Parser:
         return lambda facts: name in facts.segments
 
     def _customer(self, node: Mapping[str, Any], where: str, depth: int) -> Predicate:
-        _only(node, {"customer"}, where)
+        only(node, {"customer"}, where)
         test = _CUSTOMER.get(node["customer"]) if isinstance(node["customer"], str) else None
         if test is None:
             raise RuleError(f"{where}.customer", f"expected one of {', '.join(_CUSTOMER)}")
         return lambda facts: test(facts.orders)
 
     def _bought(self, node: Mapping[str, Any], where: str, depth: int) -> Predicate:
-        _only(node, {"bought", "within_days"}, where)
+        only(node, {"bought", "within_days"}, where)
         skus = self._skus(node["bought"], f"{where}.bought")
         days = self._days(node, where)
 
@@ -294,7 +294,7 @@ class _Parser:
         return bought
 
     def _replenishment_due(self, node: Mapping[str, Any], where: str, depth: int) -> Predicate:
-        _only(node, {"replenishment_due"}, where)
+        only(node, {"replenishment_due"}, where)
         skus = self._skus(node["replenishment_due"], f"{where}.replenishment_due", needs_cycle=True)
         catalogue = self.catalogue or {}
         self.out.uses_catalogue_cycles = True
@@ -321,7 +321,7 @@ class _Parser:
         self, node: Mapping[str, Any], where: str, key: str, follow: Callable[[Any], tuple[str, ...]]
     ) -> Predicate:
         """Bought a product that has upgrades (options) and none of them yet."""
-        _only(node, {key}, where)
+        only(node, {key}, where)
         skus = self._skus(node[key], f"{where}.{key}")
         catalogue = self.catalogue or {}
 
@@ -338,7 +338,7 @@ class _Parser:
         return candidate
 
     def _rfm(self, node: Mapping[str, Any], where: str, depth: int) -> Predicate:
-        _only(node, {"rfm"}, where)
+        only(node, {"rfm"}, where)
         groups = node["rfm"] if isinstance(node["rfm"], list) else [node["rfm"]]
         bad = [g for g in groups if g not in RFM_GROUP_NAMES]
         if bad or not groups:
@@ -365,23 +365,6 @@ class _Parser:
         return frozenset(values)
 
 
-def _only(node: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    extra = [k for k in node if k not in allowed]
-    if extra:
-        raise RuleError(
-            where, f"unexpected {', '.join(map(str, extra))} (allowed here: {', '.join(sorted(allowed))})"
-        )
-
-
-def _one_op(node: Mapping[str, Any], base: set[str], ops: tuple[str, ...], where: str) -> str:
-    given = [k for k in node if k not in base]
-    if len(given) != 1 or given[0] not in ops:
-        raise RuleError(
-            where, f"expected exactly one of {', '.join(ops)}; got {', '.join(map(str, given)) or 'none'}"
-        )
-    return str(given[0])
-
-
 def _reader(name: str) -> Callable[[Facts], Any]:
     if name.startswith("attr."):
         attr = name[5:]
@@ -389,15 +372,6 @@ def _reader(name: str) -> Callable[[Facts], Any]:
     if name == "grade":
         return lambda facts: facts.grade
     return lambda facts: facts.contact.get(name)
-
-
-def _score_test(name: str, op: str, arg: Any) -> Predicate:
-    """Scores are floats (they decay continuously): compared as floats, no Decimal on the hot path."""
-    if op == "between":
-        low, high = float(arg[0]), float(arg[1])
-        return lambda facts: low <= facts.scores.get(name, 0.0) <= high
-    test = against(float(arg), op)
-    return lambda facts: bool(test(facts.scores.get(name, 0.0)))
 
 
 def _glob(value: Any, where: str) -> Glob:
