@@ -7,11 +7,11 @@ Powertools) are imported where they are used, not when the function starts.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from chalice.app import (
-    BadRequestError,
     Chalice,
     Cron,
     DynamoDBEvent,
@@ -25,10 +25,15 @@ from chalice.app import (
 from chalicelib.services.beacons import GIF, Answer, beacons
 from chalicelib.web import requests
 from chalicelib.web import tag_js as tag_js_source
+from chalicelib.web.definition_routes import definition_routes
+from chalicelib.web.mail_routes import mail_routes
 
 app = Chalice(app_name="sodate")
+app.register_blueprint(definition_routes)
+app.register_blueprint(mail_routes)
 
 IMPORT_QUEUE = os.environ.get("SODATE_IMPORT_QUEUE_NAME", "sodate-imports")
+FEEDBACK_QUEUE = os.environ.get("SODATE_FEEDBACK_QUEUE", "sodate-mail-feedback")
 # `chalice deploy` reads these from its environment (infra/stage_config.py --print-env).
 _STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/{}/stream/local"
 EVENTS_STREAM = os.environ.get("SODATE_EVENTS_STREAM_ARN", _STREAM.format("sodate-events"))
@@ -244,79 +249,10 @@ def verify_tag(site_id: str) -> Any:
     return _answer(tag_verification.verify, site_id, url, get_settings().stage == "local")
 
 
-@app.route(
-    "/admin/definitions/{kind}",
-    methods=["PUT"],
-    content_types=["application/yaml", "application/x-yaml", "text/yaml", "application/json", "text/plain"],
-)
-def put_definition(kind: str) -> Response:
-    """The same check as a file dropped at config/<kind>.yaml; 400 lists every issue."""
-    _require_admin()
-    from chalicelib.domain.definitions.compile import DefinitionsRejected
-    from chalicelib.services import wiring
-
-    request = app.current_request
-    raw = (request.raw_body if request else b"") or b""
-    body = raw.encode("utf-8") if isinstance(raw, str) else raw
-
-    def submit() -> Response:
-        try:
-            return Response(wiring.definitions().submit(kind, body, f"api:{kind}"), status_code=200)
-        except DefinitionsRejected as error:  # every issue, by line and field
-            return Response(
-                {"status": "rejected", "errors": [i.to_json() for i in error.issues]}, status_code=400
-            )
-
-    response: Response = _answer(submit)
-    return response
-
-
-@app.route("/admin/definitions/{kind}")
-def get_definition(kind: str) -> Any:
-    _require_admin()
-    from chalicelib.services import wiring
-
-    return _answer(wiring.definitions().describe, kind)
-
-
-@app.route("/admin/definitions/{kind}/versions/{number}")
-def get_definition_version(kind: str, number: str) -> Any:
-    _require_admin()
-    from chalicelib.services import wiring
-
-    if not number.isdigit():
-        raise BadRequestError("The version is a whole number.")
-    return _answer(wiring.definitions().version, kind, int(number))
-
-
-@app.route("/admin/segments")
-def segments() -> Any:
-    _require_admin()
-    from chalicelib.services import segments_admin
-
-    return _answer(segments_admin.sizes)
-
-
-@app.route("/admin/segments/{name}/members")
-def segment_members(name: str) -> Any:
-    _require_admin()
-    from chalicelib.services import segments_admin
-
-    return _answer(segments_admin.members, name, _limit(), _params().get("cursor"))
-
-
-@app.route("/admin/segments/{name}/export", methods=["POST"])
-def export_segment(name: str) -> Any:
-    """Writes exports/<segment>-<time>.csv to the bucket (formula-safe) and says where."""
-    _require_admin()
-    from chalicelib.services import segments_admin
-
-    return Response(_answer(segments_admin.export, name), status_code=201)
-
-
 @app.route("/admin/jobs/{job}", methods=["POST"])
 def run_job(job: str) -> Any:
-    """Run a scheduled job now: `rfm` (population quintiles) or `sweep` (due re-evaluations)."""
+    """Run a scheduled job now: `rfm` (population quintiles), `sweep` (due re-evaluations)
+    or `tick` (due scenario steps)."""
     _require_admin()
     from chalicelib.services import wiring
 
@@ -324,17 +260,23 @@ def run_job(job: str) -> Any:
         return wiring.evaluator().refresh_rfm()
     if job == "sweep":
         return {"evaluated": wiring.evaluator().sweep()}
-    raise NotFoundError("The jobs are rfm and sweep.")
+    if job == "tick":
+        deadline = time.monotonic() + 25  # within API Gateway's 29 s; the schedule does the rest
+        return wiring.engine().tick(lambda: int((deadline - time.monotonic()) * 1000) + 15_000)
+    raise NotFoundError("The jobs are rfm, sweep and tick.")
 
 
 # --- events ----------------------------------------------------------------------------
 @app.on_dynamodb_record(stream_arn=EVENTS_STREAM, batch_size=100)
 def events_changed(event: DynamoDBEvent) -> None:
-    """New hits: score them, record tag purchases, evaluate; announce hot contacts."""
+    """New hits: score them, record tag purchases, evaluate; announce hot contacts.
+    Segment entries, forms, purchases and events then enter scenarios and reach goals."""
     from chalicelib.services import wiring
 
     wiring.tables_ready()
-    wiring.evaluator().on_events(event.to_dict()["Records"])
+    records = event.to_dict()["Records"]
+    wiring.evaluator().on_events(records)
+    wiring.engine().on_events(records)
 
 
 @app.on_dynamodb_record(stream_arn=CONTACTS_STREAM, batch_size=100)
@@ -353,6 +295,25 @@ def sweep(event: Any) -> None:
 
     wiring.tables_ready()
     wiring.evaluator().sweep(_remaining_ms(event.context))
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def tick(event: Any) -> None:
+    """Scenario steps that are due: mails, waits ending, branches (bounded; the next tick goes on)."""
+    from chalicelib.services import wiring
+
+    wiring.tables_ready()
+    wiring.engine().tick(_remaining_ms(event.context))
+
+
+@app.on_sqs_message(queue=FEEDBACK_QUEUE, batch_size=10)
+def mail_feedback(event: SQSEvent) -> None:
+    """SES events (bounce, complaint, delivery) through SNS: suppress, resend, count."""
+    from chalicelib.services import wiring
+
+    wiring.tables_ready()
+    for record in event:
+        wiring.mail_events().on_feedback(record.body)
 
 
 @app.schedule(Cron(0, 3, "*", "*", "?", "*"))

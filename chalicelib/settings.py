@@ -31,6 +31,11 @@ class Settings:
     sales_alerts_topic: str = ""  # SNS topic ARN
     sender: str = "sodate@example.com"  # SES-verified From address
     dead_letter_queue_url: str = ""  # where records no retry can fix are parked
+    journeys_table: str = "sodate-journeys"
+    configuration_set: str = ""  # SES configuration set: its events come back as mail feedback
+    public_url: str = ""  # the API's public base URL, for links in mail (https://.../api)
+    webhook_key_secret: str = "sodate/webhook-signing-key"
+    feedback_queue: str = "sodate-mail-feedback"  # SQS queue name (SES feedback via SNS)
 
 
 @lru_cache(maxsize=1)
@@ -55,4 +60,9 @@ def get_settings() -> Settings:
         sales_alerts_topic=env.get("SODATE_SALES_ALERTS_TOPIC", ""),
         sender=env.get("SODATE_SENDER", "sodate@example.com"),
         dead_letter_queue_url=env.get("SODATE_DEAD_LETTER_QUEUE_URL", ""),
+        journeys_table=env.get("SODATE_JOURNEYS_TABLE", "sodate-journeys"),
+        configuration_set=env.get("SODATE_CONFIGURATION_SET", ""),
+        public_url=env.get("SODATE_PUBLIC_URL", "").rstrip("/"),
+        webhook_key_secret=env.get("SODATE_WEBHOOK_KEY_SECRET", "sodate/webhook-signing-key"),
+        feedback_queue=env.get("SODATE_FEEDBACK_QUEUE", "sodate-mail-feedback"),
     )

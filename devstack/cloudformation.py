@@ -2,7 +2,7 @@
 
 moto's CloudFormation creates tables, queues, the bucket and the role, but
 ignores a few things real CloudFormation does: bucket notifications, queue
-policies and Secrets Manager secrets.  Those are read from the *same*
+policies, Secrets Manager secrets, SNS subscriptions and SES configuration sets.  Those are read from the *same*
 template here and applied through the ordinary APIs, so there is still one
 list of resources.
 """
@@ -33,6 +33,7 @@ class LocalStack:
         self._secrets = session.client("secretsmanager")
         self._sts = session.client("sts")
         self._ses = session.client("ses")
+        self._sns = session.client("sns")
         self._name = stack_name
         self._body = template.read_text()
         self._template = cfn_yaml.loads(self._body)
@@ -94,6 +95,18 @@ class LocalStack:
                 self._apply_bucket_notification(logical, props["NotificationConfiguration"])
             elif kind == "AWS::SES::EmailIdentity":
                 self._verify_identity(logical, self._resolve(props["EmailIdentity"]))
+            elif kind == "AWS::SES::ConfigurationSet" and logical not in self._physical:
+                name = self._resolve(props["Name"])
+                self._ses.create_configuration_set(ConfigurationSet={"Name": name})
+                self._physical[logical] = name
+            elif kind == "AWS::SNS::Subscription" and logical not in self._physical:
+                self._physical[logical] = self._sns.subscribe(
+                    TopicArn=self._resolve(props["TopicArn"]),
+                    Protocol=props["Protocol"],
+                    Endpoint=self._resolve(props["Endpoint"]),
+                )["SubscriptionArn"]
+            elif kind == "AWS::SES::ConfigurationSetEventDestination":
+                self._add_event_destination(props)
 
     def _create_secret(self, logical: str, props: dict[str, Any]) -> None:
         name = self._resolve(props["Name"])
@@ -112,6 +125,20 @@ class LocalStack:
         else:
             self._ses.verify_domain_identity(Domain=identity)
         self._physical[logical] = identity
+
+    def _add_event_destination(self, props: dict[str, Any]) -> None:
+        """Recorded in the emulator's SES (which sends no events: tests publish SES's own
+        event documents to the topic, as SES would)."""
+        spec = self._resolve(props["EventDestination"])
+        self._ses.create_configuration_set_event_destination(
+            ConfigurationSetName=self._resolve(props["ConfigurationSetName"]),
+            EventDestination={
+                "Name": spec["Name"],
+                "Enabled": spec.get("Enabled", True),
+                "MatchingEventTypes": spec["MatchingEventTypes"],
+                "SNSDestination": {"TopicARN": spec["SnsDestination"]["TopicARN"]},
+            },
+        )
 
     def _apply_queue_policy(self, props: dict[str, Any]) -> None:
         import json

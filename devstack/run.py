@@ -101,6 +101,12 @@ def start(
             "SODATE_SENDER": outputs["SenderAddress"],
             "SODATE_EVENTS_STREAM_ARN": outputs["EventsStreamArn"],
             "SODATE_CONTACTS_STREAM_ARN": outputs["ContactsStreamArn"],
+            "SODATE_JOURNEYS_TABLE": outputs["JourneysTable"],
+            "SODATE_CONFIGURATION_SET": outputs["MailConfigurationSet"],
+            "SODATE_FEEDBACK_QUEUE": outputs["MailFeedbackQueueName"],
+            "SODATE_FEEDBACK_QUEUE_URL": outputs["MailFeedbackQueueUrl"],
+            "SODATE_WEBHOOK_KEY_SECRET": outputs["WebhookSigningKeySecret"],
+            "SODATE_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
         }
         if rows_per_run:
             env["SODATE_IMPORT_ROWS_PER_RUN"] = str(rows_per_run)
@@ -152,6 +158,8 @@ def _start_pumps(running: Running, session: Any, sweep_seconds: float) -> None:
         QueuePump(session.client("sqs"), env["SODATE_IMPORT_QUEUE_URL"], app.import_file, "import_file"),
         StreamPump(streams, env["SODATE_EVENTS_STREAM_ARN"], app.events_changed, "events_changed"),
         StreamPump(streams, env["SODATE_CONTACTS_STREAM_ARN"], app.contacts_changed, "contacts_changed"),
+        QueuePump(session.client("sqs"), env["SODATE_FEEDBACK_QUEUE_URL"], app.mail_feedback, "mail_feedback"),
+        Schedule(app.tick, "tick", sweep_seconds),
         Schedule(app.sweep, "sweep", sweep_seconds),
         Schedule(app.rfm, "rfm", 3600),
     ]

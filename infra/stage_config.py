@@ -36,11 +36,20 @@ ENVIRONMENT = {
     "SODATE_DEAD_LETTER_QUEUE_URL": "ImportDeadLetterQueueUrl",
     "SODATE_EVENTS_STREAM_ARN": "EventsStreamArn",
     "SODATE_CONTACTS_STREAM_ARN": "ContactsStreamArn",
+    "SODATE_JOURNEYS_TABLE": "JourneysTable",
+    "SODATE_CONFIGURATION_SET": "MailConfigurationSet",
+    "SODATE_FEEDBACK_QUEUE": "MailFeedbackQueueName",
+    "SODATE_WEBHOOK_KEY_SECRET": "WebhookSigningKeySecret",
 }
 
 
 # app.py reads these while `chalice deploy` packages it (queue and stream event sources).
-DEPLOY_TIME = ("SODATE_IMPORT_QUEUE_NAME", "SODATE_EVENTS_STREAM_ARN", "SODATE_CONTACTS_STREAM_ARN")
+DEPLOY_TIME = (
+    "SODATE_IMPORT_QUEUE_NAME",
+    "SODATE_EVENTS_STREAM_ARN",
+    "SODATE_CONTACTS_STREAM_ARN",
+    "SODATE_FEEDBACK_QUEUE",
+)
 
 
 def stack_outputs(cloudformation: Any, stack: str) -> dict[str, str]:
@@ -69,6 +78,10 @@ def main() -> None:
     parser.add_argument("--stage", default="dev")
     parser.add_argument("--config", type=Path, default=CONFIG)
     parser.add_argument(
+        "--public-url",
+        help="the API's public https URL (or your tracking domain), used in links in scenario mail",
+    )
+    parser.add_argument(
         "--print-env",
         action="store_true",
         help="print `export` lines for what `chalice deploy` reads when it builds the event sources",
@@ -80,6 +93,9 @@ def main() -> None:
             print(f"export {name}={outputs[ENVIRONMENT[name]]}")
         return
     config = apply(json.loads(args.config.read_text()), args.stage, outputs)
+    if args.public_url:
+        environment = config["stages"][args.stage]["environment_variables"]
+        environment["SODATE_PUBLIC_URL"] = args.public_url.rstrip("/")
     args.config.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
     print(f"{args.config}: stage '{args.stage}' now points at stack '{args.stack}'.")
 

@@ -1,4 +1,4 @@
-"""Fetch one page of a customer's site for tag verification, defensively.
+"""Fetch one page of a customer's site for tag verification (or call a webhook), defensively.
 
 The host is resolved once, every address is judged (domain.tag_check), and
 the connection goes to that checked address -- so DNS cannot swap in a
@@ -43,6 +43,11 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 
 
 def fetch(url: str, allow_private: bool) -> Page:
+    return call("GET", url, allow_private, None, {"User-Agent": "Sodate tag check"})
+
+
+def call(method: str, url: str, allow_private: bool, body: bytes | None, headers: dict[str, str]) -> Page:
+    """One request to a checked address (tag checks GET pages; scenario webhooks POST)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -63,7 +68,7 @@ def fetch(url: str, allow_private: bool) -> Page:
         connection = http.client.HTTPConnection(address, port, timeout=TIMEOUT_SECONDS)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
-        connection.request("GET", path, headers={"Host": parts.netloc, "User-Agent": "Sodate tag check"})
+        connection.request(method, path, body=body, headers={"Host": parts.netloc, **headers})
         response = connection.getresponse()
         body = response.read(MAX_BYTES)
     except (OSError, http.client.HTTPException) as error:

@@ -10,16 +10,48 @@ and segments exist, splits add up to 100, and no loop can run without a wait
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 from .segments.rules import Compiled, RuleError, compile_rule
 
 STEP_KINDS = ("send", "wait", "branch", "split", "update", "notify_sales", "webhook", "exit")
 RE_ENTRY = ("never", "always")
+SCENARIO_KEYS = ("name", "description", "entry", "re_entry", "goal", "send_window", "steps")
+
+
+@dataclass(frozen=True)
+class MailTest:
+    """A branch on what the person did with a mail of this scenario: opened or clicked it."""
+
+    did: str  # opened, clicked
+    step: str  # the send step whose mail is asked about
+
+
+@dataclass(frozen=True)
+class Window:
+    """Hours a scenario may mail in, in the person's timezone ("09:00"-"20:00"; over midnight allowed)."""
+
+    start: time
+    end: time
+
+    def next_open(self, at: datetime, zone: tzinfo) -> datetime | None:
+        """None when `at` is inside the window; otherwise the moment it opens next."""
+        local = at.astimezone(zone)
+        clock = local.time().replace(tzinfo=None)
+        inside = (
+            self.start <= clock < self.end
+            if self.start <= self.end
+            else clock >= self.start or clock < self.end
+        )
+        if inside:
+            return None
+        opens = datetime.combine(local.date(), self.start, zone)
+        if opens <= local:
+            opens = datetime.combine(local.date() + timedelta(days=1), self.start, zone)
+        return opens.astimezone(at.tzinfo)
 
 
 @dataclass(frozen=True)
@@ -39,7 +71,9 @@ class Scenario:
     goal: dict[str, Any] | None
     steps: dict[str, Step]
     first: str
-    conditions: dict[str, Compiled] = field(default_factory=dict)  # branch step id -> its rule
+    conditions: dict[str, Compiled | MailTest] = field(default_factory=dict)  # branch step id -> test
+    window: Window | None = None
+    version: int = 0  # the scenarios file's version this was read from
 
 
 def parse_scenario(
@@ -47,17 +81,16 @@ def parse_scenario(
 ) -> Scenario:
     if not isinstance(node, Mapping):
         raise RuleError(where, "expected a mapping with name, entry and steps")
-    extra = [k for k in node if k not in ("name", "description", "entry", "re_entry", "goal", "steps")]
+    extra = [k for k in node if k not in SCENARIO_KEYS]
     if extra:
-        raise RuleError(
-            f"{where}.{extra[0]}", "unexpected key (allowed: name, description, entry, re_entry, goal, steps)"
-        )
+        raise RuleError(f"{where}.{extra[0]}", f"unexpected key (allowed: {', '.join(SCENARIO_KEYS)})")
     name = node.get("name")
     if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum():
         raise RuleError(f"{where}.name", "expected a name of letters, digits, - and _")
     entry = _trigger(node.get("entry"), f"{where}.entry", segments, allow_date=True)
     goal = _trigger(node["goal"], f"{where}.goal", segments, allow_date=False) if "goal" in node else None
     re_entry = _re_entry(node.get("re_entry", "never"), f"{where}.re_entry")
+    window = _window(node["send_window"], f"{where}.send_window") if "send_window" in node else None
     raw_steps = node.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps:
         raise RuleError(f"{where}.steps", "expected a non-empty list of steps")
@@ -70,7 +103,7 @@ def parse_scenario(
         if ids.index(step_id) != i:
             raise RuleError(f"{where}.steps[{i}].id", f"step id {step_id!r} appears twice")
     steps: dict[str, Step] = {}
-    conditions: dict[str, Compiled] = {}
+    conditions: dict[str, Compiled | MailTest] = {}
     for i, raw in enumerate(raw_steps):
         following = ids[i + 1] if i + 1 < len(ids) else None
         step, condition = _step(raw, f"{where}.steps[{i}]", following, templates, segments, scores)
@@ -83,16 +116,41 @@ def parse_scenario(
                 raise RuleError(
                     f"{where}.steps[{i}]", f"goes to {target!r}, which is not a step of this scenario"
                 )
+    for step_id, test in conditions.items():
+        if isinstance(test, MailTest) and (test.step not in steps or steps[test.step].kind != "send"):
+            raise RuleError(
+                f"{where}.steps[{ids.index(step_id)}].branch.if.{test.did}",
+                f"{test.step!r} is not a send step of this scenario",
+            )
     _no_loop_without_wait(steps, f"{where}.steps", ids)
-    return Scenario(name, entry, re_entry, goal, steps, str(ids[0]), conditions)
+    return Scenario(name, entry, re_entry, goal, steps, str(ids[0]), conditions, window)
+
+
+def _window(node: Any, where: str) -> Window:
+    if isinstance(node, Mapping) and set(node) == {"from", "to"}:
+        start, end = clock_time(node["from"]), clock_time(node["to"])
+        if start is not None and end is not None and start != end:
+            return Window(start, end)
+    raise RuleError(where, 'expected {from: "09:00", to: "20:00"} in the person\'s timezone')
+
+
+def clock_time(value: Any) -> time | None:
+    if not isinstance(value, str) or len(value) != 5 or value[2] != ":":
+        return None
+    hours, minutes = value[:2], value[3:]
+    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+        return None
+    return time(int(hours), int(minutes))
 
 
 def _trigger(node: Any, where: str, segments: frozenset[str], allow_date: bool) -> dict[str, Any]:
-    kinds = ["segment", "event", *(["date_field"] if allow_date else [])]
+    kinds = ["segment", "event", "page", *(["date_field"] if allow_date else [])]
     if not isinstance(node, Mapping) or sum(k in node for k in kinds) != 1:
         raise RuleError(where, f"expected exactly one of {', '.join(kinds)}")
     if "segment" in node and node["segment"] not in segments:
         raise RuleError(f"{where}.segment", f"no segment named {node['segment']!r}")
+    if "page" in node and (not isinstance(node["page"], str) or not node["page"].startswith(("/", "*"))):
+        raise RuleError(f"{where}.page", "expected a path such as /pricing or /blog/*")
     if "event" in node and (not isinstance(node["event"], str) or not node["event"]):
         raise RuleError(f"{where}.event", "expected an event name (purchase, a form, a custom event)")
     if "date_field" in node:
@@ -123,7 +181,7 @@ def _step(
     templates: frozenset[str],
     segments: frozenset[str],
     scores: frozenset[str],
-) -> tuple[Step, Compiled | None]:
+) -> tuple[Step, Compiled | MailTest | None]:
     if not isinstance(raw, Mapping):
         raise RuleError(where, "expected a mapping such as {id: thanks, send: thank_you}")
     kinds = [k for k in STEP_KINDS if k in raw]
@@ -147,7 +205,7 @@ def _step(
     elif kind == "branch":
         if not isinstance(spec, Mapping) or set(spec) - {"if", "then", "else"} or "if" not in spec:
             raise RuleError(f"{where}.branch", "expected {if: <rule>, then: <step id>, else: <step id>}")
-        condition = compile_rule(spec["if"], f"{where}.branch.if", segments, scores)
+        condition = _condition(spec["if"], f"{where}.branch.if", segments, scores)
         branches = tuple(str(spec[k]) for k in ("then", "else") if k in spec)
         step_next = None if len(branches) == 2 else step_next
     elif kind == "split":
@@ -162,10 +220,50 @@ def _step(
         branches, step_next = tuple(map(str, spec)), None
     elif kind == "exit":
         step_next = None
+    elif kind == "update":
+        _update(spec, f"{where}.update", scores)
+    elif kind == "webhook":
+        url = spec.get("url") if isinstance(spec, Mapping) else None
+        if (
+            set(spec if isinstance(spec, Mapping) else {"?"}) != {"url"}
+            or not isinstance(url, str)
+            or not (url.startswith("https://") or url.startswith("http://"))
+        ):
+            raise RuleError(
+                f"{where}.webhook", "expected {url: https://...} (the call is signed and retried)"
+            )
+    elif kind == "notify_sales" and not (
+        spec is True or (isinstance(spec, Mapping) and set(spec) <= {"message"})
+    ):
+        raise RuleError(f"{where}.notify_sales", "expected true or {message: ...}")
     return Step(str(raw["id"]), kind, spec, step_next, branches), condition
 
 
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+def _update(spec: Any, where: str, scores: frozenset[str]) -> None:
+    """{attrs: {field: value}} or {score: name, points: N}."""
+    if isinstance(spec, Mapping) and set(spec) == {"attrs"} and isinstance(spec["attrs"], Mapping):
+        if spec["attrs"] and all(isinstance(v, (str, int, float)) for v in spec["attrs"].values()):
+            return
+    elif isinstance(spec, Mapping) and set(spec) == {"score", "points"}:
+        if spec["score"] not in scores:
+            raise RuleError(f"{where}.score", f"no score named {spec['score']!r}")
+        points = spec["points"]
+        if isinstance(points, (int, float)) and not isinstance(points, bool) and -1000 <= points <= 1000:
+            return
+    raise RuleError(where, "expected {attrs: {field: value}} or {score: <name>, points: -1000..1000}")
+
+
+def _condition(
+    node: Any, where: str, segments: frozenset[str], scores: frozenset[str]
+) -> Compiled | MailTest:
+    """A segment rule, or {opened: <send step>} / {clicked: <send step>}."""
+    if isinstance(node, Mapping) and len(node) == 1 and next(iter(node)) in ("opened", "clicked"):
+        ((did, step),) = node.items()
+        return MailTest(str(did), str(step))
+    return compile_rule(node, where, segments, scores)
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _wait(spec: Any, where: str) -> None:
@@ -190,12 +288,9 @@ def _wait(spec: Any, where: str) -> None:
         raise RuleError(where, "expected {until_event: <event>, timeout_days: 1..365}")
     if set(spec) == {"until"} and isinstance(spec["until"], Mapping):
         until = spec["until"]
-        time_ok = isinstance(until.get("time"), str) and len(until["time"]) == 5 and until["time"][2] == ":"
-        day_ok = until.get("weekday", "mon") in _WEEKDAYS
-        if time_ok and day_ok and set(until) <= {"weekday", "time"}:
-            hours, minutes = until["time"].split(":")
-            if hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60:
-                return
+        day_ok = until.get("weekday", "mon") in WEEKDAYS
+        if clock_time(until.get("time")) is not None and day_ok and set(until) <= {"weekday", "time"}:
+            return
         raise RuleError(f"{where}.until", 'expected {weekday: mon..sun, time: "HH:MM"} (weekday optional)')
     raise RuleError(
         where, "expected {days: N} (or hours, minutes), {until_event: X, timeout_days: N} or {until: ...}"
@@ -224,99 +319,3 @@ def _no_loop_without_wait(steps: dict[str, Step], where: str, order: list[Any]) 
 
     for step_id in moving:
         visit(step_id, [])
-
-
-# --- walking a scenario (pure) ----------------------------------------------------------------------
-MAX_STEPS_PER_ADVANCE = 100  # no loop runs without a wait, so a walk always stops well before this
-
-
-@dataclass
-class Journey:
-    """One person's place in one scenario: which step, since when, and when to look again."""
-
-    scenario: str
-    contact_id: str
-    entry: int  # 1 for the first time in, 2 after a re-entry, ...
-    step: str
-    due_at: datetime
-    waiting_since: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Action:
-    """Something the engine must do for this person; `key` is unique per (person, scenario, step, entry)."""
-
-    kind: str  # send, update, notify_sales, webhook, goal, exit
-    step: str
-    spec: Any
-    key: str
-
-
-@dataclass
-class Walk:
-    actions: list[Action]
-    journey: Journey | None  # None: the person has left the scenario
-
-
-def advance(
-    scenario: Scenario,
-    journey: Journey,
-    now: datetime,
-    holds: Callable[[Compiled], bool],
-    goal_reached: bool = False,
-) -> Walk:
-    """Move one person as far as they can go now: do the steps that are due, stop at a wait."""
-    actions: list[Action] = []
-    if goal_reached:
-        return Walk([_action("goal", journey, journey.step, scenario.goal)], None)
-    step_id: str | None = journey.step
-    for _ in range(MAX_STEPS_PER_ADVANCE):
-        if step_id is None:
-            return Walk([*actions, _action("exit", journey, journey.step, None)], None)
-        step = scenario.steps[step_id]
-        journey.step = step_id
-        if step.kind == "wait":
-            if journey.waiting_since is None:
-                journey.waiting_since = now
-                journey.due_at = now + _duration(step.spec)
-            if now < journey.due_at:
-                return Walk(actions, journey)
-            journey.waiting_since = None
-            step_id = step.next
-        elif step.kind == "branch":
-            step_id = step.branches[0] if holds(scenario.conditions[step.id]) else _otherwise(step)
-        elif step.kind == "split":
-            step_id = _split(step, journey)
-        elif step.kind == "exit":
-            return Walk([*actions, _action("exit", journey, step.id, None)], None)
-        else:
-            actions.append(_action(step.kind, journey, step.id, step.spec))
-            step_id = step.next
-    raise RuntimeError(f"scenario {scenario.name}: no wait within {MAX_STEPS_PER_ADVANCE} steps")
-
-
-def _otherwise(step: Step) -> str | None:
-    return step.branches[1] if len(step.branches) > 1 else step.next
-
-
-def _split(step: Step, journey: Journey) -> str:
-    """The same person always takes the same branch of the same split (a stable hash, not chance)."""
-    digest = hashlib.blake2b(f"{journey.scenario}\0{journey.contact_id}\0{step.id}".encode(), digest_size=4)
-    point = int.from_bytes(digest.digest(), "big") % 100
-    for branch, share in step.spec.items():
-        if point < share:
-            return str(branch)
-        point -= share
-    return str(list(step.spec)[-1])
-
-
-def _duration(spec: Mapping[str, Any]) -> timedelta:
-    if "timeout_days" in spec:
-        return timedelta(days=spec["timeout_days"])
-    if "until" in spec:
-        return timedelta(0)  # the weekday/time in the contact's timezone is the engine's to compute
-    return timedelta(days=spec.get("days", 0), hours=spec.get("hours", 0), minutes=spec.get("minutes", 0))
-
-
-def _action(kind: str, journey: Journey, step: str, spec: Any) -> Action:
-    return Action(kind, step, spec, f"{journey.contact_id}#{journey.scenario}#{step}#{journey.entry}")

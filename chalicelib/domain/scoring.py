@@ -84,29 +84,35 @@ class HitFacts:
     name: str = ""  # event name; for a purchase, its products
     bot: bool = False
     skus: tuple[str, ...] = ()
+    points: float = 0.0  # kind "points": a scenario's update step gives these to score `name`
 
 
 def score_hit(model: ScoreModel, state: ScoreState, hit: HitFacts, now: datetime) -> list[Change]:
     """Apply one hit: decay to now, add each matching rule's points within its cap."""
     if hit.bot:
         return []
+    if hit.kind == "points":
+        return _add(model, state, "scenario", hit.points, now) if hit.name == model.name else []
     changes = []
     for rule in model.rules:
         if not _matches(rule, hit):
             continue
         points = _within_cap(rule, state, now)
-        if points == 0:
-            continue
-        if state.at is not None and now < state.at:
-            # An older hit arriving late (a second device's history joining the person):
-            # its points have cooled since it happened.
-            before = state.value
-            state.value += decayed(points, now, state.at, model.half_life_days)
-        else:
-            before = state.current(model, now)
-            state.value, state.at = before + points, now
-        changes.append(Change(model.name, rule.name, points, before, state.value))
+        if points != 0:
+            changes += _add(model, state, rule.name, points, now)
     return changes
+
+
+def _add(model: ScoreModel, state: ScoreState, rule: str, points: float, now: datetime) -> list[Change]:
+    if state.at is not None and now < state.at:
+        # An older hit arriving late (a second device's history joining the person):
+        # its points have cooled since it happened.
+        before = state.value
+        state.value += decayed(points, now, state.at, model.half_life_days)
+    else:
+        before = state.current(model, now)
+        state.value, state.at = before + points, now
+    return [Change(model.name, rule, points, before, state.value)]
 
 
 def crossed_hot(model: ScoreModel, before: float, after: float) -> bool:

@@ -16,9 +16,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.commerce import RfmBounds
-from chalicelib.domain.definitions.compile import KINDS, Definitions, DefinitionsRejected, compile_set
+from chalicelib.domain.definitions.compile import (
+    EVALUATED,
+    KINDS,
+    Definitions,
+    DefinitionsRejected,
+    compile_set,
+)
 from chalicelib.domain.definitions.source import Document, Issue, SourceError, load
 from chalicelib.domain.errors import BadInputError, NotFoundError
+from chalicelib.domain.scenarios import Scenario
 from chalicelib.services.ports import Files
 from chalicelib.store.definitions import DefinitionStore, StaleVersionError, Version
 
@@ -45,6 +52,7 @@ class DefinitionsService:
         self._clock = clock
         self._on_change = on_change  # everyone is evaluated again under the new set
         self._cached: tuple[float, InForce] | None = None
+        self._older: dict[int, dict[str, Scenario]] = {}
 
     def in_force(self) -> InForce:
         if self._cached and time.monotonic() - self._cached[0] < CACHE_SECONDS:
@@ -56,6 +64,27 @@ class DefinitionsService:
         found = InForce(definitions, RfmBounds.from_json(population) if population else None)
         self._cached = (time.monotonic(), found)
         return found
+
+    def scenarios_of_version(self, number: int) -> dict[str, Scenario]:
+        """The scenarios as an earlier version of scenarios.yaml defined them (people who
+        entered under it finish on it), checked against the other definitions in force."""
+        if number not in self._older:
+            for version in self._store.versions("scenarios", limit=1000):
+                if version.number == number:
+                    active = self._store.active(KINDS)
+                    documents: dict[str, Document | None] = {
+                        k: load(v.text, v.file) for k, v in active.items()
+                    }
+                    documents["scenarios"] = load(version.text, version.file)
+                    try:
+                        found = compile_set(documents, {"scenarios": number}).journeys.scenarios
+                    except DefinitionsRejected:
+                        found = {}  # it named something that is gone: its people move or wait
+                    self._older[number] = found
+                    break
+            else:
+                return {}
+        return self._older[number]
 
     def forget(self) -> None:
         self._cached = None
@@ -85,7 +114,8 @@ class DefinitionsService:
         except StaleVersionError:
             raise BadInputError(f"{kind} changed while this version was checked; send it again.") from None
         self._cached = None
-        self._on_change(_stamp({**{k: v.number for k, v in active.items()}, kind: number}))
+        if kind in EVALUATED:  # mail and scenarios change no one's scores or segments
+            self._on_change(_stamp({**{k: v.number for k, v in active.items()}, kind: number}))
         return {"kind": kind, "version": number, "status": "applied", "summary": _summary(kind, definitions)}
 
     def stamp(self) -> str:
@@ -140,7 +170,7 @@ class DefinitionsService:
 
 
 def _stamp(numbers: dict[str, int]) -> str:
-    return ",".join(f"{kind}:{numbers[kind]}" for kind in KINDS if kind in numbers)
+    return ",".join(f"{kind}:{numbers[kind]}" for kind in EVALUATED if kind in numbers)
 
 
 def _summary(kind: str, definitions: Definitions) -> dict[str, Any]:
@@ -152,6 +182,10 @@ def _summary(kind: str, definitions: Definitions) -> dict[str, Any]:
             "profile_grades": [g for g, _ in definitions.profile],
             "sales_alerts": len(definitions.sales_alerts),
         }
+    if kind == "templates":
+        return {"templates": sorted(definitions.mailing.templates)}
+    if kind == "scenarios":
+        return {"scenarios": sorted(definitions.journeys.scenarios)}
     return {"segments": [s.name for s in definitions.segments]}
 
 

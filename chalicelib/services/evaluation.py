@@ -34,7 +34,9 @@ from chalicelib.store.contact_codec import from_item
 from chalicelib.store.contact_state import SHARDS, ConflictError, ContactState
 from chalicelib.store.segments import Move, SegmentStore
 
-SCORED_KINDS = frozenset({"pageview", "event", "conversion", "purchase", "form", "email_open", "email_click"})
+SCORED_KINDS = frozenset(
+    {"pageview", "event", "conversion", "purchase", "form", "email_open", "email_click", "points"}
+)
 HISTORY_DAYS_WITHOUT_WINDOW = 90
 ATTEMPTS = 4
 logger = Logger(service="sodate", child=True)
@@ -360,7 +362,10 @@ def _because(hit: HitRecord) -> str:
 def _hit(item: dict[str, Any]) -> HitRecord:
     kind = item["kind"]["S"]
     skus = tuple(s for s in item.get("skus", {}).get("S", "").split(",") if s)
-    facts = HitFacts(kind, item.get("path", {}).get("S", ""), item.get("name", {}).get("S", ""), False, skus)
+    points = float(item.get("points", {}).get("S", "0") or 0) if kind == "points" else 0.0
+    facts = HitFacts(
+        kind, item.get("path", {}).get("S", ""), item.get("name", {}).get("S", ""), False, skus, points
+    )
     return HitRecord(item["sk"]["S"], datetime.fromisoformat(item["at"]["S"]), facts)
 
 

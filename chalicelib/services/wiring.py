@@ -8,6 +8,8 @@ from functools import lru_cache
 
 from aws_lambda_powertools import Logger
 
+from chalicelib import clock
+from chalicelib.aws import page_fetch
 from chalicelib.aws.clients import client
 from chalicelib.aws.queue import DeadLetters, ImportQueue
 from chalicelib.aws.s3files import S3Files
@@ -17,12 +19,17 @@ from chalicelib.services.definitions import DefinitionsService
 from chalicelib.services.evaluation import Evaluator
 from chalicelib.services.import_file import Importer
 from chalicelib.services.import_messages import ContinueImport, Reevaluate, parse_import_message
+from chalicelib.services.mail_events import MailEvents
+from chalicelib.services.mailer import Links, Mailer
 from chalicelib.services.sales_alerts import SalesAlerts
+from chalicelib.services.scenario_actions import Actions
+from chalicelib.services.scenario_engine import Engine
 from chalicelib.settings import get_settings
 from chalicelib.store.contact_state import ContactState
-from chalicelib.store.contacts import DynamoContactStore
+from chalicelib.store.contacts import DynamoContactStore, is_suppressed, suppress
 from chalicelib.store.definitions import DefinitionStore
 from chalicelib.store.imports import DynamoLedger
+from chalicelib.store.journeys import JourneyStore
 from chalicelib.store.models import bind_tables
 from chalicelib.store.segments import SegmentStore
 
@@ -79,7 +86,60 @@ def evaluator() -> Evaluator:
         DeadLetters(client("sqs"), settings.dead_letter_queue_url) if settings.dead_letter_queue_url else None
     )
     return Evaluator(
-        contact_state(), segment_store(), definitions(), alerts, park=parked.park if parked else None
+        contact_state(),
+        segment_store(),
+        definitions(),
+        alerts,
+        clock=clock.now,
+        park=parked.park if parked else None,
+    )
+
+
+@lru_cache(maxsize=1)
+def journey_store() -> JourneyStore:
+    return JourneyStore(client("dynamodb"), get_settings().journeys_table)
+
+
+@lru_cache(maxsize=1)
+def _link_key() -> SecretValue:
+    return SecretValue(client("secretsmanager"), get_settings().link_key_secret)
+
+
+@lru_cache(maxsize=1)
+def scenario_actions() -> Actions:
+    settings = get_settings()
+    alerts = SalesAlerts(client("ses"), client("sns"), settings.sender, settings.sales_alerts_topic)
+    webhook_key = SecretValue(client("secretsmanager"), settings.webhook_key_secret)
+    local = settings.stage == "local"
+
+    def post(url: str, body: bytes, headers: dict[str, str]) -> int:
+        return page_fetch.call("POST", url, local, body, headers).status
+
+    return Actions(journey_store(), contact_state(), alerts, post, webhook_key.get)
+
+
+@lru_cache(maxsize=1)
+def engine() -> Engine:
+    _bound()
+    settings = get_settings()
+    state = contact_state()
+    mailer = Mailer(
+        client("ses"),
+        journey_store(),
+        lambda email: state.by_email(email),
+        is_suppressed,
+        settings.sender,
+        settings.configuration_set,
+        Links(settings.public_url, _link_key().get, require_https=settings.stage != "local"),
+    )
+    return Engine(journey_store(), state, definitions(), mailer, scenario_actions(), clock=clock.now)
+
+
+@lru_cache(maxsize=1)
+def mail_events() -> MailEvents:
+    _bound()
+    return MailEvents(
+        journey_store(), contact_state(), scenario_actions(), suppress, _link_key().get, clock=clock.now
     )
 
 

@@ -197,6 +197,52 @@ class ContactState:
                 **({"ExpressionAttributeNames": names} if names else {}),
             )
 
+    def set_attrs(self, email: str, attrs: dict[str, str]) -> None:
+        """A scenario's update step: custom attributes set (the contacts stream re-evaluates)."""
+        names = {"#a": "attrs", **{f"#k{i}": k for i, k in enumerate(attrs)}}
+        values = {f":v{i}": {"S": v} for i, v in enumerate(attrs.values())}
+        sets = ", ".join(f"#a.#k{i} = :v{i}" for i in range(len(attrs)))
+        with contextlib.suppress(self._db.exceptions.ConditionalCheckFailedException):
+            try:
+                self._db.update_item(
+                    TableName=self._contacts,
+                    Key={"email": {"S": email}},
+                    UpdateExpression=f"SET {sets}",
+                    ConditionExpression="attribute_exists(email) AND attribute_type(#a, :m)",
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values | {":m": {"S": "M"}},
+                )
+            except self._db.exceptions.ConditionalCheckFailedException:  # no attrs map yet
+                self._db.update_item(
+                    TableName=self._contacts,
+                    Key={"email": {"S": email}},
+                    UpdateExpression="SET #a = :all",
+                    ConditionExpression="attribute_exists(email) AND attribute_not_exists(#a)",
+                    ExpressionAttributeNames={"#a": "attrs"},
+                    ExpressionAttributeValues={":all": {"M": {k: {"S": v} for k, v in attrs.items()}}},
+                )
+
+    def block(self, email: str, status: str, reason: str, at: str) -> bool:
+        """Unsubscribe or suppress: the status moves only towards 'not mailable', never back.
+        True if this call changed it (a second unsubscribe changes nothing)."""
+        try:
+            self._db.update_item(
+                TableName=self._contacts,
+                Key={"email": {"S": email}},
+                UpdateExpression="SET #s = :s, consent_source = :r, consent_at = :at, updated_at = :at",
+                ConditionExpression="attribute_exists(email) AND #s <> :s AND #s <> :suppressed",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":s": {"S": status},
+                    ":r": {"S": reason},
+                    ":at": {"S": at},
+                    ":suppressed": {"S": "suppressed"},
+                },
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
     def record_purchase(self, contact: Contact, purchase: Purchase, at: str) -> bool:
         """The order (once, by its id) and the contact's commerce fields, in one transaction.
 

@@ -19,6 +19,9 @@ from chalicelib.store.models import ALL_MODELS
 from devstack.cloudformation import LocalStack
 
 
+PUBLIC_URL = "https://mail.example.test/api"
+
+
 def _reset_caches() -> None:
     for cached in (
         get_settings,
@@ -30,6 +33,11 @@ def _reset_caches() -> None:
         wiring.segment_store,
         wiring.contact_state,
         wiring.evaluator,
+        wiring.journey_store,
+        wiring._link_key,
+        wiring.scenario_actions,
+        wiring.engine,
+        wiring.mail_events,
     ):
         cached.cache_clear()
     beacons.reset()
@@ -68,6 +76,11 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             "SODATE_SALES_ALERTS_TOPIC": outputs["SalesAlertsTopicArn"],
             "SODATE_SENDER": outputs["SenderAddress"],
             "SODATE_DEAD_LETTER_QUEUE_URL": outputs["ImportDeadLetterQueueUrl"],
+            "SODATE_JOURNEYS_TABLE": outputs["JourneysTable"],
+            "SODATE_CONFIGURATION_SET": outputs["MailConfigurationSet"],
+            "SODATE_FEEDBACK_QUEUE": outputs["MailFeedbackQueueName"],
+            "SODATE_WEBHOOK_KEY_SECRET": outputs["WebhookSigningKeySecret"],
+            "SODATE_PUBLIC_URL": PUBLIC_URL,
         }
         for name, value in env.items():
             monkeypatch.setenv(name, value)

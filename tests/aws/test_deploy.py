@@ -54,9 +54,14 @@ def test_chalice_package_makes_the_functions_we_expect(tmp_path: Path) -> None:
         assert source["Properties"]["Stream"] == stream.format(table)
     schedules = {
         name: next(iter(resources[name]["Properties"]["Events"].values()))["Properties"]["Schedule"]
-        for name in ("Sweep", "Rfm")
+        for name in ("Sweep", "Rfm", "Tick")
     }
-    assert schedules == {"Sweep": "rate(1 minute)", "Rfm": "cron(0 3 * * ? *)"}
+    assert schedules == {"Sweep": "rate(1 minute)", "Rfm": "cron(0 3 * * ? *)", "Tick": "rate(1 minute)"}
+    (feedback,) = resources["MailFeedback"]["Properties"]["Events"].values()
+    assert feedback["Type"] == "SQS" and feedback["Properties"]["Queue"]["Fn::Sub"].endswith(
+        ":sodate-mail-feedback"
+    )
+    assert {"/c/{token}", "/o/{token}", "/u/{token}", "/admin/scenarios/{name}/report"} <= set(api)
     assert not [r for r in resources.values() if r["Type"] == "AWS::IAM::Role"], "the stack's role is used"
     assert importer["Role"] == resources["APIHandler"]["Properties"]["Role"]
 
@@ -72,7 +77,13 @@ def test_the_functions_role_is_least_privilege() -> None:
 
 def test_stage_config_takes_the_stacks_outputs(aws) -> None:
     outputs = stack_outputs(aws["session"].client("cloudformation"), "sodate")
-    for secret in ("AdminTokenSecret", "LinkSigningKeySecret"):  # moto skips the secrets' outputs
+    for secret in (
+        "AdminTokenSecret",
+        "LinkSigningKeySecret",
+        "WebhookSigningKeySecret",
+        "MailConfigurationSet",
+    ):
+        # moto skips the outputs of the types it does not create (filled in by devstack)
         outputs.setdefault(secret, aws[secret])
     config = apply(json.loads((ROOT / ".chalice" / "config.json").read_text()), "dev", outputs)
     stage = config["stages"]["dev"]

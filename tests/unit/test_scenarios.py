@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.domain.scenarios import Journey, advance, parse_scenario
+from chalicelib.domain.journeys import Journey, advance
+from chalicelib.domain.scenarios import parse_scenario
 from chalicelib.domain.segments.rules import RuleError
 
 SEGMENTS = frozenset({"first_time_buyers", "repeat_buyers"})

@@ -18,10 +18,12 @@ from ..emails import InvalidEmailError, normalize_email
 from ..errors import BadInputError
 from ..scoring import ScoreModel, parse_score_model
 from ..segments.rules import Compiled, RuleError, compile_rule
-from .source import Document, Issue
+from .mailing import Journeys, Mailing, parse_journeys, parse_mailing
+from .source import Document, Issue, top
 
 T = TypeVar("T")
-KINDS = ("catalogue", "scoring", "segments")
+KINDS = ("catalogue", "scoring", "segments", "templates", "scenarios")
+EVALUATED = KINDS[:3]  # the kinds that decide scores, grades and segments
 PROFILE_GRADES = ("A", "B", "C")  # D is everyone else
 MAX_SEGMENTS = 200
 MAX_PRODUCTS = 5000
@@ -79,6 +81,8 @@ class Definitions:
     segments: tuple[Segment, ...] = ()  # dependency order: a segment after those it names
     versions: dict[str, int] = field(default_factory=dict)
     timing: Timing = field(default_factory=Timing)
+    mailing: Mailing = field(default_factory=Mailing)
+    journeys: Journeys = field(default_factory=Journeys)
 
 
 def compile_set(
@@ -89,21 +93,31 @@ def compile_set(
     catalogue = _catalogue(documents.get("catalogue"), issues)
     scores, engagement, profile, alerts = _scoring(documents.get("scoring"), catalogue, issues)
     segments = _segments(documents.get("segments"), frozenset(scores), catalogue, issues)
+    mailing = parse_mailing(documents.get("templates"), issues)
+    journeys = parse_journeys(
+        documents.get("scenarios"),
+        frozenset(s.name for s in segments),
+        frozenset(mailing.templates),
+        frozenset(scores),
+        issues,
+        (versions or {}).get("scenarios", 0),
+    )
     if issues:
         raise DefinitionsRejected(issues)
     rules = [s.rule for s in segments] + [rule for _, rule in profile]
     timing = Timing.of(rules, scores, engagement)
-    return Definitions(catalogue, scores, engagement, profile, alerts, segments, dict(versions or {}), timing)
-
-
-def _top(doc: Document, allowed: set[str], issues: list[Issue]) -> Mapping[str, Any] | None:
-    if not isinstance(doc.data, Mapping):
-        issues.append(doc.issue("", f"expected a mapping with {', '.join(sorted(allowed))}"))
-        return None
-    for key in doc.data:
-        if key not in allowed:
-            issues.append(doc.issue(str(key), f"unexpected key (allowed: {', '.join(sorted(allowed))})"))
-    return doc.data
+    return Definitions(
+        catalogue,
+        scores,
+        engagement,
+        profile,
+        alerts,
+        segments,
+        dict(versions or {}),
+        timing,
+        mailing,
+        journeys,
+    )
 
 
 def _list(doc: Document, data: Mapping[str, Any], key: str, issues: list[Issue], limit: int) -> list[Any]:
@@ -145,7 +159,7 @@ def _named(
 def _catalogue(doc: Document | None, issues: list[Issue]) -> dict[str, Product]:
     if doc is None:
         return {}
-    data = _top(doc, {"products"}, issues)
+    data = top(doc, ("products",), issues)
     if data is None:
         return {}
     items = _list(doc, data, "products", issues, MAX_PRODUCTS)
@@ -193,7 +207,7 @@ def _scoring(
 ) -> tuple[dict[str, ScoreModel], str | None, tuple[tuple[str, Compiled], ...], tuple[str, ...]]:
     if doc is None:
         return {}, None, (), ()
-    data = _top(doc, {"scores", "engagement", "profile", "sales_alerts"}, issues)
+    data = top(doc, ("engagement", "profile", "sales_alerts", "scores"), issues)
     if data is None:
         return {}, None, (), ()
     items = _list(doc, data, "scores", issues, 20)
@@ -246,7 +260,7 @@ def _segments(
 ) -> tuple[Segment, ...]:
     if doc is None:
         return ()
-    data = _top(doc, {"segments"}, issues)
+    data = top(doc, ("segments",), issues)
     if data is None:
         return ()
     items = _list(doc, data, "segments", issues, MAX_SEGMENTS)

@@ -106,3 +106,14 @@ def _build(node: yaml.Node, path: str, lines: dict[str, int], seen: set[int], fi
     if not isinstance(value, (str, int, float, bool)) and value is not None:
         return str(node.value)  # dates and other YAML types stay as written
     return value
+
+
+def top(doc: Document, allowed: tuple[str, ...], issues: list[Issue]) -> Any:
+    """The file's mapping (None if it is not one); keys it should not have are reported."""
+    if not isinstance(doc.data, dict):
+        issues.append(doc.issue("", f"expected a mapping with {', '.join(allowed)}"))
+        return None
+    for key in doc.data:
+        if key not in allowed:
+            issues.append(doc.issue(str(key), f"unexpected key (allowed: {', '.join(allowed)})"))
+    return doc.data

@@ -1,0 +1,26 @@
+"""The time, for everything that decides by it.
+
+On AWS this is the system clock.  The local stack (and its tests) can move it
+forward, so a three-day wait in a scenario passes in a second: `travel`.
+"""
+
+from __future__ import annotations
+
+import time
+
+_offset = 0.0
+
+
+def now() -> float:
+    return time.time() + _offset
+
+
+def travel(seconds: float) -> None:
+    """Move the clock forward (local stack and tests only; nothing on AWS calls this)."""
+    global _offset
+    _offset += seconds
+
+
+def reset() -> None:
+    global _offset
+    _offset = 0.0

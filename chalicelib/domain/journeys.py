@@ -1,0 +1,138 @@
+"""One person's walk through a scenario (pure): due steps done, waits timed, branches taken.
+
+The engine keeps a `Journey` per person and scenario and calls `advance` when
+it is due; the `Action`s it returns carry a key unique per (person, scenario,
+step, entry), which is what makes every mail go out once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from typing import Any
+
+from .scenarios import WEEKDAYS, MailTest, Scenario, Step, clock_time
+from .segments.rules import Compiled
+
+# --- walking a scenario (pure) ----------------------------------------------------------------------
+MAX_STEPS_PER_ADVANCE = 100  # no loop runs without a wait, so a walk always stops well before this
+
+
+@dataclass
+class Journey:
+    """One person's place in one scenario: which step, since when, and when to look again."""
+
+    scenario: str
+    contact_id: str
+    entry: int  # 1 for the first time in, 2 after a re-entry, ...
+    step: str
+    due_at: datetime
+    waiting_since: datetime | None = None
+    waiting_for: str | None = None  # an event that ends the current wait early
+    branches: dict[str, str] = field(default_factory=dict)  # split step -> the branch taken
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something the engine must do for this person; `key` is unique per (person, scenario, step, entry)."""
+
+    kind: str  # send, update, notify_sales, webhook, goal, exit
+    step: str
+    spec: Any
+    key: str
+
+
+@dataclass
+class Walk:
+    actions: list[Action]
+    journey: Journey | None  # None: the person has left the scenario
+
+
+def advance(
+    scenario: Scenario,
+    journey: Journey,
+    now: datetime,
+    holds: Callable[[Compiled | MailTest], bool],
+    goal_reached: bool = False,
+    zone: tzinfo = UTC,
+    defer: Callable[[Step], datetime | None] = lambda step: None,
+    event_seen: bool = False,
+) -> Walk:
+    """Move one person as far as they can go now: do the steps that are due, stop at a wait.
+
+    `defer` may hold a send back (quiet hours, the frequency cap): the person stays on that
+    step until the time it gives.  `event_seen` ends a wait for an event early."""
+    actions: list[Action] = []
+    if goal_reached:
+        return Walk([_action("goal", journey, journey.step, scenario.goal)], None)
+    step_id: str | None = journey.step
+    for _ in range(MAX_STEPS_PER_ADVANCE):
+        if step_id is None:
+            return Walk([*actions, _action("exit", journey, journey.step, None)], None)
+        step = scenario.steps[step_id]
+        journey.step = step_id
+        if step.kind == "wait":
+            if journey.waiting_since is None:
+                journey.waiting_since = now
+                journey.due_at = _wait_until(step.spec, now, zone)
+                journey.waiting_for = step.spec.get("until_event")
+            elif event_seen and journey.waiting_for:
+                journey.due_at = now
+            if now < journey.due_at:
+                return Walk(actions, journey)
+            journey.waiting_since = journey.waiting_for = None
+            event_seen = False
+            step_id = step.next
+        elif step.kind == "branch":
+            step_id = step.branches[0] if holds(scenario.conditions[step.id]) else _otherwise(step)
+        elif step.kind == "split":
+            step_id = journey.branches[step.id] = _split(step, journey)
+        elif step.kind == "exit":
+            return Walk([*actions, _action("exit", journey, step.id, None)], None)
+        else:
+            later = defer(step) if step.kind == "send" else None
+            if later is not None and later > now:
+                journey.due_at = later
+                return Walk(actions, journey)
+            actions.append(_action(step.kind, journey, step.id, step.spec))
+            step_id = step.next
+    raise RuntimeError(f"scenario {scenario.name}: no wait within {MAX_STEPS_PER_ADVANCE} steps")
+
+
+def _otherwise(step: Step) -> str | None:
+    return step.branches[1] if len(step.branches) > 1 else step.next
+
+
+def _split(step: Step, journey: Journey) -> str:
+    """The same person always takes the same branch of the same split (a stable hash, not chance)."""
+    digest = hashlib.blake2b(f"{journey.scenario}\0{journey.contact_id}\0{step.id}".encode(), digest_size=4)
+    point = int.from_bytes(digest.digest(), "big") % 100
+    for branch, share in step.spec.items():
+        if point < share:
+            return str(branch)
+        point -= share
+    return str(list(step.spec)[-1])
+
+
+def _wait_until(spec: Mapping[str, Any], now: datetime, zone: tzinfo) -> datetime:
+    if "timeout_days" in spec:
+        return now + timedelta(days=spec["timeout_days"])
+    if "until" in spec:  # the next such weekday and time in the person's timezone
+        until = spec["until"]
+        at = clock_time(until["time"]) or time(0)
+        local = now.astimezone(zone)
+        moment = datetime.combine(local.date(), at, zone)
+        if "weekday" in until:
+            moment += timedelta(days=(WEEKDAYS.index(until["weekday"]) - local.weekday()) % 7)
+        if moment <= local:
+            moment += timedelta(days=7 if "weekday" in until else 1)
+        return moment.astimezone(now.tzinfo)
+    return now + timedelta(
+        days=spec.get("days", 0), hours=spec.get("hours", 0), minutes=spec.get("minutes", 0)
+    )
+
+
+def _action(kind: str, journey: Journey, step: str, spec: Any) -> Action:
+    return Action(kind, step, spec, f"{journey.contact_id}#{journey.scenario}#{step}#{journey.entry}")

@@ -1,0 +1,220 @@
+"""What happens to a mail after it is sent: opens, clicks, unsubscribes, SES feedback.
+
+- Clicks and opens arrive on Sodate's own signed links.  A click redirects
+  only to the address inside its token (nothing else, whatever the query
+  says) and carries an identity token so the tag knows the visitor on
+  landing.  Machine traffic — link scanners, privacy proxies that fetch every
+  image, anything within seconds of sending, HEAD requests — is recorded as
+  such and never counted or scored.
+- Unsubscribe: a GET shows a page and changes nothing (scanners follow
+  links); the one-click POST (RFC 8058) unsubscribes, no cookie needed.
+- SES feedback (configuration-set events or identity notifications, through
+  SNS): a permanent bounce or a complaint suppresses the address at once; a
+  transient bounce resends later (up to three times); deliveries are
+  recorded.  Every figure is counted once per mail however often SES
+  repeats itself, whatever the order, and for each recipient named.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from aws_lambda_powertools import Logger
+
+from chalicelib.domain.bots import bot_reason
+from chalicelib.domain.contact import Status
+from chalicelib.domain.emails import InvalidEmailError, normalize_email
+from chalicelib.domain.mail.links import click, opened
+from chalicelib.domain.tokens import InvalidTokenError, sign, verify
+from chalicelib.services.scenario_actions import Actions, Counts
+from chalicelib.store.contact_state import ContactState
+from chalicelib.store.journeys import JourneyStore
+
+logger = Logger(service="sodate", child=True)
+MACHINE_SECONDS = 10  # an open or click this soon after sending is a scanner or a proxy
+RESEND_HOURS = (1, 4, 12)
+IDENTITY_DAYS = 30
+
+
+class MailEvents:
+    def __init__(
+        self,
+        journeys: JourneyStore,
+        state: ContactState,
+        actions: Actions,
+        suppress: Callable[[str, str, str], None],
+        link_key: Callable[[], str],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._journeys = journeys
+        self._state = state
+        self._actions = actions
+        self._suppress = suppress  # (normalized email, reason, at): never mailed again
+        self._key = link_key
+        self._clock = clock
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+    # --- our own links ------------------------------------------------------------------------------
+    def clicked(self, token: str, user_agent: str, method: str) -> str:
+        """Where to send the browser; InvalidTokenError for a link we did not sign."""
+        key, url = click(token, self._key(), self._clock())
+        contact_id = key.split("#", 1)[0]
+        if self._record(key, "clicked", user_agent, method, url):
+            joiner = "&" if "?" in url.split("#", 1)[0] else "?"
+            identity = sign({"c": contact_id}, self._key(), int(self._clock()) + IDENTITY_DAYS * 86400)
+            base, _, fragment = url.partition("#")
+            return f"{base}{joiner}sodate_t={identity}" + (f"#{fragment}" if fragment else "")
+        return url  # a scanner goes where the link goes, and learns nobody's identity
+
+    def opened(self, token: str, user_agent: str) -> None:
+        try:
+            key = opened(token, self._key(), self._clock())
+        except InvalidTokenError:
+            return  # a broken pixel is still a pixel
+        self._record(key, "opened", user_agent, "GET", "")
+
+    def _record(self, key: str, what: str, user_agent: str, method: str, url: str) -> bool:
+        """True for a person, False for a machine; counts and scores only the first by a person."""
+        contact_id, scenario, step = key.split("#")[:3]
+        sent = self._journeys.action(contact_id, key) or {}
+        now = self.now()
+        reason = bot_reason(user_agent, method)
+        sent_at = sent.get("sent_at")
+        if reason is None and sent_at and now.timestamp() - _epoch(sent_at) < MACHINE_SECONDS:
+            reason = "too_soon_after_sending"
+        kind = "email_click" if what == "clicked" else "email_open"
+        stamp = now.isoformat(timespec="milliseconds")
+        entry = (
+            {
+                "sk": f"{stamp}#{kind}#{key.split('#', 1)[1]}",
+                "kind": kind,
+                "at": stamp,
+                "name": sent.get("template", ""),
+                "scenario": scenario,
+                "step": step,
+            }
+            | ({"url": url[:500]} if url else {})
+            | ({"bot": reason} if reason else {})
+        )
+        self._state.add_to_timeline(contact_id, [entry])
+        if reason is None and sent and self._journeys.first_time(contact_id, key, f"{what}_at", stamp):
+            counts = Counts()
+            counts.add(scenario, now, step, what, sent.get("branch", ""))
+            if what == "clicked" and self._journeys.first_time(contact_id, key, "opened_at", stamp):
+                counts.add(scenario, now, step, "opened", sent.get("branch", ""))  # a click is an open
+            self._journeys.count(counts.flush())
+        return reason is None
+
+    # --- unsubscribe ----------------------------------------------------------------------------------
+    def unsubscribe_target(self, token: str) -> str:
+        """The address an unsubscribe token is for (shown on the page); InvalidTokenError if forged."""
+        key = self._unsub_key(token)
+        contact = self._state.by_id(key.split("#", 1)[0])
+        return str(contact["email"]) if contact else ""
+
+    def unsubscribe(self, token: str) -> bool:
+        """True when this unsubscribed someone; a repeat (or an erased person) changes nothing."""
+        key = self._unsub_key(token)
+        contact_id, scenario, step = key.split("#")[:3]
+        contact = self._state.by_id(contact_id)
+        if contact is None:
+            return False
+        now = self.now()
+        at = now.isoformat(timespec="seconds")
+        changed = self._state.block(contact["email"], Status.UNSUBSCRIBED, f"unsubscribe:{scenario}", at)
+        if changed:
+            sent = self._journeys.action(contact_id, key) or {}
+            counts = Counts()
+            counts.add(scenario, now, step, "unsubscribed", sent.get("branch", ""))
+            self._journeys.count(counts.flush())
+            self._actions.timeline(contact_id, now, "unsubscribed", scenario, step=step, how="link")
+        return changed
+
+    def _unsub_key(self, token: str) -> str:
+        claims = verify(token, self._key(), self._clock())
+        key = claims.get("unsub")
+        if not isinstance(key, str) or key.count("#") < 3:
+            raise InvalidTokenError("malformed")
+        return key
+
+    # --- SES feedback -------------------------------------------------------------------------------
+    def on_feedback(self, body: str) -> None:
+        """One SQS message: SNS's envelope (or the raw SES event) about one mail."""
+        message = json.loads(body)
+        if isinstance(message, dict) and message.get("Type") == "Notification":
+            message = json.loads(message["Message"])
+        kind = str(message.get("eventType") or message.get("notificationType") or "")
+        ses_id = message.get("mail", {}).get("messageId", "")
+        found = self._journeys.by_ses(ses_id) if ses_id else None
+        now = self.now()
+        at = now.isoformat(timespec="seconds")
+        if kind == "Bounce":
+            bounce = message.get("bounce", {})
+            permanent = bounce.get("bounceType") == "Permanent"
+            for recipient in bounce.get("bouncedRecipients", []):
+                if permanent:
+                    self._block(recipient.get("emailAddress", ""), "bounced", at)
+            if found and permanent:
+                self._figure(found, "bounced", at)
+            elif found and self._journeys.first_time(found[0], found[1], f"soft_bounce_{ses_id}", at):
+                self._resend_later(found, now)
+        elif kind == "Complaint":
+            for recipient in message.get("complaint", {}).get("complainedRecipients", []):
+                self._block(recipient.get("emailAddress", ""), "complained", at)
+            if found:
+                self._figure(found, "complained", at)
+        elif kind == "Delivery" and found:
+            self._figure(found, "delivered", at)
+        elif kind not in ("Send", "Open", "Click", "DeliveryDelay", "Reject", "RenderingFailure"):
+            logger.warning("unknown SES feedback", extra={"type": kind})
+
+    def _block(self, address: str, reason: str, at: str) -> None:
+        try:
+            email = normalize_email(address)
+        except InvalidEmailError:
+            return
+        self._suppress(email, reason, at)  # first: even a contact made later stays unmailable
+        if self._state.block(email, Status.SUPPRESSED, reason, at):
+            contact = self._state.by_email(email)
+            if contact is not None:
+                self._actions.timeline(contact["contact_id"], self.now(), reason, "", how="ses")
+
+    def _figure(self, found: tuple[str, str], figure: str, at: str) -> None:
+        contact_id, key = found
+        if not self._journeys.first_time(contact_id, key, f"{figure}_at", at):
+            return  # SES said it before
+        sent = self._journeys.action(contact_id, key) or {}
+        _, scenario, step = key.split("#")[:3]
+        counts = Counts()
+        counts.add(scenario, self.now(), step, figure, sent.get("branch", ""))
+        self._journeys.count(counts.flush())
+        self._actions.timeline(contact_id, self.now(), f"mail_{figure}", scenario, step=step)
+
+    def _resend_later(self, found: tuple[str, str], now: datetime) -> None:
+        contact_id, key = found
+        sent = self._journeys.action(contact_id, key) or {}
+        original, _, attempt = key.partition("#resend")
+        tries = int(attempt or 0)
+        if tries >= len(RESEND_HOURS) or "template" not in sent:
+            self._figure(found, "soft_bounced", now.isoformat(timespec="seconds"))
+            return
+        task = {
+            "key": f"{original}#resend{tries + 1}",
+            "template": sent["template"],
+            "step": sent.get("step", ""),
+        }
+        self._journeys.schedule(
+            contact_id, f"resend#{original}", now.timestamp() + RESEND_HOURS[tries] * 3600, task
+        )
+
+
+def _epoch(iso: str) -> float:
+    try:
+        return datetime.fromisoformat(iso).timestamp()
+    except ValueError:
+        return 0.0

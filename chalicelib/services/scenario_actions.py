@@ -1,0 +1,144 @@
+"""The steps other than mail: update a field or a score, tell sales, call a webhook;
+webhook retries (tasks in the due index); the report counters.
+
+Each action is claimed in the ledger first, so it is taken once.  A webhook
+is signed (`X-Sodate-Signature: t=<unix time>,v1=<HMAC-SHA256 of "t.body">`)
+and, if the receiver fails, retried from the due index after 1, 5, 30, 120
+and 720 minutes; then it is given up and counted as failed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from chalicelib.domain.contact import Contact
+from chalicelib.domain.definitions.compile import Definitions
+from chalicelib.domain.journeys import Action
+from chalicelib.services.sales_alerts import SalesAlerts
+from chalicelib.store.contact_state import ContactState
+from chalicelib.store.journeys import JourneyStore
+
+logger = Logger(service="sodate", child=True)
+WEBHOOK_RETRY_MINUTES = (1, 5, 30, 120, 720)
+
+
+class Counts:
+    """Report counters gathered over a batch, written once per (scenario, day, step, figure)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, str, str, str], int] = {}
+
+    def add(self, scenario: str, at: datetime, step: str, figure: str, branch: str = "") -> None:
+        """Count at the step, and at each split branch the person took ("split>branch"),
+        so every A/B branch has its own sends, opens, clicks and goals."""
+        day = at.date().isoformat()
+        for where in (step, *(b for b in branch.split(",") if b)):
+            key = (scenario, day, where, figure)
+            self._counts[key] = self._counts.get(key, 0) + 1
+
+    def flush(self) -> dict[tuple[str, str, str, str], int]:
+        counts, self._counts = self._counts, {}
+        return counts
+
+
+class Actions:
+    def __init__(
+        self,
+        journeys: JourneyStore,
+        state: ContactState,
+        alerts: SalesAlerts,
+        post: Callable[[str, bytes, dict[str, str]], int],
+        webhook_key: Callable[[], str],
+    ) -> None:
+        self._journeys = journeys
+        self._state = state
+        self._alerts = alerts
+        self._post = post  # returns the HTTP status; raises OSError-like errors on failure
+        self._key = webhook_key
+
+    def timeline(self, contact_id: str, at: datetime, kind: str, scenario: str, **fields: str) -> None:
+        stamp = at.isoformat(timespec="milliseconds")
+        entry = {"sk": f"{stamp}#{kind}#{scenario}#{fields.get('step', '')}", "kind": kind, "at": stamp}
+        self._state.add_to_timeline(contact_id, [entry | {"name": scenario, **fields}])
+
+    def take(self, action: Action, contact: Contact, definitions: Definitions, now: datetime) -> None:
+        contact_id = contact["contact_id"]
+        fields = {"kind": action.kind, "status": "done", "at": now.isoformat(timespec="seconds")}
+        if not self._journeys.claim(contact_id, action.key, fields):
+            return  # taken before
+        scenario = action.key.split("#")[1]
+        if action.kind == "update":
+            self._update(action, contact, now, scenario)
+        elif action.kind == "notify_sales":
+            message = action.spec.get("message", "") if isinstance(action.spec, dict) else ""
+            hot = {
+                "name": {"S": f"scenario {scenario}"},
+                "score": {"S": f"step {action.step}"},
+                "because": {"S": str(message)},
+                "at": {"S": now.isoformat(timespec="seconds")},
+            }
+            pages = self._state.history(contact_id, now - timedelta(days=30)).visits[:10]
+            self._alerts.send(definitions.sales_alerts, contact, hot, pages)
+        elif action.kind == "webhook":
+            task = {"key": action.key, "url": action.spec["url"], "attempt": 0, "email": contact["email"]}
+            self._journeys.schedule(contact_id, f"webhook#{action.key}", now.timestamp(), task)
+        self.timeline(contact_id, now, f"scenario_{action.kind}", scenario, step=action.step)
+
+    def _update(self, action: Action, contact: Contact, now: datetime, scenario: str) -> None:
+        spec = action.spec
+        if "attrs" in spec:
+            self._state.set_attrs(contact["email"], {str(k): str(v) for k, v in spec["attrs"].items()})
+            return
+        stamp = now.isoformat(timespec="milliseconds")
+        hit = {
+            "sk": f"{stamp}#points#{action.key.split('#', 1)[1]}",
+            "kind": "points",
+            "at": stamp,
+            "name": str(spec["score"]),
+            "points": f"{spec['points']:g}",
+            "because": f"scenario {scenario} step {action.step}",
+        }
+        self._state.add_to_timeline(contact["contact_id"], [hit])  # scored by the events stream, once
+
+    # --- webhooks (a task from the due index) ----------------------------------------------------
+    def webhook(self, contact_id: str, data: dict[str, Any], now: datetime) -> None:
+        scenario, step = data["key"].split("#")[1:3]
+        body = json.dumps(
+            {
+                "type": "sodate.scenario.webhook",
+                "id": data["key"].split("#", 1)[1],
+                "scenario": scenario,
+                "step": step,
+                "contact": {"contact_id": contact_id, "email": data["email"]},
+                "at": now.isoformat(timespec="seconds"),
+            },
+            ensure_ascii=False,
+        ).encode()
+        stamp = str(int(now.timestamp()))
+        signature = hmac.new(self._key().encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Sodate webhook",
+            "X-Sodate-Signature": f"t={stamp},v1={signature}",
+        }
+        try:
+            status = self._post(data["url"], body, headers)
+        except Exception as error:  # the receiver is down, refused, or slow: try again later
+            logger.warning("webhook failed", extra={"url": data["url"], "error": str(error)})
+            status = 0
+        if 200 <= status < 300:
+            self._journeys.note(contact_id, data["key"], {"status": "delivered"})
+            return
+        attempt = int(data["attempt"])
+        if attempt >= len(WEBHOOK_RETRY_MINUTES):
+            self._journeys.note(contact_id, data["key"], {"status": "failed", "last_status": str(status)})
+            return
+        due = now.timestamp() + WEBHOOK_RETRY_MINUTES[attempt] * 60
+        self._journeys.schedule(contact_id, f"webhook#{data['key']}", due, data | {"attempt": attempt + 1})

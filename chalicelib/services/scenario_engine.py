@@ -1,0 +1,343 @@
+"""Carries out every scenario for every person: entries, the 1-minute tick, goals.
+
+- The events stream tells it who entered a segment, sent a form, bought, or
+  did an event: that enters scenarios, reaches goals, and ends waits for an
+  event.  Entering only writes the person's place, due now;
+- the tick (every minute) reads due places from the sharded `by_due` index,
+  a page per shard, and walks each person as far as they can go (sending,
+  branching, waiting); it stops with time to spare and the next tick goes on;
+- each action is claimed in the ledger before it is done, and a place is
+  written only if nobody moved it meanwhile, so two ticks at once, a retried
+  batch or a crash mid-way never do anything twice.
+
+Editing a running scenario: a person keeps walking the version they entered
+under; when the new version has a step with the id they are on, they move
+to the new version at that step.  If their version can no longer be read
+(it named a template since removed), they move if they can and leave if not.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aws_lambda_powertools import Logger
+
+from chalicelib.domain.contact import Contact
+from chalicelib.domain.definitions.compile import Definitions
+from chalicelib.domain.definitions.mailing import Journeys
+from chalicelib.domain.evaluation import History, facts_for
+from chalicelib.domain.journeys import Action, Journey, advance
+from chalicelib.domain.scenarios import MailTest, Scenario, Step
+from chalicelib.domain.segments.patterns import Glob
+from chalicelib.domain.segments.rules import Compiled
+from chalicelib.services.definitions import DefinitionsService
+from chalicelib.services.mailer import Mailer, TryLater
+from chalicelib.services.scenario_actions import Actions, Counts
+from chalicelib.store.contact_state import ContactState
+from chalicelib.store.journeys import SHARDS, JourneyStore, Place, StaleJourneyError, place_of
+
+logger = Logger(service="sodate", child=True)
+TICK_RESERVE_MS = 15_000
+MAX_ROUNDS = 1000
+SIGNAL_KINDS = frozenset({"segment_enter", "form", "conversion", "event", "purchase", "pageview"})
+
+
+class Engine:
+    def __init__(
+        self,
+        journeys: JourneyStore,
+        state: ContactState,
+        definitions: DefinitionsService,
+        mailer: Mailer,
+        actions: Actions,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._journeys = journeys
+        self._state = state
+        self._definitions = definitions
+        self._mailer = mailer
+        self._actions = actions
+        self._clock = clock
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+    # --- signals from the events stream -------------------------------------------------------------
+    def on_events(self, records: list[dict[str, Any]]) -> None:
+        journeys = self._definitions.in_force().definitions.journeys
+        if not journeys.scenarios:
+            return
+        signals: dict[str, list[tuple[str, str]]] = {}
+        for record in records:
+            image = record.get("dynamodb", {}).get("NewImage") or {}
+            pk, kind = image.get("pk", {}).get("S", ""), image.get("kind", {}).get("S", "")
+            if record.get("eventName") != "INSERT" or not pk.startswith("c#") or kind not in SIGNAL_KINDS:
+                continue
+            if "bot" in image:
+                continue
+            name = image.get("path" if kind == "pageview" else "name", {}).get("S", "")
+            signals.setdefault(pk[2:], []).append((kind, name))
+        counts = Counts()
+        for contact_id, found in signals.items():
+            self._on_signals(journeys, contact_id, found, counts)
+        self._journeys.count(counts.flush())
+
+    def _on_signals(
+        self, journeys: Journeys, contact_id: str, signals: list[tuple[str, str]], counts: Counts
+    ) -> None:
+        places = {p.journey.scenario: p for p in self._journeys.places_of(contact_id)}
+        now = self.now()
+        contact: Contact | None = None
+        for scenario in journeys.scenarios.values():
+            place = places.get(scenario.name)
+            if place is not None and place.running:
+                if scenario.goal and _triggered(scenario.goal, signals):
+                    place.extra["goal_seen"] = True
+                    self._wake(place, now)
+                elif place.journey.waiting_for and any(n == place.journey.waiting_for for _, n in signals):
+                    place.extra["event_seen"] = True
+                    self._wake(place, now)
+            elif _triggered(scenario.entry, signals):
+                contact = contact or self._state.by_id(contact_id)
+                if contact is not None:
+                    self._enter(scenario, contact, place, now, journeys.version, counts)
+
+    def _wake(self, place: Place, now: datetime) -> None:
+        """Make the place due now, keeping what was seen; re-read if a tick moved it meanwhile."""
+        seen = {k: v for k, v in place.extra.items() if k in ("goal_seen", "event_seen")}
+        for _ in range(3):
+            place.journey.due_at = min(place.journey.due_at, now)
+            try:
+                self._journeys.save(place)
+                return
+            except StaleJourneyError:
+                fresh = [
+                    p
+                    for p in self._journeys.places_of(place.journey.contact_id)
+                    if p.journey.scenario == place.journey.scenario
+                ]
+                if not fresh or not fresh[0].running:
+                    return
+                place = fresh[0]
+                place.extra.update(seen)
+        raise StaleJourneyError(place.journey.contact_id)  # the stream retries the batch
+
+    def _enter(
+        self,
+        scenario: Scenario,
+        contact: Contact,
+        old: Place | None,
+        now: datetime,
+        version: int,
+        counts: Counts,
+    ) -> None:
+        if old is not None:
+            if scenario.re_entry == "never":
+                return
+            ended = old.ended_at or 0.0
+            if isinstance(scenario.re_entry, int) and now.timestamp() - ended < scenario.re_entry * 86400:
+                return
+        entry = old.journey.entry + 1 if old else 1
+        journey = Journey(scenario.name, contact["contact_id"], entry, scenario.first, now)
+        place = Place(journey, contact["email"], version, "active", old.rev if old else 0, now.timestamp())
+        try:
+            self._journeys.save(place)
+        except StaleJourneyError:
+            return  # entered by a redelivered record already
+        counts.add(scenario.name, now, "-", "entered")
+        self._actions.timeline(contact["contact_id"], now, "scenario_enter", scenario.name, entry=str(entry))
+
+    # --- the tick ------------------------------------------------------------------------------------
+    def tick(self, remaining_ms: Callable[[], int] = lambda: 10**9, page: int = 100) -> dict[str, int]:
+        """Everyone due, shard by shard and page by page, until none is due or time is short."""
+        done = {"walked": 0, "tasks": 0}
+        for _ in range(MAX_ROUNDS):
+            found = 0
+            for shard in range(SHARDS):
+                if remaining_ms() < TICK_RESERVE_MS:
+                    return done
+                items = self._journeys.due(shard, self._clock(), page)
+                found += len(items)
+                places = [place_of(i) for i in items if i["sk"]["S"].startswith("j#")]
+                tasks = [i for i in items if i["sk"]["S"].startswith("t#")]
+                done["walked"] += self.walk_many(places)
+                done["tasks"] += self._run_tasks(tasks)
+            if not found:
+                break
+        return done
+
+    def _run_tasks(self, items: list[dict[str, Any]]) -> int:
+        """Webhook retries and resends after a soft bounce; each taken by one run only."""
+        done = 0
+        now = self.now()
+        for item in items:
+            pk, sk, due = item["pk"]["S"], item["sk"]["S"], item["due_at"]["N"]
+            if not self._journeys.finish_task(pk, sk, due):
+                continue  # another run took it
+            data, contact_id = json.loads(item["data"]["S"]), pk[2:]
+            if sk.startswith("t#webhook#"):
+                self._actions.webhook(contact_id, data, now)
+            elif sk.startswith("t#resend#"):
+                contact = self._state.by_id(contact_id)
+                if contact is not None:
+                    action = Action("send", data["step"], data["template"], data["key"])
+                    mailing = self._definitions.in_force().definitions.mailing
+                    if action.spec in mailing.templates:
+                        self._mailer.send(action, contact, mailing, now, "")
+            done += 1
+        return done
+
+    def walk_many(self, places: list[Place]) -> int:
+        if not places:
+            return 0
+        in_force = self._definitions.in_force()
+        now = self.now()
+        contacts = {c["email"]: c for c in self._state.by_emails(sorted({p.email for p in places}))}
+        counts = Counts()
+        walked = 0
+        for place in places:
+            try:
+                walked += self._walk(place, contacts.get(place.email), in_force.definitions, now, counts)
+            except TryLater:
+                logger.warning("SES is throttling; the rest waits for the next tick")
+                break
+            except StaleJourneyError:
+                continue  # another tick walked this person meanwhile
+        self._journeys.count(counts.flush())
+        return walked
+
+    def _walk(
+        self, place: Place, contact: Contact | None, definitions: Definitions, now: datetime, counts: Counts
+    ) -> int:
+        journeys = definitions.journeys
+        scenario = self._scenario_for(place, journeys)
+        if contact is None or scenario is None:  # erased, or the scenario is gone
+            place.status, place.ended_at = "left", now.timestamp()
+            self._journeys.save(place)
+            return 1
+        goal = bool(place.extra.pop("goal_seen", False)) or _in_goal(scenario, contact)
+        event_seen = bool(place.extra.pop("event_seen", False))
+        zone = _zone(contact.get("timezone"), journeys.timezone)
+        walk = advance(
+            scenario,
+            place.journey,
+            now,
+            self._holds(contact, definitions, place.journey, now),
+            goal_reached=goal,
+            zone=zone,
+            defer=self._defer(scenario, contact, journeys, now, zone),
+            event_seen=event_seen,
+        )
+        for step, branch in place.journey.branches.items():
+            if place.extra.setdefault("counted", []).count(step) == 0:
+                place.extra["counted"].append(step)
+                counts.add(scenario.name, now, f"{step}>{branch}", "entered")
+        for action in walk.actions:
+            self._do(action, place, contact, definitions, now, counts)
+        if walk.journey is None:
+            place.status = "goal" if any(a.kind == "goal" for a in walk.actions) else "exited"
+            place.ended_at = now.timestamp()
+        self._journeys.save(place)
+        return 1
+
+    def _do(
+        self,
+        action: Action,
+        place: Place,
+        contact: Contact,
+        definitions: Definitions,
+        now: datetime,
+        counts: Counts,
+    ) -> None:
+        scenario = place.journey.scenario
+        branch = ",".join(f"{s}>{b}" for s, b in place.journey.branches.items())
+        if action.kind == "send":
+            sent = self._mailer.send(action, contact, definitions.mailing, now, branch)
+            if sent.outcome != "duplicate":
+                counts.add(scenario, now, action.step, sent.outcome, branch)
+            if sent.outcome == "sent":
+                self._actions.timeline(
+                    contact["contact_id"], now, "mail_sent", scenario, step=action.step, template=action.spec
+                )
+        elif action.kind in ("goal", "exit"):
+            counts.add(scenario, now, action.step if action.kind == "exit" else "-", action.kind, branch)
+            self._actions.timeline(
+                contact["contact_id"], now, f"scenario_{action.kind}", scenario, step=action.step
+            )
+        else:
+            self._actions.take(action, contact, definitions, now)
+            counts.add(scenario, now, action.step, action.kind)
+
+    def _scenario_for(self, place: Place, journeys: Journeys) -> Scenario | None:
+        name, step = place.journey.scenario, place.journey.step
+        current = journeys.scenarios.get(name)
+        if place.version == journeys.version or (current is not None and step in current.steps):
+            place.version = journeys.version
+            return current
+        older = self._definitions.scenarios_of_version(place.version).get(name)
+        return older if older is not None and step in older.steps else None
+
+    def _holds(
+        self, contact: Contact, definitions: Definitions, journey: Journey, now: datetime
+    ) -> Callable[[Compiled | MailTest], bool]:
+        def holds(test: Compiled | MailTest) -> bool:
+            if isinstance(test, MailTest):
+                key = f"{journey.contact_id}#{journey.scenario}#{test.step}#{journey.entry}"
+                done = self._journeys.action(journey.contact_id, key) or {}
+                return f"{test.did}_at" in done
+            history = History()
+            if test.uses_history:
+                history = self._state.history(contact["contact_id"], now - timedelta(days=90))
+            facts = facts_for(definitions, contact, history, now, self._definitions.in_force().rfm)
+            facts.segments = frozenset(contact.get("segments") or [])
+            facts.grade = str(contact.get("grade") or "")
+            return test.predicate(facts)
+
+        return holds
+
+    def _defer(
+        self, scenario: Scenario, contact: Contact, journeys: Journeys, now: datetime, zone: tzinfo
+    ) -> Callable[[Step], datetime | None]:
+        def defer(step: Step) -> datetime | None:
+            later = scenario.window.next_open(now, zone) if scenario.window else None
+            if journeys.cap is not None:
+                mails, hours = journeys.cap
+                since = now.timestamp() - hours * 3600
+                recent = sorted(t for t in self._journeys.mail_times(contact["contact_id"]) if t > since)
+                if len(recent) >= mails:
+                    free = datetime.fromtimestamp(recent[-mails] + hours * 3600 + 1, UTC)
+                    later = max(later, free) if later else free
+            return later
+
+        return defer
+
+
+def _triggered(trigger: dict[str, Any], signals: list[tuple[str, str]]) -> bool:
+    if "segment" in trigger:
+        return ("segment_enter", trigger["segment"]) in signals
+    if "event" in trigger:
+        return any(kind != "pageview" and trigger["event"] in (kind, name) for kind, name in signals)
+    if "page" in trigger:
+        glob = Glob(trigger["page"])
+        return any(kind == "pageview" and glob.match(name) for kind, name in signals)
+    return False
+
+
+def _in_goal(scenario: Scenario, contact: Contact) -> bool:
+    goal = scenario.goal or {}
+    return "segment" in goal and goal["segment"] in (contact.get("segments") or [])
+
+
+def _zone(name: Any, fallback: str) -> tzinfo:
+    for candidate in (name, fallback):
+        if isinstance(candidate, str) and candidate:
+            try:
+                return ZoneInfo(candidate)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return UTC

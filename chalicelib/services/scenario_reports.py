@@ -1,0 +1,100 @@
+"""Reports per scenario: per step, per A/B branch, and by day, with rates.
+
+Counters are written as things happen (entered, sent, delivered, opened,
+clicked, bounced, complained, unsubscribed, goal, exited...), one row per
+scenario, day, step and figure; a report adds them up.  Opens and clicks are
+people's, once per mail: machine opens and scanner clicks are not in them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain.definitions.compile import Definitions
+from chalicelib.domain.errors import NotFoundError
+from chalicelib.store.journeys import JourneyStore
+
+MAIL_FIGURES = ("sent", "delivered", "opened", "clicked", "bounced", "complained", "unsubscribed")
+RATES = {  # rate name: (numerator, denominator)
+    "delivery_rate": ("delivered", "sent"),
+    "open_rate": ("opened", "sent"),
+    "click_rate": ("clicked", "sent"),
+    "click_to_open_rate": ("clicked", "opened"),
+    "bounce_rate": ("bounced", "sent"),
+    "unsubscribe_rate": ("unsubscribed", "sent"),
+    "goal_rate": ("goal", "entered"),
+}
+
+
+def scenario_list(definitions: Definitions, journeys: JourneyStore) -> dict[str, Any]:
+    found = []
+    for scenario in definitions.journeys.scenarios.values():
+        totals: dict[str, int] = {}
+        for _, step, figure, n in journeys.counters(scenario.name):
+            if step == "-" or figure in MAIL_FIGURES:
+                totals[figure] = totals.get(figure, 0) + n
+        found.append(
+            {
+                "name": scenario.name,
+                "entry": scenario.entry,
+                "goal": scenario.goal,
+                "steps": len(scenario.steps),
+                "totals": _with_rates(totals),
+            }
+        )
+    return {"version": definitions.journeys.version, "scenarios": found}
+
+
+def scenario_report(
+    name: str, definitions: Definitions, journeys: JourneyStore, since: str = "", until: str = ""
+) -> dict[str, Any]:
+    scenario = definitions.journeys.scenarios.get(name)
+    if scenario is None:
+        raise NotFoundError(f"No scenario named {name!r}.")
+    steps: dict[str, dict[str, int]] = {step_id: {} for step_id in scenario.steps}
+    branches: dict[str, dict[str, int]] = {}
+    days: dict[str, dict[str, int]] = {}
+    totals: dict[str, int] = {}
+    for day, step, figure, n in journeys.counters(name):
+        if (since and day < since) or (until and day > until):
+            continue
+        if step == "-":
+            place = totals
+        elif ">" in step:
+            place = branches.setdefault(step, {})
+        else:
+            place = steps.setdefault(step, {})
+        place[figure] = place.get(figure, 0) + n
+        if ">" not in step and (step == "-" or figure in MAIL_FIGURES or figure == "exit"):
+            by_day = days.setdefault(day, {})
+            by_day[figure] = by_day.get(figure, 0) + n
+        if step != "-" and ">" not in step and figure in MAIL_FIGURES:
+            totals[figure] = totals.get(figure, 0) + n
+    return {
+        "scenario": name,
+        "version": definitions.journeys.version,
+        "totals": _with_rates(totals),
+        "steps": [
+            {
+                "step": step_id,
+                "kind": scenario.steps[step_id].kind if step_id in scenario.steps else "removed",
+                **(
+                    {"template": scenario.steps[step_id].spec}
+                    if step_id in scenario.steps and scenario.steps[step_id].kind == "send"
+                    else {}
+                ),
+                **_with_rates(figures),
+            }
+            for step_id, figures in steps.items()
+        ],
+        "branches": [{"branch": b, **_with_rates(f)} for b, f in sorted(branches.items())],
+        "days": [{"day": d, **_with_rates(f)} for d, f in sorted(days.items())],
+    }
+
+
+def _with_rates(figures: dict[str, int]) -> dict[str, Any]:
+    answer: dict[str, Any] = dict(sorted(figures.items()))
+    for rate, (top, bottom) in RATES.items():
+        if figures.get(bottom):
+            answer[rate] = round(figures.get(top, 0) / figures[bottom], 4)
+    return answer

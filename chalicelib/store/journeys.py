@@ -1,0 +1,308 @@
+"""Where everyone is in every scenario, and what was done for them (the journeys table).
+
+One table, keyed by person, holds:
+- `j#<scenario>`: the person's place (step, entry, when due).  While the
+  journey runs it carries `due_shard`/`due_at`, so the sparse `by_due` index
+  lists exactly the journeys to look at, spread over 16 shards;
+- `a#<scenario>#<step>#<entry>`: the ledger of actions.  It is written with
+  a condition *before* the mail goes to SES, so a retry, a second tick or a
+  crash after sending finds it and never sends again;
+- `cap`: the times of the person's recent marketing mails (the frequency cap);
+- `t#<kind>#<key>`: a task for later (a webhook to retry, a mail to resend
+  after a soft bounce), due through the same index.
+`ses#<message id>` maps SES's id back to the ledger, and `r#<scenario>` rows
+count the report per day, step and figure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.domain.journeys import Journey
+
+SHARDS = 16
+KEEP_SENT = 100  # mail times kept for the cap
+
+
+class StaleJourneyError(RuntimeError):
+    """Someone else moved this journey since it was read (another tick, an event)."""
+
+
+@dataclass
+class Place:
+    """A journey as stored: the walk's state, plus what the engine needs around it."""
+
+    journey: Journey
+    email: str
+    version: int  # of scenarios.yaml the person walks under
+    status: str = "active"  # active, goal, exited, left
+    rev: int = 0
+    entered_at: float = 0.0
+    ended_at: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def running(self) -> bool:
+        return self.status == "active"
+
+
+def shard_of(contact_id: str) -> str:
+    return str(int(hashlib.blake2b(contact_id.encode(), digest_size=2).hexdigest(), 16) % SHARDS)
+
+
+class JourneyStore:
+    def __init__(self, dynamodb: Any, table: str) -> None:
+        self._db = dynamodb
+        self._table = table
+
+    # --- places ----------------------------------------------------------------------------------
+    def places_of(self, contact_id: str) -> list[Place]:
+        answer = self._db.query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :p AND begins_with(sk, :j)",
+            ExpressionAttributeValues={":p": {"S": f"c#{contact_id}"}, ":j": {"S": "j#"}},
+            ConsistentRead=True,
+        )
+        return [_place(item) for item in answer.get("Items", [])]
+
+    def due(self, shard: int, now: float, limit: int) -> list[dict[str, Any]]:
+        """Journeys and tasks due by `now` in one shard (raw items; `sk` tells which)."""
+        answer = self._db.query(
+            TableName=self._table,
+            IndexName="by_due",
+            KeyConditionExpression="due_shard = :s AND due_at <= :now",
+            ExpressionAttributeValues={":s": {"S": str(shard)}, ":now": {"N": f"{now:.3f}"}},
+            Limit=limit,
+        )
+        return list(answer.get("Items", []))
+
+    def save(self, place: Place) -> None:
+        """Write the place if nobody moved it since it was read (rev), then count it as moved."""
+        item = _item(place)
+        condition = "attribute_not_exists(sk)" if place.rev == 0 else "rev = :rev"
+        values = {} if place.rev == 0 else {":rev": {"N": str(place.rev)}}
+        item["rev"] = {"N": str(place.rev + 1)}
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression=condition,
+                **({"ExpressionAttributeValues": values} if values else {}),
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            raise StaleJourneyError(f"{place.journey.contact_id} {place.journey.scenario}") from None
+        place.rev += 1
+
+    # --- the action ledger -------------------------------------------------------------------------
+    def claim(self, contact_id: str, key: str, fields: dict[str, str]) -> bool:
+        """True if this action was not taken before (and is now ours to take)."""
+        item = {"pk": {"S": f"c#{contact_id}"}, "sk": {"S": f"a#{_action(key)}"}}
+        item |= {name: {"S": value} for name, value in fields.items()}
+        try:
+            self._db.put_item(
+                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(sk)"
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def release(self, contact_id: str, key: str) -> None:
+        """Give a claim back: the action was certainly not taken (SES refused before sending)."""
+        self._db.delete_item(
+            TableName=self._table, Key={"pk": {"S": f"c#{contact_id}"}, "sk": {"S": f"a#{_action(key)}"}}
+        )
+
+    def action(self, contact_id: str, key: str) -> dict[str, str] | None:
+        item = self._db.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"c#{contact_id}"}, "sk": {"S": f"a#{_action(key)}"}},
+            ConsistentRead=True,
+        ).get("Item")
+        return {k: v["S"] for k, v in item.items() if "S" in v} if item else None
+
+    def note(self, contact_id: str, key: str, fields: dict[str, str]) -> None:
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        self._db.update_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"c#{contact_id}"}, "sk": {"S": f"a#{_action(key)}"}},
+            UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={f":v{i}": {"S": v} for i, v in enumerate(fields.values())},
+        )
+
+    def first_time(self, contact_id: str, key: str, flag: str, at: str) -> bool:
+        """Set a flag on a sent mail's ledger entry once (delivered, opened, clicked...):
+        True the first time, False for a duplicate notification or a second click."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"c#{contact_id}"}, "sk": {"S": f"a#{_action(key)}"}},
+                UpdateExpression="SET #f = :at",
+                ConditionExpression="attribute_exists(sk) AND attribute_not_exists(#f)",
+                ExpressionAttributeNames={"#f": flag},
+                ExpressionAttributeValues={":at": {"S": at}},
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def link_ses(self, ses_id: str, contact_id: str, key: str) -> None:
+        self._db.put_item(
+            TableName=self._table,
+            Item={
+                "pk": {"S": f"ses#{ses_id}"},
+                "sk": {"S": "m"},
+                "contact": {"S": contact_id},
+                "key": {"S": key},
+            },
+        )
+
+    def by_ses(self, ses_id: str) -> tuple[str, str] | None:
+        item = self._db.get_item(
+            TableName=self._table, Key={"pk": {"S": f"ses#{ses_id}"}, "sk": {"S": "m"}}
+        ).get("Item")
+        return (item["contact"]["S"], item["key"]["S"]) if item else None
+
+    # --- the frequency cap ---------------------------------------------------------------------
+    def mail_times(self, contact_id: str) -> list[float]:
+        item = self._db.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"c#{contact_id}"}, "sk": {"S": "cap"}},
+            ConsistentRead=True,
+        ).get("Item")
+        return [float(v["N"]) for v in item["sent"]["L"]] if item else []
+
+    def add_mail_time(self, contact_id: str, at: float) -> None:
+        times = sorted([*self.mail_times(contact_id), at])[-KEEP_SENT:]
+        self._db.put_item(
+            TableName=self._table,
+            Item={
+                "pk": {"S": f"c#{contact_id}"},
+                "sk": {"S": "cap"},
+                "sent": {"L": [{"N": f"{t:.3f}"} for t in times]},
+            },
+        )
+
+    # --- tasks for later -----------------------------------------------------------------------
+    def schedule(self, contact_id: str, name: str, due_at: float, data: dict[str, Any]) -> None:
+        self._db.put_item(
+            TableName=self._table,
+            Item={
+                "pk": {"S": f"c#{contact_id}"},
+                "sk": {"S": f"t#{name}"},
+                "due_shard": {"S": shard_of(contact_id)},
+                "due_at": {"N": f"{due_at:.3f}"},
+                "data": {"S": json.dumps(data, ensure_ascii=False)},
+            },
+        )
+
+    def finish_task(self, pk: str, sk: str, due_at: str) -> bool:
+        """Remove a task as taken; False if another run took it first."""
+        try:
+            self._db.delete_item(
+                TableName=self._table,
+                Key={"pk": {"S": pk}, "sk": {"S": sk}},
+                ConditionExpression="due_at = :d",
+                ExpressionAttributeValues={":d": {"N": due_at}},
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    # --- report counters -------------------------------------------------------------------------
+    def count(self, counts: dict[tuple[str, str, str, str], int]) -> None:
+        """Add to (scenario, day, step, figure) counters; a batch's counts are summed first."""
+        for (scenario, day, step, figure), n in counts.items():
+            if n:
+                self._db.update_item(
+                    TableName=self._table,
+                    Key={"pk": {"S": f"r#{scenario}"}, "sk": {"S": f"{day}#{step}#{figure}"}},
+                    UpdateExpression="ADD n :n",
+                    ExpressionAttributeValues={":n": {"N": str(n)}},
+                )
+
+    def counters(self, scenario: str) -> Iterable[tuple[str, str, str, int]]:
+        """(day, step, figure, count) for one scenario."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": f"r#{scenario}"}},
+        }
+        while True:
+            answer = self._db.query(**request)
+            for item in answer.get("Items", []):
+                day, step, figure = item["sk"]["S"].split("#", 2)
+                yield day, step, figure, int(item["n"]["N"])
+            if "LastEvaluatedKey" not in answer:
+                return
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+
+def _action(key: str) -> str:
+    """The ledger's sort key for an action key `contact#scenario#step#entry` (contact is the pk)."""
+    return key.split("#", 1)[1]
+
+
+def _epoch(moment: datetime | None) -> float | None:
+    return moment.timestamp() if moment else None
+
+
+def _item(place: Place) -> dict[str, Any]:
+    journey = place.journey
+    state = {
+        "step": journey.step,
+        "entry": journey.entry,
+        "waiting_since": _epoch(journey.waiting_since),
+        "waiting_for": journey.waiting_for,
+        "branches": journey.branches,
+        "entered_at": place.entered_at,
+        "ended_at": place.ended_at,
+        **place.extra,
+    }
+    item: dict[str, Any] = {
+        "pk": {"S": f"c#{journey.contact_id}"},
+        "sk": {"S": f"j#{journey.scenario}"},
+        "email": {"S": place.email},
+        "status": {"S": place.status},
+        "version": {"N": str(place.version)},
+        "state": {"S": json.dumps(state, ensure_ascii=False)},
+    }
+    if place.running:  # only running journeys are in the due index
+        item["due_shard"] = {"S": shard_of(journey.contact_id)}
+        item["due_at"] = {"N": f"{journey.due_at.timestamp():.3f}"}
+    return item
+
+
+def _place(item: dict[str, Any]) -> Place:
+    state = json.loads(item["state"]["S"])
+    due = float(item["due_at"]["N"]) if "due_at" in item else state.get("ended_at") or 0.0
+    waiting = state.pop("waiting_since", None)
+    journey = Journey(
+        scenario=item["sk"]["S"][2:],
+        contact_id=item["pk"]["S"][2:],
+        entry=int(state.pop("entry")),
+        step=state.pop("step"),
+        due_at=datetime.fromtimestamp(due, UTC),
+        waiting_since=datetime.fromtimestamp(waiting, UTC) if waiting else None,
+        waiting_for=state.pop("waiting_for", None),
+        branches=state.pop("branches", {}) or {},
+    )
+    return Place(
+        journey,
+        item["email"]["S"],
+        int(item["version"]["N"]),
+        item["status"]["S"],
+        int(item.get("rev", {}).get("N", "0")),
+        float(state.pop("entered_at", 0.0) or 0.0),
+        state.pop("ended_at", None),
+        state,
+    )
+
+
+def place_of(item: dict[str, Any]) -> Place:
+    return _place(item)

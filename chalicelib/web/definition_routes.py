@@ -1,0 +1,91 @@
+"""Routes of the marketer's definitions (catalogue, scoring, segments, templates, scenarios)
+and of the segments they make."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import BadRequestError, Blueprint, Response
+
+from chalicelib.web import requests
+
+definition_routes = Blueprint(__name__)
+
+
+def _request() -> Any:
+    return definition_routes.current_request
+
+
+@definition_routes.route(
+    "/admin/definitions/{kind}",
+    methods=["PUT"],
+    content_types=["application/yaml", "application/x-yaml", "text/yaml", "application/json", "text/plain"],
+)
+def put_definition(kind: str) -> Response:
+    """The same check as a file dropped at config/<kind>.yaml; 400 lists every issue."""
+    requests.require_admin(_request())
+    from chalicelib.domain.definitions.compile import DefinitionsRejected
+    from chalicelib.services import wiring
+
+    request = _request()
+    raw = (request.raw_body if request else b"") or b""
+    body = raw.encode("utf-8") if isinstance(raw, str) else raw
+
+    def submit() -> Response:
+        try:
+            return Response(wiring.definitions().submit(kind, body, f"api:{kind}"), status_code=200)
+        except DefinitionsRejected as error:  # every issue, by line and field
+            return Response(
+                {"status": "rejected", "errors": [i.to_json() for i in error.issues]}, status_code=400
+            )
+
+    response: Response = requests.answer(submit)
+    return response
+
+
+@definition_routes.route("/admin/definitions/{kind}")
+def get_definition(kind: str) -> Any:
+    requests.require_admin(_request())
+    from chalicelib.services import wiring
+
+    return requests.answer(wiring.definitions().describe, kind)
+
+
+@definition_routes.route("/admin/definitions/{kind}/versions/{number}")
+def get_definition_version(kind: str, number: str) -> Any:
+    requests.require_admin(_request())
+    from chalicelib.services import wiring
+
+    if not number.isdigit():
+        raise BadRequestError("The version is a whole number.")
+    return requests.answer(wiring.definitions().version, kind, int(number))
+
+
+@definition_routes.route("/admin/segments")
+def segments() -> Any:
+    requests.require_admin(_request())
+    from chalicelib.services import segments_admin
+
+    return requests.answer(segments_admin.sizes)
+
+
+@definition_routes.route("/admin/segments/{name}/members")
+def segment_members(name: str) -> Any:
+    requests.require_admin(_request())
+    from chalicelib.services import segments_admin
+
+    return requests.answer(
+        segments_admin.members,
+        name,
+        requests.page_limit(_request()),
+        requests.params(_request()).get("cursor"),
+    )
+
+
+@definition_routes.route("/admin/segments/{name}/export", methods=["POST"])
+def export_segment(name: str) -> Any:
+    """Writes exports/<segment>-<time>.csv to the bucket (formula-safe) and says where."""
+    requests.require_admin(_request())
+    from chalicelib.services import segments_admin
+
+    return Response(requests.answer(segments_admin.export, name), status_code=201)

@@ -1,0 +1,115 @@
+"""Routes of scenario mail: tracked clicks and opens, unsubscribe, and the scenario reports."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from chalice.app import Blueprint, Response
+
+from chalicelib.web import requests
+
+mail_routes = Blueprint(__name__)
+PIXEL = (
+    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
+    b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+)
+NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+PAGE = """<!doctype html><html lang="ja"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex">
+<title>{title}</title></head><body style="font-family:sans-serif;max-width:32em;margin:3em auto">
+<h1>{title}</h1>{body}</body></html>"""
+
+
+def _request() -> Any:
+    return mail_routes.current_request
+
+
+def _page(title: str, body: str, status: int = 200) -> Response:
+    headers: dict[str, str | list[str]] = {"Content-Type": "text/html; charset=utf-8", **NO_STORE}
+    return Response(PAGE.format(title=title, body=body), status_code=status, headers=headers)
+
+
+@mail_routes.route("/c/{token}", methods=["GET", "HEAD"])
+def click(token: str) -> Response:
+    """A tracked link: off to the address the mail named, and only there."""
+    from chalicelib.domain.tokens import InvalidTokenError
+    from chalicelib.services import wiring
+
+    request = _request()
+    try:
+        target = wiring.mail_events().clicked(token, request.headers.get("user-agent", ""), request.method)
+    except InvalidTokenError:
+        return _page("Link not recognised / リンクが無効です", "<p>This link is not valid.</p>", 404)
+    return Response("", status_code=302, headers={"Location": target, **NO_STORE})
+
+
+@mail_routes.route("/o/{token}", methods=["GET"])
+def open_pixel(token: str) -> Response:
+    from chalicelib.services import wiring
+
+    wiring.mail_events().opened(token, _request().headers.get("user-agent", ""))
+    return Response(PIXEL, status_code=200, headers={"Content-Type": "image/gif", **NO_STORE})
+
+
+@mail_routes.route("/u/{token}", methods=["GET"])
+def unsubscribe_page(token: str) -> Response:
+    """A page that asks; nothing changes on a GET (mail scanners follow every link)."""
+    from chalicelib.domain.tokens import InvalidTokenError
+    from chalicelib.services import wiring
+
+    try:
+        email = wiring.mail_events().unsubscribe_target(token)
+    except InvalidTokenError:
+        return _page("Link not recognised / リンクが無効です", "<p>This link is not valid.</p>", 404)
+    form = (
+        f"<p>{html.escape(email)}</p><p>配信を停止しますか？ Stop these emails?</p>"
+        '<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">'
+        '<button type="submit" id="unsubscribe">配信停止 / Unsubscribe</button></form>'
+    )
+    return _page("配信停止 / Unsubscribe", form)
+
+
+@mail_routes.route(
+    "/u/{token}",
+    methods=["POST"],
+    content_types=["application/x-www-form-urlencoded", "multipart/form-data", "text/plain"],
+)
+def unsubscribe(token: str) -> Response:
+    """RFC 8058 one-click: the mail client POSTs List-Unsubscribe=One-Click; no cookie needed."""
+    from chalicelib.domain.tokens import InvalidTokenError
+    from chalicelib.services import wiring
+
+    try:
+        wiring.mail_events().unsubscribe(token)
+    except InvalidTokenError:
+        return _page("Link not recognised / リンクが無効です", "<p>This link is not valid.</p>", 404)
+    return _page("配信を停止しました / Unsubscribed", "<p>You will not receive these emails again.</p>")
+
+
+@mail_routes.route("/admin/scenarios")
+def scenarios() -> Any:
+    requests.require_admin(_request())
+    from chalicelib.services import scenario_reports, wiring
+
+    definitions = wiring.definitions().in_force().definitions
+    return scenario_reports.scenario_list(definitions, wiring.journey_store())
+
+
+@mail_routes.route("/admin/scenarios/{name}/report")
+def scenario_report(name: str) -> Any:
+    """Per step, per A/B branch and per day; `?since=YYYY-MM-DD&until=YYYY-MM-DD`."""
+    request = _request()
+    requests.require_admin(request)
+    from chalicelib.services import scenario_reports, wiring
+
+    query = requests.params(request)
+    definitions = wiring.definitions().in_force().definitions
+    return requests.answer(
+        scenario_reports.scenario_report,
+        name,
+        definitions,
+        wiring.journey_store(),
+        query.get("since", ""),
+        query.get("until", ""),
+    )
