@@ -158,7 +158,9 @@ def _start_pumps(running: Running, session: Any, sweep_seconds: float) -> None:
         QueuePump(session.client("sqs"), env["SODATE_IMPORT_QUEUE_URL"], app.import_file, "import_file"),
         StreamPump(streams, env["SODATE_EVENTS_STREAM_ARN"], app.events_changed, "events_changed"),
         StreamPump(streams, env["SODATE_CONTACTS_STREAM_ARN"], app.contacts_changed, "contacts_changed"),
-        QueuePump(session.client("sqs"), env["SODATE_FEEDBACK_QUEUE_URL"], app.mail_feedback, "mail_feedback"),
+        QueuePump(
+            session.client("sqs"), env["SODATE_FEEDBACK_QUEUE_URL"], app.mail_feedback, "mail_feedback"
+        ),
         Schedule(app.tick, "tick", sweep_seconds),
         Schedule(app.sweep, "sweep", sweep_seconds),
         Schedule(app.rfm, "rfm", 3600),
@@ -173,7 +175,7 @@ def _load_examples(session: Any, bucket: str) -> None:
     """The documented example definitions, dropped as a marketer would: catalogue first,
     then scoring, then segments (each waits for the one before to be checked)."""
     s3 = session.client("s3")
-    for kind in ("catalogue", "scoring", "segments"):
+    for kind in ("catalogue", "scoring", "segments", "templates", "scenarios"):
         s3.put_object(Bucket=bucket, Key=f"config/{kind}.yaml", Body=(EXAMPLES / f"{kind}.yaml").read_bytes())
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

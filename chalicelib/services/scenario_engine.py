@@ -154,7 +154,8 @@ class Engine:
 
     # --- the tick ------------------------------------------------------------------------------------
     def tick(self, remaining_ms: Callable[[], int] = lambda: 10**9, page: int = 100) -> dict[str, int]:
-        """Everyone due, shard by shard and page by page, until none is due or time is short."""
+        """Everyone due, shard by shard and page by page, until none is due or time is short
+        (or SES keeps throttling even after backing off: the next tick goes on)."""
         done = {"walked": 0, "tasks": 0}
         for _ in range(MAX_ROUNDS):
             found = 0
@@ -165,7 +166,11 @@ class Engine:
                 found += len(items)
                 places = [place_of(i) for i in items if i["sk"]["S"].startswith("j#")]
                 tasks = [i for i in items if i["sk"]["S"].startswith("t#")]
-                done["walked"] += self.walk_many(places)
+                try:
+                    done["walked"] += self.walk_many(places)
+                except TryLater:
+                    logger.warning("SES is throttling; what is left waits for the next tick")
+                    return done | {"throttled": 1}
                 done["tasks"] += self._run_tasks(tasks)
             if not found:
                 break
@@ -200,15 +205,14 @@ class Engine:
         contacts = {c["email"]: c for c in self._state.by_emails(sorted({p.email for p in places}))}
         counts = Counts()
         walked = 0
-        for place in places:
-            try:
-                walked += self._walk(place, contacts.get(place.email), in_force.definitions, now, counts)
-            except TryLater:
-                logger.warning("SES is throttling; the rest waits for the next tick")
-                break
-            except StaleJourneyError:
-                continue  # another tick walked this person meanwhile
-        self._journeys.count(counts.flush())
+        try:
+            for place in places:
+                try:
+                    walked += self._walk(place, contacts.get(place.email), in_force.definitions, now, counts)
+                except StaleJourneyError:
+                    continue  # another tick walked this person meanwhile
+        finally:  # what was done is counted, even when SES stops the batch
+            self._journeys.count(counts.flush())
         return walked
 
     def _walk(

@@ -18,7 +18,6 @@ from chalicelib.store.events import _LINK_CACHE, _SITE_CACHE
 from chalicelib.store.models import ALL_MODELS
 from devstack.cloudformation import LocalStack
 
-
 PUBLIC_URL = "https://mail.example.test/api"
 
 

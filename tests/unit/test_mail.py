@@ -115,3 +115,12 @@ def test_tampered_forged_or_expired_click_tokens_go_nowhere():
     script = sign({"m": "m", "u": "javascript:alert(1)"}, KEY, 2_000_000_000)
     with pytest.raises(InvalidTokenError):
         click(script, KEY, 1_900_000_000)
+
+
+def test_a_long_unsubscribe_link_stays_one_plain_header_line():
+    """Folded into encoded-words (the library's default for a long token), no client finds it."""
+    long_link = "https://mail.example.jp/api/u/" + "x" * 300 + "." + "y" * 43
+    rendered = MailTemplate("件名", "<p>本文</p>", "本文").render({})
+    raw = build_message(SENDER, "taro@example.jp", rendered, long_link, datetime(2026, 11, 23, tzinfo=UTC))
+    assert f"List-Unsubscribe: <{long_link}>\r\n".encode() in raw
+    assert b"=?utf-8?" in raw.split(b"\r\nSubject: ")[1].split(b"\r\n")[0]  # the subject is still encoded

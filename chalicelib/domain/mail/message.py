@@ -19,6 +19,8 @@ from email.utils import format_datetime, make_msgid
 
 from .templates import Rendered
 
+_POLICY = SMTP.clone(refold_source="none")  # headers we give as they are stay as they are
+
 
 @dataclass(frozen=True)
 class Sender:
@@ -38,14 +40,16 @@ def build_message(
 ) -> bytes:
     if require_https and not unsubscribe_url.startswith("https://"):
         raise ValueError("the unsubscribe link must be https (RFC 8058)")
-    message = EmailMessage(policy=SMTP)
+    message = EmailMessage(policy=_POLICY)
     local, _, domain = sender.address.rpartition("@")
     message["From"] = Address(sender.name, local, domain)
     message["To"] = to
     message["Subject"] = rendered.subject
     message["Date"] = format_datetime(sent_at)
     message["Message-ID"] = make_msgid(domain=domain)
-    message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+    # One line, as it is: folded into RFC 2047 encoded-words (what the default folding does
+    # with a long URL) mail clients would not find the link.
+    message.set_raw("List-Unsubscribe", f"<{unsubscribe_url}>")
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     for name, value in (extra_headers or {}).items():
         message[name] = value

@@ -1,0 +1,414 @@
+"""Scenarios through the real handlers, moto behind them: entries, the tick, SES, links, feedback."""
+
+from __future__ import annotations
+
+import email
+import json
+import re
+import threading
+from datetime import UTC, datetime, timedelta
+from email.header import decode_header, make_header
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from chalicelib import clock
+from chalicelib.services import wiring
+from chalicelib.store.journeys import JourneyStore
+from tests.aws.conftest import PUBLIC_URL
+from tests.aws.test_api import drop_and_import
+from tests.aws.test_beacons import auth
+from tests.aws.test_identity import contact_by_email, timeline
+from tests.aws.test_scoring_segments import load_examples, put_definition
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def to_tokyo_hour(hour: int) -> None:
+    """Move the clock forward to the next `hour`:00 in Tokyo (the examples mail 08:00-21:00)."""
+    now = datetime.fromtimestamp(clock.now(), TOKYO)
+    target = now.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if target <= now:
+        target += timedelta(days=1)
+    clock.travel((target - now).total_seconds())
+
+
+def raw_mail() -> list[email.message.Message]:
+    from moto.ses.models import ses_backends
+
+    return [
+        email.message_from_string(m.raw_data)
+        for m in ses_backends["123456789012"]["us-east-1"].sent_messages
+        if hasattr(m, "raw_data")
+    ]
+
+
+def subject(message: email.message.Message) -> str:
+    return str(make_header(decode_header(message["Subject"])))
+
+
+def body(message: email.message.Message, kind: str = "html") -> str:
+    for part in message.walk():
+        if part.get_content_type() == f"text/{kind}":
+            return part.get_payload(decode=True).decode("utf-8")
+    raise AssertionError(f"no text/{kind} part")
+
+
+def buyers_csv(*emails: str, consent: str = "yes") -> bytes:
+    day = datetime.fromtimestamp(clock.now(), UTC).date().isoformat()
+    rows = "".join(f"{e},{e.split('@')[0].title()},{consent},1,1200,{day},{day},TEA-100\n" for e in emails)
+    return ("email,name,consent,購入回数,累計購入金額,初回購入日,最終購入日,最終購入商品\n" + rows).encode()
+
+
+def tick(api, aws) -> dict:
+    answer = api.http.post("/admin/jobs/tick", headers=auth(aws))
+    assert answer.status_code == 200, answer.body
+    return answer.json_body
+
+
+def report(api, aws, name: str = "first_purchase") -> dict:
+    answer = api.http.get(f"/admin/scenarios/{name}/report", headers=auth(aws))
+    assert answer.status_code == 200, answer.body
+    return answer.json_body
+
+
+def step(rep: dict, step_id: str) -> dict:
+    return next(s for s in rep["steps"] if s["step"] == step_id)
+
+
+def path_of(url: str) -> str:
+    return url.removeprefix(PUBLIC_URL)
+
+
+@pytest.fixture
+def shop(aws, api, streams):
+    """The shipped examples in force and the clock at 10:00 in Tokyo."""
+    clock.reset()
+    load_examples(aws, api)
+    to_tokyo_hour(10)
+    yield
+    clock.reset()
+
+
+# --- the journey ---------------------------------------------------------------------------------
+def test_first_buyers_are_thanked_taught_and_branch_on_their_click_until_the_goal(aws, api, streams, shop):
+    assert drop_and_import(aws, api, "buyers.csv", buyers_csv("aiko@example.com", "ben@example.com"))[
+        "created"
+    ]
+    streams()  # evaluation puts them in first_time_buyers; that entry enters the scenario
+    assert tick(api, aws)["walked"] == 2
+    thanks = raw_mail()
+    assert sorted(m["To"] for m in thanks) == ["aiko@example.com", "ben@example.com"]
+    aiko = next(m for m in thanks if m["To"] == "aiko@example.com")
+    assert subject(aiko) == "Aiko様、ご購入ありがとうございます"
+    assert aiko["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    unsubscribe = re.fullmatch(r"<(https://\S+)>", aiko["List-Unsubscribe"]).group(1)
+    assert unsubscribe.startswith(f"{PUBLIC_URL}/u/")
+    assert "Sodate Tea" in str(make_header(decode_header(aiko["From"])))
+    html = body(aiko)
+    assert "1-2-3 Jingumae" in html and unsubscribe in html and "はじめてのご購入" in html
+    assert f'href="{PUBLIC_URL}/c/' in html and "https://shop.example.jp/guide" not in html  # tracked
+    assert tick(api, aws)["walked"] == 0  # waiting three days: nothing is due
+
+    clock.travel(3 * 86400)
+    tick(api, aws)
+    tips = [m for m in raw_mail() if subject(m).startswith("三日目")]
+    assert sorted(m["To"] for m in tips) == ["aiko@example.com", "ben@example.com"]
+    aiko_tips = next(m for m in tips if m["To"] == "aiko@example.com")
+    link = re.search(r'href="([^"]+/c/[^"]+)"', body(aiko_tips)).group(1)
+    clock.travel(600)  # read ten minutes after it came
+    click = api.http.get(path_of(link), headers={"User-Agent": "Mozilla/5.0 (Macintosh) Safari/605.1"})
+    assert click.status_code == 302
+    landing = click.headers["Location"]
+    assert landing.startswith("https://shop.example.jp/products/tea-500?sodate_t=")
+    streams()
+
+    clock.travel(7 * 86400)
+    tick(api, aws)
+    later = {m["To"]: subject(m) for m in raw_mail()[4:]}
+    assert later["aiko@example.com"].endswith("玉露のご案内")  # she clicked: the upgrade
+    ben_place = [
+        p
+        for p in wiring.journey_store().places_of(contact_by_email(api, aws, "ben@example.com")["contact_id"])
+    ]
+    assert ben_place[0].journey.branches == {
+        "offer_test": (later.get("ben@example.com") and "coupon") or "holdout"
+    }
+
+    rep = report(api, aws)
+    assert rep["totals"]["entered"] == 2
+    assert step(rep, "thanks")["sent"] == 2 and step(rep, "tips")["sent"] == 2
+    assert step(rep, "tips")["clicked"] == 1 and step(rep, "tips")["click_rate"] == 0.5
+    assert step(rep, "upgrade")["sent"] == 1
+    kinds = [
+        e["kind"] for e in timeline(api, aws, contact_by_email(api, aws, "aiko@example.com")["contact_id"])
+    ]
+    assert {"scenario_enter", "mail_sent", "email_click", "scenario_exit"} <= set(kinds)
+
+
+def test_a_purchase_reaches_the_goal_and_counts_as_a_conversion(aws, api, streams, shop):
+    drop_and_import(aws, api, "buyers.csv", buyers_csv("aiko@example.com"))
+    streams()
+    tick(api, aws)
+    day = datetime.fromtimestamp(clock.now(), UTC).date().isoformat()
+    second = f"email,購入回数,最終購入日\naiko@example.com,2,{day}\n".encode()
+    drop_and_import(aws, api, "second-order.csv", second)
+    streams()  # into repeat_buyers: the goal
+    clock.travel(3 * 86400)
+    tick(api, aws)
+    assert len(raw_mail()) == 1  # no tips: she left at the goal
+    rep = report(api, aws)
+    assert rep["totals"]["goal"] == 1 and rep["totals"]["goal_rate"] == 1.0
+    (place,) = wiring.journey_store().places_of(contact_by_email(api, aws, "aiko@example.com")["contact_id"])
+    assert place.status == "goal"
+
+
+# --- exactly once ---------------------------------------------------------------------------------
+def test_a_crash_after_ses_took_the_mail_never_sends_it_again(aws, api, streams, shop, monkeypatch):
+    drop_and_import(aws, api, "buyers.csv", buyers_csv("aiko@example.com"))
+    streams()
+    real_note = JourneyStore.note
+
+    def crash_once(self, contact_id, key, fields):
+        if fields.get("status") == "sent":
+            monkeypatch.setattr(JourneyStore, "note", real_note)
+            raise ConnectionError("the Lambda died right after SES answered")
+        return real_note(self, contact_id, key, fields)
+
+    monkeypatch.setattr(JourneyStore, "note", crash_once)
+    with pytest.raises(ConnectionError):
+        wiring.engine().tick()
+    assert len(raw_mail()) == 1
+    wiring.engine().tick()  # the place was not moved: the step is walked again
+    wiring.engine().tick()
+    assert len(raw_mail()) == 1, "the ledger's claim stops a second send"
+
+
+def test_two_ticks_at_once_and_a_redelivered_entry_send_one_mail_each(aws, api, streams, shop):
+    people = [f"p{n}@example.com" for n in range(12)]
+    drop_and_import(aws, api, "buyers.csv", buyers_csv(*people))
+    streams()
+    engine = wiring.engine()
+    threads = [threading.Thread(target=engine.tick) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(m["To"] for m in raw_mail()) == sorted(people)
+    # The same segment entry delivered again (a stream retry): nobody enters twice.
+    contact_id = contact_by_email(api, aws, "p0@example.com")["contact_id"]
+    record = {
+        "eventName": "INSERT",
+        "dynamodb": {
+            "NewImage": {
+                "pk": {"S": f"c#{contact_id}"},
+                "kind": {"S": "segment_enter"},
+                "name": {"S": "first_time_buyers"},
+            }
+        },
+    }
+    engine.on_events([record, record])
+    engine.tick()
+    assert len(raw_mail()) == len(people)
+    assert report(api, aws)["totals"]["entered"] == len(people)
+
+
+def test_ses_throttling_is_retried_and_nothing_is_lost(aws, api, streams, shop, monkeypatch):
+    drop_and_import(aws, api, "buyers.csv", buyers_csv("aiko@example.com", "ben@example.com"))
+    streams()
+    from botocore.exceptions import ClientError
+
+    ses = wiring.engine()._mailer._ses
+    real = ses.send_raw_email
+    refusals = {"left": 7}
+
+    def throttled(**kwargs):
+        if refusals["left"]:
+            refusals["left"] -= 1
+            raise ClientError(
+                {"Error": {"Code": "Throttling", "Message": "Maximum sending rate exceeded."}}, "SendRawEmail"
+            )
+        return real(**kwargs)
+
+    monkeypatch.setattr(ses, "send_raw_email", throttled)
+    monkeypatch.setattr(wiring.engine()._mailer, "_sleep", lambda s: None)
+    wiring.engine().tick()  # five refusals: the first person's mail waits, the claim is given back
+    assert len(raw_mail()) == 0
+    wiring.engine().tick()  # two more refusals, then SES takes both
+    assert sorted(m["To"] for m in raw_mail()) == ["aiko@example.com", "ben@example.com"]
+
+
+# --- consent at send time, unsubscribe, feedback -----------------------------------------------------------
+def test_someone_who_unsubscribed_a_second_ago_gets_nothing_even_from_a_queued_step(aws, api, streams, shop):
+    drop_and_import(aws, api, "buyers.csv", buyers_csv("aiko@example.com", "ben@example.com"))
+    streams()
+    tick(api, aws)
+    (aiko,) = [m for m in raw_mail() if m["To"] == "aiko@example.com"]
+    unsubscribe = re.fullmatch(r"<(\S+)>", aiko["List-Unsubscribe"]).group(1)
+
+    page = api.http.get(path_of(unsubscribe))  # what a link scanner does
+    assert page.status_code == 200 and 'method="post"' in page.body.decode()
+    assert contact_by_email(api, aws, "aiko@example.com")["status"] == "subscribed"
+
+    one_click = api.http.post(
+        path_of(unsubscribe),
+        body="List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert one_click.status_code == 200
+    assert contact_by_email(api, aws, "aiko@example.com")["status"] == "unsubscribed"
+    clock.travel(3 * 86400)  # tips are due for both
+    tick(api, aws)
+    assert [m["To"] for m in raw_mail() if subject(m).startswith("三日目")] == ["ben@example.com"]
+    assert step(report(api, aws), "thanks")["unsubscribed"] == 1
+    assert step(report(api, aws), "tips")["suppressed"] == 1
+
+    # A CSV saying yes again does not undo it.
+    drop_and_import(aws, api, "again.csv", buyers_csv("aiko@example.com", consent="yes"))
+    assert contact_by_email(api, aws, "aiko@example.com")["status"] == "unsubscribed"
+    tampered = unsubscribe[:-3] + ("AAA" if not unsubscribe.endswith("AAA") else "BBB")
+    assert (
+        api.http.post(path_of(tampered), body="", headers={"Content-Type": "text/plain"}).status_code == 404
+    )
+
+
+def ses_event(kind: str, ses_id: str, **detail) -> str:
+    event = {"eventType": kind, "mail": {"messageId": ses_id, "destination": detail.pop("to", [])}, **detail}
+    return json.dumps({"Type": "Notification", "Message": json.dumps(event)})
+
+
+def feedback(api, bodies: list[str]) -> None:
+    event = api.events.generate_sqs_event(queue_name="sodate-mail-feedback", message_bodies=bodies)
+    api.lambda_.invoke("mail_feedback", event)
+
+
+def test_bounces_and_complaints_suppress_once_and_soft_bounces_are_sent_again(aws, api, streams, shop):
+    people = ["hard@example.com", "angry@example.com", "soft@example.com", "fine@example.com"]
+    drop_and_import(aws, api, "buyers.csv", buyers_csv(*people))
+    streams()
+    tick(api, aws)
+    store = wiring.journey_store()
+    ses_ids = {}
+    for person in people:
+        contact_id = contact_by_email(api, aws, person)["contact_id"]
+        ses_ids[person] = store.action(contact_id, f"{contact_id}#first_purchase#thanks#1")["ses_id"]
+
+    hard = ses_event(
+        "Bounce",
+        ses_ids["hard@example.com"],
+        bounce={"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": "hard@example.com"}]},
+    )
+    angry = ses_event(
+        "Complaint",
+        ses_ids["angry@example.com"],
+        complaint={"complainedRecipients": [{"emailAddress": "angry@example.com"}]},
+    )
+    soft = ses_event(
+        "Bounce",
+        ses_ids["soft@example.com"],
+        bounce={"bounceType": "Transient", "bouncedRecipients": [{"emailAddress": "soft@example.com"}]},
+    )
+    delivered = ses_event(
+        "Delivery", ses_ids["fine@example.com"], delivery={"recipients": ["fine@example.com"]}
+    )
+    feedback(api, [delivered, hard, angry, soft])
+    feedback(api, [hard, delivered, angry])  # SES repeats itself, in another order
+    assert contact_by_email(api, aws, "hard@example.com")["status"] == "suppressed"
+    assert contact_by_email(api, aws, "angry@example.com")["status"] == "suppressed"
+    assert contact_by_email(api, aws, "soft@example.com")["status"] == "subscribed"
+    thanks = step(report(api, aws), "thanks")
+    assert (thanks["bounced"], thanks["complained"], thanks["delivered"]) == (1, 1, 1)
+
+    clock.travel(3600 + 60)
+    tick(api, aws)
+    again = [m["To"] for m in raw_mail()[len(people) :]]
+    assert again == ["soft@example.com"]  # resent once, an hour later
+    # A suppressed address, erased and imported again, stays out.
+    hard_id = contact_by_email(api, aws, "hard@example.com")["contact_id"]
+    assert api.http.delete(f"/admin/contacts/{hard_id}", headers=auth(aws)).status_code == 200
+    result = drop_and_import(aws, api, "again.csv", buyers_csv("hard@example.com"))
+    assert result["created"] == 0 and result["rejected"] == 1
+
+
+def test_a_scanner_click_goes_to_the_link_but_is_not_counted_or_identified(aws, api, streams, shop):
+    drop_and_import(aws, api, "buyers.csv", buyers_csv("aiko@example.com"))
+    streams()
+    tick(api, aws)
+    link = re.search(r'href="([^"]+/c/[^"]+)"', body(raw_mail()[0])).group(1)
+    scanner = api.http.get(path_of(link), headers={"User-Agent": "Mozilla/5.0 (Windows NT 10.0)"})
+    assert scanner.headers["Location"] == "https://shop.example.jp/guide"  # seconds after sending
+    clock.travel(120)
+    bot = api.http.get(path_of(link), headers={"User-Agent": "Barracuda Sentinel (EE)"})
+    assert bot.headers["Location"] == "https://shop.example.jp/guide"
+    assert "clicked" not in step(report(api, aws), "thanks")
+    person = api.http.get(path_of(link), headers={"User-Agent": "Mozilla/5.0 (iPhone) Mobile Safari"})
+    assert person.headers["Location"].startswith("https://shop.example.jp/guide?sodate_t=")
+    assert step(report(api, aws), "thanks")["clicked"] == 1
+    forged = link.replace("/c/", "/c/x")
+    assert api.http.get(path_of(forged)).status_code == 404
+
+
+# --- timing ---------------------------------------------------------------------------------------
+def test_quiet_hours_hold_a_mail_until_the_window_opens_in_the_persons_timezone(aws, api, streams, shop):
+    to_tokyo_hour(23)
+    drop_and_import(aws, api, "buyers.csv", buyers_csv("aiko@example.com"))
+    streams()
+    tick(api, aws)
+    assert raw_mail() == []
+    to_tokyo_hour(7)
+    tick(api, aws)
+    assert raw_mail() == []
+    to_tokyo_hour(8)
+    tick(api, aws)
+    assert len(raw_mail()) == 1
+
+
+# --- definitions ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("kind", "text", "field", "words"),
+    [
+        (
+            "scenarios",
+            "scenarios:\n  - name: x\n    entry: {segment: prospects}\n    steps:\n"
+            "      - {id: a, send: thank_you, next: nowhere}\n",
+            "scenarios[0].steps[0]",
+            "'nowhere', which is not a step",
+        ),
+        (
+            "scenarios",
+            "scenarios:\n  - name: x\n    entry: {segment: prospects}\n    steps:\n"
+            "      - {id: a, send: thank_you}\n      - {id: b, send: tips, next: a}\n",
+            "scenarios[0].steps[0]",
+            "a loop without a wait",
+        ),
+        (
+            "scenarios",
+            "scenarios:\n  - name: x\n    entry: {segment: prospects}\n    steps:\n"
+            "      - {id: a, send: no_such_mail}\n",
+            "scenarios[0].steps[0].send",
+            "no template named 'no_such_mail'",
+        ),
+        (
+            "templates",
+            "sender: {name: S, postal_address: Tokyo}\ntemplates:\n  - name: t\n    subject: Hi {{ name }}\n"
+            "    html: <p>x</p>\n    text: x\n",
+            "templates[0].subject",
+            "give it a default",
+        ),
+        (
+            "templates",
+            "templates:\n  - {name: t, subject: s, html: h, text: t}\n",
+            "sender",
+            "postal_address",
+        ),
+    ],
+)
+def test_bad_scenarios_and_templates_are_reported_and_change_nothing(
+    aws, api, shop, kind, text, field, words
+):
+    answer = put_definition(api, aws, kind, text)
+    assert answer.status_code == 400
+    (issue,) = [e for e in answer.json_body["errors"] if e["field"] == field]
+    assert words in issue["message"] and issue["line"]
+    described = api.http.get(f"/admin/definitions/{kind}", headers=auth(aws)).json_body
+    assert described["version"] == 1  # the shipped example is still in force
