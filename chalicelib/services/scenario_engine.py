@@ -269,7 +269,7 @@ class Engine:
                     contact["contact_id"], now, "mail_sent", scenario, step=action.step, template=action.spec
                 )
         elif action.kind in ("goal", "exit"):
-            counts.add(scenario, now, action.step if action.kind == "exit" else "-", action.kind, branch)
+            counts.add(scenario, now, "-", action.kind, branch)
             self._actions.timeline(
                 contact["contact_id"], now, f"scenario_{action.kind}", scenario, step=action.step
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from chalice.app import Blueprint, Response
+from chalice.app import BadRequestError, Blueprint, Response
 
 from chalicelib.web import requests
 
@@ -113,3 +113,32 @@ def scenario_report(name: str) -> Any:
         query.get("since", ""),
         query.get("until", ""),
     )
+
+
+@mail_routes.route("/admin/clock", methods=["GET", "POST"])
+def local_clock() -> Any:
+    """The local stack only: move Sodate's clock forward ({"advance_seconds": N}) or back to
+    the real time ({"reset": true}), so a week-long scenario can be walked in a minute."""
+    request = _request()
+    requests.require_admin(request)
+    from chalice.app import NotFoundError
+
+    from chalicelib import clock
+    from chalicelib.settings import get_settings
+
+    if get_settings().stage != "local":
+        raise NotFoundError("The clock can only be moved on the local stack.")
+    if request.method == "POST":
+        body = requests.json_object(request)
+        if body.get("reset") is True:
+            clock.reset()
+        else:
+            seconds = body.get("advance_seconds")
+            if (
+                not isinstance(seconds, (int, float))
+                or isinstance(seconds, bool)
+                or not 0 < seconds <= 400 * 86400
+            ):
+                raise BadRequestError("advance_seconds: a number of seconds forward (at most 400 days).")
+            clock.travel(float(seconds))
+    return {"now": clock.now()}

@@ -143,7 +143,16 @@ def test_first_buyers_are_thanked_taught_and_branch_on_their_click_until_the_goa
     kinds = [
         e["kind"] for e in timeline(api, aws, contact_by_email(api, aws, "aiko@example.com")["contact_id"])
     ]
-    assert {"scenario_enter", "mail_sent", "email_click", "scenario_exit"} <= set(kinds)
+    assert {"scenario_enter", "mail_sent", "email_click"} <= set(kinds)
+    clock.travel(14 * 86400)  # two weeks without buying again: out, no goal
+    tick(api, aws)
+    assert {
+        p.status
+        for p in wiring.journey_store().places_of(
+            contact_by_email(api, aws, "aiko@example.com")["contact_id"]
+        )
+    } == {"exited"}
+    assert report(api, aws)["totals"]["exit"] == 2
 
 
 def test_a_purchase_reaches_the_goal_and_counts_as_a_conversion(aws, api, streams, shop):

@@ -1,0 +1,117 @@
+"""The whole journey on the local stack, with its clock moved forward: import -> segment ->
+scenario -> mails read from the emulator's SES -> a click over real HTTP -> branch -> goal."""
+
+from __future__ import annotations
+
+import email
+import json
+import re
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from email.header import decode_header, make_header
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.e2e.conftest import Stack
+from tests.e2e.test_segments import eventually
+
+PERSON = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Version/17.5 Safari/605.1.15"
+
+
+def post(stack: Stack, path: str, body: dict[str, Any]) -> Any:
+    request = urllib.request.Request(
+        stack.env["SODATE_API"] + path,
+        data=json.dumps(body).encode(),
+        headers={
+            "Authorization": f"Bearer {stack.env['SODATE_ADMIN_TOKEN']}",
+            "Content-Type": "application/json",
+        },
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        return json.loads(answer.read())
+
+
+def mails_to(stack: Stack, address: str) -> list[email.message.Message]:
+    with urllib.request.urlopen(stack.env["AWS_ENDPOINT_URL"] + "/moto-api/data.json", timeout=10) as answer:
+        data = json.loads(answer.read())
+    raw = [m["raw_data"] for m in data.get("ses", {}).get("RawMessage", [])]
+    return [m for m in map(email.message_from_string, raw) if m["To"] == address]
+
+
+def subject(message: email.message.Message) -> str:
+    return str(make_header(decode_header(message["Subject"])))
+
+
+def html_of(message: email.message.Message) -> str:
+    part = next(p for p in message.walk() if p.get_content_type() == "text/html")
+    return str(part.get_payload(decode=True).decode("utf-8"))
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any) -> None:
+        return None
+
+
+@pytest.fixture
+def moved_clock(stack: Stack) -> Any:
+    """Sodate's clock at the next 10:00 in Tokyo (the examples mail 08:00-21:00 there); put back after."""
+    now = datetime.fromtimestamp(
+        post(stack, "/admin/clock", {"advance_seconds": 1})["now"], ZoneInfo("Asia/Tokyo")
+    )
+    ten = now.replace(hour=10, minute=0, second=0, microsecond=0)
+    ten += timedelta(days=1) if ten <= now else timedelta(0)
+    post(stack, "/admin/clock", {"advance_seconds": (ten - now).total_seconds()})
+    yield lambda days: post(stack, "/admin/clock", {"advance_seconds": days * 86400})
+    post(stack, "/admin/clock", {"reset": True})
+
+
+def test_a_first_time_buyer_walks_the_example_scenario_to_its_goal(stack: Stack, moved_clock: Any) -> None:
+    who = "journey@example.com"
+    day = datetime.now(UTC).date().isoformat()
+    header = "email,name,consent,購入回数,累計購入金額,初回購入日,最終購入日,最終購入商品\n"
+    stack.drop("journey.csv", f"{header}{who},Yui,yes,1,1200,{day},{day},TEA-100\n".encode())
+    assert stack.report("journey.csv")["created"] == 1
+
+    def thanked() -> None:
+        post(stack, "/admin/jobs/tick", {})
+        assert len(mails_to(stack, who)) == 1
+
+    eventually(thanked, timeout=60)  # the contact stream evaluates, the events stream enters her
+    (thanks,) = mails_to(stack, who)
+    assert subject(thanks) == "Yui様、ご購入ありがとうございます"
+    assert thanks["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert thanks["List-Unsubscribe"].startswith(f"<{stack.env['SODATE_API']}/u/")
+
+    moved_clock(3)
+    post(stack, "/admin/jobs/tick", {})
+    tips = mails_to(stack, who)[1]
+    assert subject(tips).startswith("三日目のお茶のコツ")
+    link = re.search(r'href="([^"]+/c/[^"]+)"', html_of(tips)).group(1)
+    moved_clock(0.01)  # she reads it a quarter of an hour later
+    opener = urllib.request.build_opener(NoRedirect)
+    with pytest.raises(urllib.error.HTTPError) as redirect:
+        opener.open(urllib.request.Request(link, headers={"User-Agent": PERSON}), timeout=10)
+    assert redirect.value.code == 302
+    assert redirect.value.headers["Location"].startswith("https://shop.example.jp/products/tea-500?sodate_t=")
+
+    moved_clock(7)
+    post(stack, "/admin/jobs/tick", {})
+    assert subject(mails_to(stack, who)[2]).endswith("玉露のご案内")  # she clicked: the upgrade branch
+
+    stack.drop("journey-2.csv", f"email,購入回数,最終購入日\n{who},2,{day}\n".encode())
+    stack.report("journey-2.csv")
+
+    def converted() -> None:
+        post(stack, "/admin/jobs/tick", {})
+        status, report = stack.api("/admin/scenarios/first_purchase/report")
+        assert status == 200 and report["totals"].get("goal", 0) >= 1, report["totals"]
+
+    eventually(converted, timeout=60)
+    status, contact = stack.api(f"/admin/contacts?email={who}")
+    _, timeline = stack.api(f"/admin/contacts/{contact['contact_id']}/timeline?limit=100")
+    kinds = {entry["kind"] for entry in timeline["hits"]}
+    assert {"scenario_enter", "mail_sent", "email_click", "scenario_goal"} <= kinds
