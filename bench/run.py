@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import pipeline, scoring, segments, stages, tracking
+from bench import pipeline, scenarios, scoring, segments, stages, tracking
 from bench.data import customer_lines
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +75,44 @@ def segment_figures() -> None:
         20000,
         "higher",
     )
+
+
+def scenario_figures() -> None:
+    say("scenarios: step evaluations, pure, one core (best of 3)...")
+    figure(
+        "scenario_step_evaluations_per_s",
+        max(scenarios.step_evaluations_per_s() for _ in range(3)),
+        "steps/s",
+        20000,
+        "higher",
+    )
+    say("scenarios: CPU to render one personalised mail, links tracked, MIME built (best of 3)...")
+    figure("mail_render_cpu_us", min(scenarios.render_cpu_us() for _ in range(3)), "us", 200, "lower")
+
+
+def scenario_stack_figures(directory: Path) -> None:
+    from devstack.run import start
+
+    say("starting the local stack (templates and a welcome scenario only)...")
+    running = start(directory / "scenarios", 0, 0, sweep_seconds=3600, examples=False)
+    try:
+        say("10,000 people fire the entry event at once; ticks until all are mailed...")
+        found = scenarios.ten_thousand_entering(running.env)
+        say("  " + ", ".join(f"{k} {v:g}" for k, v in found.items()))
+        figure("scenario_10k_ticks_to_mail_everyone", found["ticks"], "ticks", 3, "lower")
+        figure("scenario_10k_send_seconds", found["send_s"], "s", None, "lower")
+        figure("scenario_10k_ses_calls", found["ses_calls"], "calls", 10000, "lower")
+        figure("scenario_10k_duplicate_mails", found["duplicates"], "mails", 0, "lower")
+    finally:
+        running.stop()
+
+
+def stack_in_own_process(flag: str) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.run", flag], cwd=ROOT, stdout=subprocess.PIPE, text=True, check=True
+    ).stdout
+    FIGURES.write(out)
+    FIGURES.flush()
 
 
 def cpu_figures(path: Path) -> None:
@@ -187,11 +225,21 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only-scoring", action="store_true", help="the scoring figures alone")
     parser.add_argument("--scoring-stack", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--only-scenarios", action="store_true", help="the scenario figures alone")
+    parser.add_argument("--scenario-stack", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sys.stdout = sys.stderr  # whatever else prints (servers, libraries) stays off the figures
     if args.scoring_stack:  # in a process of its own: Chalice's local server starts once per process
         with tempfile.TemporaryDirectory() as tmp:
             scoring_stack_figures(Path(tmp))
+        return
+    if args.scenario_stack:
+        with tempfile.TemporaryDirectory() as tmp:
+            scenario_stack_figures(Path(tmp))
+        return
+    if args.only_scenarios:
+        scenario_figures()
+        stack_in_own_process("--scenario-stack")
         return
     if args.only_scoring:
         segment_figures()
@@ -199,6 +247,7 @@ def main() -> None:
         return
     tracking_figures()
     segment_figures()
+    scenario_figures()
     if args.quick:
         return
     with tempfile.TemporaryDirectory() as tmp:
@@ -208,6 +257,7 @@ def main() -> None:
         memory_figure(directory)
         if not args.skip_local_stack:
             scoring_stack_in_own_process()
+            stack_in_own_process("--scenario-stack")
             local_stack_figures(path, directory, args.rows)
 
 

@@ -22,7 +22,8 @@ def track(page: str, api: str, message_id: str, key: str, expires_at: int) -> st
     """The HTML with each web link sent through `<api>/c/<token>` and an open pixel at the end."""
 
     def rewrite(match: re.Match[str]) -> str:
-        url = html.unescape(match.group(3)).strip()
+        url = match.group(3)
+        url = (html.unescape(url) if "&" in url else url).strip()
         if not _is_web(url) or len(url) > MAX_URL:
             return match.group(0)
         token = sign({"m": message_id, "u": url}, key, expires_at)

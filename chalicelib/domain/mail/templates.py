@@ -47,10 +47,16 @@ class MailTemplate:
     def __init__(self, subject: str, html: str, text: str, layout: str | None = None) -> None:
         self._parts = {
             "subject": _compile(_TEXT, subject, "subject"),
-            "html": _compile(_HTML, html, "html"),
+            "html": _compile(_HTML, html, "html"),  # checked alone, so its errors name its own lines
             "text": _compile(_TEXT, text, "text"),
         }
-        self._layout = _compile(_HTML, layout, "layout") if layout else None
+        self._layout = None
+        if layout:
+            _compile(_HTML, layout, "layout")
+            if layout.count("{{ content }}") == 1:  # one template to run per mail, not two
+                self._parts["html"] = _compile(_HTML, layout.replace("{{ content }}", html), "layout")
+            else:
+                self._layout = _compile(_HTML, layout, "layout")
 
     def render(self, contact: Mapping[str, Any], extra: Mapping[str, str] | None = None) -> Rendered:
         values = personal_fields(contact) | dict(extra or {})
