@@ -112,6 +112,7 @@ def test_a_first_time_buyer_walks_the_example_scenario_to_its_goal(stack: Stack,
 
     eventually(converted, timeout=60)
     status, contact = stack.api(f"/admin/contacts?email={who}")
+    assert status == 200, contact
     _, timeline = stack.api(f"/admin/contacts/{contact['contact_id']}/timeline?limit=100")
     kinds = {entry["kind"] for entry in timeline["hits"]}
     assert {"scenario_enter", "mail_sent", "email_click", "scenario_goal"} <= kinds
