@@ -103,11 +103,10 @@ class MailEvents:
         )
         self._state.add_to_timeline(contact_id, [entry])
         if reason is None and sent and self._journeys.first_time(contact_id, key, f"{what}_at", stamp):
-            counts = Counts()
-            counts.add(scenario, now, step, what, sent.get("branch", ""))
+            figures = [what]
             if what == "clicked" and self._journeys.first_time(contact_id, key, "opened_at", stamp):
-                counts.add(scenario, now, step, "opened", sent.get("branch", ""))  # a click is an open
-            self._journeys.count(counts.flush())
+                figures.append("opened")  # a click is an open
+            self._count(scenario, step, sent, *figures)
         return reason is None
 
     # --- unsubscribe ----------------------------------------------------------------------------------
@@ -128,10 +127,7 @@ class MailEvents:
         at = now.isoformat(timespec="seconds")
         changed = self._state.block(contact["email"], Status.UNSUBSCRIBED, f"unsubscribe:{scenario}", at)
         if changed:
-            sent = self._journeys.action(contact_id, key) or {}
-            counts = Counts()
-            counts.add(scenario, now, step, "unsubscribed", sent.get("branch", ""))
-            self._journeys.count(counts.flush())
+            self._count(scenario, step, self._journeys.action(contact_id, key) or {}, "unsubscribed")
             self._actions.timeline(contact_id, now, "unsubscribed", scenario, step=step, how="link")
         return changed
 
@@ -190,10 +186,15 @@ class MailEvents:
             return  # SES said it before
         sent = self._journeys.action(contact_id, key) or {}
         _, scenario, step = key.split("#")[:3]
-        counts = Counts()
-        counts.add(scenario, self.now(), step, figure, sent.get("branch", ""))
-        self._journeys.count(counts.flush())
+        self._count(scenario, step, sent, figure)
         self._actions.timeline(contact_id, self.now(), f"mail_{figure}", scenario, step=step)
+
+    def _count(self, scenario: str, step: str, sent: dict[str, str], *figures: str) -> None:
+        """Report counters for one mail, under its step and the split branches it was sent in."""
+        counts = Counts()
+        for figure in figures:
+            counts.add(scenario, self.now(), step, figure, sent.get("branch", ""))
+        self._journeys.count(counts.flush())
 
     def _resend_later(self, found: tuple[str, str], now: datetime) -> None:
         contact_id, key = found

@@ -79,9 +79,14 @@ def contact_state() -> ContactState:
 
 
 @lru_cache(maxsize=1)
+def sales_alerts() -> SalesAlerts:
+    settings = get_settings()
+    return SalesAlerts(client("ses"), client("sns"), settings.sender, settings.sales_alerts_topic)
+
+
+@lru_cache(maxsize=1)
 def evaluator() -> Evaluator:
     settings = get_settings()
-    alerts = SalesAlerts(client("ses"), client("sns"), settings.sender, settings.sales_alerts_topic)
     parked = (
         DeadLetters(client("sqs"), settings.dead_letter_queue_url) if settings.dead_letter_queue_url else None
     )
@@ -89,7 +94,7 @@ def evaluator() -> Evaluator:
         contact_state(),
         segment_store(),
         definitions(),
-        alerts,
+        sales_alerts(),
         clock=clock.now,
         park=parked.park if parked else None,
     )
@@ -108,14 +113,13 @@ def _link_key() -> SecretValue:
 @lru_cache(maxsize=1)
 def scenario_actions() -> Actions:
     settings = get_settings()
-    alerts = SalesAlerts(client("ses"), client("sns"), settings.sender, settings.sales_alerts_topic)
     webhook_key = SecretValue(client("secretsmanager"), settings.webhook_key_secret)
     local = settings.stage == "local"
 
     def post(url: str, body: bytes, headers: dict[str, str]) -> int:
         return page_fetch.call("POST", url, local, body, headers).status
 
-    return Actions(journey_store(), contact_state(), alerts, post, webhook_key.get)
+    return Actions(journey_store(), contact_state(), sales_alerts(), post, webhook_key.get)
 
 
 @lru_cache(maxsize=1)

@@ -68,7 +68,7 @@ class JourneyStore:
             ExpressionAttributeValues={":p": {"S": f"c#{contact_id}"}, ":j": {"S": "j#"}},
             ConsistentRead=True,
         )
-        return [_place(item) for item in answer.get("Items", [])]
+        return [place_of(item) for item in answer.get("Items", [])]
 
     def due(self, shard: int, now: float, limit: int) -> list[dict[str, Any]]:
         """Journeys and tasks due by `now` in one shard (raw items; `sk` tells which)."""
@@ -278,7 +278,7 @@ def _item(place: Place) -> dict[str, Any]:
     return item
 
 
-def _place(item: dict[str, Any]) -> Place:
+def place_of(item: dict[str, Any]) -> Place:
     state = json.loads(item["state"]["S"])
     due = float(item["due_at"]["N"]) if "due_at" in item else state.get("ended_at") or 0.0
     waiting = state.pop("waiting_since", None)
@@ -302,7 +302,3 @@ def _place(item: dict[str, Any]) -> Place:
         state.pop("ended_at", None),
         state,
     )
-
-
-def place_of(item: dict[str, Any]) -> Place:
-    return _place(item)

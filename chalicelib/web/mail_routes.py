@@ -30,6 +30,11 @@ def _page(title: str, body: str, status: int = 200) -> Response:
     return Response(PAGE.format(title=title, body=body), status_code=status, headers=headers)
 
 
+def _not_ours() -> Response:
+    """A token we did not sign (tampered, made up, expired): a page, never a redirect."""
+    return _page("Link not recognised / リンクが無効です", "<p>This link is not valid.</p>", 404)
+
+
 @mail_routes.route("/c/{token}", methods=["GET", "HEAD"])
 def click(token: str) -> Response:
     """A tracked link: off to the address the mail named, and only there."""
@@ -40,7 +45,7 @@ def click(token: str) -> Response:
     try:
         target = wiring.mail_events().clicked(token, request.headers.get("user-agent", ""), request.method)
     except InvalidTokenError:
-        return _page("Link not recognised / リンクが無効です", "<p>This link is not valid.</p>", 404)
+        return _not_ours()
     return Response("", status_code=302, headers={"Location": target, **NO_STORE})
 
 
@@ -61,7 +66,7 @@ def unsubscribe_page(token: str) -> Response:
     try:
         email = wiring.mail_events().unsubscribe_target(token)
     except InvalidTokenError:
-        return _page("Link not recognised / リンクが無効です", "<p>This link is not valid.</p>", 404)
+        return _not_ours()
     form = (
         f"<p>{html.escape(email)}</p><p>配信を停止しますか？ Stop these emails?</p>"
         '<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">'
@@ -83,7 +88,7 @@ def unsubscribe(token: str) -> Response:
     try:
         wiring.mail_events().unsubscribe(token)
     except InvalidTokenError:
-        return _page("Link not recognised / リンクが無効です", "<p>This link is not valid.</p>", 404)
+        return _not_ours()
     return _page("配信を停止しました / Unsubscribed", "<p>You will not receive these emails again.</p>")
 
 

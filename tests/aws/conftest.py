@@ -32,6 +32,7 @@ def _reset_caches() -> None:
         wiring.segment_store,
         wiring.contact_state,
         wiring.evaluator,
+        wiring.sales_alerts,
         wiring.journey_store,
         wiring._link_key,
         wiring.scenario_actions,
