@@ -22,6 +22,7 @@ from chalice.app import (
     SQSEvent,
 )
 
+from chalicelib import clock
 from chalicelib.services.beacons import GIF, Answer, beacons
 from chalicelib.web import requests
 from chalicelib.web import tag_js as tag_js_source
@@ -251,8 +252,8 @@ def verify_tag(site_id: str) -> Any:
 
 @app.route("/admin/jobs/{job}", methods=["POST"])
 def run_job(job: str) -> Any:
-    """Run a scheduled job now: `rfm` (population quintiles), `sweep` (due re-evaluations)
-    or `tick` (due scenario steps)."""
+    """Run a scheduled job now: `rfm` (population quintiles), `sweep` (due re-evaluations),
+    `tick` (due scenario steps) or `dates` (today's birthdays and other date entries)."""
     _require_admin()
     from chalicelib.services import wiring
 
@@ -260,10 +261,14 @@ def run_job(job: str) -> Any:
         return wiring.evaluator().refresh_rfm()
     if job == "sweep":
         return {"evaluated": wiring.evaluator().sweep()}
+    deadline = time.monotonic() + 25  # within API Gateway's 29 s; the schedule does the rest
     if job == "tick":
-        deadline = time.monotonic() + 25  # within API Gateway's 29 s; the schedule does the rest
         return wiring.engine().tick(lambda: int((deadline - time.monotonic()) * 1000) + 15_000)
-    raise NotFoundError("The jobs are rfm, sweep and tick.")
+    if job == "dates":
+        day = clock.today()
+        remaining = lambda: int((deadline - time.monotonic()) * 1000) + 30_000  # noqa: E731
+        return {"day": day.isoformat(), "entered": wiring.date_pass(day, None, remaining)}
+    raise NotFoundError("The jobs are rfm, sweep, tick and dates.")
 
 
 # --- events ----------------------------------------------------------------------------
@@ -323,6 +328,15 @@ def rfm(event: Any) -> None:
 
     wiring.tables_ready()
     wiring.evaluator().refresh_rfm()
+
+
+@app.schedule(Cron(0, 0, "*", "*", "?", "*"))
+def dates(event: Any) -> None:
+    """Daily at 00:00 UTC: enter date scenarios for everyone whose occasion begins within the day."""
+    from chalicelib.services import wiring
+
+    wiring.tables_ready()
+    wiring.date_pass(clock.today(), None, _remaining_ms(event.context))
 
 
 @app.on_sqs_message(queue=IMPORT_QUEUE, batch_size=1)

@@ -7,6 +7,7 @@ forward, so a three-day wait in a scenario passes in a second: `travel`.
 from __future__ import annotations
 
 import time
+from datetime import UTC, date, datetime
 
 _offset = 0.0
 
@@ -24,3 +25,8 @@ def travel(seconds: float) -> None:
 def reset() -> None:
     global _offset
     _offset = 0.0
+
+
+def today() -> date:
+    """The UTC date now (the daily date pass's day)."""
+    return datetime.fromtimestamp(now(), UTC).date()

@@ -164,6 +164,7 @@ def _start_pumps(running: Running, session: Any, sweep_seconds: float) -> None:
         Schedule(app.tick, "tick", sweep_seconds),
         Schedule(app.sweep, "sweep", sweep_seconds),
         Schedule(app.rfm, "rfm", 3600),
+        Schedule(app.dates, "dates", 3600),  # daily on AWS; a second pass on a day enters nobody
     ]
     for pump in pumps:
         pump.start()
@@ -232,7 +233,7 @@ Sodate is running locally.
   demo site            {env["SODATE_DEMO_URL"]}  (site id {env["SODATE_SITE_ID"]})
   event pumps          {env["SODATE_IMPORT_QUEUE_NAME"]} -> app.import_file,
                        events stream -> app.events_changed, contacts stream -> app.contacts_changed
-  schedules            sweep every {args.sweep_seconds:g} s, rfm hourly
+  schedules            tick and sweep every {args.sweep_seconds:g} s, rfm and dates hourly
   definitions          examples/config/*.yaml loaded into config/
   settings             {args.local_dir / "env"}
 

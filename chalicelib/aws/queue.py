@@ -1,11 +1,11 @@
-"""Messages the importer sends itself: 'carry on with this import'."""
+"""Messages Sodate sends itself through the work queue: 'carry on where this run stopped'."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from chalicelib.domain.queue_messages import continuation, reevaluation
+from chalicelib.domain.queue_messages import continuation, date_pass, reevaluation
 
 
 class ImportQueue:
@@ -18,6 +18,9 @@ class ImportQueue:
 
     def reevaluate(self, stamp: str, start: dict[str, Any] | None = None) -> None:
         self._sqs.send_message(QueueUrl=self._url, MessageBody=reevaluation(stamp, start))
+
+    def date_pass(self, day: str, start: dict[str, Any]) -> None:
+        self._sqs.send_message(QueueUrl=self._url, MessageBody=date_pass(day, start))
 
 
 class DeadLetters:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from .scenarios import WEEKDAYS, MailTest, Scenario, Step, clock_time
@@ -136,3 +136,47 @@ def _wait_until(spec: Mapping[str, Any], now: datetime, zone: tzinfo) -> datetim
 
 def _action(kind: str, journey: Journey, step: str, spec: Any) -> Action:
     return Action(kind, step, spec, f"{journey.contact_id}#{journey.scenario}#{step}#{journey.entry}")
+
+
+# --- entering on a date (birthday, N days after a purchase) ---------------------------------------
+def occasion(
+    trigger: Mapping[str, Any], value: Any, since: datetime, until: datetime, zone: tzinfo
+) -> date | None:
+    """The person's local date whose midnight falls in [since, until) when it is their occasion.
+
+    A birthday comes back every year (29 February is kept on the 28th in other years);
+    a purchase date once.  `offset_days` moves the occasion: -7 is a week before, 30 a
+    month after.  A daily pass over a 24-hour window so meets every local date once."""
+    stored = _date(value)
+    if stored is None:
+        return None
+    offset = timedelta(days=int(trigger.get("offset_days", 0)))
+    first = since.astimezone(zone).date()
+    for local in (first, first + timedelta(days=1)):
+        midnight = datetime.combine(local, time(0), zone)
+        if not since <= midnight < until:
+            continue
+        meant = local - offset
+        if trigger.get("date_field") == "birthday":
+            if (stored.month, stored.day) == (meant.month, meant.day) or (
+                (stored.month, stored.day) == (2, 29)
+                and not _leap(meant.year)
+                and (meant.month, meant.day) == (2, 28)
+            ):
+                return local
+        elif stored == meant:
+            return local
+    return None
+
+
+def _date(value: Any) -> date | None:
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)

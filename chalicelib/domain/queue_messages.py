@@ -1,5 +1,6 @@
 """Messages Sodate sends itself through the work queue, to carry on in a new Lambda run:
-an import's continuation, and the re-evaluation of everyone after new definitions."""
+an import's continuation, the re-evaluation of everyone after new definitions, and the
+daily date pass (birthdays and the like) going on."""
 
 from __future__ import annotations
 
@@ -14,8 +15,14 @@ def continuation(import_id: str) -> str:
 
 
 REEVALUATE = "sodate.reevaluate"
+DATE_PASS = "sodate.date-pass"
 
 
 def reevaluation(stamp: str, start: dict[str, Any] | None) -> str:
     """`stamp` names the definition versions it is for; `start` is where the scan goes on."""
     return json.dumps({"type": REEVALUATE, "stamp": stamp, "start": start})
+
+
+def date_pass(day: str, start: dict[str, Any] | None) -> str:
+    """`day` (ISO) is the pass's UTC day; `start` is where its scan goes on."""
+    return json.dumps({"type": DATE_PASS, "day": day, "start": start})

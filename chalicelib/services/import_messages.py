@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from urllib.parse import unquote_plus
 
-from chalicelib.domain.queue_messages import CONTINUE_IMPORT, REEVALUATE
+from chalicelib.domain.queue_messages import CONTINUE_IMPORT, DATE_PASS, REEVALUATE
 from chalicelib.services.import_file import ObjectCreated
 
 
@@ -30,7 +31,13 @@ class Reevaluate:
     start: dict[str, Any] | None
 
 
-def parse_import_message(body: str) -> list[ObjectCreated] | ContinueImport | Reevaluate:
+@dataclass(frozen=True)
+class DatePassOn:
+    day: date
+    start: dict[str, Any] | None
+
+
+def parse_import_message(body: str) -> list[ObjectCreated] | ContinueImport | Reevaluate | DatePassOn:
     try:
         message: Any = json.loads(body)
     except json.JSONDecodeError as error:
@@ -42,6 +49,11 @@ def parse_import_message(body: str) -> list[ObjectCreated] | ContinueImport | Re
     if message.get("type") == REEVALUATE and isinstance(message.get("stamp"), str):
         start = message.get("start")
         return Reevaluate(message["stamp"], start if isinstance(start, dict) else None)
+    if message.get("type") == DATE_PASS and isinstance(message.get("start"), dict):
+        try:
+            return DatePassOn(date.fromisoformat(str(message.get("day"))), message["start"])
+        except ValueError:
+            raise PoisonMessageError(f"The date pass names no day: {message.get('day')!r}") from None
     if message.get("Event") == "s3:TestEvent":
         return []
     records = message.get("Records")

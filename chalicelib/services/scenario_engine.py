@@ -105,7 +105,7 @@ class Engine:
             elif _triggered(scenario.entry, signals):
                 contact = contact or self._state.by_id(contact_id)
                 if contact is not None:
-                    self._enter(scenario, contact, place, now, journeys.version, counts)
+                    self.enter(scenario, contact, place, now, journeys.version, counts)
 
     def _wake(self, place: Place, now: datetime) -> None:
         """Make the place due now, keeping what was seen; re-read if a tick moved it meanwhile."""
@@ -127,7 +127,7 @@ class Engine:
                 place.extra.update(seen)
         raise StaleJourneyError(place.journey.contact_id)  # the stream retries the batch
 
-    def _enter(
+    def enter(
         self,
         scenario: Scenario,
         contact: Contact,
@@ -135,22 +135,32 @@ class Engine:
         now: datetime,
         version: int,
         counts: Counts,
-    ) -> None:
+        occasion: str = "",
+    ) -> bool:
+        """Write the person's place, due `now`; False when the re-entry rule or a place kept says no.
+
+        `occasion` (a date entry's local date) is kept on the place, so a second pass over
+        the same day enters nobody again, whatever the re-entry rule."""
         if old is not None:
-            if scenario.re_entry == "never":
-                return
+            if old.running or scenario.re_entry == "never":
+                return False
+            if occasion and old.extra.get("occasion") == occasion:
+                return False
             ended = old.ended_at or 0.0
             if isinstance(scenario.re_entry, int) and now.timestamp() - ended < scenario.re_entry * 86400:
-                return
+                return False
         entry = old.journey.entry + 1 if old else 1
         journey = Journey(scenario.name, contact["contact_id"], entry, scenario.first, now)
         place = Place(journey, contact["email"], version, "active", old.rev if old else 0, now.timestamp())
+        if occasion:
+            place.extra["occasion"] = occasion
         try:
             self._journeys.save(place)
         except StaleJourneyError:
-            return  # entered by a redelivered record already
+            return False  # entered by a redelivered record already
         counts.add(scenario.name, now, "-", "entered")
         self._actions.timeline(contact["contact_id"], now, "scenario_enter", scenario.name, entry=str(entry))
+        return True
 
     # --- the tick ------------------------------------------------------------------------------------
     def tick(self, remaining_ms: Callable[[], int] = lambda: 10**9, page: int = 100) -> dict[str, int]:
@@ -226,7 +236,7 @@ class Engine:
             return 1
         goal = bool(place.extra.pop("goal_seen", False)) or _in_goal(scenario, contact)
         event_seen = bool(place.extra.pop("event_seen", False))
-        zone = _zone(contact.get("timezone"), journeys.timezone)
+        zone = zone_of(contact.get("timezone"), journeys.timezone)
         walk = advance(
             scenario,
             place.journey,
@@ -337,7 +347,7 @@ def _in_goal(scenario: Scenario, contact: Contact) -> bool:
     return "segment" in goal and goal["segment"] in (contact.get("segments") or [])
 
 
-def _zone(name: Any, fallback: str) -> tzinfo:
+def zone_of(name: Any, fallback: str) -> tzinfo:
     for candidate in (name, fallback):
         if isinstance(candidate, str) and candidate:
             try:

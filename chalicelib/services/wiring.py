@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import date
 from functools import lru_cache
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
@@ -18,11 +20,12 @@ from chalicelib.domain.tokens import bearer_matches
 from chalicelib.services.definitions import DefinitionsService
 from chalicelib.services.evaluation import Evaluator
 from chalicelib.services.import_file import Importer
-from chalicelib.services.import_messages import ContinueImport, Reevaluate, parse_import_message
+from chalicelib.services.import_messages import ContinueImport, DatePassOn, Reevaluate, parse_import_message
 from chalicelib.services.mail_events import MailEvents
 from chalicelib.services.mailer import Links, Mailer
 from chalicelib.services.sales_alerts import SalesAlerts
 from chalicelib.services.scenario_actions import Actions
+from chalicelib.services.scenario_dates import DatePass
 from chalicelib.services.scenario_engine import Engine
 from chalicelib.settings import get_settings
 from chalicelib.store.contact_state import ContactState
@@ -139,6 +142,16 @@ def engine() -> Engine:
     return Engine(journey_store(), state, definitions(), mailer, scenario_actions(), clock=clock.now)
 
 
+def date_pass(day: date, start: dict[str, Any] | None, remaining_ms: Callable[[], int]) -> int:
+    """The day's date entries; what one run cannot finish goes on through the work queue."""
+    entered, after = DatePass(engine(), contact_state(), journey_store(), definitions()).run(
+        day, start, remaining_ms
+    )
+    if after is not None:
+        ImportQueue(client("sqs"), get_settings().import_queue_url).date_pass(day.isoformat(), after)
+    return entered
+
+
 @lru_cache(maxsize=1)
 def mail_events() -> MailEvents:
     _bound()
@@ -167,6 +180,9 @@ def handle_import_message(body: str, remaining_ms: Callable[[], int]) -> None:
         after = evaluator().reevaluate_all(message.stamp, message.start, remaining_ms)
         if after is not None:
             ImportQueue(client("sqs"), get_settings().import_queue_url).reevaluate(message.stamp, after)
+        return
+    if isinstance(message, DatePassOn):
+        date_pass(message.day, message.start, remaining_ms)
         return
     if isinstance(message, ContinueImport):
         report = importer().continue_import(message.import_id, remaining_ms)

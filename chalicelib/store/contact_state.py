@@ -127,6 +127,24 @@ class ContactState:
         answer = self._db.scan(**request)
         return [from_item(item) for item in answer.get("Items", [])], answer.get("LastEvaluatedKey")
 
+    def dated(
+        self, fields: list[str], start: dict[str, Any] | None, limit: int = 1000
+    ) -> tuple[list[Contact], dict[str, Any] | None]:
+        """A page of the contacts holding any of these date fields (the daily date pass's scan)."""
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        shown = {"#email": "email", "#id": "contact_id", "#zone": "timezone", **names}
+        request: dict[str, Any] = {
+            "TableName": self._contacts,
+            "Limit": limit,
+            "FilterExpression": " OR ".join(f"attribute_exists({n})" for n in names),
+            "ProjectionExpression": ", ".join(shown),
+            "ExpressionAttributeNames": shown,
+        }
+        if start:
+            request["ExclusiveStartKey"] = start
+        answer = self._db.scan(**request)
+        return [from_item(item) for item in answer.get("Items", [])], answer.get("LastEvaluatedKey")
+
     def buyers(self) -> Iterator[Contact]:
         """Every contact with a purchase on record (the RFM job's scan; never on a request path)."""
         request: dict[str, Any] = {

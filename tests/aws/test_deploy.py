@@ -54,9 +54,14 @@ def test_chalice_package_makes_the_functions_we_expect(tmp_path: Path) -> None:
         assert source["Properties"]["Stream"] == stream.format(table)
     schedules = {
         name: next(iter(resources[name]["Properties"]["Events"].values()))["Properties"]["Schedule"]
-        for name in ("Sweep", "Rfm", "Tick")
+        for name in ("Sweep", "Rfm", "Tick", "Dates")
     }
-    assert schedules == {"Sweep": "rate(1 minute)", "Rfm": "cron(0 3 * * ? *)", "Tick": "rate(1 minute)"}
+    assert schedules == {
+        "Sweep": "rate(1 minute)",
+        "Rfm": "cron(0 3 * * ? *)",
+        "Tick": "rate(1 minute)",
+        "Dates": "cron(0 0 * * ? *)",
+    }
     (feedback,) = resources["MailFeedback"]["Properties"]["Events"].values()
     assert feedback["Type"] == "SQS" and feedback["Properties"]["Queue"]["Fn::Sub"].endswith(
         ":sodate-mail-feedback"

@@ -2,8 +2,15 @@ import json
 
 import pytest
 
-from chalicelib.domain.queue_messages import continuation
-from chalicelib.services.import_messages import ContinueImport, PoisonMessageError, parse_import_message
+from datetime import date
+
+from chalicelib.domain.queue_messages import continuation, date_pass
+from chalicelib.services.import_messages import (
+    ContinueImport,
+    DatePassOn,
+    PoisonMessageError,
+    parse_import_message,
+)
 
 
 def s3_event(key: str, **extra) -> str:
@@ -39,10 +46,19 @@ def test_s3s_test_event_and_continuations():
     assert parse_import_message(json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent"})) == []
     body = continuation("x1")
     assert parse_import_message(body) == ContinueImport("x1")
+    start = {"email": {"S": "aiko@example.com"}}
+    assert parse_import_message(date_pass("2026-11-23", start)) == DatePassOn(date(2026, 11, 23), start)
 
 
 @pytest.mark.parametrize(
-    "body", ["not json", "[]", '{"Records": "no"}', '{"Records": [{"eventName": "ObjectCreated:Put"}]}']
+    "body",
+    [
+        "not json",
+        "[]",
+        '{"Records": "no"}',
+        '{"Records": [{"eventName": "ObjectCreated:Put"}]}',
+        '{"type": "sodate.date-pass", "day": "someday", "start": {}}',
+    ],
 )
 def test_poison_messages_are_named_as_such(body):
     with pytest.raises(PoisonMessageError):
