@@ -127,6 +127,9 @@ class MailEvents:
         at = now.isoformat(timespec="seconds")
         changed = self._state.block(contact["email"], Status.UNSUBSCRIBED, f"unsubscribe:{scenario}", at)
         if changed:
+            # Also on the do-not-mail list, which every send reads: an import that read the
+            # contact a moment before and writes it back cannot make this address mailable again.
+            self._suppress(contact["email"], f"unsubscribed:{scenario}", at)
             self._count(scenario, step, self._journeys.action(contact_id, key) or {}, "unsubscribed")
             self._actions.timeline(contact_id, now, "unsubscribed", scenario, step=step, how="link")
         return changed

@@ -10,6 +10,8 @@ In order:
    one-click unsubscribe) and handed to SES in the configuration set;
    throttling is retried with backoff within the run; if SES still will not
    take it, the claim is given back and the step stays due (nothing lost);
+   Before it goes, the mail takes its place under the frequency cap, atomically
+   with every other mail to the person (given back if SES does not take it);
 4. the ledger records SES's message id; feedback finds the mail by it.
 """
 
@@ -74,7 +76,18 @@ class Mailer:
         self._links = links
         self._sleep = sleep
 
-    def send(self, action: Action, contact: Contact, mailing: Mailing, now: datetime, branch: str) -> Sent:
+    def send(
+        self,
+        action: Action,
+        contact: Contact,
+        mailing: Mailing,
+        now: datetime,
+        branch: str,
+        cap: tuple[int, int] | None = None,
+        resend: bool = False,
+    ) -> Sent:
+        """`cap` (mails, hours) is checked and taken atomically with the other mails to this
+        person; a `resend` after a soft bounce is the same mail and takes no place under it."""
         contact_id = contact["contact_id"]
         scenario = action.key.split("#")[1]
         at = now.isoformat(timespec="seconds")
@@ -100,13 +113,23 @@ class Mailer:
         if fresh.get("status") != Status.SUBSCRIBED:
             self._journeys.note(contact_id, action.key, {"status": "not_subscribed"})
             return Sent("not_subscribed")
+        moment = now.timestamp()
+        if not resend and not self._journeys.reserve_mail_time(contact_id, moment, cap):
+            self._journeys.release(contact_id, action.key)  # another scenario's mail took the last place
+            return Sent("capped")
         raw = self.compose(action, fresh, mailing, now)
-        ses_id = self._hand_to_ses(contact_id, action.key, fresh["email"], raw)
+        try:
+            ses_id = self._hand_to_ses(contact_id, action.key, fresh["email"], raw)
+        except Exception:
+            if not resend:
+                self._journeys.free_mail_time(contact_id, moment)
+            raise
         if not ses_id:
+            if not resend:
+                self._journeys.free_mail_time(contact_id, moment)
             return Sent("rejected")
         self._journeys.note(contact_id, action.key, {"status": "sent", "ses_id": ses_id, "sent_at": at})
         self._journeys.link_ses(ses_id, contact_id, action.key)
-        self._journeys.add_mail_time(contact_id, now.timestamp())
         return Sent("sent", ses_id)
 
     def compose(self, action: Action, contact: Contact, mailing: Mailing, now: datetime) -> bytes:

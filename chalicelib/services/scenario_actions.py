@@ -68,11 +68,12 @@ class Actions:
         entry = {"sk": f"{stamp}#{kind}#{scenario}#{fields.get('step', '')}", "kind": kind, "at": stamp}
         self._state.add_to_timeline(contact_id, [entry | {"name": scenario, **fields}])
 
-    def take(self, action: Action, contact: Contact, definitions: Definitions, now: datetime) -> None:
+    def take(self, action: Action, contact: Contact, definitions: Definitions, now: datetime) -> bool:
+        """Do an update, notification or webhook once; False if it was done before (a re-walk)."""
         contact_id = contact["contact_id"]
         fields = {"kind": action.kind, "status": "done", "at": now.isoformat(timespec="seconds")}
         if not self._journeys.claim(contact_id, action.key, fields):
-            return  # taken before
+            return False
         scenario = action.key.split("#")[1]
         if action.kind == "update":
             self._update(action, contact, now, scenario)
@@ -90,6 +91,7 @@ class Actions:
             task = {"key": action.key, "url": action.spec["url"], "attempt": 0, "email": contact["email"]}
             self._journeys.schedule(contact_id, f"webhook#{action.key}", now.timestamp(), task)
         self.timeline(contact_id, now, f"scenario_{action.kind}", scenario, step=action.step)
+        return True
 
     def _update(self, action: Action, contact: Contact, now: datetime, scenario: str) -> None:
         spec = action.spec

@@ -203,7 +203,7 @@ class Engine:
                     action = Action("send", data["step"], data["template"], data["key"])
                     mailing = self._definitions.in_force().definitions.mailing
                     if action.spec in mailing.templates:
-                        self._mailer.send(action, contact, mailing, now, "")
+                        self._mailer.send(action, contact, mailing, now, "", resend=True)
             done += 1
         return done
 
@@ -271,7 +271,11 @@ class Engine:
         scenario = place.journey.scenario
         branch = ",".join(f"{s}>{b}" for s, b in place.journey.branches.items())
         if action.kind == "send":
-            sent = self._mailer.send(action, contact, definitions.mailing, now, branch)
+            sent = self._mailer.send(
+                action, contact, definitions.mailing, now, branch, definitions.journeys.cap
+            )
+            if sent.outcome == "capped":
+                raise StaleJourneyError(contact["contact_id"])  # the place stays due; the next walk defers
             if sent.outcome != "duplicate":
                 counts.add(scenario, now, action.step, sent.outcome, branch)
             if sent.outcome == "sent":
@@ -284,8 +288,8 @@ class Engine:
                 contact["contact_id"], now, f"scenario_{action.kind}", scenario, step=action.step
             )
         else:
-            self._actions.take(action, contact, definitions, now)
-            counts.add(scenario, now, action.step, action.kind)
+            if self._actions.take(action, contact, definitions, now):
+                counts.add(scenario, now, action.step, action.kind)
 
     def _scenario_for(self, place: Place, journeys: Journeys) -> Scenario | None:
         name, step = place.journey.scenario, place.journey.step

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -170,23 +170,55 @@ class JourneyStore:
 
     # --- the frequency cap ---------------------------------------------------------------------
     def mail_times(self, contact_id: str) -> list[float]:
+        return self._cap(contact_id)[0]
+
+    def _cap(self, contact_id: str) -> tuple[list[float], int]:
         item = self._db.get_item(
             TableName=self._table,
             Key={"pk": {"S": f"c#{contact_id}"}, "sk": {"S": "cap"}},
             ConsistentRead=True,
         ).get("Item")
-        return [float(v["N"]) for v in item["sent"]["L"]] if item else []
+        if not item:
+            return [], 0
+        return [float(v["N"]) for v in item["sent"]["L"]], int(item.get("rev", {}).get("N", "0"))
 
-    def add_mail_time(self, contact_id: str, at: float) -> None:
-        times = sorted([*self.mail_times(contact_id), at])[-KEEP_SENT:]
-        self._db.put_item(
-            TableName=self._table,
-            Item={
-                "pk": {"S": f"c#{contact_id}"},
-                "sk": {"S": "cap"},
-                "sent": {"L": [{"N": f"{t:.3f}"} for t in times]},
-            },
-        )
+    def reserve_mail_time(self, contact_id: str, at: float, cap: tuple[int, int] | None) -> bool:
+        """Take a place under the frequency cap for a mail about to go: False when `cap`
+        (mails, hours) is full.  Two ticks mailing one person at once cannot both take the last one."""
+
+        def add(times: list[float]) -> list[float] | None:
+            if cap is not None and sum(t > at - cap[1] * 3600 for t in times) >= cap[0]:
+                return None
+            return sorted([*times, at])[-KEEP_SENT:]
+
+        return self._change_cap(contact_id, add)
+
+    def free_mail_time(self, contact_id: str, at: float) -> None:
+        """Give a place back: the mail did not go (SES refused it)."""
+        self._change_cap(contact_id, lambda times: [t for t in times if f"{t:.3f}" != f"{at:.3f}"])
+
+    def _change_cap(self, contact_id: str, change: Callable[[list[float]], list[float] | None]) -> bool:
+        for _ in range(10):
+            times, rev = self._cap(contact_id)
+            changed = change(times)
+            if changed is None:
+                return False
+            try:
+                self._db.put_item(
+                    TableName=self._table,
+                    Item={
+                        "pk": {"S": f"c#{contact_id}"},
+                        "sk": {"S": "cap"},
+                        "sent": {"L": [{"N": f"{t:.3f}"} for t in changed]},
+                        "rev": {"N": str(rev + 1)},
+                    },
+                    ConditionExpression="attribute_not_exists(rev) OR rev = :rev",
+                    ExpressionAttributeValues={":rev": {"N": str(rev)}},
+                )
+                return True
+            except self._db.exceptions.ConditionalCheckFailedException:
+                continue  # another mail for this person took a place meanwhile: look again
+        raise StaleJourneyError(contact_id)
 
     # --- tasks for later -----------------------------------------------------------------------
     def schedule(self, contact_id: str, name: str, due_at: float, data: dict[str, Any]) -> None:

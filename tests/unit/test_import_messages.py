@@ -1,8 +1,7 @@
 import json
+from datetime import date
 
 import pytest
-
-from datetime import date
 
 from chalicelib.domain.queue_messages import continuation, date_pass
 from chalicelib.services.import_messages import (
