@@ -47,8 +47,11 @@ def _mac(key: str, body: str) -> bytes:
     return hmac.digest(key.encode("utf-8"), body.encode("ascii"), "sha256")  # one-shot: no HMAC object
 
 
+_compact = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode  # built once, not per token
+
+
 def sign(claims: dict[str, Any], key: str, expires_at: int) -> str:
-    body = _b64(json.dumps({**claims, "exp": expires_at}, separators=(",", ":"), sort_keys=True).encode())
+    body = _b64(_compact({**claims, "exp": expires_at}).encode())
     return f"{body}.{_b64(_mac(key, body))}"
 
 

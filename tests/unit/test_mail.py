@@ -39,6 +39,15 @@ def test_a_field_holding_template_syntax_is_printed_never_run():
     assert "__class__" in rendered.html
 
 
+def test_what_one_part_sets_stays_in_that_part_and_that_mail():
+    template = MailTemplate(
+        "{% set name = 'Boss' %}{{ name }}", "<p>{{ name }}</p>", "{{ name }} {{ range(2)|list }}"
+    )
+    first = template.render({"name": "Aiko"})
+    assert (first.subject, first.html, first.text) == ("Boss", "<p>Aiko</p>", "Aiko [0, 1]")
+    assert template.render({"name": "Ben"}).text == "Ben [0, 1]"
+
+
 def test_templates_run_in_a_sandbox_and_errors_name_the_part_and_line():
     with pytest.raises(TemplateError) as raised:
         MailTemplate("hi", "<p>\n{{ ''.__class__.__mro__[1].__subclasses__() }}</p>", "x").render({})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from ..tokens import InvalidTokenError, sign, verify
@@ -50,6 +51,7 @@ def opened(token: str, key: str, now: float) -> str:
     return str(claims["m"])
 
 
+@lru_cache(maxsize=4096)  # a template's links are the same for every recipient
 def _is_web(url: str) -> bool:
     try:
         parts = urlsplit(url)

@@ -22,6 +22,7 @@ from ..errors import BadInputError
 
 _HTML = ImmutableSandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
 _TEXT = ImmutableSandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
+_GLOBALS = dict(_HTML.globals)  # range, dict, cycler...: the same in both environments
 FIELDS = ("email", "name", "last_name", "first_name", "company", "phone", "language", "timezone", "grade")
 
 
@@ -59,7 +60,7 @@ class MailTemplate:
                 self._layout = _compile(_HTML, layout, "layout")
 
     def render(self, contact: Mapping[str, Any], extra: Mapping[str, str] | None = None) -> Rendered:
-        values = personal_fields(contact) | dict(extra or {})
+        values = _GLOBALS | personal_fields(contact) | dict(extra or {})
         subject = _run(self._parts["subject"], values, "subject").replace("\r", " ").replace("\n", " ")
         html = _run(self._parts["html"], values, "html")
         if self._layout is not None:
@@ -78,15 +79,23 @@ def personal_fields(contact: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _compile(env: ImmutableSandboxedEnvironment, source: str, where: str) -> Any:
+    """A Jinja template, or the text itself when it holds no Jinja at all (nothing to run per mail)."""
     try:
-        return env.from_string(source)
+        compiled = env.from_string(source)
     except TemplateSyntaxError as error:
         raise TemplateError(where, error.lineno, error.message or "not a valid template") from None
+    if not any(mark in source for mark in ("{{", "{%", "{#")):
+        return str(compiled.render())  # what every mail would get (Jinja's newline rules included)
+    return compiled
 
 
-def _run(template: Any, values: Mapping[str, Any], where: str) -> str:
+def _run(template: Any, values: dict[str, Any], where: str) -> str:
+    """`template.render`, less its per-call copy of the globals (`values` holds them already;
+    a template's own `set` writes to its context, never to `values`)."""
+    if isinstance(template, str):
+        return template
     try:
-        return str(template.render(values))
+        return "".join(template.root_render_func(template.new_context(values, shared=True)))
     except UndefinedError as error:
         raise TemplateError(
             where, None, f"{error.message}; give it a default: {{{{ field | default('...') }}}}"
