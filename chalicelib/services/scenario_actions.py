@@ -29,11 +29,22 @@ logger = Logger(service="sodate", child=True)
 WEBHOOK_RETRY_MINUTES = (1, 5, 30, 120, 720)
 
 
+def timeline_entry(at: datetime, kind: str, scenario: str, **fields: str) -> dict[str, str]:
+    stamp = at.isoformat(timespec="milliseconds")
+    entry = {"sk": f"{stamp}#{kind}#{scenario}#{fields.get('step', '')}", "kind": kind, "at": stamp}
+    return entry | {"name": scenario, **fields}
+
+
 class Counts:
-    """Report counters gathered over a batch, written once per (scenario, day, step, figure)."""
+    """Report counters gathered over a batch, written once per (scenario, day, step, figure),
+    and the batch's timeline entries, written together at its end."""
 
     def __init__(self) -> None:
         self._counts: dict[tuple[str, str, str, str], int] = {}
+        self.timeline: list[tuple[str, dict[str, str]]] = []
+
+    def note(self, contact_id: str, at: datetime, kind: str, scenario: str, **fields: str) -> None:
+        self.timeline.append((contact_id, timeline_entry(at, kind, scenario, **fields)))
 
     def add(self, scenario: str, at: datetime, step: str, figure: str, branch: str = "") -> None:
         """Count at the step, and at each split branch the person took ("split>branch"),
@@ -64,9 +75,7 @@ class Actions:
         self._key = webhook_key
 
     def timeline(self, contact_id: str, at: datetime, kind: str, scenario: str, **fields: str) -> None:
-        stamp = at.isoformat(timespec="milliseconds")
-        entry = {"sk": f"{stamp}#{kind}#{scenario}#{fields.get('step', '')}", "kind": kind, "at": stamp}
-        self._state.add_to_timeline(contact_id, [entry | {"name": scenario, **fields}])
+        self._state.add_to_timeline(contact_id, [timeline_entry(at, kind, scenario, **fields)])
 
     def take(self, action: Action, contact: Contact, definitions: Definitions, now: datetime) -> bool:
         """Do an update, notification or webhook once; False if it was done before (a re-walk)."""

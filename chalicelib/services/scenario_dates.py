@@ -77,6 +77,6 @@ class DatePass:
                         local.isoformat(),
                     ):
                         entered += 1
-            self._journeys.count(counts.flush())
+            self._engine.write(counts)
             if start is None or remaining_ms() < RESERVE_MS:
                 return entered, start

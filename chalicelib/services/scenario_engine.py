@@ -19,8 +19,10 @@ to the new version at that step.  If their version can no longer be read
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -43,6 +45,7 @@ from chalicelib.store.journeys import SHARDS, JourneyStore, Place, StaleJourneyE
 
 logger = Logger(service="sodate", child=True)
 TICK_RESERVE_MS = 15_000
+TICK_WORKERS = 8  # shards walked side by side; DynamoDB and SES calls wait on the network
 MAX_ROUNDS = 1000
 SIGNAL_KINDS = frozenset({"segment_enter", "form", "conversion", "event", "purchase", "pageview"})
 
@@ -83,9 +86,11 @@ class Engine:
             name = image.get("path" if kind == "pageview" else "name", {}).get("S", "")
             signals.setdefault(pk[2:], []).append((kind, name))
         counts = Counts()
-        for contact_id, found in signals.items():
-            self._on_signals(journeys, contact_id, found, counts)
-        self._journeys.count(counts.flush())
+        try:
+            for contact_id, found in signals.items():
+                self._on_signals(journeys, contact_id, found, counts)
+        finally:
+            self.write(counts)
 
     def _on_signals(
         self, journeys: Journeys, contact_id: str, signals: list[tuple[str, str]], counts: Counts
@@ -103,7 +108,9 @@ class Engine:
                     place.extra["event_seen"] = True
                     self._wake(place, now)
             elif _triggered(scenario.entry, signals):
-                contact = contact or self._state.by_id(contact_id)
+                if contact is None:  # entering needs the address alone; the walk reads the rest
+                    email = self._state.email_of(contact_id)
+                    contact = {"contact_id": contact_id, "email": email} if email else None
                 if contact is not None:
                     self.enter(scenario, contact, place, now, journeys.version, counts)
 
@@ -159,32 +166,43 @@ class Engine:
         except StaleJourneyError:
             return False  # entered by a redelivered record already
         counts.add(scenario.name, now, "-", "entered")
-        self._actions.timeline(contact["contact_id"], now, "scenario_enter", scenario.name, entry=str(entry))
+        counts.note(contact["contact_id"], now, "scenario_enter", scenario.name, entry=str(entry))
         return True
+
+    def write(self, counts: Counts) -> None:
+        """A batch's report counters and timeline entries, in as few calls as they fit."""
+        self._journeys.count(counts.flush())
+        entries, counts.timeline = counts.timeline, []
+        self._state.add_to_timelines(entries)
 
     # --- the tick ------------------------------------------------------------------------------------
     def tick(self, remaining_ms: Callable[[], int] = lambda: 10**9, page: int = 100) -> dict[str, int]:
-        """Everyone due, shard by shard and page by page, until none is due or time is short
+        """Everyone due: the shards side by side (a person lives in one shard, so no two workers
+        ever hold the same person), each page by page until none is due or time is short
         (or SES keeps throttling even after backing off: the next tick goes on)."""
-        done = {"walked": 0, "tasks": 0}
-        for _ in range(MAX_ROUNDS):
-            found = 0
-            for shard in range(SHARDS):
-                if remaining_ms() < TICK_RESERVE_MS:
-                    return done
+        stop = threading.Event()
+
+        def shard_work(shard: int) -> tuple[int, int]:
+            walked = tasks = 0
+            for _ in range(MAX_ROUNDS):
+                if stop.is_set() or remaining_ms() < TICK_RESERVE_MS:
+                    break
                 items = self._journeys.due(shard, self._clock(), page)
-                found += len(items)
-                places = [place_of(i) for i in items if i["sk"]["S"].startswith("j#")]
-                tasks = [i for i in items if i["sk"]["S"].startswith("t#")]
+                if not items:
+                    break
                 try:
-                    done["walked"] += self.walk_many(places)
+                    walked += self.walk_many([place_of(i) for i in items if i["sk"]["S"].startswith("j#")])
                 except TryLater:
                     logger.warning("SES is throttling; what is left waits for the next tick")
-                    return done | {"throttled": 1}
-                done["tasks"] += self._run_tasks(tasks)
-            if not found:
-                break
-        return done
+                    stop.set()
+                    break
+                tasks += self._run_tasks([i for i in items if i["sk"]["S"].startswith("t#")])
+            return walked, tasks
+
+        with ThreadPoolExecutor(max_workers=TICK_WORKERS) as pool:
+            results = list(pool.map(shard_work, range(SHARDS)))
+        done = {"walked": sum(w for w, _ in results), "tasks": sum(t for _, t in results)}
+        return done | ({"throttled": 1} if stop.is_set() else {})
 
     def _run_tasks(self, items: list[dict[str, Any]]) -> int:
         """Webhook retries and resends after a soft bounce; each taken by one run only."""
@@ -222,7 +240,7 @@ class Engine:
                 except StaleJourneyError:
                     continue  # another tick walked this person meanwhile
         finally:  # what was done is counted, even when SES stops the batch
-            self._journeys.count(counts.flush())
+            self.write(counts)
         return walked
 
     def _walk(
@@ -279,14 +297,12 @@ class Engine:
             if sent.outcome != "duplicate":
                 counts.add(scenario, now, action.step, sent.outcome, branch)
             if sent.outcome == "sent":
-                self._actions.timeline(
+                counts.note(
                     contact["contact_id"], now, "mail_sent", scenario, step=action.step, template=action.spec
                 )
         elif action.kind in ("goal", "exit"):
             counts.add(scenario, now, "-", action.kind, branch)
-            self._actions.timeline(
-                contact["contact_id"], now, f"scenario_{action.kind}", scenario, step=action.step
-            )
+            counts.note(contact["contact_id"], now, f"scenario_{action.kind}", scenario, step=action.step)
         else:
             if self._actions.take(action, contact, definitions, now):
                 counts.add(scenario, now, action.step, action.kind)

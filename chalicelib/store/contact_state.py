@@ -37,6 +37,11 @@ class ContactState:
 
     # --- reads ------------------------------------------------------------------------------------
     def by_id(self, contact_id: str) -> Contact | None:
+        email = self.email_of(contact_id)
+        return self.by_email(email) if email else None
+
+    def email_of(self, contact_id: str) -> str | None:
+        """The address of a contact id (one index read; the index is eventually consistent)."""
         keys = self._db.query(
             TableName=self._contacts,
             IndexName="by_contact_id",
@@ -44,7 +49,7 @@ class ContactState:
             ExpressionAttributeValues={":id": {"S": contact_id}},
             Limit=1,
         ).get("Items", [])
-        return self.by_email(keys[0]["email"]["S"]) if keys else None
+        return str(keys[0]["email"]["S"]) if keys else None
 
     def by_email(self, email: str) -> Contact | None:
         item = self._db.get_item(
