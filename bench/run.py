@@ -96,7 +96,7 @@ def scenario_stack_figures(directory: Path) -> None:
     say("starting the local stack (templates and a welcome scenario only)...")
     running = start(directory / "scenarios", 0, 0, sweep_seconds=3600, examples=False)
     try:
-        say("10,000 people fire the entry event at once; ticks until all are mailed...")
+        say("10,000 people enter a scenario at once; ticks (60 s Lambdas) until all are mailed...")
         found = scenarios.ten_thousand_entering(running.env)
         say("  " + ", ".join(f"{k} {v:g}" for k, v in found.items()))
         figure("scenario_10k_ticks_to_mail_everyone", found["ticks"], "ticks", 3, "lower")

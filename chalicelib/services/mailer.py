@@ -60,8 +60,7 @@ class Mailer:
         self,
         ses: Any,
         journeys: JourneyStore,
-        consent: Callable[[str], Contact | None],
-        suppressed: Callable[[str], bool],
+        consent: Callable[[str], tuple[Contact | None, bool]],
         sender_address: str,
         configuration_set: str,
         links: Links,
@@ -69,8 +68,7 @@ class Mailer:
     ) -> None:
         self._ses = ses
         self._journeys = journeys
-        self._consent = consent  # the contact read afresh (consistent) by email
-        self._suppressed = suppressed
+        self._consent = consent  # by email: (the contact read afresh, on the do-not-mail list?)
         self._from = sender_address
         self._config_set = configuration_set
         self._links = links
@@ -106,8 +104,8 @@ class Mailer:
         )
         if not claimed:
             return Sent("duplicate")
-        fresh = self._consent(contact["email"])
-        if fresh is None or fresh.get("status") in Status.BLOCKED or self._suppressed(contact["email"]):
+        fresh, suppressed = self._consent(contact["email"])
+        if fresh is None or fresh.get("status") in Status.BLOCKED or suppressed:
             self._journeys.note(contact_id, action.key, {"status": "suppressed"})
             return Sent("suppressed")
         if fresh.get("status") != Status.SUBSCRIBED:
@@ -128,8 +126,9 @@ class Mailer:
             if not resend:
                 self._journeys.free_mail_time(contact_id, moment)
             return Sent("rejected")
-        self._journeys.note(contact_id, action.key, {"status": "sent", "ses_id": ses_id, "sent_at": at})
-        self._journeys.link_ses(ses_id, contact_id, action.key)
+        self._journeys.record_sent(
+            contact_id, action.key, {"status": "sent", "ses_id": ses_id, "sent_at": at}, ses_id
+        )
         return Sent("sent", ses_id)
 
     def compose(self, action: Action, contact: Contact, mailing: Mailing, now: datetime) -> bytes:

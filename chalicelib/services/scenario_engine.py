@@ -86,16 +86,22 @@ class Engine:
             name = image.get("path" if kind == "pageview" else "name", {}).get("S", "")
             signals.setdefault(pk[2:], []).append((kind, name))
         counts = Counts()
+        places = self._journeys.places_in(signals, journeys.scenarios) if signals else {}
         try:
             for contact_id, found in signals.items():
-                self._on_signals(journeys, contact_id, found, counts)
+                self._on_signals(journeys, contact_id, found, places.get(contact_id, []), counts)
         finally:
             self.write(counts)
 
     def _on_signals(
-        self, journeys: Journeys, contact_id: str, signals: list[tuple[str, str]], counts: Counts
+        self,
+        journeys: Journeys,
+        contact_id: str,
+        signals: list[tuple[str, str]],
+        kept: list[Place],
+        counts: Counts,
     ) -> None:
-        places = {p.journey.scenario: p for p in self._journeys.places_of(contact_id)}
+        places = {p.journey.scenario: p for p in kept}
         now = self.now()
         contact: Contact | None = None
         for scenario in journeys.scenarios.values():
@@ -176,7 +182,7 @@ class Engine:
         self._state.add_to_timelines(entries)
 
     # --- the tick ------------------------------------------------------------------------------------
-    def tick(self, remaining_ms: Callable[[], int] = lambda: 10**9, page: int = 100) -> dict[str, int]:
+    def tick(self, remaining_ms: Callable[[], int] = lambda: 10**9, page: int = 200) -> dict[str, int]:
         """Everyone due: the shards side by side (a person lives in one shard, so no two workers
         ever hold the same person), each page by page until none is due or time is short
         (or SES keeps throttling even after backing off: the next tick goes on)."""

@@ -29,7 +29,7 @@ from chalicelib.services.scenario_dates import DatePass
 from chalicelib.services.scenario_engine import Engine
 from chalicelib.settings import get_settings
 from chalicelib.store.contact_state import ContactState
-from chalicelib.store.contacts import DynamoContactStore, is_suppressed, suppress
+from chalicelib.store.contacts import DynamoContactStore, suppress
 from chalicelib.store.definitions import DefinitionStore
 from chalicelib.store.imports import DynamoLedger
 from chalicelib.store.journeys import JourneyStore
@@ -133,8 +133,7 @@ def engine() -> Engine:
     mailer = Mailer(
         client("ses"),
         journey_store(),
-        lambda email: state.by_email(email),
-        is_suppressed,
+        lambda email: state.for_sending(email, settings.suppressions_table),
         settings.sender,
         settings.configuration_set,
         Links(settings.public_url, _link_key().get, require_https=settings.stage != "local"),

@@ -16,6 +16,7 @@ from typing import Any
 
 from chalicelib.domain.commerce import Purchase, with_purchase
 from chalicelib.domain.contact import Contact
+from chalicelib.domain.emails import email_hash
 from chalicelib.domain.evaluation import History
 from chalicelib.domain.segments.facts import Visit
 from chalicelib.store.contact_codec import from_item, wire
@@ -39,6 +40,27 @@ class ContactState:
     def by_id(self, contact_id: str) -> Contact | None:
         email = self.email_of(contact_id)
         return self.by_email(email) if email else None
+
+    def for_sending(self, email: str, suppressions_table: str) -> tuple[Contact | None, bool]:
+        """The contact read afresh and whether the address is on the do-not-mail list:
+        both in one consistent BatchGetItem, right before a mail goes."""
+        wanted: dict[str, Any] = {
+            self._contacts: {"Keys": [{"email": {"S": email}}], "ConsistentRead": True},
+            suppressions_table: {"Keys": [{"email_hash": {"S": email_hash(email)}}], "ConsistentRead": True},
+        }
+        found: dict[str, list[dict[str, Any]]] = {}
+        for attempt in range(8):
+            answer = self._db.batch_get_item(RequestItems=wanted)
+            for table, items in answer.get("Responses", {}).items():
+                found.setdefault(table, []).extend(items)
+            wanted = answer.get("UnprocessedKeys") or {}
+            if not wanted:
+                break
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+        else:
+            raise RuntimeError("DynamoDB kept refusing to read the contact")
+        contacts = found.get(self._contacts, [])
+        return (from_item(contacts[0]) if contacts else None), bool(found.get(suppressions_table))
 
     def email_of(self, contact_id: str) -> str | None:
         """The address of a contact id (one index read; the index is eventually consistent)."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -69,6 +70,32 @@ class JourneyStore:
             ConsistentRead=True,
         )
         return [place_of(item) for item in answer.get("Items", [])]
+
+    def places_in(self, contact_ids: Iterable[str], scenarios: Iterable[str]) -> dict[str, list[Place]]:
+        """Many people's places in these scenarios, in consistent BatchGetItem calls of 100 keys
+        (a stream batch's worth in one or two calls, not a query per person)."""
+        keys = [
+            {"pk": {"S": f"c#{contact_id}"}, "sk": {"S": f"j#{scenario}"}}
+            for contact_id in sorted(set(contact_ids))
+            for scenario in sorted(set(scenarios))
+        ]
+        found: dict[str, list[Place]] = {}
+        for start in range(0, len(keys), 100):
+            pending: dict[str, Any] = {
+                self._table: {"Keys": keys[start : start + 100], "ConsistentRead": True}
+            }
+            for attempt in range(8):
+                answer = self._db.batch_get_item(RequestItems=pending)
+                for item in answer.get("Responses", {}).get(self._table, []):
+                    place = place_of(item)
+                    found.setdefault(place.journey.contact_id, []).append(place)
+                pending = answer.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+            else:
+                raise RuntimeError("DynamoDB kept refusing to read journeys")
+        return found
 
     def due(self, shard: int, now: float, limit: int) -> list[dict[str, Any]]:
         """Journeys and tasks due by `now` in one shard (raw items; `sk` tells which)."""
@@ -151,15 +178,34 @@ class JourneyStore:
             return False
         return True
 
-    def link_ses(self, ses_id: str, contact_id: str, key: str) -> None:
-        self._db.put_item(
-            TableName=self._table,
-            Item={
-                "pk": {"S": f"ses#{ses_id}"},
-                "sk": {"S": "m"},
-                "contact": {"S": contact_id},
-                "key": {"S": key},
-            },
+    def record_sent(self, contact_id: str, key: str, fields: dict[str, str], ses_id: str) -> None:
+        """The ledger entry noted as sent and SES's id mapped back to it, in one transaction."""
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        self._db.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": {"pk": {"S": f"c#{contact_id}"}, "sk": {"S": f"a#{_action(key)}"}},
+                        "UpdateExpression": "SET " + ", ".join(f"{n} = :v{i}" for i, n in enumerate(names)),
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": {
+                            f":v{i}": {"S": v} for i, v in enumerate(fields.values())
+                        },
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": {
+                            "pk": {"S": f"ses#{ses_id}"},
+                            "sk": {"S": "m"},
+                            "contact": {"S": contact_id},
+                            "key": {"S": key},
+                        },
+                    }
+                },
+            ]
         )
 
     def by_ses(self, ses_id: str) -> tuple[str, str] | None:
@@ -184,7 +230,10 @@ class JourneyStore:
 
     def reserve_mail_time(self, contact_id: str, at: float, cap: tuple[int, int] | None) -> bool:
         """Take a place under the frequency cap for a mail about to go: False when `cap`
-        (mails, hours) is full.  Two ticks mailing one person at once cannot both take the last one."""
+        (mails, hours) is full.  Two ticks mailing one person at once cannot both take the last one.
+        Without a cap the time is only appended (one call), so a cap set later counts it."""
+        if cap is None and self._append_time(contact_id, at):
+            return True
 
         def add(times: list[float]) -> list[float] | None:
             if cap is not None and sum(t > at - cap[1] * 3600 for t in times) >= cap[0]:
@@ -192,6 +241,27 @@ class JourneyStore:
             return sorted([*times, at])[-KEEP_SENT:]
 
         return self._change_cap(contact_id, add)
+
+    def _append_time(self, contact_id: str, at: float) -> bool:
+        """Append while the list is short; False when it is full and must be trimmed first."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"c#{contact_id}"}, "sk": {"S": "cap"}},
+                UpdateExpression="SET sent = list_append(if_not_exists(sent, :none), :at), "
+                "rev = if_not_exists(rev, :zero) + :one",
+                ConditionExpression="attribute_not_exists(sent) OR size(sent) < :keep",
+                ExpressionAttributeValues={
+                    ":none": {"L": []},
+                    ":at": {"L": [{"N": f"{at:.3f}"}]},
+                    ":zero": {"N": "0"},
+                    ":one": {"N": "1"},
+                    ":keep": {"N": str(KEEP_SENT)},
+                },
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def free_mail_time(self, contact_id: str, at: float) -> None:
         """Give a place back: the mail did not go (SES refused it)."""
