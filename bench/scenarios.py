@@ -145,7 +145,7 @@ scenarios:
 """
 
 
-def ten_thousand_entering(env: dict[str, str], people: int = 10_000) -> dict[str, float]:
+def people_entering(env: dict[str, str], people: int = 10_000) -> dict[str, float]:
     """`people` subscribed contacts enter a scenario at once; ticks run until all are mailed.
 
     Entering goes through `Engine.enter`, the code the events stream calls, given the contacts
@@ -181,13 +181,13 @@ def ten_thousand_entering(env: dict[str, str], people: int = 10_000) -> dict[str
             engine.enter(welcome, contact, None, now, journeys.version, counts)
         engine.write(counts)
     entered = time.perf_counter() - started
-    ses = session.client("ses", endpoint_url=env["AWS_ENDPOINT_URL"])
     ticks, sending = 0, time.perf_counter()
     while ticks < 30:
         deadline = time.monotonic() + 60  # the tick Lambda's timeout
         engine.tick(_budget(deadline))
         ticks += 1
-        if ses.get_send_quota()["SentLast24Hours"] >= people:  # what the emulator's SES took
+        totals = _admin(env, "GET", "/admin/scenarios")["scenarios"][0]["totals"]
+        if totals.get("sent", 0) >= people:  # Sodate's count; SES's own is read below
             break
     sending = time.perf_counter() - sending
     sent, recipients = _sent(env)  # every message, once: are there two for anyone?

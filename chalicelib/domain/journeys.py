@@ -8,11 +8,13 @@ step, entry), which is what makes every mail go out once.
 from __future__ import annotations
 
 import hashlib
+from calendar import isleap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
+from .days import iso_day
 from .scenarios import WEEKDAYS, MailTest, Scenario, Step, clock_time
 from .segments.rules import Compiled
 
@@ -147,7 +149,7 @@ def occasion(
     A birthday comes back every year (29 February is kept on the 28th in other years);
     a purchase date once.  `offset_days` moves the occasion: -7 is a week before, 30 a
     month after.  A daily pass over a 24-hour window so meets every local date once."""
-    stored = _date(value)
+    stored = iso_day(value)
     if stored is None:
         return None
     offset = timedelta(days=int(trigger.get("offset_days", 0)))
@@ -160,23 +162,10 @@ def occasion(
         if trigger.get("date_field") == "birthday":
             if (stored.month, stored.day) == (meant.month, meant.day) or (
                 (stored.month, stored.day) == (2, 29)
-                and not _leap(meant.year)
+                and not isleap(meant.year)
                 and (meant.month, meant.day) == (2, 28)
             ):
                 return local
         elif stored == meant:
             return local
     return None
-
-
-def _date(value: Any) -> date | None:
-    if not isinstance(value, str) or len(value) < 10:
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        return None
-
-
-def _leap(year: int) -> bool:
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)

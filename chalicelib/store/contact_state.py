@@ -19,6 +19,7 @@ from chalicelib.domain.contact import Contact
 from chalicelib.domain.emails import email_hash
 from chalicelib.domain.evaluation import History
 from chalicelib.domain.segments.facts import Visit
+from chalicelib.store.batch_read import batch_get
 from chalicelib.store.contact_codec import from_item, wire
 
 SHARDS = 16
@@ -48,17 +49,7 @@ class ContactState:
             self._contacts: {"Keys": [{"email": {"S": email}}], "ConsistentRead": True},
             suppressions_table: {"Keys": [{"email_hash": {"S": email_hash(email)}}], "ConsistentRead": True},
         }
-        found: dict[str, list[dict[str, Any]]] = {}
-        for attempt in range(8):
-            answer = self._db.batch_get_item(RequestItems=wanted)
-            for table, items in answer.get("Responses", {}).items():
-                found.setdefault(table, []).extend(items)
-            wanted = answer.get("UnprocessedKeys") or {}
-            if not wanted:
-                break
-            time.sleep(min(0.05 * 2**attempt, 1.0))
-        else:
-            raise RuntimeError("DynamoDB kept refusing to read the contact")
+        found = batch_get(self._db, wanted)
         contacts = found.get(self._contacts, [])
         return (from_item(contacts[0]) if contacts else None), bool(found.get(suppressions_table))
 
@@ -83,19 +74,9 @@ class ContactState:
         """Many contacts in BatchGetItem calls of 100 (what a stream batch needs)."""
         found: list[Contact] = []
         for start in range(0, len(emails), 100):
-            pending: dict[str, Any] = {
-                self._contacts: {
-                    "Keys": [{"email": {"S": e}} for e in emails[start : start + 100]],
-                    "ConsistentRead": True,
-                }
-            }
-            for attempt in range(8):
-                answer = self._db.batch_get_item(RequestItems=pending)
-                found += [from_item(item) for item in answer.get("Responses", {}).get(self._contacts, [])]
-                pending = answer.get("UnprocessedKeys") or {}
-                if not pending:
-                    break
-                time.sleep(min(0.05 * 2**attempt, 1.0))
+            keys = [{"email": {"S": e}} for e in emails[start : start + 100]]
+            items = batch_get(self._db, {self._contacts: {"Keys": keys, "ConsistentRead": True}})
+            found += [from_item(item) for item in items.get(self._contacts, [])]
         return found
 
     def history(self, contact_id: str, since: datetime) -> History:
