@@ -197,7 +197,8 @@ class Engine:
                 if not items:
                     break
                 try:
-                    walked += self.walk_many([place_of(i) for i in items if i["sk"]["S"].startswith("j#")])
+                    places = [place_of(i) for i in items if i["sk"]["S"].startswith("j#")]
+                    walked += self.walk_many(places, remaining_ms)
                 except TryLater:
                     logger.warning("SES is throttling; what is left waits for the next tick")
                     stop.set()
@@ -231,7 +232,8 @@ class Engine:
             done += 1
         return done
 
-    def walk_many(self, places: list[Place]) -> int:
+    def walk_many(self, places: list[Place], remaining_ms: Callable[[], int] = lambda: 10**9) -> int:
+        """Walk these people; stop when the run's time is short (the rest stay due)."""
         if not places:
             return 0
         in_force = self._definitions.in_force()
@@ -241,6 +243,8 @@ class Engine:
         walked = 0
         try:
             for place in places:
+                if remaining_ms() < TICK_RESERVE_MS:
+                    break
                 try:
                     walked += self._walk(place, contacts.get(place.email), in_force.definitions, now, counts)
                 except StaleJourneyError:

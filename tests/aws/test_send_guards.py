@@ -91,3 +91,29 @@ def test_an_unsubscribe_overwritten_by_an_import_in_the_same_instant_still_mails
     clock.travel(3 * 86400)  # the tips are due
     tick(api, aws)
     assert len(raw_mail()) == 1
+
+
+def test_a_tick_short_of_time_stops_between_people_and_the_next_one_goes_on(
+    aws, api, streams, shop, monkeypatch
+):
+    from chalicelib.services import scenario_engine
+
+    people = [f"p{n}@example.com" for n in range(5)]
+    drop_and_import(aws, api, "buyers.csv", buyers_csv(*people))
+    streams()
+    monkeypatch.setattr(scenario_engine, "TICK_WORKERS", 1)
+    engine = wiring.engine()
+    ses = engine._mailer._ses
+    real = ses.send_raw_email
+    out_of_time = threading.Event()
+
+    def send_then_run_out(**kwargs):
+        out_of_time.set()  # the run's clock is nearly spent once this mail has gone
+        return real(**kwargs)
+
+    monkeypatch.setattr(ses, "send_raw_email", send_then_run_out)
+    walked = engine.tick(lambda: 0 if out_of_time.is_set() else 10**9)["walked"]
+    assert (walked, len(raw_mail())) == (1, 1)
+    monkeypatch.setattr(ses, "send_raw_email", real)
+    engine.tick()
+    assert sorted(m["To"] for m in raw_mail()) == sorted(people)
