@@ -6,13 +6,13 @@ In order:
    mail — nothing is sent;
 2. consent is read afresh: someone who unsubscribed, bounced or complained a
    second ago gets nothing, even from a step queued before;
-3. the mail is rendered (sandboxed templates, tracked links, open pixel,
+3. the mail takes its place under the frequency cap, atomically with every
+   other mail to the person (given back if SES does not take it);
+4. the mail is rendered (sandboxed templates, tracked links, open pixel,
    one-click unsubscribe) and handed to SES in the configuration set;
    throttling is retried with backoff within the run; if SES still will not
    take it, the claim is given back and the step stays due (nothing lost);
-   Before it goes, the mail takes its place under the frequency cap, atomically
-   with every other mail to the person (given back if SES does not take it);
-4. the ledger records SES's message id; feedback finds the mail by it.
+5. the ledger records SES's message id; feedback finds the mail by it.
 """
 
 from __future__ import annotations
