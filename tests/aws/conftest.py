@@ -165,3 +165,17 @@ def sent_mail() -> list[dict[str, Any]]:
         {"source": m.source, "to": m.destinations["ToAddresses"], "subject": m.subject, "body": m.body}
         for m in ses_backends["123456789012"]["us-east-1"].sent_messages
     ]
+
+
+@pytest.fixture
+def shop(aws: dict[str, Any], api: Any, streams: Any) -> Iterator[None]:
+    """The shipped example definitions in force and the clock at 10:00 in Tokyo (scenario tests)."""
+    from chalicelib import clock
+    from tests.aws.test_scenarios import to_tokyo_hour
+    from tests.aws.test_scoring_segments import load_examples
+
+    clock.reset()
+    load_examples(aws, api)
+    to_tokyo_hour(10)
+    yield
+    clock.reset()

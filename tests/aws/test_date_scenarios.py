@@ -10,9 +10,7 @@ from tests.aws.conftest import queued_bodies
 from tests.aws.test_api import drop_and_import
 from tests.aws.test_beacons import auth
 from tests.aws.test_identity import contact_by_email, timeline
-from tests.aws.test_scenarios import TOKYO, raw_mail, shop, subject, tick, to_tokyo_hour
-
-__all__ = ["shop"]  # the fixture, shared with the scenario tests
+from tests.aws.test_scenarios import TOKYO, raw_mail, subject, tick, to_tokyo_hour
 
 
 def people_csv(**birthdays: date) -> bytes:

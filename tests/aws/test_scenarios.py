@@ -19,7 +19,7 @@ from tests.aws.conftest import PUBLIC_URL
 from tests.aws.test_api import drop_and_import
 from tests.aws.test_beacons import auth
 from tests.aws.test_identity import contact_by_email, timeline
-from tests.aws.test_scoring_segments import load_examples, put_definition
+from tests.aws.test_scoring_segments import put_definition
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -78,16 +78,6 @@ def step(rep: dict, step_id: str) -> dict:
 
 def path_of(url: str) -> str:
     return url.removeprefix(PUBLIC_URL)
-
-
-@pytest.fixture
-def shop(aws, api, streams):
-    """The shipped examples in force and the clock at 10:00 in Tokyo."""
-    clock.reset()
-    load_examples(aws, api)
-    to_tokyo_hour(10)
-    yield
-    clock.reset()
 
 
 # --- the journey ---------------------------------------------------------------------------------

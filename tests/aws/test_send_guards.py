@@ -9,10 +9,8 @@ from chalicelib import clock
 from chalicelib.services import wiring
 from tests.aws.test_api import drop_and_import
 from tests.aws.test_identity import contact_by_email
-from tests.aws.test_scenarios import buyers_csv, path_of, raw_mail, report, shop, subject, tick
+from tests.aws.test_scenarios import buyers_csv, path_of, raw_mail, report, subject, tick
 from tests.aws.test_scoring_segments import put_definition
-
-__all__ = ["shop"]  # the fixture, shared with the scenario tests
 
 TWO_SCENARIOS = """
 timezone: Asia/Tokyo
