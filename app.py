@@ -1,30 +1,20 @@
-"""Sodate's API and event handlers. Wiring only: each parses and calls one service.
+"""Sodate's API and event handlers: each parses its request or record, calls one use case
+(built by chalicelib.bootstrap, the composition root) and shapes the answer.
 
-The beacon routes are the hot path, so the admin services (PynamoDB,
-Powertools) are imported where they are used, not when the function starts.
+The beacon routes are the hot path: the root builds the beacon's few modules alone, and
+the admin services are imported only when first used.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Mapping
 from typing import Any
 
-from chalice.app import (
-    Chalice,
-    Cron,
-    DynamoDBEvent,
-    ForbiddenError,
-    NotFoundError,
-    Rate,
-    Response,
-    SQSEvent,
-)
+from chalice.app import Chalice, Cron, DynamoDBEvent, ForbiddenError, Rate, Response, SQSEvent
 
-from chalicelib import clock
-from chalicelib.services.beacons import GIF, Answer, beacons
-from chalicelib.web import requests
+from chalicelib import bootstrap
+from chalicelib.web import records, requests, work_messages
 from chalicelib.web import tag_js as tag_js_source
 from chalicelib.web.definition_routes import definition_routes
 from chalicelib.web.mail_routes import mail_routes
@@ -39,6 +29,7 @@ FEEDBACK_QUEUE = os.environ.get("SODATE_FEEDBACK_QUEUE", "sodate-mail-feedback")
 _STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/{}/stream/local"
 EVENTS_STREAM = os.environ.get("SODATE_EVENTS_STREAM_ARN", _STREAM.format("sodate-events"))
 CONTACTS_STREAM = os.environ.get("SODATE_CONTACTS_STREAM_ARN", _STREAM.format("sodate-contacts"))
+_answer = requests.answer
 
 
 # --- the tag and its beacons ---------------------------------------------------------
@@ -66,60 +57,54 @@ def beacon() -> Response:
     request = app.current_request
     body = request.raw_body if request else b""
     raw = body.encode("utf-8") if isinstance(body, str) else body or b""
-    answer = beacons().from_post(raw, headers, ip, method)
-    return Response("", status_code=answer.status, headers=_no_store(answer))
+    outcome = bootstrap.beacons().from_post(raw, headers, ip, method)
+    return Response(
+        "", status_code=requests.beacon_status(outcome.refused), headers=_no_store(outcome.origin)
+    )
 
 
 @app.route("/t.gif", methods=["GET"])
 def pixel() -> Response:
     headers, ip, method = _client()
-    answer = beacons().from_pixel(_params().get("d", ""), headers, ip, method)
+    outcome = bootstrap.beacons().from_pixel(_params().get("d", ""), headers, ip, method)
+    status = requests.beacon_status(outcome.refused)
     return Response(
-        GIF,
-        status_code=answer.status if answer.status >= 400 else 200,
-        headers={**_no_store(answer), "Content-Type": "image/gif"},
+        requests.GIF,
+        status_code=status if status >= 400 else 200,
+        headers={**_no_store(outcome.origin), "Content-Type": "image/gif"},
     )
 
 
-def _no_store(answer: Answer) -> dict[str, str | list[str]]:
-    return {**answer.headers, "Cache-Control": "no-store"}
+def _no_store(origin: str) -> dict[str, str | list[str]]:
+    return {**requests.cors(origin), "Cache-Control": "no-store"}
 
 
 @app.route("/identify", methods=["POST"])
 def identify() -> Any:
     """The site's backend vouches for a logged-in visitor (token signed with the site secret)."""
-    from chalicelib.services import identity, sites_admin
-
     body = _json_object()
-    site = _answer(sites_admin.find, str(body.get("site", "")))
-    return _answer(identity.identity().from_site_backend, site, body.get("token"))
+    site = _answer(bootstrap.sites().find, str(body.get("site", "")))
+    return _answer(bootstrap.identity().from_site_backend, site, body.get("token"))
 
 
 @app.route("/f", methods=["POST"], content_types=["application/json", "text/plain"])
 def form() -> Any:
     """A form on the site posts here; the browser's origin must be the site's."""
-    from chalicelib.services import identity, sites_admin
-
     body = _json_object()
-    site = _answer(sites_admin.find, str(body.get("site", "")))
-    headers, _, _ = _client()
-    if not site.rules.allows_origin(headers.get("origin")):
+    site = _answer(bootstrap.sites().find, str(body.get("site", "")))
+    origin = _client()[0].get("origin")
+    if not site.rules.allows_origin(origin):
         raise ForbiddenError("This origin may not post to this site's forms.")
-    answer = _answer(identity.identity().from_form, site, body)
-    cors = (
-        {"Access-Control-Allow-Origin": headers["origin"], "Vary": "Origin"} if headers.get("origin") else {}
-    )
-    return Response(answer, status_code=202, headers=dict(cors))
+    answer = _answer(bootstrap.identity().from_form, site, body)
+    return Response(answer, status_code=202, headers=dict(requests.cors(origin)))
 
 
 @app.route("/purchases", methods=["POST"])
 def purchase() -> Any:
     """The shop's server reports an order (token signed with the site secret; order_id: once)."""
-    from chalicelib.services import purchases, sites_admin
-
     body = _json_object(limit_kib=32)
-    site = _answer(sites_admin.find, str(body.get("site", "")))
-    return _answer(purchases.from_site_backend, site, body.get("token"))
+    site = _answer(bootstrap.sites().find, str(body.get("site", "")))
+    return _answer(bootstrap.purchases().from_site_backend, site, body.get("token"))
 
 
 def _json_object(limit_kib: int = 4) -> dict[str, Any]:
@@ -139,9 +124,6 @@ def _limit(default: str = "50") -> int:
     return requests.page_limit(app.current_request, default)
 
 
-_answer = requests.answer
-
-
 @app.route("/health")
 def health() -> dict[str, str]:
     return {"status": "ok"}
@@ -150,53 +132,41 @@ def health() -> dict[str, str]:
 @app.route("/admin/contacts")
 def contacts() -> Any:
     _require_admin()
-    from chalicelib.services import contacts_admin
-
     if "email" in _params():
-        return _answer(contacts_admin.find_by_email, _params()["email"])
-    return _answer(contacts_admin.list_page, _limit(), _params().get("cursor"))
+        return _answer(bootstrap.contacts().find_by_email, _params()["email"])
+    return _answer(bootstrap.contacts().list_page, _limit(), _params().get("cursor"))
 
 
 @app.route("/admin/contacts/{contact_id}")
 def contact(contact_id: str) -> Any:
     _require_admin()
-    from chalicelib.services import contacts_admin
-
-    return _answer(contacts_admin.get_by_id, contact_id)
+    return _answer(bootstrap.contacts().get_by_id, contact_id)
 
 
 @app.route("/admin/contacts/{contact_id}/timeline")
 def contact_timeline(contact_id: str) -> Any:
     _require_admin()
-    from chalicelib.services import contacts_admin
-
-    return _answer(contacts_admin.timeline, contact_id, _limit(), _params().get("cursor"))
+    return _answer(bootstrap.contacts().timeline, contact_id, _limit(), _params().get("cursor"))
 
 
 @app.route("/admin/contacts/{contact_id}/link-token", methods=["POST"])
 def contact_link_token(contact_id: str) -> Any:
     """A signed, expiring token for links in emails to this person (?sodate_t=...)."""
     _require_admin()
-    from chalicelib.services import contacts_admin, identity
-
-    contact = _answer(contacts_admin.get_by_id, contact_id)
-    return {"token": identity.identity().link_token(contact["contact_id"])}
+    found = _answer(bootstrap.contacts().get_by_id, contact_id)
+    return {"token": bootstrap.identity().link_token(found["contact_id"])}
 
 
 @app.route("/admin/contacts/{contact_id}", methods=["DELETE"])
 def erase_contact(contact_id: str) -> Any:
     _require_admin()
-    from chalicelib.services import contacts_admin
-
-    return _answer(contacts_admin.erase, contact_id)
+    return _answer(bootstrap.contacts().erase, contact_id)
 
 
 @app.route("/admin/contacts/{contact_id}/export")
 def export_contact(contact_id: str) -> Response:
     _require_admin()
-    from chalicelib.services import contacts_admin
-
-    body = _answer(contacts_admin.export, contact_id)
+    body = _answer(bootstrap.contacts().export, contact_id)
     return Response(
         body,
         headers={
@@ -209,64 +179,43 @@ def export_contact(contact_id: str) -> Response:
 @app.route("/admin/sites", methods=["POST"])
 def register_site() -> Any:
     _require_admin()
-    from chalicelib.services import sites_admin
-
     request = app.current_request
-    return Response(_answer(sites_admin.register, request.json_body if request else None), status_code=201)
+    return Response(
+        _answer(bootstrap.sites().register, request.json_body if request else None), status_code=201
+    )
 
 
 @app.route("/admin/sites/{site_id}")
 def site(site_id: str) -> Any:
     _require_admin()
-    from chalicelib.services import sites_admin
-
-    return _answer(sites_admin.describe, site_id)
+    return _answer(bootstrap.sites().describe, site_id)
 
 
 @app.route("/admin/sites/{site_id}/pages")
 def site_pages(site_id: str) -> Any:
     _require_admin()
-    from chalicelib.services import sites_admin
-
-    return _answer(sites_admin.pages, site_id, _limit("100"), _params().get("cursor"))
+    return _answer(bootstrap.sites().pages, site_id, _limit("100"), _params().get("cursor"))
 
 
 @app.route("/admin/sites/{site_id}/visitors/{visitor_id}/timeline")
 def visitor_timeline(site_id: str, visitor_id: str) -> Any:
     _require_admin()
-    from chalicelib.services import sites_admin
-
-    return _answer(sites_admin.visitor_timeline, site_id, visitor_id, _limit(), _params().get("cursor"))
+    sites = bootstrap.sites()
+    return _answer(sites.visitor_timeline, site_id, visitor_id, _limit(), _params().get("cursor"))
 
 
 @app.route("/admin/sites/{site_id}/verify", methods=["POST"])
 def verify_tag(site_id: str) -> Any:
     """Fetch a page of the site and report whether the tag is there and reporting."""
     _require_admin()
-    from chalicelib.services import tag_verification
-    from chalicelib.settings import get_settings
-
-    url = _json_object().get("url")
-    return _answer(tag_verification.verify, site_id, url, get_settings().stage == "local")
+    return _answer(bootstrap.tag_verification().verify, site_id, _json_object().get("url"))
 
 
 @app.route("/admin/jobs/{job}", methods=["POST"])
 def run_job(job: str) -> Any:
-    """Run a scheduled job now: `rfm` (population quintiles), `sweep` (due re-evaluations),
-    `tick` (due scenario steps) or `dates` (today's birthdays and other date entries)."""
+    """Run a scheduled job now: `rfm`, `sweep`, `tick` or `dates` (within the API's time)."""
     _require_admin()
-    from chalicelib.services import wiring
-
-    if job == "rfm":
-        return wiring.evaluator().refresh_rfm()
-    if job == "sweep":
-        return {"evaluated": wiring.evaluator().sweep()}
-    if job == "tick":
-        return wiring.engine().tick(_within_the_request(15_000))
-    if job == "dates":
-        day = clock.today()
-        return {"day": day.isoformat(), "entered": wiring.date_pass(day, None, _within_the_request(30_000))}
-    raise NotFoundError("The jobs are rfm, sweep, tick and dates.")
+    return _answer(bootstrap.work().run_job, job, requests.within_the_request())
 
 
 # --- events ----------------------------------------------------------------------------
@@ -274,86 +223,60 @@ def run_job(job: str) -> Any:
 def events_changed(event: DynamoDBEvent) -> None:
     """New hits: score them, record tag purchases, evaluate; announce hot contacts.
     Segment entries, forms, purchases and events then enter scenarios and reach goals."""
-    from chalicelib.services import wiring
-
-    wiring.tables_ready()
-    records = event.to_dict()["Records"]
-    wiring.evaluator().on_events(records)
-    wiring.engine().on_events(records)
+    entries = records.timeline_inserts(event.to_dict()["Records"])
+    bootstrap.evaluator().on_events(entries)
+    bootstrap.runner().on_events(entries)
 
 
 @app.on_dynamodb_record(stream_arn=CONTACTS_STREAM, batch_size=100)
 def contacts_changed(event: DynamoDBEvent) -> None:
     """An import, a purchase or an identification changed someone: evaluate them."""
-    from chalicelib.services import wiring
-
-    wiring.tables_ready()
-    wiring.evaluator().on_contacts(event.to_dict()["Records"])
+    bootstrap.evaluator().on_contacts(*records.contact_changes(event.to_dict()["Records"]))
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def sweep(event: Any) -> None:
     """Contacts whose time-based rules (windows, decay, replenishment) change now."""
-    from chalicelib.services import wiring
-
-    wiring.tables_ready()
-    wiring.evaluator().sweep(_remaining_ms(event.context))
+    bootstrap.evaluator().sweep(_remaining_ms(event.context))
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def tick(event: Any) -> None:
     """Scenario steps that are due: mails, waits ending, branches (bounded; the next tick goes on)."""
-    from chalicelib.services import wiring
-
-    wiring.tables_ready()
-    wiring.engine().tick(_remaining_ms(event.context))
+    bootstrap.runner().tick(_remaining_ms(event.context))
 
 
 @app.on_sqs_message(queue=FEEDBACK_QUEUE, batch_size=10)
 def mail_feedback(event: SQSEvent) -> None:
-    """SES events (bounce, complaint, delivery) through SNS: suppress, resend, count."""
-    from chalicelib.services import wiring
-
-    wiring.tables_ready()
-    for record in event:
-        wiring.mail_events().on_feedback(record.body)
+    """SES events (bounce, complaint, delivery) through SNS: suppress, resend, count.
+    A body nobody can read is parked with its reason; the rest of the batch goes through."""
+    bootstrap.isolation().each(
+        "mail_feedback",
+        [record.body for record in event],
+        lambda body: bootstrap.mail_events().on_feedback(records.ses_event(body)),
+        lambda body: {"body": body[:100_000]},
+    )
 
 
 @app.schedule(Cron(0, 3, "*", "*", "?", "*"))
 def rfm(event: Any) -> None:
     """Daily: the population's RFM quintiles, then the buyers whose RFM moved."""
-    from chalicelib.services import wiring
-
-    wiring.tables_ready()
-    wiring.evaluator().refresh_rfm()
+    bootstrap.evaluator().refresh_rfm()
 
 
 @app.schedule(Cron(0, 0, "*", "*", "?", "*"))
 def dates(event: Any) -> None:
     """Daily at 00:00 UTC: enter date scenarios for everyone whose occasion begins within the day."""
-    from chalicelib.services import wiring
-
-    wiring.tables_ready()
-    wiring.date_pass(clock.today(), None, _remaining_ms(event.context))
+    work = bootstrap.work()
+    work.date_pass(work.today(), None, _remaining_ms(event.context))
 
 
 @app.on_sqs_message(queue=IMPORT_QUEUE, batch_size=1)
 def import_file(event: SQSEvent) -> None:
-    from chalicelib.services import wiring
-
+    """The work queue: CSVs and definition files that landed in the bucket, and Sodate's own
+    'carry on' messages (an import, a re-evaluation, a date pass)."""
     for record in event:
-        wiring.handle_import_message(record.body, _remaining_ms(event.context))
-
-
-def _within_the_request(reserve_ms: int) -> Any:
-    """A job's clock for an API call: it stops 25 s from now, within API Gateway's 29 s,
-    when the job's own reserve (`reserve_ms`) is reached; the schedule does the rest."""
-    deadline = time.monotonic() + 25
-
-    def remaining_ms() -> int:
-        return int((deadline - time.monotonic()) * 1000) + reserve_ms
-
-    return remaining_ms
+        work_messages.dispatch(record.body, bootstrap.work(), _remaining_ms(event.context))
 
 
 def _remaining_ms(context: Any) -> Any:

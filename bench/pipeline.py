@@ -8,10 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from chalicelib import clock
 from chalicelib.domain.contact import Contact
 from chalicelib.services.import_file import Importer, ObjectCreated
 from chalicelib.store.contact_codec import to_item
-from tests.fakes import MemoryLedger, QueuedContinuations
+from tests.fakes.imports import MemoryLedger, QueuedWork
 
 
 class SerialisingStore:
@@ -66,7 +67,7 @@ class DiskFiles:
 
 def run(path: Path) -> tuple[int, float, SerialisingStore]:
     store = SerialisingStore()
-    importer = Importer(store, DiskFiles(path), MemoryLedger(), QueuedContinuations())
+    importer = Importer(store, DiskFiles(path), MemoryLedger(), QueuedWork(), clock.now)
     event = ObjectCreated("imports/bench.csv", "etag", path.stat().st_size, "1")
     started = time.process_time()
     report = importer.object_created(event, lambda: 900_000)

@@ -108,11 +108,10 @@ class _Keys:
 def render_cpu_us(count: int = 3000) -> float:
     defs = definitions()
     mailer = Mailer(
-        None,
-        _Keys(),  # type: ignore[arg-type]  # compose reads no store
-        lambda e: (None, False),
+        None,  # type: ignore[arg-type]  # compose hands nothing to SES and reads no store
+        _Keys(),  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
         "news@example.jp",
-        "",
         Links("https://t.example.jp/api", lambda: "k" * 64),
     )
     contact = {
@@ -148,13 +147,13 @@ scenarios:
 def people_entering(env: dict[str, str], people: int = 10_000) -> dict[str, float]:
     """`people` subscribed contacts enter a scenario at once; ticks run until all are mailed.
 
-    Entering goes through `Engine.enter`, the code the events stream calls, given the contacts
+    Entering goes through `ScenarioRunner.enter`, the code the events stream calls, given the contacts
     the import made: the stream's own lookups are index queries, which the emulator answers by
     reading (and sorting) every item of the table, so 10,000 of them would measure moto."""
     import boto3
 
-    from chalicelib.services import wiring
-    from chalicelib.services.scenario_actions import Counts
+    from chalicelib import bootstrap
+    from chalicelib.domain.tally import Counts
 
     session = boto3.session.Session(region_name=env["AWS_DEFAULT_REGION"])
     s3 = session.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"])
@@ -169,9 +168,9 @@ def people_entering(env: dict[str, str], people: int = 10_000) -> dict[str, floa
     writer.writerows([f"p{i}@example.com", f"P{i}", "yes"] for i in range(people))
     s3.put_object(Bucket=env["SODATE_BUCKET"], Key="imports/people.csv", Body=rows.getvalue().encode())
     _wait(lambda: _object(s3, env["SODATE_BUCKET"], "results/people.csv.json"), 600)
-    contacts = wiring.contact_state().by_emails([f"p{i}@example.com" for i in range(people)])
-    engine = wiring.engine()
-    journeys = wiring.definitions().in_force().definitions.journeys
+    contacts = bootstrap.contact_state().by_emails([f"p{i}@example.com" for i in range(people)])
+    engine = bootstrap.runner()
+    journeys = bootstrap.definitions().in_force().definitions.journeys
     welcome = journeys.scenarios["welcome"]
     started = time.perf_counter()
     now = engine.now()

@@ -30,3 +30,13 @@ def reset() -> None:
 def today() -> date:
     """The UTC date now (the daily date pass's day)."""
     return datetime.fromtimestamp(now(), UTC).date()
+
+
+def stopwatch() -> float:
+    """Seconds on a clock that only goes forward (cache ages, a run's deadline); never moved."""
+    return time.monotonic()
+
+
+def ticks_ns() -> int:
+    """Nanoseconds on the same forward-only clock (a tie-breaker between two hits in one millisecond)."""
+    return time.monotonic_ns()

@@ -137,9 +137,9 @@ def _serve_api(running: Running, port: int) -> None:
 
 def _serve_demo(running: Running, env: dict[str, str]) -> str:
     """The local demo site: a few pages carrying the tag, registered as SODATE_SITE_ID."""
-    from chalicelib.services import sites_admin
+    from chalicelib import bootstrap
 
-    sites_admin.register({"name": "Local demo", "domains": ["localhost", "127.0.0.1"]}, LOCAL_SITE_ID)
+    bootstrap.sites().register({"name": "Local demo", "domains": ["localhost", "127.0.0.1"]}, LOCAL_SITE_ID)
     server = demo_site.serve(env["SODATE_API"], LOCAL_SITE_ID)
     thread = threading.Thread(target=server.serve_forever, name="demo", daemon=True)
     thread.start()

@@ -8,7 +8,7 @@ from typing import Any
 from chalicelib.domain.queue_messages import continuation, date_pass, reevaluation
 
 
-class ImportQueue:
+class WorkQueue:
     def __init__(self, sqs: Any, queue_url: str) -> None:
         self._sqs = sqs
         self._url = queue_url

@@ -7,7 +7,7 @@ from typing import IO, Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.services.ports import FileChangedError
+from chalicelib.domain.errors import FileChangedError
 
 CHUNK_BYTES = 1 << 20
 

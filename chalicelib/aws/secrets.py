@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
+
+from chalicelib import clock
 
 _TTL_SECONDS = 300
 
@@ -18,7 +19,7 @@ class SecretValue:
         self._fetched = 0.0
 
     def get(self) -> str:
-        if not self._value or time.monotonic() - self._fetched > _TTL_SECONDS:
+        if not self._value or clock.stopwatch() - self._fetched > _TTL_SECONDS:
             self._value = self._secrets.get_secret_value(SecretId=self._id)["SecretString"]
-            self._fetched = time.monotonic()
+            self._fetched = clock.stopwatch()
         return self._value

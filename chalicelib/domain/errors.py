@@ -1,4 +1,5 @@
-"""The two kinds of failure a caller can act on; the API turns them into 404 and 400."""
+"""Failures a caller can act on.  The API turns the first two into 404 and 400; the others
+tell a use case what happened underneath it, in the domain's words, whatever the storage."""
 
 
 class NotFoundError(LookupError):
@@ -7,3 +8,19 @@ class NotFoundError(LookupError):
 
 class BadInputError(ValueError):
     """The request is malformed; the message names what is wrong."""
+
+
+class ConflictError(RuntimeError):
+    """Someone changed the record since it was read; read it again and retry."""
+
+
+class StaleJourneyError(ConflictError):
+    """Someone else moved this journey since it was read (another tick, an event)."""
+
+
+class FileChangedError(RuntimeError):
+    """The object was replaced while it was being imported."""
+
+
+class TransientError(RuntimeError):
+    """A passing fault (throttling, a service hiccup, the network): worth retrying as it is."""

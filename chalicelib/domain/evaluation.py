@@ -44,6 +44,16 @@ class HitRecord:
     facts: HitFacts
 
 
+@dataclass(frozen=True)
+class Move:
+    """One person's segment changes from one evaluation: entered and left."""
+
+    contact_id: str
+    email: str
+    entered: list[str]
+    left: list[str]
+
+
 @dataclass
 class Scored:
     changes: list[tuple[HitRecord, Change]] = field(default_factory=list)

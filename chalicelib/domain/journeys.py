@@ -13,9 +13,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .days import iso_day
 from .scenarios import WEEKDAYS, MailTest, Scenario, Step, clock_time
+from .segments.patterns import Glob
 from .segments.rules import Compiled
 
 # --- walking a scenario (pure) ----------------------------------------------------------------------
@@ -36,6 +38,24 @@ class Journey:
     branches: dict[str, str] = field(default_factory=dict)  # split step -> the branch taken
 
 
+@dataclass
+class Place:
+    """A journey as stored: the walk's state, plus what the engine needs around it."""
+
+    journey: Journey
+    email: str
+    version: int  # of scenarios.yaml the person walks under
+    status: str = "active"  # active, goal, exited, left
+    rev: int = 0
+    entered_at: float = 0.0
+    ended_at: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def running(self) -> bool:
+        return self.status == "active"
+
+
 @dataclass(frozen=True)
 class Action:
     """Something the engine must do for this person; `key` is unique per (person, scenario, step, entry)."""
@@ -44,6 +64,27 @@ class Action:
     step: str
     spec: Any
     key: str
+    scenario: str = ""
+
+
+@dataclass(frozen=True)
+class Task:
+    """Work for later in the due index: a webhook to retry, a mail to resend after a soft bounce."""
+
+    contact_id: str
+    name: str  # "<kind>#<action key without the contact>", e.g. webhook#welcome#hook#1
+    due_at: float
+    data: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return self.name.split("#", 1)[0]
+
+
+def key_parts(key: str) -> tuple[str, str, str]:
+    """(contact id, scenario, step) of an action key `contact#scenario#step#entry[...]`."""
+    contact_id, scenario, step = [*key.split("#"), "", ""][:3]
+    return contact_id, scenario, step
 
 
 @dataclass
@@ -136,8 +177,13 @@ def _wait_until(spec: Mapping[str, Any], now: datetime, zone: tzinfo) -> datetim
     )
 
 
+def action_key(journey: Journey, step: str) -> str:
+    """The ledger's key of a step's action: once per person, scenario, step and entry."""
+    return f"{journey.contact_id}#{journey.scenario}#{step}#{journey.entry}"
+
+
 def _action(kind: str, journey: Journey, step: str, spec: Any) -> Action:
-    return Action(kind, step, spec, f"{journey.contact_id}#{journey.scenario}#{step}#{journey.entry}")
+    return Action(kind, step, spec, action_key(journey, step), journey.scenario)
 
 
 # --- entering on a date (birthday, N days after a purchase) ---------------------------------------
@@ -169,3 +215,27 @@ def occasion(
         elif stored == meant:
             return local
     return None
+
+
+# --- entering and reaching goals on signals (segment entries, events, pages) -------------------------
+def triggered(trigger: Mapping[str, Any], signals: list[tuple[str, str]]) -> bool:
+    """Does a scenario's entry or goal fire on these (kind, name) signals?"""
+    if "segment" in trigger:
+        return ("segment_enter", trigger["segment"]) in signals
+    if "event" in trigger:
+        return any(kind != "pageview" and trigger["event"] in (kind, name) for kind, name in signals)
+    if "page" in trigger:
+        glob = Glob(trigger["page"])
+        return any(kind == "pageview" and glob.match(name) for kind, name in signals)
+    return False
+
+
+def zone_of(name: Any, fallback: str) -> tzinfo:
+    """The person's time zone, else the scenarios' default, else UTC (a bad name is skipped)."""
+    for candidate in (name, fallback):
+        if isinstance(candidate, str) and candidate:
+            try:
+                return ZoneInfo(candidate)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return UTC

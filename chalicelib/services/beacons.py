@@ -8,9 +8,8 @@ imported here, so a cold start stays close to a bare `import boto3`.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,72 +17,75 @@ from chalicelib.domain.bots import bot_reason
 from chalicelib.domain.hits import MAX_BODY_BYTES, InvalidHitError, parse_hit, truncate_ip
 from chalicelib.domain.ratelimit import WindowCounter
 from chalicelib.domain.site import Site
-from chalicelib.store.events import EventStore
+from chalicelib.services.ports import Clock, HitLog
 
-GIF = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
 VISITOR_HITS_PER_10S = 30
 IP_HITS_PER_MINUTE = 600
 
+IdentifyByLink = Callable[[Site, str, str], str]
+"""(site, visitor id, identity token from a mail link) -> the contact id; raises on a bad token."""
 
-@dataclass
-class Answer:
-    status: int
-    headers: dict[str, str] = field(default_factory=dict)
-    reason: str = ""
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a beacon: `refused` names why not (counted per site), '' when stored;
+    `origin` is the page's origin to answer CORS for ('' to reflect nothing)."""
+
+    refused: str = ""
+    origin: str = ""
 
 
 class Beacons:
-    def __init__(
-        self, store: EventStore, visitor_ttl_days: int, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, store: HitLog, visitor_ttl_days: int, clock: Clock, identify: IdentifyByLink) -> None:
         self._store = store
         self._ttl = visitor_ttl_days * 86400
         self._clock = clock
+        self._identify = identify
         self._per_visitor = WindowCounter(10, clock)
         self._per_second = WindowCounter(1, clock)
         self._per_ip = WindowCounter(60, clock)
 
-    def from_post(self, body: bytes, headers: Mapping[str, str], source_ip: str, method: str) -> Answer:
+    def from_post(self, body: bytes, headers: Mapping[str, str], source_ip: str, method: str) -> Outcome:
         if len(body) > MAX_BODY_BYTES:  # before parsing anything
-            return Answer(413, reason="too_large")
+            return Outcome("too_large")
         return self._receive(body, headers, source_ip, method)
 
-    def from_pixel(self, data: str, headers: Mapping[str, str], source_ip: str, method: str) -> Answer:
+    def from_pixel(self, data: str, headers: Mapping[str, str], source_ip: str, method: str) -> Outcome:
         """`data` is the decoded `d` query parameter of /t.gif: the same JSON as the POST body."""
         raw = data.encode("utf-8")
         if len(raw) > MAX_BODY_BYTES:
-            return Answer(413, reason="too_large")
+            return Outcome("too_large")
         return self._receive(raw, headers, source_ip, method)
 
-    def _receive(self, body: bytes, headers: Mapping[str, str], source_ip: str, method: str) -> Answer:
+    def _receive(self, body: bytes, headers: Mapping[str, str], source_ip: str, method: str) -> Outcome:
         try:
             payload: Any = json.loads(body)
         except (ValueError, UnicodeDecodeError):
-            return Answer(400, reason="not_json")
+            return Outcome("not_json")
         site_id = payload.get("site") if isinstance(payload, dict) else None
         site = self._store.site(site_id) if isinstance(site_id, str) and len(site_id) <= 64 else None
         if site is None:
-            return Answer(404, reason="unknown_site")
+            return Outcome("unknown_site")
         now = self._clock()
         moment = datetime.fromtimestamp(now, UTC)
         day = moment.date().isoformat()
         origin = headers.get("origin")
         if not site.rules.allows_origin(origin):
             self._store.count_rejected(site.site_id, "foreign_origin", day)
-            return Answer(403, reason="foreign_origin")  # and no CORS header: nothing reflected
-        cors = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
+            return Outcome("foreign_origin")  # and no CORS header: nothing reflected
+        cors = origin or ""
         try:
             hit = parse_hit(payload, site.rules)
         except InvalidHitError as error:
             self._store.count_rejected(site.site_id, error.reason, day)
-            return Answer(error.status, cors, error.reason)
+            return Outcome(error.reason, cors)
         ip = truncate_ip(source_ip)
         if self._per_ip.add(ip) > IP_HITS_PER_MINUTE or (
             hit.visitor_id
             and self._per_visitor.add(f"{site.site_id}#{hit.visitor_id}") > VISITOR_HITS_PER_10S
         ):
             self._store.count_rejected(site.site_id, "rate_limited", day)
-            return Answer(429, cors, "rate_limited")
+            return Outcome("rate_limited", cors)
         if headers.get("sec-gpc") == "1" or headers.get("dnt") == "1":
             hit.visitor_id = None  # the browser asked not to be tracked: keep no identifier
         elif site.consent_mode == "required" and payload.get("c") != 1:
@@ -99,39 +101,16 @@ class Beacons:
             self._store.record(hit, f"v#{site.site_id}#{hit.visitor_id}", at, int(now) + self._ttl)
         else:
             self._store.record(hit, f"a#{site.site_id}#{day}", at, int(now) + self._ttl)
-        return Answer(204, cors)
+        return Outcome("", cors)
 
     def _contact_of(self, site: Site, visitor_id: str | None, link_token: Any, day: str) -> str | None:
         if not visitor_id:
             return None
         if link_token:  # the first page after a click in a Sodate email
             from chalicelib.domain.errors import BadInputError, NotFoundError
-            from chalicelib.services.identity import identity
 
             try:
-                return identity().from_email_link(site, visitor_id, link_token)
+                return self._identify(site, visitor_id, str(link_token))
             except (BadInputError, NotFoundError):
                 self._store.count_rejected(site.site_id, "bad_link_token", day)
         return self._store.linked_contact(site.site_id, visitor_id)
-
-
-_beacons: Beacons | None = None
-
-
-def beacons() -> Beacons:
-    """Built once per container from settings (the composition root of the beacon path)."""
-    global _beacons
-    if _beacons is None:
-        from chalicelib.aws.clients import client
-        from chalicelib.settings import get_settings
-
-        settings = get_settings()
-        store = EventStore(client("dynamodb"), settings.sites_table, settings.events_table)
-        _beacons = Beacons(store, settings.visitor_ttl_days)
-    return _beacons
-
-
-def reset() -> None:
-    """Forget the built instance (tests that change settings)."""
-    global _beacons
-    _beacons = None

@@ -9,11 +9,11 @@ from typing import Any
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.emails import InvalidEmailError, normalize_email
 from chalicelib.domain.errors import NotFoundError
-from chalicelib.store import contacts as repo
-from chalicelib.store.contacts import InvalidCursorError
+from chalicelib.domain.evaluation import current_scores
+from chalicelib.services.definitions import DefinitionsService
+from chalicelib.services.ports import Clock, ContactDirectory, SiteDirectory
 
 MAX_PAGE = 200
-__all__ = ["ContactNotFoundError", "InvalidCursorError"]
 
 
 class ContactNotFoundError(NotFoundError):
@@ -45,81 +45,81 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _current_scores(contact: Contact) -> dict[str, float]:
-    from chalicelib.domain.evaluation import current_scores
-    from chalicelib.services.wiring import definitions
+class ContactsAdmin:
+    def __init__(
+        self,
+        directory: ContactDirectory,
+        events: SiteDirectory,
+        definitions: DefinitionsService,
+        clock: Clock,
+    ) -> None:
+        self._directory = directory
+        self._events = events
+        self._definitions = definitions
+        self._clock = clock
 
-    scores = current_scores(definitions().in_force().definitions, contact, datetime.now(UTC))
-    return {name: round(value, 2) for name, value in scores.items()}
+    def get_by_id(self, contact_id: str) -> dict[str, Any]:
+        contact = self._directory.find_by_id(contact_id)
+        if contact is None:
+            raise ContactNotFoundError(f"No contact has id {contact_id}.")
+        return public_view(contact, self._current_scores(contact))
 
+    def find_by_email(self, email: str) -> dict[str, Any]:
+        try:
+            normalized = normalize_email(email)
+        except InvalidEmailError:
+            raise ContactNotFoundError(f"No contact has email {email}.") from None
+        contact = self._directory.find_by_email(normalized)
+        if contact is None:
+            raise ContactNotFoundError(f"No contact has email {email}.")
+        return public_view(contact, self._current_scores(contact))
 
-def get_by_id(contact_id: str) -> dict[str, Any]:
-    contact = repo.find_by_id(contact_id)
-    if contact is None:
-        raise ContactNotFoundError(f"No contact has id {contact_id}.")
-    return public_view(contact, _current_scores(contact))
+    def list_page(self, limit: int, cursor: str | None) -> dict[str, Any]:
+        contacts, next_cursor = self._directory.page(max(1, min(limit, MAX_PAGE)), cursor)
+        return {"contacts": [public_view(c) for c in contacts], "next_cursor": next_cursor}
 
+    def timeline(self, contact_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
+        """The person's page views, events and conversions, newest first."""
+        self.get_by_id(contact_id)
+        hits, next_cursor = self._events.timeline(f"c#{contact_id}", max(1, min(limit, 200)), cursor)
+        return {"hits": hits, "next_cursor": next_cursor}
 
-def find_by_email(email: str) -> dict[str, Any]:
-    try:
-        normalized = normalize_email(email)
-    except InvalidEmailError:
-        raise ContactNotFoundError(f"No contact has email {email}.") from None
-    contact = repo.find_by_email(normalized)
-    if contact is None:
-        raise ContactNotFoundError(f"No contact has email {email}.")
-    return public_view(contact, _current_scores(contact))
+    def export(self, contact_id: str) -> dict[str, Any]:
+        """Everything Sodate holds about one person (a data-subject access request)."""
+        contact = self.get_by_id(contact_id)
+        hits: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            page = self.timeline(contact_id, 200, cursor)
+            hits += page["hits"]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        return {
+            "exported_at": self._now(),
+            "contact": contact,
+            "timeline": hits,
+            "suppressed": self._directory.is_suppressed(contact["email"]),
+        }
 
+    def erase(self, contact_id: str) -> dict[str, Any]:
+        """Delete the person; keep only a hash so the address is never mailed again.
 
-def list_page(limit: int, cursor: str | None) -> dict[str, Any]:
-    contacts, next_cursor = repo.page_of_contacts(max(1, min(limit, MAX_PAGE)), cursor)
-    return {"contacts": [public_view(c) for c in contacts], "next_cursor": next_cursor}
+        The suppression is written first: if the delete then fails, the address is
+        already unmailable and the erase can simply be repeated.
+        """
+        contact = self._directory.find_by_id(contact_id)
+        if contact is None:
+            raise ContactNotFoundError(f"No contact has id {contact_id}.")
+        self._directory.suppress(contact["email"], "erased", self._now())
+        hits = self._events.erase_contact(contact_id)
+        self._directory.delete(contact["email"])
+        return {"erased": contact_id, "suppressed": True, "events_deleted": hits}
 
+    def _current_scores(self, contact: Contact) -> dict[str, float]:
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        scores = current_scores(self._definitions.in_force().definitions, contact, now)
+        return {name: round(value, 2) for name, value in scores.items()}
 
-def timeline(contact_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
-    """The person's page views, events and conversions, newest first."""
-    get_by_id(contact_id)
-    from chalicelib.services.admin_stores import event_admin
-
-    hits, next_cursor = event_admin().timeline(f"c#{contact_id}", max(1, min(limit, 200)), cursor)
-    return {"hits": hits, "next_cursor": next_cursor}
-
-
-def export(contact_id: str) -> dict[str, Any]:
-    """Everything Sodate holds about one person (a data-subject access request)."""
-    contact = get_by_id(contact_id)
-    hits: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        page = timeline(contact_id, 200, cursor)
-        hits += page["hits"]
-        cursor = page["next_cursor"]
-        if not cursor:
-            break
-    return {
-        "exported_at": _now(),
-        "contact": contact,
-        "timeline": hits,
-        "suppressed": repo.is_suppressed(contact["email"]),
-    }
-
-
-def erase(contact_id: str) -> dict[str, Any]:
-    """Delete the person; keep only a hash so the address is never mailed again.
-
-    The suppression is written first: if the delete then fails, the address is
-    already unmailable and the erase can simply be repeated.
-    """
-    contact = repo.find_by_id(contact_id)
-    if contact is None:
-        raise ContactNotFoundError(f"No contact has id {contact_id}.")
-    repo.suppress(contact["email"], "erased", _now())
-    from chalicelib.services.admin_stores import event_admin
-
-    hits = event_admin().erase_contact(contact_id)
-    repo.delete_contact(contact["email"])
-    return {"erased": contact_id, "suppressed": True, "events_deleted": hits}
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    def _now(self) -> str:
+        return datetime.fromtimestamp(self._clock(), UTC).isoformat(timespec="seconds")

@@ -9,12 +9,12 @@ was.  Containers keep the compiled set for a few seconds.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib import clock
 from chalicelib.domain.commerce import RfmBounds
 from chalicelib.domain.definitions.compile import (
     EVALUATED,
@@ -24,10 +24,10 @@ from chalicelib.domain.definitions.compile import (
     compile_set,
 )
 from chalicelib.domain.definitions.source import Document, Issue, SourceError, load
+from chalicelib.domain.definitions.versions import StaleVersionError, Version
 from chalicelib.domain.errors import BadInputError, NotFoundError
 from chalicelib.domain.scenarios import Scenario
-from chalicelib.services.ports import Files
-from chalicelib.store.definitions import DefinitionStore, StaleVersionError, Version
+from chalicelib.services.ports import Clock, DefinitionVersions, Files
 
 CACHE_SECONDS = 10
 EXTENSIONS = (".yaml", ".yml", ".json")
@@ -42,9 +42,9 @@ class InForce:
 class DefinitionsService:
     def __init__(
         self,
-        store: DefinitionStore,
+        store: DefinitionVersions,
         files: Files,
-        clock: Callable[[], float] = time.time,
+        clock: Clock,
         on_change: Callable[[str], None] = lambda stamp: None,
     ) -> None:
         self._store = store
@@ -55,14 +55,14 @@ class DefinitionsService:
         self._older: dict[int, dict[str, Scenario]] = {}
 
     def in_force(self) -> InForce:
-        if self._cached and time.monotonic() - self._cached[0] < CACHE_SECONDS:
+        if self._cached and clock.stopwatch() - self._cached[0] < CACHE_SECONDS:
             return self._cached[1]
         active = self._store.active(KINDS)
         documents = {kind: load(v.text, v.file) for kind, v in active.items()}
         definitions = compile_set(documents, {kind: v.number for kind, v in active.items()})
         population = self._store.population("rfm")
         found = InForce(definitions, RfmBounds.from_json(population) if population else None)
-        self._cached = (time.monotonic(), found)
+        self._cached = (clock.stopwatch(), found)
         return found
 
     def scenarios_of_version(self, number: int) -> dict[str, Scenario]:

@@ -15,31 +15,26 @@ the scenario engine reads for entries and exits.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger
-from botocore.exceptions import BotoCoreError, ClientError
-
 from chalicelib.domain.commerce import parse_purchase, rfm_bounds, rfm_code
 from chalicelib.domain.contact import Contact
-from chalicelib.domain.errors import BadInputError
-from chalicelib.domain.evaluation import DERIVED, SCORING, History, HitRecord, apply_hits, evaluate
+from chalicelib.domain.errors import BadInputError, ConflictError
+from chalicelib.domain.evaluation import History, HitRecord, Move, apply_hits, evaluate
 from chalicelib.domain.scoring import HitFacts
+from chalicelib.domain.timeline import Recorded, hot_entry, score_entry
+from chalicelib.services.batches import Isolation
 from chalicelib.services.definitions import DefinitionsService
+from chalicelib.services.ports import Clock, ContactRepository, SegmentRepository
 from chalicelib.services.sales_alerts import SalesAlerts
-from chalicelib.store.contact_codec import from_item
-from chalicelib.store.contact_state import SHARDS, ConflictError, ContactState
-from chalicelib.store.segments import Move, SegmentStore
 
 SCORED_KINDS = frozenset(
     {"pageview", "event", "conversion", "purchase", "form", "email_open", "email_click", "points"}
 )
 HISTORY_DAYS_WITHOUT_WINDOW = 90
 ATTEMPTS = 4
-logger = Logger(service="sodate", child=True)
 RESERVE_MS = 60_000  # a re-evaluation run hands over with this much Lambda time left
 SWEEP_RESERVE_MS = 10_000
 MAX_SWEEP_ROUNDS = 1000  # a page per shard per round
@@ -48,64 +43,52 @@ MAX_SWEEP_ROUNDS = 1000  # a page per shard per round
 class Evaluator:
     def __init__(
         self,
-        state: ContactState,
-        segments: SegmentStore,
+        state: ContactRepository,
+        segments: SegmentRepository,
         definitions: DefinitionsService,
         alerts: SalesAlerts,
-        clock: Callable[[], float] = time.time,
-        park: Callable[[str, dict[str, Any], str], None] | None = None,
+        clock: Clock,
+        isolation: Isolation,
     ) -> None:
-        self._park = park
         self._state = state
         self._segments = segments
         self._definitions = definitions
         self._alerts = alerts
         self._clock = clock
+        self._isolation = isolation
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
 
     # --- the events stream ---------------------------------------------------------------------
-    def on_events(self, records: list[dict[str, Any]]) -> None:
-        hits: dict[str, list[dict[str, Any]]] = {}
-        hot: list[dict[str, Any]] = []
-        for record in records:
-            image = record.get("dynamodb", {}).get("NewImage") or {}
-            pk = image.get("pk", {}).get("S", "")
-            if record.get("eventName") != "INSERT" or not pk.startswith("c#"):
-                continue
-            kind = image.get("kind", {}).get("S")
-            if kind == "hot":
-                hot.append(image)
-            elif kind in SCORED_KINDS and "bot" not in image:
-                hits.setdefault(pk[2:], []).append(image)
-        for contact_id, items in hits.items():
-            self._isolated(
-                "events_changed", {"contact_id": contact_id, "items": items}, self._score, contact_id, items
-            )
-        for image in hot:
-            self._isolated("events_changed", {"hot": image}, self._announce, image)
+    def on_events(self, entries: list[Recorded]) -> None:
+        """New timeline entries: each person's hits scored together; hot entries announced.
+        One person's poison records are parked; everyone else's go through."""
+        hits: dict[str, list[Recorded]] = {}
+        hot: list[Recorded] = []
+        for entry in entries:
+            if entry.kind == "hot":
+                hot.append(entry)
+            elif entry.kind in SCORED_KINDS and not entry.bot:
+                hits.setdefault(entry.contact_id, []).append(entry)
+        self._isolation.each(
+            "events_changed",
+            list(hits.items()),
+            lambda pair: self._score(*pair),
+            lambda pair: {"contact_id": pair[0], "entries": [e.key for e in pair[1]]},
+        )
+        self._isolation.each(
+            "events_changed", hot, self._announce, lambda e: {"contact_id": e.contact_id, "hot": e.key}
+        )
 
-    def _isolated(self, handler: str, payload: dict[str, Any], work: Callable[..., Any], *args: Any) -> None:
-        """One person's records must not hold up everyone's: a failure no retry can fix is
-        parked on the dead-letter queue with its records; a transient one fails the batch
-        (the stream retries it, and the work is idempotent)."""
-        try:
-            work(*args)
-        except Exception as error:
-            if self._park is None or transient(error):
-                raise
-            logger.exception("parked a stream record", extra={"handler": handler})
-            self._park(handler, payload, repr(error))
-
-    def _score(self, contact_id: str, items: list[dict[str, Any]]) -> None:
+    def _score(self, contact_id: str, entries: list[Recorded]) -> None:
         for attempt in range(ATTEMPTS):
             contact = self._state.by_id(contact_id)
             if contact is None:
                 return  # erased
             try:
-                self._record_tag_purchases(contact, items)
-                self._score_hits(contact, items)
+                self._record_tag_purchases(contact, entries)
+                self._score_hits(contact, entries)
             except ConflictError:
                 if attempt == ATTEMPTS - 1:
                     raise
@@ -113,102 +96,80 @@ class Evaluator:
             self.evaluate(contact)  # as written: scoring and purchases updated it in place
             return
 
-    def _record_tag_purchases(self, contact: Contact, items: list[dict[str, Any]]) -> None:
+    def _record_tag_purchases(self, contact: Contact, entries: list[Recorded]) -> None:
         """A purchase the tag reported (conversion 'purchase' with an order_id) becomes an order."""
-        for item in items:
-            props = {k: v.get("S", "") for k, v in item.get("props", {}).get("M", {}).items()}
-            if (
-                item["kind"]["S"] != "conversion"
-                or item.get("name", {}).get("S") != "purchase"
-                or "order_id" not in props
-            ):
+        for entry in entries:
+            if entry.kind != "conversion" or entry.name != "purchase" or "order_id" not in entry.props:
                 continue
             claims = {
-                "order_id": props["order_id"],
-                "total": item.get("amount", {}).get("S", "0") or "0",
-                "at": item["at"]["S"],
-                "items": [s for s in props.get("skus", "").split(",") if s.strip()],
+                "order_id": entry.props["order_id"],
+                "total": entry.amount or "0",
+                "at": entry.at,
+                "items": [s for s in entry.props.get("skus", "").split(",") if s.strip()],
             }
             try:
-                purchase = parse_purchase(claims, "tag", item["at"]["S"])
+                purchase = parse_purchase(claims, "tag", entry.at)
             except BadInputError:
                 continue  # a malformed shop page must not stop scoring
             if self._state.record_purchase(contact, purchase, self.now().isoformat(timespec="seconds")):
                 contact.update(self._state.by_email(contact["email"]) or {})
 
-    def _score_hits(self, contact: Contact, items: list[dict[str, Any]]) -> None:
+    def _score_hits(self, contact: Contact, entries: list[Recorded]) -> None:
         definitions = self._definitions.in_force().definitions
-        hits = [_hit(item) for item in items]
+        hits = [_hit(entry) for entry in entries]
         before = list(contact.get("scored_keys") or [])
         scored = apply_hits(definitions, contact, hits)
         if contact.get("scored_keys") == before:
             return  # every hit here was scored before (a redelivered batch)
-        entries = [
-            {
-                "sk": f"{hit.key}#score#{change.score}#{change.rule}",
-                "kind": "score",
-                "at": hit.at.isoformat(timespec="milliseconds"),
-                "name": change.score,
-                "rule": change.rule,
-                "points": f"{change.points:g}",
-                "before": f"{change.before:.2f}",
-                "after": f"{change.after:.2f}",
-                "because": _because(hit),
-            }
+        timeline = [
+            score_entry(
+                hit.key,
+                hit.at,
+                change.score,
+                change.rule,
+                change.points,
+                change.before,
+                change.after,
+                _because(hit),
+            )
             for hit, change in scored.changes
         ]
-        entries += [
-            {
-                "sk": f"{hit.key}#hot#{change.score}",
-                "kind": "hot",
-                "at": hit.at.isoformat(timespec="milliseconds"),
-                "name": change.score,
-                "score": f"{change.after:.2f}",
-                "because": _because(hit),
-            }
+        timeline += [
+            hot_entry(hit.key, hit.at, change.score, change.after, _because(hit))
             for hit, change in scored.hot
         ]
         # Timeline first, with keys fixed by the hit: a retry rewrites the same entries.
-        self._state.add_to_timeline(contact["contact_id"], entries)
+        self._state.add_to_timeline(contact["contact_id"], timeline)
         self._state.save_scores(contact)
 
-    def _announce(self, image: dict[str, Any]) -> None:
-        contact_id = image["pk"]["S"][2:]
-        if not self._state.claim_alert(
-            image["pk"]["S"], image["sk"]["S"], self.now().isoformat(timespec="seconds")
-        ):
+    def _announce(self, hot: Recorded) -> None:
+        if not self._state.claim_alert(hot.contact_id, hot.key, self.now().isoformat(timespec="seconds")):
             return  # announced already (a redelivered record)
-        contact = self._state.by_id(contact_id)
+        contact = self._state.by_id(hot.contact_id)
         definitions = self._definitions.in_force().definitions
         if contact is None or not definitions.sales_alerts:
             return
         now = self.now()
-        pages = self._state.history(contact_id, now - timedelta(days=30)).visits[:10]
+        pages = self._state.history(hot.contact_id, now - timedelta(days=30)).visits[:10]
         try:
-            self._alerts.send(definitions.sales_alerts, contact, image, pages)
+            self._alerts.send(definitions.sales_alerts, contact, hot, pages)
         except Exception:
-            self._state.release_alert(image["pk"]["S"], image["sk"]["S"])  # the retry sends it
+            self._state.release_alert(hot.contact_id, hot.key)  # the retry sends it
             raise
 
     # --- the contacts stream -------------------------------------------------------------------
-    def on_contacts(self, records: list[dict[str, Any]]) -> None:
-        """Stream images can be older than the item: each contact is read afresh, once per batch."""
-        changed: list[str] = []
-        for record in records:
-            change = record.get("dynamodb", {})
-            new, old = change.get("NewImage"), change.get("OldImage")
-            if record.get("eventName") == "REMOVE" and old:
-                self._isolated("contacts_changed", {"removed": old}, self._forget, from_item(old))
-            elif new and not _only_ours(old, new) and new["email"]["S"] not in changed:
-                changed.append(new["email"]["S"])
+    def on_contacts(self, removed: list[Contact], changed: list[str]) -> None:
+        """Erased people leave their segments; changed people (by email; stream images can be
+        older than the item, so each is read afresh, once per batch) are evaluated together,
+        or one by one when the batch fails, so one poison contact is parked alone."""
+        self._isolation.each(
+            "contacts_changed", removed, self._forget, lambda c: {"removed": c["contact_id"]}
+        )
         contacts = self._state.by_emails(changed)
         try:
             self.evaluate_many(contacts)
-        except Exception as error:
-            if self._park is None or transient(error):
-                raise
-            for contact in contacts:  # find the one that fails; the others go through
-                self._isolated("contacts_changed", {"email": contact["email"]}, self.evaluate, contact)
+        except Exception:
+            self._isolation.each("contacts_changed", contacts, self.evaluate, lambda c: {"email": c["email"]})
 
     def _forget(self, contact: Contact) -> None:
         for name in contact.get("segments") or []:
@@ -232,7 +193,6 @@ class Evaluator:
         now = self.now()
         at = now.isoformat(timespec="milliseconds")
         moves: list[Move] = []
-        entries: list[tuple[str, dict[str, str]]] = []
         updates: list[tuple[str, dict[str, Any]]] = []
         results = []
         for contact in contacts:
@@ -249,21 +209,12 @@ class Evaluator:
                 sorted(stored - outcome.segments),
             )
             moves.append(move)
-            entries += [
-                (move.contact_id, {"sk": f"{at}#segment#{n}", "kind": "segment_enter", "name": n, "at": at})
-                for n in move.entered
-            ]
-            entries += [
-                (move.contact_id, {"sk": f"{at}#segment#{n}", "kind": "segment_leave", "name": n, "at": at})
-                for n in move.left
-            ]
             fields = outcome.fields()
             changed = {k: v for k, v in fields.items() if (contact.get(k) or None) != (v or None)}
             if changed or move.entered or move.left:
                 updates.append((contact["email"], changed))
             results.append({**fields, "scores": outcome.scores})
-        self._segments.move_many(moves, at)
-        self._state.add_to_timelines(entries)
+        self._segments.move_many(moves, at)  # with their timeline entries, each change once
         for email, changed in updates:
             self._state.save_derived(email, changed, at)
         return results
@@ -293,7 +244,7 @@ class Evaluator:
         done = 0
         for _ in range(MAX_SWEEP_ROUNDS):
             found = 0
-            for shard in range(SHARDS):
+            for shard in range(self._state.shards):
                 if remaining_ms() < SWEEP_RESERVE_MS:
                     return done
                 emails = self._state.due(shard, now, page)
@@ -333,45 +284,14 @@ class Evaluator:
         return {**bounds.to_json(), "moved": moved}
 
 
-_TRANSIENT = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "TransactionConflictException",
-        "Throttling",
-    }
-)
-
-
-def transient(error: Exception) -> bool:
-    """Worth retrying the whole batch: throttling, a service hiccup, the network, a write race."""
-    if isinstance(error, ClientError):
-        return error.response.get("Error", {}).get("Code") in _TRANSIENT
-    return isinstance(error, (BotoCoreError, ConflictError))
-
-
 def _because(hit: HitRecord) -> str:
     """What the timeline says caused the points: the page for a view, the name otherwise."""
     facts = hit.facts
     return f"{facts.kind} {facts.path if facts.kind == 'pageview' else facts.name}".strip()
 
 
-def _hit(item: dict[str, Any]) -> HitRecord:
-    kind = item["kind"]["S"]
-    skus = tuple(s for s in item.get("skus", {}).get("S", "").split(",") if s)
-    points = float(item.get("points", {}).get("S", "0") or 0) if kind == "points" else 0.0
-    facts = HitFacts(
-        kind, item.get("path", {}).get("S", ""), item.get("name", {}).get("S", ""), False, skus, points
-    )
-    return HitRecord(item["sk"]["S"], datetime.fromisoformat(item["at"]["S"]), facts)
-
-
-def _only_ours(old: dict[str, Any] | None, new: dict[str, Any]) -> bool:
-    """True when a change touched nothing but what scoring and evaluation write."""
-    if old is None:
-        return False
-    names = set(old) | set(new)
-    return all(old.get(n) == new.get(n) for n in names if n not in DERIVED and n not in SCORING)
+def _hit(entry: Recorded) -> HitRecord:
+    skus = tuple(s for s in entry.skus.split(",") if s)
+    points = float(entry.points or 0) if entry.kind == "points" else 0.0
+    facts = HitFacts(entry.kind, entry.path, entry.name, False, skus, points)
+    return HitRecord(entry.key, datetime.fromisoformat(entry.at), facts)

@@ -11,8 +11,6 @@ visitor's anonymous history moves to the contact, and later hits follow.
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,9 +21,7 @@ from chalicelib.domain.hits import Hit, valid_visitor_id
 from chalicelib.domain.rows import ContactRow
 from chalicelib.domain.site import Site
 from chalicelib.domain.tokens import sign, verify
-from chalicelib.store import contacts as repo
-from chalicelib.store.contacts import DynamoContactStore
-from chalicelib.store.event_admin import EventAdmin
+from chalicelib.services.ports import Clock, ContactDirectory, Secret, SiteDirectory
 
 LINK_TOKEN_DAYS = 30
 _TEXT_FIELDS = ("name", "company", "phone")
@@ -34,10 +30,10 @@ _TEXT_FIELDS = ("name", "company", "phone")
 class Identity:
     def __init__(
         self,
-        events: EventAdmin,
-        contacts: DynamoContactStore,
-        link_key: Callable[[], str],
-        clock: Callable[[], float] = time.time,
+        events: SiteDirectory,
+        contacts: ContactDirectory,
+        link_key: Secret,
+        clock: Clock,
         ttl_days: int = 90,
     ) -> None:
         self._ttl_days = ttl_days
@@ -53,7 +49,7 @@ class Identity:
     def from_email_link(self, site: Site, visitor_id: str, token: str) -> str:
         claims = verify(token, self._link_key(), self._clock())
         contact_id = str(claims.get("c", ""))
-        if repo.find_by_id(contact_id) is None:
+        if self._contacts.find_by_id(contact_id) is None:
             raise NotFoundError("The link's contact no longer exists.")
         self._attach(site.site_id, visitor_id, contact_id)
         return contact_id
@@ -76,7 +72,7 @@ class Identity:
             k: str(body[k])[:200] for k in _TEXT_FIELDS if isinstance(body.get(k), str) and body[k].strip()
         }
         normalized = _normalized(email)
-        if repo.is_suppressed(normalized):
+        if self._contacts.is_suppressed(normalized):
             return {"accepted": True}
         contact_id = self._create(site, normalized, fields)
         if contact_id and valid_visitor_id(
@@ -104,14 +100,14 @@ class Identity:
     def contact_for(self, site: Site, email: str, fields: dict[str, Any]) -> str:
         """The vouched-for person: found by email, or created."""
         normalized = _normalized(email)
-        existing = repo.find_by_email(normalized)
+        existing = self._contacts.find_by_email(normalized)
         if existing is not None:
             return str(existing["contact_id"])
-        if repo.is_suppressed(normalized):
+        if self._contacts.is_suppressed(normalized):
             raise BadInputError("This address was erased; it is not recorded again.")
         created = self._create(site, normalized, fields)
         if created is None:  # someone created them a moment ago
-            found = repo.find_by_email(normalized)
+            found = self._contacts.find_by_email(normalized)
             assert found is not None
             return str(found["contact_id"])
         return created
@@ -134,29 +130,3 @@ def _normalized(email: str) -> str:
         return normalize_email(email)
     except InvalidEmailError as error:
         raise BadInputError(f"email: {error.reason}") from None
-
-
-_identity: Identity | None = None
-
-
-def identity() -> Identity:
-    global _identity
-    if _identity is None:
-        from chalicelib.aws.clients import client
-        from chalicelib.aws.secrets import SecretValue
-        from chalicelib.services import wiring
-        from chalicelib.settings import get_settings
-
-        wiring.tables_ready()
-        key = SecretValue(client("secretsmanager"), get_settings().link_key_secret)
-        from chalicelib.services.admin_stores import event_admin
-
-        _identity = Identity(
-            event_admin(), DynamoContactStore(), key.get, ttl_days=get_settings().visitor_ttl_days
-        )
-    return _identity
-
-
-def reset() -> None:
-    global _identity
-    _identity = None

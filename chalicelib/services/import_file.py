@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from typing import IO
 
 from chalicelib.domain.contact import Source
+from chalicelib.domain.errors import FileChangedError
+from chalicelib.domain.imports import Claim
 from chalicelib.domain.mapping import MappingError, resolve_mapping
 from chalicelib.domain.report import ImportReport, errors_csv_header
 from chalicelib.domain.rows import Rejection, RowParser
@@ -32,8 +34,8 @@ from chalicelib.domain.textstream import (
     read_header,
 )
 from chalicelib.services.import_batch import Batcher
-from chalicelib.services.import_state import Checkpoint, Claim, Ledger
-from chalicelib.services.ports import ContactStore, Continuations, FileChangedError, Files
+from chalicelib.services.import_state import Checkpoint
+from chalicelib.services.ports import Clock, ContactStore, Files, Ledger, WorkQueue
 
 IMPORT_PREFIX = "imports/"
 RESULT_PREFIX = "results/"
@@ -65,8 +67,8 @@ class Importer:
     store: ContactStore
     files: Files
     ledger: Ledger
-    continuations: Continuations
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    continuations: WorkQueue
+    clock: Clock
     new_id: Callable[[], str] = lambda: os.urandom(16).hex()
     rows_per_run: int = 0
     max_file_bytes: int = 2 * 1024**3
@@ -276,10 +278,10 @@ class Importer:
         return None, ""
 
     def _now(self) -> float:
-        return self.clock().timestamp()
+        return self.clock()
 
     def _iso(self) -> str:
-        return self.clock().isoformat(timespec="seconds")
+        return datetime.fromtimestamp(self.clock(), UTC).isoformat(timespec="seconds")
 
 
 def _broken(reason: str, line: int, values: list[str]) -> Rejection:

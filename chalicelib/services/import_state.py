@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from enum import Enum
-from typing import Any, Protocol
+from typing import Any
 
 from chalicelib.domain.mapping import Column, Mapping
 from chalicelib.domain.report import Counts
@@ -55,22 +54,3 @@ class Checkpoint:
 
     def get_encoding(self) -> Encoding:
         return Encoding(**self.encoding)
-
-
-class Claim(Enum):
-    NEW = "new"
-    RESUME = "resume"
-    DONE = "done"  # a repeated delivery of a finished import
-    BUSY = "busy"  # another run holds the lease
-
-
-class Ledger(Protocol):
-    def claim(self, import_id: str, key: str, now: float, lease_seconds: int) -> tuple[Claim, str | None]:
-        """Take the import; RESUME comes with the saved checkpoint JSON."""
-        ...
-
-    def save(self, import_id: str, checkpoint_json: str, now: float, release: bool) -> None: ...
-
-    def finish(self, import_id: str, report_json: str, now: float) -> None: ...
-
-    def checkpoint_of(self, import_id: str) -> str | None: ...

@@ -17,21 +17,21 @@
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from chalicelib.domain.bots import bot_reason
 from chalicelib.domain.contact import Status
 from chalicelib.domain.emails import InvalidEmailError, normalize_email
+from chalicelib.domain.journeys import key_parts
 from chalicelib.domain.mail.links import click, opened
+from chalicelib.domain.tally import Counts
+from chalicelib.domain.timeline import mail_entry
 from chalicelib.domain.tokens import InvalidTokenError, sign, verify
-from chalicelib.services.scenario_actions import Actions, Counts
-from chalicelib.store.contact_state import ContactState
-from chalicelib.store.journeys import JourneyStore
+from chalicelib.services.ports import Clock, ContactDirectory, ContactRepository, JourneyRepository, Secret
+from chalicelib.services.scenario_actions import Actions
 
 logger = Logger(service="sodate", child=True)
 MACHINE_SECONDS = 10  # an open or click this soon after sending is a scanner or a proxy
@@ -42,17 +42,17 @@ IDENTITY_DAYS = 30
 class MailEvents:
     def __init__(
         self,
-        journeys: JourneyStore,
-        state: ContactState,
+        journeys: JourneyRepository,
+        state: ContactRepository,
         actions: Actions,
-        suppress: Callable[[str, str, str], None],
-        link_key: Callable[[], str],
-        clock: Callable[[], float] = time.time,
+        directory: ContactDirectory,
+        link_key: Secret,
+        clock: Clock,
     ) -> None:
         self._journeys = journeys
         self._state = state
         self._actions = actions
-        self._suppress = suppress  # (normalized email, reason, at): never mailed again
+        self._suppress = directory.suppress  # (normalized email, reason, at): never mailed again
         self._key = link_key
         self._clock = clock
 
@@ -63,7 +63,7 @@ class MailEvents:
     def clicked(self, token: str, user_agent: str, method: str) -> str:
         """Where to send the browser; InvalidTokenError for a link we did not sign."""
         key, url = click(token, self._key(), self._clock())
-        contact_id = key.split("#", 1)[0]
+        contact_id = key_parts(key)[0]
         if self._record(key, "clicked", user_agent, method, url):
             joiner = "&" if "?" in url.split("#", 1)[0] else "?"
             identity = sign({"c": contact_id}, self._key(), int(self._clock()) + IDENTITY_DAYS * 86400)
@@ -80,7 +80,7 @@ class MailEvents:
 
     def _record(self, key: str, what: str, user_agent: str, method: str, url: str) -> bool:
         """True for a person, False for a machine; counts and scores only the first by a person."""
-        contact_id, scenario, step = key.split("#")[:3]
+        contact_id, scenario, step = key_parts(key)
         sent = self._journeys.action(contact_id, key) or {}
         now = self.now()
         reason = bot_reason(user_agent, method)
@@ -90,14 +90,7 @@ class MailEvents:
         kind = "email_click" if what == "clicked" else "email_open"
         stamp = now.isoformat(timespec="milliseconds")
         entry = (
-            {
-                "sk": f"{stamp}#{kind}#{key.split('#', 1)[1]}",
-                "kind": kind,
-                "at": stamp,
-                "name": sent.get("template", ""),
-                "scenario": scenario,
-                "step": step,
-            }
+            mail_entry(now, kind, key, sent.get("template", ""), scenario, step)
             | ({"url": url[:500]} if url else {})
             | ({"bot": reason} if reason else {})
         )
@@ -119,7 +112,7 @@ class MailEvents:
     def unsubscribe(self, token: str) -> bool:
         """True when this unsubscribed someone; a repeat (or an erased person) changes nothing."""
         key = self._unsub_key(token)
-        contact_id, scenario, step = key.split("#")[:3]
+        contact_id, scenario, step = key_parts(key)
         contact = self._state.by_id(contact_id)
         if contact is None:
             return False
@@ -142,11 +135,8 @@ class MailEvents:
         return key
 
     # --- SES feedback -------------------------------------------------------------------------------
-    def on_feedback(self, body: str) -> None:
-        """One SQS message: SNS's envelope (or the raw SES event) about one mail."""
-        message = json.loads(body)
-        if isinstance(message, dict) and message.get("Type") == "Notification":
-            message = json.loads(message["Message"])
+    def on_feedback(self, message: dict[str, Any]) -> None:
+        """One SES event (configuration-set event or identity notification) about one mail."""
         kind = str(message.get("eventType") or message.get("notificationType") or "")
         ses_id = message.get("mail", {}).get("messageId", "")
         found = self._journeys.by_ses(ses_id) if ses_id else None
@@ -188,7 +178,7 @@ class MailEvents:
         if not self._journeys.first_time(contact_id, key, f"{figure}_at", at):
             return  # SES said it before
         sent = self._journeys.action(contact_id, key) or {}
-        _, scenario, step = key.split("#")[:3]
+        _, scenario, step = key_parts(key)
         self._count(scenario, step, sent, figure)
         self._actions.timeline(contact_id, self.now(), f"mail_{figure}", scenario, step=step)
 

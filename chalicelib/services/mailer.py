@@ -21,58 +21,53 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-from botocore.exceptions import ClientError
 
 from chalicelib.domain.contact import Contact, Status
 from chalicelib.domain.definitions.mailing import Mailing
 from chalicelib.domain.journeys import Action
+from chalicelib.domain.mail.cap import Cap
 from chalicelib.domain.mail.links import track
-from chalicelib.domain.mail.message import Sender, build_message
+from chalicelib.domain.mail.message import MailRejectedError, MailThrottledError, Sender, build_message
 from chalicelib.domain.tokens import sign
-from chalicelib.store.journeys import JourneyStore
+from chalicelib.services.ports import ContactRepository, JourneyRepository, MailTransport, Secret
 
 LINK_DAYS = 400  # tracked links and the unsubscribe link keep working this long
-THROTTLED = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException", "LimitExceeded"})
 ATTEMPTS = 5
 
 
-class TryLater(RuntimeError):
-    """SES would not take the mail now; the step stays due and is tried on a later tick."""
+class MailServiceBusyError(RuntimeError):
+    """The mail service would not take the mail now; the step stays due for a later tick."""
 
 
 @dataclass(frozen=True)
 class Links:
     api: str  # the public base URL of the API: https://.../api
-    key: Callable[[], str]  # the link-signing key
+    key: Secret  # the link-signing key
     require_https: bool = True
 
 
 @dataclass(frozen=True)
 class Sent:
-    outcome: str  # sent, duplicate, suppressed, not_subscribed, rejected
+    outcome: str  # sent, duplicate, suppressed, not_subscribed, rejected, capped
     ses_id: str = ""
 
 
 class Mailer:
     def __init__(
         self,
-        ses: Any,
-        journeys: JourneyStore,
-        consent: Callable[[str], tuple[Contact | None, bool]],
+        transport: MailTransport,
+        journeys: JourneyRepository,
+        contacts: ContactRepository,
         sender_address: str,
-        configuration_set: str,
         links: Links,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._ses = ses
+        self._transport = transport
         self._journeys = journeys
-        self._consent = consent  # by email: (the contact read afresh, on the do-not-mail list?)
+        self._contacts = contacts
         self._from = sender_address
-        self._config_set = configuration_set
         self._links = links
-        self._sleep = sleep
+        self._sleep = sleep  # between tries while the mail service throttles
 
     def send(
         self,
@@ -81,13 +76,13 @@ class Mailer:
         mailing: Mailing,
         now: datetime,
         branch: str,
-        cap: tuple[int, int] | None = None,
+        cap: Cap | None = None,
         resend: bool = False,
     ) -> Sent:
         """`cap` (mails, hours) is checked and taken atomically with the other mails to this
-        person; a `resend` after a soft bounce is the same mail and takes no place under it."""
+        person ('capped': the claim is given back, nothing was sent); a `resend` after a soft
+        bounce is the same mail and takes no place under it."""
         contact_id = contact["contact_id"]
-        scenario = action.key.split("#")[1]
         at = now.isoformat(timespec="seconds")
         claimed = self._journeys.claim(
             contact_id,
@@ -95,7 +90,7 @@ class Mailer:
             {
                 "kind": "send",
                 "status": "claimed",
-                "scenario": scenario,
+                "scenario": action.scenario,
                 "step": action.step,
                 "template": str(action.spec),
                 "at": at,
@@ -104,7 +99,7 @@ class Mailer:
         )
         if not claimed:
             return Sent("duplicate")
-        fresh, suppressed = self._consent(contact["email"])
+        fresh, suppressed = self._contacts.for_sending(contact["email"])
         if fresh is None or fresh.get("status") in Status.BLOCKED or suppressed:
             self._journeys.note(contact_id, action.key, {"status": "suppressed"})
             return Sent("suppressed")
@@ -117,7 +112,7 @@ class Mailer:
             return Sent("capped")
         raw = self.compose(action, fresh, mailing, now)
         try:
-            ses_id = self._hand_to_ses(contact_id, action.key, fresh["email"], raw)
+            ses_id = self._hand_over(contact_id, action.key, fresh["email"], raw)
         except Exception:
             if not resend:
                 self._journeys.free_mail_time(contact_id, moment)
@@ -149,26 +144,18 @@ class Mailer:
             require_https=self._links.require_https,
         )
 
-    def _hand_to_ses(self, contact_id: str, key: str, to: str, raw: bytes) -> str:
+    def _hand_over(self, contact_id: str, key: str, to: str, raw: bytes) -> str:
+        """The mail service's message id; '' when it refused this mail for good."""
         for attempt in range(ATTEMPTS):
             try:
-                answer = self._ses.send_raw_email(
-                    Source=self._from,
-                    Destinations=[to],
-                    RawMessage={"Data": raw},
-                    **({"ConfigurationSetName": self._config_set} if self._config_set else {}),
-                )
-                return str(answer["MessageId"])
-            except ClientError as error:
-                code = error.response.get("Error", {}).get("Code", "")
-                message = error.response.get("Error", {}).get("Message", "")
-                if code in THROTTLED or "Maximum sending rate exceeded" in message:
-                    self._sleep(min(0.2 * 2**attempt, 2.0))
-                    continue
-                if code in ("MessageRejected", "InvalidParameterValue", "MailFromDomainNotVerifiedException"):
-                    self._journeys.note(contact_id, key, {"status": "rejected", "reason": message[:300]})
-                    return ""
+                return self._transport.send_raw(to, raw)
+            except MailThrottledError:
+                self._sleep(min(0.2 * 2**attempt, 2.0))
+            except MailRejectedError as error:
+                self._journeys.note(contact_id, key, {"status": "rejected", "reason": str(error)[:300]})
+                return ""
+            except Exception:
                 self._journeys.release(contact_id, key)  # not sent: the step is tried again later
                 raise
         self._journeys.release(contact_id, key)
-        raise TryLater("SES kept throttling")
+        raise MailServiceBusyError("the mail service kept throttling")

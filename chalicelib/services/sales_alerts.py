@@ -1,65 +1,49 @@
-"""Tell sales about a contact who just became hot: an email through SES and an SNS message."""
+"""Tell sales about a contact who just became hot: a mail to the people named, a message to systems."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from typing import Any
 
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.segments.facts import Visit
+from chalicelib.domain.timeline import Recorded
+from chalicelib.services.ports import AlertChannel
 
 
 class SalesAlerts:
-    def __init__(self, ses: Any, sns: Any, sender: str, topic_arn: str) -> None:
-        self._ses = ses
-        self._sns = sns
-        self._sender = sender
-        self._topic = topic_arn
+    def __init__(self, channel: AlertChannel) -> None:
+        self._channel = channel
 
-    def send(self, to: Sequence[str], contact: Contact, hot: dict[str, Any], pages: list[Visit]) -> None:
+    def send(self, to: Sequence[str], contact: Contact, hot: Recorded, pages: list[Visit]) -> None:
+        """`hot` names the score (`name`), its value (`score`), why and when."""
         who = (
             contact.get("name")
             or " ".join(p for p in (contact.get("last_name"), contact.get("first_name")) if p)
             or contact["email"]
         )
-        score, value = hot["name"]["S"], hot["score"]["S"]
         summary = {
             "contact_id": contact["contact_id"],
             "email": contact["email"],
             "name": who,
             "company": contact.get("company") or "",
             "grade": contact.get("grade") or "",
-            "score": score,
-            "value": value,
-            "because": hot.get("because", {}).get("S", ""),
-            "at": hot["at"]["S"],
+            "score": hot.name,
+            "value": hot.score,
+            "because": hot.because,
+            "at": hot.at,
             "recent_pages": [{"path": p.path, "at": p.at.isoformat(timespec="seconds")} for p in pages],
         }
         lines = [
-            f"{who} is now hot on the '{score}' score ({value}).",
+            f"{who} is now hot on the '{hot.name}' score ({hot.score}).",
             "",
             f"Email:   {contact['email']}",
             f"Company: {summary['company'] or '-'}",
             f"Grade:   {summary['grade'] or '-'}",
-            f"Because: {summary['because']} at {summary['at']}",
+            f"Because: {hot.because} at {hot.at}",
             "",
             "Recent pages:",
             *[f"  {p.at.isoformat(timespec='minutes')}  {p.path}" for p in pages],
         ]
         if to:
-            self._ses.send_email(
-                Source=self._sender,
-                Destination={"ToAddresses": list(to)},
-                Message={
-                    "Subject": {"Data": f"Hot lead: {who} ({score} {value})", "Charset": "UTF-8"},
-                    "Body": {"Text": {"Data": "\n".join(lines), "Charset": "UTF-8"}},
-                },
-            )
-        if self._topic:
-            self._sns.publish(
-                TopicArn=self._topic,
-                Subject="Sodate: hot contact",
-                Message=json.dumps(summary, ensure_ascii=False),
-                MessageAttributes={"score": {"DataType": "String", "StringValue": score}},
-            )
+            self._channel.mail(list(to), f"Hot lead: {who} ({hot.name} {hot.score})", "\n".join(lines))
+        self._channel.publish("Sodate: hot contact", summary, hot.name)

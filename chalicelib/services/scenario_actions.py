@@ -1,5 +1,5 @@
 """The steps other than mail: update a field or a score, tell sales, call a webhook;
-webhook retries (tasks in the due index); the report counters.
+webhook retries (tasks in the due index).
 
 Each action is claimed in the ledger first, so it is taken once.  A webhook
 is signed (`X-Sodate-Signature: t=<unix time>,v1=<HMAC-SHA256 of "t.body">`)
@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,53 +19,23 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.definitions.compile import Definitions
-from chalicelib.domain.journeys import Action
+from chalicelib.domain.journeys import Action, key_parts
+from chalicelib.domain.timeline import Recorded, points_entry, scenario_entry
+from chalicelib.services.ports import ContactRepository, JourneyRepository, Post, Secret
 from chalicelib.services.sales_alerts import SalesAlerts
-from chalicelib.store.contact_state import ContactState
-from chalicelib.store.journeys import JourneyStore
 
 logger = Logger(service="sodate", child=True)
 WEBHOOK_RETRY_MINUTES = (1, 5, 30, 120, 720)
 
 
-def timeline_entry(at: datetime, kind: str, scenario: str, **fields: str) -> dict[str, str]:
-    stamp = at.isoformat(timespec="milliseconds")
-    entry = {"sk": f"{stamp}#{kind}#{scenario}#{fields.get('step', '')}", "kind": kind, "at": stamp}
-    return entry | {"name": scenario, **fields}
-
-
-class Counts:
-    """Report counters gathered over a batch, written once per (scenario, day, step, figure),
-    and the batch's timeline entries, written together at its end."""
-
-    def __init__(self) -> None:
-        self._counts: dict[tuple[str, str, str, str], int] = {}
-        self.timeline: list[tuple[str, dict[str, str]]] = []
-
-    def note(self, contact_id: str, at: datetime, kind: str, scenario: str, **fields: str) -> None:
-        self.timeline.append((contact_id, timeline_entry(at, kind, scenario, **fields)))
-
-    def add(self, scenario: str, at: datetime, step: str, figure: str, branch: str = "") -> None:
-        """Count at the step, and at each split branch the person took ("split>branch"),
-        so every A/B branch has its own sends, opens, clicks and goals."""
-        day = at.date().isoformat()
-        for where in (step, *(b for b in branch.split(",") if b)):
-            key = (scenario, day, where, figure)
-            self._counts[key] = self._counts.get(key, 0) + 1
-
-    def flush(self) -> dict[tuple[str, str, str, str], int]:
-        counts, self._counts = self._counts, {}
-        return counts
-
-
 class Actions:
     def __init__(
         self,
-        journeys: JourneyStore,
-        state: ContactState,
+        journeys: JourneyRepository,
+        state: ContactRepository,
         alerts: SalesAlerts,
-        post: Callable[[str, bytes, dict[str, str]], int],
-        webhook_key: Callable[[], str],
+        post: Post,
+        webhook_key: Secret,
     ) -> None:
         self._journeys = journeys
         self._state = state
@@ -75,7 +44,7 @@ class Actions:
         self._key = webhook_key
 
     def timeline(self, contact_id: str, at: datetime, kind: str, scenario: str, **fields: str) -> None:
-        self._state.add_to_timeline(contact_id, [timeline_entry(at, kind, scenario, **fields)])
+        self._state.add_to_timeline(contact_id, [scenario_entry(at, kind, scenario, **fields)])
 
     def take(self, action: Action, contact: Contact, definitions: Definitions, now: datetime) -> bool:
         """Do an update, notification or webhook once; False if it was done before (a re-walk)."""
@@ -83,17 +52,21 @@ class Actions:
         fields = {"kind": action.kind, "status": "done", "at": now.isoformat(timespec="seconds")}
         if not self._journeys.claim(contact_id, action.key, fields):
             return False
-        scenario = action.key.split("#")[1]
+        scenario = action.scenario
         if action.kind == "update":
             self._update(action, contact, now, scenario)
         elif action.kind == "notify_sales":
             message = action.spec.get("message", "") if isinstance(action.spec, dict) else ""
-            hot = {
-                "name": {"S": f"scenario {scenario}"},
-                "score": {"S": f"step {action.step}"},
-                "because": {"S": str(message)},
-                "at": {"S": now.isoformat(timespec="seconds")},
-            }
+            at = now.isoformat(timespec="seconds")
+            hot = Recorded(
+                contact_id,
+                "",
+                "hot",
+                at,
+                name=f"scenario {scenario}",
+                score=f"step {action.step}",
+                because=str(message),
+            )
             pages = self._state.history(contact_id, now - timedelta(days=30)).visits[:10]
             self._alerts.send(definitions.sales_alerts, contact, hot, pages)
         elif action.kind == "webhook":
@@ -107,20 +80,18 @@ class Actions:
         if "attrs" in spec:
             self._state.set_attrs(contact["email"], {str(k): str(v) for k, v in spec["attrs"].items()})
             return
-        stamp = now.isoformat(timespec="milliseconds")
-        hit = {
-            "sk": f"{stamp}#points#{action.key.split('#', 1)[1]}",
-            "kind": "points",
-            "at": stamp,
-            "name": str(spec["score"]),
-            "points": f"{spec['points']:g}",
-            "because": f"scenario {scenario} step {action.step}",
-        }
+        hit = points_entry(
+            now,
+            action.key,
+            str(spec["score"]),
+            float(spec["points"]),
+            f"scenario {scenario} step {action.step}",
+        )
         self._state.add_to_timeline(contact["contact_id"], [hit])  # scored by the events stream, once
 
     # --- webhooks (a task from the due index) ----------------------------------------------------
     def webhook(self, contact_id: str, data: dict[str, Any], now: datetime) -> None:
-        scenario, step = data["key"].split("#")[1:3]
+        _, scenario, step = key_parts(data["key"])
         body = json.dumps(
             {
                 "type": "sodate.scenario.webhook",

@@ -16,12 +16,11 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from chalicelib.domain.journeys import occasion
+from chalicelib.domain.journeys import occasion, zone_of
+from chalicelib.domain.tally import Counts
 from chalicelib.services.definitions import DefinitionsService
-from chalicelib.services.scenario_actions import Counts
-from chalicelib.services.scenario_engine import Engine, zone_of
-from chalicelib.store.contact_state import ContactState
-from chalicelib.store.journeys import JourneyStore
+from chalicelib.services.ports import ContactRepository, JourneyRepository
+from chalicelib.services.scenario_runner import ScenarioRunner
 
 RESERVE_MS = 30_000
 PAGE = 1000  # contacts read per scan call
@@ -29,9 +28,13 @@ PAGE = 1000  # contacts read per scan call
 
 class DatePass:
     def __init__(
-        self, engine: Engine, state: ContactState, journeys: JourneyStore, definitions: DefinitionsService
+        self,
+        runner: ScenarioRunner,
+        state: ContactRepository,
+        journeys: JourneyRepository,
+        definitions: DefinitionsService,
     ) -> None:
-        self._engine = engine
+        self._runner = runner
         self._state = state
         self._journeys = journeys
         self._definitions = definitions
@@ -67,7 +70,7 @@ class DatePass:
                 places = {p.journey.scenario: p for p in self._journeys.places_of(contact["contact_id"])}
                 for scenario, local in due:
                     at = datetime.combine(local, time(0), zone).astimezone(UTC)
-                    if self._engine.enter(
+                    if self._runner.enter(
                         scenario,
                         contact,
                         places.get(scenario.name),
@@ -77,6 +80,6 @@ class DatePass:
                         local.isoformat(),
                     ):
                         entered += 1
-            self._engine.write(counts)
+            self._runner.write(counts)
             if start is None or remaining_ms() < RESERVE_MS:
                 return entered, start

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.domain.definitions.compile import Definitions
 from chalicelib.domain.errors import NotFoundError
-from chalicelib.store.journeys import JourneyStore
+from chalicelib.services.definitions import DefinitionsService
+from chalicelib.services.ports import JourneyRepository
 
 MAIL_FIGURES = ("sent", "delivered", "opened", "clicked", "bounced", "complained", "unsubscribed")
 RATES = {  # rate name: (numerator, denominator)
@@ -26,7 +26,22 @@ RATES = {  # rate name: (numerator, denominator)
 }
 
 
-def scenario_list(definitions: Definitions, journeys: JourneyStore) -> dict[str, Any]:
+class ScenarioReports:
+    def __init__(self, definitions: DefinitionsService, journeys: JourneyRepository) -> None:
+        self._definitions = definitions
+        self._journeys = journeys
+
+    def scenarios(self) -> dict[str, Any]:
+        """Every scenario in force, with its totals."""
+        return scenario_list(self._definitions, self._journeys)
+
+    def report(self, name: str, since: str = "", until: str = "") -> dict[str, Any]:
+        """One scenario per step, per A/B branch and per day, between two days (ISO, inclusive)."""
+        return scenario_report(name, self._definitions, self._journeys, since, until)
+
+
+def scenario_list(service: DefinitionsService, journeys: JourneyRepository) -> dict[str, Any]:
+    definitions = service.in_force().definitions
     found = []
     for scenario in definitions.journeys.scenarios.values():
         totals: dict[str, int] = {}
@@ -46,8 +61,9 @@ def scenario_list(definitions: Definitions, journeys: JourneyStore) -> dict[str,
 
 
 def scenario_report(
-    name: str, definitions: Definitions, journeys: JourneyStore, since: str = "", until: str = ""
+    name: str, service: DefinitionsService, journeys: JourneyRepository, since: str = "", until: str = ""
 ) -> dict[str, Any]:
+    definitions = service.in_force().definitions
     scenario = definitions.journeys.scenarios.get(name)
     if scenario is None:
         raise NotFoundError(f"No scenario named {name!r}.")

@@ -17,6 +17,7 @@ from typing import Any
 from chalicelib.domain.commerce import Purchase, with_purchase
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.emails import email_hash
+from chalicelib.domain.errors import ConflictError
 from chalicelib.domain.evaluation import History
 from chalicelib.domain.segments.facts import Visit
 from chalicelib.store.batch_read import batch_get
@@ -27,31 +28,32 @@ HISTORY_LIMIT = 1000
 _serialize = wire
 
 
-class ConflictError(Exception):
-    """The contact changed under us; read it again and retry."""
-
-
 class ContactState:
-    def __init__(self, dynamodb: Any, contacts_table: str, events_table: str) -> None:
+    shards = SHARDS
+
+    def __init__(
+        self, dynamodb: Any, contacts_table: str, events_table: str, suppressions_table: str = ""
+    ) -> None:
         self._db = dynamodb
         self._contacts = contacts_table
         self._events = events_table
+        self._suppressions = suppressions_table
 
     # --- reads ------------------------------------------------------------------------------------
     def by_id(self, contact_id: str) -> Contact | None:
         email = self.email_of(contact_id)
         return self.by_email(email) if email else None
 
-    def for_sending(self, email: str, suppressions_table: str) -> tuple[Contact | None, bool]:
+    def for_sending(self, email: str) -> tuple[Contact | None, bool]:
         """The contact read afresh and whether the address is on the do-not-mail list:
         both in one consistent BatchGetItem, right before a mail goes."""
         wanted: dict[str, Any] = {
             self._contacts: {"Keys": [{"email": {"S": email}}], "ConsistentRead": True},
-            suppressions_table: {"Keys": [{"email_hash": {"S": email_hash(email)}}], "ConsistentRead": True},
+            self._suppressions: {"Keys": [{"email_hash": {"S": email_hash(email)}}], "ConsistentRead": True},
         }
         found = batch_get(self._db, wanted)
         contacts = found.get(self._contacts, [])
-        return (from_item(contacts[0]) if contacts else None), bool(found.get(suppressions_table))
+        return (from_item(contacts[0]) if contacts else None), bool(found.get(self._suppressions))
 
     def email_of(self, contact_id: str) -> str | None:
         """The address of a contact id (one index read; the index is eventually consistent)."""
@@ -324,12 +326,12 @@ class ContactState:
             raise ConflictError(contact["email"]) from None
         return True
 
-    def claim_alert(self, pk: str, sk: str, at: str) -> bool:
+    def claim_alert(self, contact_id: str, entry_key: str, at: str) -> bool:
         """Mark a hot entry as announced; False when it already was."""
         try:
             self._db.update_item(
                 TableName=self._events,
-                Key={"pk": {"S": pk}, "sk": {"S": sk}},
+                Key={"pk": {"S": f"c#{contact_id}"}, "sk": {"S": entry_key}},
                 UpdateExpression="SET alerted_at = :at",
                 ConditionExpression="attribute_exists(pk) AND attribute_not_exists(alerted_at)",
                 ExpressionAttributeValues={":at": {"S": at}},
@@ -338,10 +340,10 @@ class ContactState:
             return False
         return True
 
-    def release_alert(self, pk: str, sk: str) -> None:
+    def release_alert(self, contact_id: str, entry_key: str) -> None:
         self._db.update_item(
             TableName=self._events,
-            Key={"pk": {"S": pk}, "sk": {"S": sk}},
+            Key={"pk": {"S": f"c#{contact_id}"}, "sk": {"S": entry_key}},
             UpdateExpression="REMOVE alerted_at",
         )
 

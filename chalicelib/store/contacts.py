@@ -10,13 +10,12 @@ from functools import lru_cache
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.aws.clients import client
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.emails import email_hash
-from chalicelib.domain.errors import BadInputError
 from chalicelib.store.contact_codec import Item, from_item, to_item
+from chalicelib.store.cursors import InvalidCursorError
 from chalicelib.store.models import ContactModel, SuppressionModel
 
 BATCH_GET_LIMIT = 100
@@ -63,27 +62,6 @@ class DynamoContactStore:
             _back_off(attempt)
         raise StoreError(f"DynamoDB left {len(pending[table])} contact writes unprocessed.")
 
-    def create_if_absent(self, contact: Contact) -> bool:
-        """One new person, unless someone with that email exists already (then False)."""
-        try:
-            self._connection.dispatch(
-                "PutItem",
-                {
-                    "TableName": ContactModel.Meta.table_name,
-                    "Item": to_item(contact),
-                    "ConditionExpression": "attribute_not_exists(email)",
-                },
-            )
-        except PutError as error:
-            if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
-                return False
-            raise
-        except Exception as error:  # the low-level dispatch raises botocore's error
-            if "ConditionalCheckFailed" in str(error):
-                return False
-            raise
-        return True
-
     def _batch_get(self, table: str, keys: list[Item]) -> list[Item]:
         found: list[Item] = []
         for start in range(0, len(keys), BATCH_GET_LIMIT):
@@ -112,50 +90,61 @@ def _back_off(attempt: int) -> None:
 
 
 # --- admin path: single items -----------------------------------------------------
-def find_by_email(normalized_email: str) -> Contact | None:
-    """Every attribute, including what evaluation keeps (scores, segments), which the model omits."""
-    answer = client("dynamodb").get_item(
-        TableName=ContactModel.Meta.table_name, Key={"email": {"S": normalized_email}}, ConsistentRead=True
-    )
-    return from_item(answer["Item"]) if "Item" in answer else None
+class ContactDirectory:
+    """One person at a time: look up, create, erase, and the do-not-mail list (admin and forms)."""
 
+    def __init__(self, dynamodb: Any) -> None:
+        self._db = dynamodb
 
-def find_by_id(contact_id: str) -> Contact | None:
-    for key in ContactModel.by_contact_id.query(contact_id, limit=1):
-        return find_by_email(key.email)
-    return None
+    def find_by_email(self, normalized_email: str) -> Contact | None:
+        """Every attribute, including what evaluation keeps (scores, segments), which the model omits."""
+        answer = self._db.get_item(
+            TableName=ContactModel.Meta.table_name,
+            Key={"email": {"S": normalized_email}},
+            ConsistentRead=True,
+        )
+        return from_item(answer["Item"]) if "Item" in answer else None
 
+    def find_by_id(self, contact_id: str) -> Contact | None:
+        for key in ContactModel.by_contact_id.query(contact_id, limit=1):
+            return self.find_by_email(key.email)
+        return None
 
-def page_of_contacts(limit: int, cursor: str | None) -> tuple[list[Contact], str | None]:
-    """A page of contacts in table order; the cursor is opaque to callers."""
-    start = _decode_cursor(cursor)
-    request: dict[str, Any] = {"TableName": ContactModel.Meta.table_name, "Limit": limit}
-    if start:
-        request["ExclusiveStartKey"] = start
-    answer = client("dynamodb").scan(**request)
-    contacts = [from_item(item) for item in answer.get("Items", [])]
-    last = answer.get("LastEvaluatedKey")
-    return contacts, _encode_cursor(last) if last else None
+    def page(self, limit: int, cursor: str | None) -> tuple[list[Contact], str | None]:
+        """A page of contacts in table order; the cursor is opaque to callers."""
+        start = _decode_cursor(cursor)
+        request: dict[str, Any] = {"TableName": ContactModel.Meta.table_name, "Limit": limit}
+        if start:
+            request["ExclusiveStartKey"] = start
+        answer = self._db.scan(**request)
+        contacts = [from_item(item) for item in answer.get("Items", [])]
+        last = answer.get("LastEvaluatedKey")
+        return contacts, _encode_cursor(last) if last else None
 
+    def create_if_absent(self, contact: Contact) -> bool:
+        """One new person, unless someone with that email exists already (then False)."""
+        try:
+            self._db.put_item(
+                TableName=ContactModel.Meta.table_name,
+                Item=to_item(contact),
+                ConditionExpression="attribute_not_exists(email)",
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
-def delete_contact(normalized_email: str) -> None:
-    ContactModel(email=normalized_email).delete()
+    def delete(self, normalized_email: str) -> None:
+        ContactModel(email=normalized_email).delete()
 
+    def suppress(self, normalized_email: str, reason: str, at: str) -> None:
+        SuppressionModel(email_hash=email_hash(normalized_email), reason=reason, at=at).save()
 
-def suppress(normalized_email: str, reason: str, at: str) -> None:
-    SuppressionModel(email_hash=email_hash(normalized_email), reason=reason, at=at).save()
-
-
-def is_suppressed(normalized_email: str) -> bool:
-    try:
-        SuppressionModel.get(email_hash(normalized_email))
-    except DoesNotExist:
-        return False
-    return True
-
-
-class InvalidCursorError(BadInputError):
-    pass
+    def is_suppressed(self, normalized_email: str) -> bool:
+        try:
+            SuppressionModel.get(email_hash(normalized_email))
+        except DoesNotExist:
+            return False
+        return True
 
 
 def _encode_cursor(key: dict[str, Any]) -> str:

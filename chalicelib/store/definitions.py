@@ -9,26 +9,11 @@ cannot both win.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.domain.definitions.versions import StaleVersionError, Version
+
 ACTIVE = "active"
-
-
-@dataclass(frozen=True)
-class Version:
-    kind: str
-    number: int
-    text: str
-    file: str
-    at: str
-
-    def summary(self) -> dict[str, Any]:
-        return {"kind": self.kind, "version": self.number, "file": self.file, "at": self.at}
-
-
-class StaleVersionError(Exception):
-    pass
 
 
 class DefinitionStore:

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from chalicelib import clock
 from chalicelib.domain.site import Site
 from chalicelib.store.cursors import InvalidCursorError, decode, encode
 from chalicelib.store.events import LINK_MARK, EventStore
@@ -53,7 +54,7 @@ class EventAdmin(EventStore):
                 "at": {"S": at},
             },
         )
-        self._link_cache[(site_id, visitor_id)] = (time.monotonic(), contact_id)
+        self._link_cache[(site_id, visitor_id)] = (clock.stopwatch(), contact_id)
 
     def erase_contact(self, contact_id: str) -> int:
         """Delete the person's hits and cut every browser link to them; returns items deleted."""

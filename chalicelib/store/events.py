@@ -6,9 +6,9 @@ avoids PynamoDB; every call here is a single-item or single-query request.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
+from chalicelib import clock
 from chalicelib.domain.hits import Hit
 from chalicelib.domain.site import Site
 
@@ -33,20 +33,20 @@ class EventStore:
     def site(self, site_id: str) -> Site | None:
         """Cached a minute per container: a beacon costs no read for its site."""
         cached = self._site_cache.get(site_id)
-        if cached and time.monotonic() - cached[0] < SITE_CACHE_SECONDS:
+        if cached and clock.stopwatch() - cached[0] < SITE_CACHE_SECONDS:
             return cached[1]
         item = self._db.get_item(TableName=self._sites, Key={"site_id": {"S": site_id}}).get("Item")
         site = _site(item) if item else None
         if len(self._site_cache) > 1000:
             self._site_cache.clear()
-        self._site_cache[site_id] = (time.monotonic(), site)
+        self._site_cache[site_id] = (clock.stopwatch(), site)
         return site
 
     def record(self, hit: Hit, owner: str, at: str, expires_at: int | None) -> None:
         """Two writes at most: the hit (one item, < 1 KB) and its page's last-seen line."""
         item: dict[str, Any] = {
             "pk": {"S": owner},
-            "sk": {"S": f"{at}#{hit.visitor_id or '-'}#{time.monotonic_ns() % 10**6:06d}"},
+            "sk": {"S": f"{at}#{hit.visitor_id or '-'}#{clock.ticks_ns() % 10**6:06d}"},
             "kind": {"S": hit.kind},
             "site": {"S": hit.site_id},
             "url": {"S": hit.url},
@@ -78,7 +78,7 @@ class EventStore:
         """One small read, cached briefly: known visitors' hits go straight to their contact."""
         key = (site_id, visitor_id)
         cached = self._link_cache.get(key)
-        if cached and time.monotonic() - cached[0] < LINK_CACHE_SECONDS:
+        if cached and clock.stopwatch() - cached[0] < LINK_CACHE_SECONDS:
             return cached[1]
         item = self._db.get_item(
             TableName=self._events, Key={"pk": {"S": f"l#{site_id}#{visitor_id}"}, "sk": {"S": "contact"}}
@@ -86,7 +86,7 @@ class EventStore:
         contact_id = item["contact_id"]["S"] if item else None
         if len(self._link_cache) > 10_000:
             self._link_cache.clear()
-        self._link_cache[key] = (time.monotonic(), contact_id)
+        self._link_cache[key] = (clock.stopwatch(), contact_id)
         return contact_id
 
     def count_rejected(self, site_id: str, reason: str, day: str) -> None:

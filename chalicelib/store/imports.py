@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
-from chalicelib.services.import_state import Claim
+from chalicelib.domain.imports import Claim
 from chalicelib.store.models import ImportModel
 
 RUNNING = "running"

@@ -19,37 +19,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.domain.journeys import Journey
+from chalicelib.domain.errors import StaleJourneyError
+from chalicelib.domain.journeys import Journey, Place, Task
+from chalicelib.domain.mail.cap import KEEP_SENT, with_mail, without_mail
 from chalicelib.store.batch_read import batch_get
 
 SHARDS = 16
-KEEP_SENT = 100  # mail times kept for the cap
-
-
-class StaleJourneyError(RuntimeError):
-    """Someone else moved this journey since it was read (another tick, an event)."""
-
-
-@dataclass
-class Place:
-    """A journey as stored: the walk's state, plus what the engine needs around it."""
-
-    journey: Journey
-    email: str
-    version: int  # of scenarios.yaml the person walks under
-    status: str = "active"  # active, goal, exited, left
-    rev: int = 0
-    entered_at: float = 0.0
-    ended_at: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def running(self) -> bool:
-        return self.status == "active"
 
 
 def shard_of(contact_id: str) -> str:
@@ -57,6 +35,8 @@ def shard_of(contact_id: str) -> str:
 
 
 class JourneyStore:
+    shards = SHARDS
+
     def __init__(self, dynamodb: Any, table: str) -> None:
         self._db = dynamodb
         self._table = table
@@ -87,8 +67,8 @@ class JourneyStore:
                 found.setdefault(place.journey.contact_id, []).append(place)
         return found
 
-    def due(self, shard: int, now: float, limit: int) -> list[dict[str, Any]]:
-        """Journeys and tasks due by `now` in one shard (raw items; `sk` tells which)."""
+    def due(self, shard: int, now: float, limit: int) -> list[Place | Task]:
+        """Journeys and tasks due by `now` in one shard, earliest first."""
         answer = self._db.query(
             TableName=self._table,
             IndexName="by_due",
@@ -96,7 +76,7 @@ class JourneyStore:
             ExpressionAttributeValues={":s": {"S": str(shard)}, ":now": {"N": f"{now:.3f}"}},
             Limit=limit,
         )
-        return list(answer.get("Items", []))
+        return [place_of(i) if i["sk"]["S"].startswith("j#") else _task(i) for i in answer.get("Items", [])]
 
     def save(self, place: Place) -> None:
         """Write the place if nobody moved it since it was read (rev), then count it as moved."""
@@ -208,13 +188,7 @@ class JourneyStore:
         Without a cap the time is only appended (one call), so a cap set later counts it."""
         if cap is None and self._append_time(contact_id, at):
             return True
-
-        def add(times: list[float]) -> list[float] | None:
-            if cap is not None and sum(t > at - cap[1] * 3600 for t in times) >= cap[0]:
-                return None
-            return sorted([*times, at])[-KEEP_SENT:]
-
-        return self._change_cap(contact_id, add)
+        return self._change_cap(contact_id, lambda times: with_mail(cap, times, at))
 
     def _append_time(self, contact_id: str, at: float) -> bool:
         """Append while the list is short; False when it is full and must be trimmed first."""
@@ -239,7 +213,7 @@ class JourneyStore:
 
     def free_mail_time(self, contact_id: str, at: float) -> None:
         """Give a place back: the mail did not go (SES refused it)."""
-        self._change_cap(contact_id, lambda times: [t for t in times if f"{t:.3f}" != f"{at:.3f}"])
+        self._change_cap(contact_id, lambda times: without_mail(times, at))
 
     def _change_cap(self, contact_id: str, change: Callable[[list[float]], list[float] | None]) -> bool:
         for _ in range(10):
@@ -277,14 +251,14 @@ class JourneyStore:
             },
         )
 
-    def finish_task(self, pk: str, sk: str, due_at: str) -> bool:
-        """Remove a task as taken; False if another run took it first."""
+    def finish_task(self, task: Task) -> bool:
+        """Remove a task as taken; False if another run took it first (or moved it)."""
         try:
             self._db.delete_item(
                 TableName=self._table,
-                Key={"pk": {"S": pk}, "sk": {"S": sk}},
+                Key={"pk": {"S": f"c#{task.contact_id}"}, "sk": {"S": f"t#{task.name}"}},
                 ConditionExpression="due_at = :d",
-                ExpressionAttributeValues={":d": {"N": due_at}},
+                ExpressionAttributeValues={":d": {"N": f"{task.due_at:.3f}"}},
             )
         except self._db.exceptions.ConditionalCheckFailedException:
             return False
@@ -377,4 +351,10 @@ def place_of(item: dict[str, Any]) -> Place:
         float(state.pop("entered_at", 0.0) or 0.0),
         state.pop("ended_at", None),
         state,
+    )
+
+
+def _task(item: dict[str, Any]) -> Task:
+    return Task(
+        item["pk"]["S"][2:], item["sk"]["S"][2:], float(item["due_at"]["N"]), json.loads(item["data"]["S"])
     )

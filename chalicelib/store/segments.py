@@ -1,33 +1,32 @@
 """Segment membership: who is in each segment, and how many (the segments table).
 
-Entering writes the member and adds one to the segment's size in one
-transaction that only succeeds if the person was not a member yet, so a retry
-never counts anyone twice; leaving is the mirror image.
+Entering writes the member, adds one to the segment's size and puts a
+`segment_enter` entry on the person's timeline in one transaction that only
+succeeds if the person was not a member yet, so a retry -- or a second
+evaluation of the same change from the other stream -- never counts or
+records anyone twice; leaving is the mirror image.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.domain.evaluation import Move
+from chalicelib.domain.timeline import segment_entry
 from chalicelib.store.cursors import decode, encode
 
 SIZE = "#size"  # sorts before every contact id
 MAX_TRANSACTION = 100  # items in one TransactWriteItems
 
 
-@dataclass(frozen=True)
-class Move:
-    contact_id: str
-    email: str
-    entered: list[str]
-    left: list[str]
+TimelineEntry = tuple[str, dict[str, str]]
 
 
 def _items(group: list[Move]) -> int:
-    """Transaction items for a group: one per change, plus one size update per segment touched."""
-    changes = sum(len(m.entered) + len(m.left) for m in group)
+    """Transaction items for a group: two per change (membership and timeline), plus one size
+    update per segment touched."""
+    changes = 2 * sum(len(m.entered) + len(m.left) for m in group)
     segments = {name for m in group for name in (*m.entered, *m.left)}
     return changes + len(segments)
 
@@ -37,54 +36,77 @@ def _member_is(condition: str) -> dict[str, Any]:
 
 
 class SegmentStore:
-    def __init__(self, dynamodb: Any, table: str) -> None:
+    def __init__(self, dynamodb: Any, table: str, events_table: str) -> None:
         self._db = dynamodb
         self._table = table
+        self._events = events_table
 
-    def move_many(self, moves: list[Move], at: str) -> None:
+    def move_many(self, moves: list[Move], at: str) -> list[TimelineEntry]:
         """Many people's changes in few transactions (each at most 100 items, one size update
-        per segment with the summed change).  If any change was made before (a retry), that
-        transaction's people are moved one change at a time, so every member counts once."""
+        per segment with the summed change).  If any change was made before (a retry, or the
+        other stream evaluating the same change), that transaction's people are moved one
+        change at a time, so every member counts once and every change is recorded once.
+        Returns the timeline entries of the changes this call made."""
+        made: list[TimelineEntry] = []
         group: list[Move] = []
         for move in moves:
             if not move.entered and not move.left:
                 continue
             if group and _items([*group, move]) > MAX_TRANSACTION:
-                self._move_together(group, at)
+                made += self._move_together(group, at)
                 group = []
             group.append(move)
         if group:
-            self._move_together(group, at)
+            made += self._move_together(group, at)
+        return made
 
-    def _move_together(self, group: list[Move], at: str) -> None:
+    def _move_together(self, group: list[Move], at: str) -> list[TimelineEntry]:
         writes: list[dict[str, Any]] = []
+        entries: list[TimelineEntry] = []
         deltas: dict[str, int] = {}
         for m in group:
             writes += [self._enter_write(s, m.contact_id, m.email, at) for s in m.entered]
             writes += [self._leave_write(s, m.contact_id) for s in m.left]
+            entries += [(m.contact_id, segment_entry(at, s, True)) for s in m.entered]
+            entries += [(m.contact_id, segment_entry(at, s, False)) for s in m.left]
             for name in m.entered:
                 deltas[name] = deltas.get(name, 0) + 1
             for name in m.left:
                 deltas[name] = deltas.get(name, 0) - 1
         counts = [self._count(name, delta) for name, delta in deltas.items() if delta]
-        if len(writes) + len(counts) <= MAX_TRANSACTION:
+        recorded = [self._timeline_put(contact_id, entry) for contact_id, entry in entries]
+        if len(writes) + len(counts) + len(recorded) <= MAX_TRANSACTION:
             try:
-                self._db.transact_write_items(TransactItems=writes + counts)
-                return
+                self._db.transact_write_items(TransactItems=writes + counts + recorded)
+                return entries
             except self._db.exceptions.TransactionCanceledException:
                 pass
+        made: list[TimelineEntry] = []
         for m in group:
             for name in m.entered:
-                self.enter(name, m.contact_id, m.email, at)
+                if self.enter(name, m.contact_id, m.email, at):
+                    made.append((m.contact_id, segment_entry(at, name, True)))
             for name in m.left:
-                self.leave(name, m.contact_id)
+                if self._leave(name, m.contact_id, at):
+                    made.append((m.contact_id, segment_entry(at, name, False)))
+        return made
 
     def enter(self, segment: str, contact_id: str, email: str, at: str) -> bool:
-        """False: already a member (nothing counted)."""
-        return self._change(self._enter_write(segment, contact_id, email, at), self._count(segment, 1))
+        """False: already a member (nothing counted, nothing recorded)."""
+        entry = self._timeline_put(contact_id, segment_entry(at, segment, True))
+        return self._change(self._enter_write(segment, contact_id, email, at), self._count(segment, 1), entry)
+
+    def _leave(self, segment: str, contact_id: str, at: str) -> bool:
+        entry = self._timeline_put(contact_id, segment_entry(at, segment, False))
+        return self._change(self._leave_write(segment, contact_id), self._count(segment, -1), entry)
 
     def leave(self, segment: str, contact_id: str) -> bool:
+        """An erased person leaves (their timeline is gone with them)."""
         return self._change(self._leave_write(segment, contact_id), self._count(segment, -1))
+
+    def _timeline_put(self, contact_id: str, entry: dict[str, str]) -> dict[str, Any]:
+        item = {"pk": {"S": f"c#{contact_id}"}, **{k: {"S": v} for k, v in entry.items()}}
+        return {"Put": {"TableName": self._events, "Item": item}}
 
     def _enter_write(self, segment: str, contact_id: str, email: str, at: str) -> dict[str, Any]:
         item = {
@@ -110,9 +132,9 @@ class SegmentStore:
             }
         }
 
-    def _change(self, write: dict[str, Any], count: dict[str, Any]) -> bool:
+    def _change(self, *writes: dict[str, Any]) -> bool:
         try:
-            self._db.transact_write_items(TransactItems=[write, count])
+            self._db.transact_write_items(TransactItems=list(writes))
         except self._db.exceptions.TransactionCanceledException:
             return False  # already in (or already out): nothing to count
         return True

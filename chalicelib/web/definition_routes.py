@@ -24,8 +24,8 @@ def _request() -> Any:
 def put_definition(kind: str) -> Response:
     """The same check as a file dropped at config/<kind>.yaml; 400 lists every issue."""
     requests.require_admin(_request())
+    from chalicelib import bootstrap
     from chalicelib.domain.definitions.compile import DefinitionsRejected
-    from chalicelib.services import wiring
 
     request = _request()
     raw = (request.raw_body if request else b"") or b""
@@ -33,7 +33,7 @@ def put_definition(kind: str) -> Response:
 
     def submit() -> Response:
         try:
-            return Response(wiring.definitions().submit(kind, body, f"api:{kind}"), status_code=200)
+            return Response(bootstrap.definitions().submit(kind, body, f"api:{kind}"), status_code=200)
         except DefinitionsRejected as error:  # every issue, by line and field
             return Response(
                 {"status": "rejected", "errors": [i.to_json() for i in error.issues]}, status_code=400
@@ -46,36 +46,36 @@ def put_definition(kind: str) -> Response:
 @definition_routes.route("/admin/definitions/{kind}")
 def get_definition(kind: str) -> Any:
     requests.require_admin(_request())
-    from chalicelib.services import wiring
+    from chalicelib import bootstrap
 
-    return requests.answer(wiring.definitions().describe, kind)
+    return requests.answer(bootstrap.definitions().describe, kind)
 
 
 @definition_routes.route("/admin/definitions/{kind}/versions/{number}")
 def get_definition_version(kind: str, number: str) -> Any:
     requests.require_admin(_request())
-    from chalicelib.services import wiring
+    from chalicelib import bootstrap
 
     if not number.isdigit():
         raise BadRequestError("The version is a whole number.")
-    return requests.answer(wiring.definitions().version, kind, int(number))
+    return requests.answer(bootstrap.definitions().version, kind, int(number))
 
 
 @definition_routes.route("/admin/segments")
 def segments() -> Any:
     requests.require_admin(_request())
-    from chalicelib.services import segments_admin
+    from chalicelib import bootstrap
 
-    return requests.answer(segments_admin.sizes)
+    return requests.answer(bootstrap.segments().sizes)
 
 
 @definition_routes.route("/admin/segments/{name}/members")
 def segment_members(name: str) -> Any:
     requests.require_admin(_request())
-    from chalicelib.services import segments_admin
+    from chalicelib import bootstrap
 
     return requests.answer(
-        segments_admin.members,
+        bootstrap.segments().members,
         name,
         requests.page_limit(_request()),
         requests.params(_request()).get("cursor"),
@@ -86,6 +86,6 @@ def segment_members(name: str) -> Any:
 def export_segment(name: str) -> Any:
     """Writes exports/<segment>-<time>.csv to the bucket (formula-safe) and says where."""
     requests.require_admin(_request())
-    from chalicelib.services import segments_admin
+    from chalicelib import bootstrap
 
-    return Response(requests.answer(segments_admin.export, name), status_code=201)
+    return Response(requests.answer(bootstrap.segments().export, name), status_code=201)

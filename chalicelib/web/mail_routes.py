@@ -38,12 +38,12 @@ def _not_ours() -> Response:
 @mail_routes.route("/c/{token}", methods=["GET", "HEAD"])
 def click(token: str) -> Response:
     """A tracked link: off to the address the mail named, and only there."""
+    from chalicelib import bootstrap
     from chalicelib.domain.tokens import InvalidTokenError
-    from chalicelib.services import wiring
 
     request = _request()
     try:
-        target = wiring.mail_events().clicked(token, request.headers.get("user-agent", ""), request.method)
+        target = bootstrap.mail_events().clicked(token, request.headers.get("user-agent", ""), request.method)
     except InvalidTokenError:
         return _not_ours()
     return Response("", status_code=302, headers={"Location": target, **NO_STORE})
@@ -51,20 +51,20 @@ def click(token: str) -> Response:
 
 @mail_routes.route("/o/{token}", methods=["GET"])
 def open_pixel(token: str) -> Response:
-    from chalicelib.services import wiring
+    from chalicelib import bootstrap
 
-    wiring.mail_events().opened(token, _request().headers.get("user-agent", ""))
+    bootstrap.mail_events().opened(token, _request().headers.get("user-agent", ""))
     return Response(PIXEL, status_code=200, headers={"Content-Type": "image/gif", **NO_STORE})
 
 
 @mail_routes.route("/u/{token}", methods=["GET"])
 def unsubscribe_page(token: str) -> Response:
     """A page that asks; nothing changes on a GET (mail scanners follow every link)."""
+    from chalicelib import bootstrap
     from chalicelib.domain.tokens import InvalidTokenError
-    from chalicelib.services import wiring
 
     try:
-        email = wiring.mail_events().unsubscribe_target(token)
+        email = bootstrap.mail_events().unsubscribe_target(token)
     except InvalidTokenError:
         return _not_ours()
     form = (
@@ -82,11 +82,11 @@ def unsubscribe_page(token: str) -> Response:
 )
 def unsubscribe(token: str) -> Response:
     """RFC 8058 one-click: the mail client POSTs List-Unsubscribe=One-Click; no cookie needed."""
+    from chalicelib import bootstrap
     from chalicelib.domain.tokens import InvalidTokenError
-    from chalicelib.services import wiring
 
     try:
-        wiring.mail_events().unsubscribe(token)
+        bootstrap.mail_events().unsubscribe(token)
     except InvalidTokenError:
         return _not_ours()
     return _page("配信を停止しました / Unsubscribed", "<p>You will not receive these emails again.</p>")
@@ -95,10 +95,9 @@ def unsubscribe(token: str) -> Response:
 @mail_routes.route("/admin/scenarios")
 def scenarios() -> Any:
     requests.require_admin(_request())
-    from chalicelib.services import scenario_reports, wiring
+    from chalicelib import bootstrap
 
-    definitions = wiring.definitions().in_force().definitions
-    return scenario_reports.scenario_list(definitions, wiring.journey_store())
+    return bootstrap.scenario_reports().scenarios()
 
 
 @mail_routes.route("/admin/scenarios/{name}/report")
@@ -106,18 +105,11 @@ def scenario_report(name: str) -> Any:
     """Per step, per A/B branch and per day; `?since=YYYY-MM-DD&until=YYYY-MM-DD`."""
     request = _request()
     requests.require_admin(request)
-    from chalicelib.services import scenario_reports, wiring
+    from chalicelib import bootstrap
 
     query = requests.params(request)
-    definitions = wiring.definitions().in_force().definitions
-    return requests.answer(
-        scenario_reports.scenario_report,
-        name,
-        definitions,
-        wiring.journey_store(),
-        query.get("since", ""),
-        query.get("until", ""),
-    )
+    report = bootstrap.scenario_reports().report
+    return requests.answer(report, name, query.get("since", ""), query.get("until", ""))
 
 
 @mail_routes.route("/admin/clock", methods=["GET", "POST"])
@@ -128,10 +120,9 @@ def local_clock() -> Any:
     requests.require_admin(request)
     from chalice.app import NotFoundError
 
-    from chalicelib import clock
-    from chalicelib.settings import get_settings
+    from chalicelib import bootstrap, clock
 
-    if get_settings().stage != "local":
+    if bootstrap.settings().stage != "local":
         raise NotFoundError("The clock can only be moved on the local stack.")
     if request.method == "POST":
         body = requests.json_object(request)

@@ -9,6 +9,7 @@ from typing import Any
 
 from chalice.app import BadRequestError, ForbiddenError, NotFoundError, Request, UnauthorizedError
 
+from chalicelib import clock
 from chalicelib.domain import errors
 
 
@@ -26,11 +27,10 @@ def json_object(request: Request | None, limit_kib: int = 4) -> dict[str, Any]:
 
 
 def require_admin(request: Request | None) -> None:
-    from chalicelib.services import wiring
+    from chalicelib import bootstrap
 
-    if not wiring.admin_allowed(request.headers.get("authorization") if request else None):
+    if not bootstrap.admin_allowed(request.headers.get("authorization") if request else None):
         raise UnauthorizedError("A valid 'Authorization: Bearer <admin token>' header is required.")
-    wiring.tables_ready()
 
 
 def params(request: Request | None) -> Mapping[str, str]:
@@ -56,3 +56,35 @@ def answer(call: Callable[..., Any], *args: Any) -> Any:
         raise NotFoundError(str(error)) from None
     except errors.BadInputError as error:
         raise BadRequestError(str(error)) from None
+
+
+def cors(origin: str | None) -> dict[str, str]:
+    """The answer's CORS headers for a site's page (its origin checked by the caller)."""
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
+
+
+def within_the_request(seconds: float = 25) -> Callable[[], int]:
+    """A job's clock for an API call: the milliseconds left before `seconds` from now, within
+    API Gateway's 29 s; a scheduled run goes on from where the job stopped."""
+    deadline = clock.stopwatch() + seconds
+
+    def remaining_ms() -> int:
+        return int((deadline - clock.stopwatch()) * 1000)
+
+    return remaining_ms
+
+
+GIF = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
+_BEACON_STATUS = {
+    "": 204,
+    "too_large": 413,
+    "unknown_site": 404,
+    "foreign_origin": 403,
+    "foreign_url": 403,
+    "rate_limited": 429,
+}
+
+
+def beacon_status(refused: str) -> int:
+    """The HTTP answer to a beacon: 204 when stored, else why not (any other reason is a 400)."""
+    return _BEACON_STATUS.get(refused, 400)

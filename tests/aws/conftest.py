@@ -11,9 +11,7 @@ import pytest
 from botocore.config import Config
 from moto import mock_aws
 
-from chalicelib.aws.clients import client
-from chalicelib.services import admin_stores, beacons, identity, wiring
-from chalicelib.settings import get_settings
+from chalicelib import bootstrap
 from chalicelib.store.events import _LINK_CACHE, _SITE_CACHE
 from chalicelib.store.models import ALL_MODELS
 from devstack.cloudformation import LocalStack
@@ -22,27 +20,7 @@ PUBLIC_URL = "https://mail.example.test/api"
 
 
 def _reset_caches() -> None:
-    for cached in (
-        get_settings,
-        client,
-        wiring.importer,
-        wiring._admin_token,
-        wiring._bound,
-        wiring.definitions,
-        wiring.segment_store,
-        wiring.contact_state,
-        wiring.evaluator,
-        wiring.sales_alerts,
-        wiring.journey_store,
-        wiring._link_key,
-        wiring.scenario_actions,
-        wiring.engine,
-        wiring.mail_events,
-    ):
-        cached.cache_clear()
-    beacons.reset()
-    identity.reset()
-    admin_stores.event_admin.cache_clear()
+    bootstrap.reset()
     _SITE_CACHE.clear()
     _LINK_CACHE.clear()
     for model in ALL_MODELS:

@@ -107,12 +107,13 @@ def test_a_browser_that_asks_not_to_be_tracked_keeps_no_identifier(aws, api, sit
 
 
 def test_a_flood_from_one_visitor_is_rate_limited(aws, api, site):
-    from chalicelib.services import beacons
+    from chalicelib import bootstrap
+    from chalicelib.services.beacons import Beacons
+    from chalicelib.store.events import EventStore
 
-    frozen = beacons.beacons()
-    frozen._clock = lambda: 1_800_000_000.0  # one window for the whole flood, whatever the wall clock does
-    for counter in (frozen._per_visitor, frozen._per_second, frozen._per_ip):
-        counter._clock = frozen._clock
+    store = EventStore(aws["session"].client("dynamodb"), aws["SitesTable"], aws["EventsTable"])
+    still = Beacons(store, 90, lambda: 1_800_000_000.0, identify=lambda *link: "")  # one window for it all
+    bootstrap.provide(beacons=still)
     answers = [send(api, view(site)).status_code for _ in range(35)]
     assert answers.count(204) == 30 and answers[-1] == 429
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from chalicelib import clock
-from chalicelib.services import scenario_dates, wiring
+from chalicelib import bootstrap, clock
+from chalicelib.services import scenario_dates
 from tests.aws.conftest import queued_bodies
 from tests.aws.test_api import drop_and_import
 from tests.aws.test_beacons import auth
@@ -64,7 +64,7 @@ def test_a_birthday_is_entered_once_at_local_midnight_and_mailed_when_the_window
     tick(api, aws)
     assert birthday_mail() == ["aiko@example.com"]
     # That day's pass delivered again after the journey ended (a work-queue retry): nobody enters.
-    assert wiring.date_pass(date.fromisoformat(first_pass["day"]), None, lambda: 10**9) == 0
+    assert bootstrap.work().date_pass(date.fromisoformat(first_pass["day"]), None, lambda: 10**9) == 0
 
     # A year later, the day before: entered again (entry 2) and mailed again; ben never was.
     next_year = tomorrow.replace(year=tomorrow.year + 1)

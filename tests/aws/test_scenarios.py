@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chalicelib import clock
-from chalicelib.services import wiring
+from chalicelib import bootstrap, clock
 from chalicelib.store.journeys import JourneyStore
+from chalicelib.web import records
 from tests.aws.conftest import PUBLIC_URL
 from tests.aws.test_api import drop_and_import
 from tests.aws.test_beacons import auth
@@ -119,7 +119,9 @@ def test_first_buyers_are_thanked_taught_and_branch_on_their_click_until_the_goa
     assert later["aiko@example.com"].endswith("玉露のご案内")  # she clicked: the upgrade
     ben_place = [
         p
-        for p in wiring.journey_store().places_of(contact_by_email(api, aws, "ben@example.com")["contact_id"])
+        for p in bootstrap.journey_store().places_of(
+            contact_by_email(api, aws, "ben@example.com")["contact_id"]
+        )
     ]
     assert ben_place[0].journey.branches == {
         "offer_test": (later.get("ben@example.com") and "coupon") or "holdout"
@@ -138,7 +140,7 @@ def test_first_buyers_are_thanked_taught_and_branch_on_their_click_until_the_goa
     tick(api, aws)
     assert {
         p.status
-        for p in wiring.journey_store().places_of(
+        for p in bootstrap.journey_store().places_of(
             contact_by_email(api, aws, "aiko@example.com")["contact_id"]
         )
     } == {"exited"}
@@ -158,7 +160,9 @@ def test_a_purchase_reaches_the_goal_and_counts_as_a_conversion(aws, api, stream
     assert len(raw_mail()) == 1  # no tips: she left at the goal
     rep = report(api, aws)
     assert rep["totals"]["goal"] == 1 and rep["totals"]["goal_rate"] == 1.0
-    (place,) = wiring.journey_store().places_of(contact_by_email(api, aws, "aiko@example.com")["contact_id"])
+    (place,) = bootstrap.journey_store().places_of(
+        contact_by_email(api, aws, "aiko@example.com")["contact_id"]
+    )
     assert place.status == "goal"
 
 
@@ -174,10 +178,10 @@ def test_a_crash_after_ses_took_the_mail_never_sends_it_again(aws, api, streams,
 
     monkeypatch.setattr(JourneyStore, "record_sent", crash_once)
     with pytest.raises(ConnectionError):
-        wiring.engine().tick()
+        bootstrap.runner().tick()
     assert len(raw_mail()) == 1
-    wiring.engine().tick()  # the place was not moved: the step is walked again
-    wiring.engine().tick()
+    bootstrap.runner().tick()  # the place was not moved: the step is walked again
+    bootstrap.runner().tick()
     assert len(raw_mail()) == 1, "the ledger's claim stops a second send"
 
 
@@ -185,7 +189,7 @@ def test_two_ticks_at_once_and_a_redelivered_entry_send_one_mail_each(aws, api, 
     people = [f"p{n}@example.com" for n in range(12)]
     drop_and_import(aws, api, "buyers.csv", buyers_csv(*people))
     streams()
-    engine = wiring.engine()
+    engine = bootstrap.runner()
     threads = [threading.Thread(target=engine.tick) for _ in range(2)]
     for t in threads:
         t.start()
@@ -204,40 +208,42 @@ def test_two_ticks_at_once_and_a_redelivered_entry_send_one_mail_each(aws, api, 
             }
         },
     }
-    engine.on_events([record, record])
+    engine.on_events(records.timeline_inserts([record, record]))
     engine.tick()
     assert len(raw_mail()) == len(people)
     assert report(api, aws)["totals"]["entered"] == len(people)
 
 
-def test_ses_throttling_is_retried_and_nothing_is_lost(aws, api, streams, shop, monkeypatch):
+def test_ses_throttling_is_retried_and_nothing_is_lost(aws, api, streams, shop):
     drop_and_import(aws, api, "buyers.csv", buyers_csv("aiko@example.com", "ben@example.com"))
     streams()
-    from botocore.exceptions import ClientError
-
-    ses = wiring.engine()._mailer._ses
-    real = ses.send_raw_email
-    refusals = {"left": 10**6}
-    lock = threading.Lock()
-
-    def throttled(**kwargs):
-        with lock:
-            refused = refusals["left"] > 0
-            refusals["left"] -= refused
-        if refused:
-            raise ClientError(
-                {"Error": {"Code": "Throttling", "Message": "Maximum sending rate exceeded."}}, "SendRawEmail"
-            )
-        return real(**kwargs)
-
-    monkeypatch.setattr(ses, "send_raw_email", throttled)
-    monkeypatch.setattr(wiring.engine()._mailer, "_sleep", lambda s: None)
+    ses = ThrottlingSes(bootstrap.mail_transport(), refusals=10**6)
+    bootstrap.provide(mail_transport=ses, pause=lambda seconds: None)
     # SES refuses all afternoon: five tries each in the run, then the claims are given back.
-    assert wiring.engine().tick()["throttled"] == 1
+    assert bootstrap.runner().tick()["throttled"] == 1
     assert len(raw_mail()) == 0
-    refusals["left"] = 2  # the next tick: two more refusals, then SES takes both
-    assert "throttled" not in wiring.engine().tick()
+    ses.refusals = 2  # the next tick: two more refusals, then SES takes both
+    assert "throttled" not in bootstrap.runner().tick()
     assert sorted(m["To"] for m in raw_mail()) == ["aiko@example.com", "ben@example.com"]
+
+
+class ThrottlingSes:
+    """SES in front of the emulator's, refusing the first `refusals` mails as too fast."""
+
+    def __init__(self, real, refusals: int) -> None:
+        self._real = real
+        self.refusals = refusals
+        self._lock = threading.Lock()
+
+    def send_raw(self, to: str, raw: bytes) -> str:
+        from chalicelib.domain.mail.message import MailThrottledError
+
+        with self._lock:
+            refused = self.refusals > 0
+            self.refusals -= refused
+        if refused:
+            raise MailThrottledError("Maximum sending rate exceeded.")
+        return self._real.send_raw(to, raw)
 
 
 # --- consent at send time, unsubscribe, feedback -----------------------------------------------------------
@@ -289,7 +295,7 @@ def test_bounces_and_complaints_suppress_once_and_soft_bounces_are_sent_again(aw
     drop_and_import(aws, api, "buyers.csv", buyers_csv(*people))
     streams()
     tick(api, aws)
-    store = wiring.journey_store()
+    store = bootstrap.journey_store()
     ses_ids = {}
     for person in people:
         contact_id = contact_by_email(api, aws, person)["contact_id"]

@@ -9,8 +9,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from chalicelib import bootstrap
 from chalicelib.domain.tokens import sign
-from chalicelib.services import wiring
 from chalicelib.services.evaluation import Evaluator
 from tests.aws.conftest import queued_bodies, results, sent_mail
 from tests.aws.test_api import drop_and_import
@@ -223,11 +223,12 @@ def test_a_quiet_contact_cools_down_and_the_sweep_moves_them_out(aws, api, site,
 
     later = [time.time()]
     evaluator = Evaluator(
-        wiring.contact_state(),
-        wiring.segment_store(),
-        wiring.definitions(),
-        wiring.evaluator()._alerts,
+        bootstrap.contact_state(),
+        bootstrap.segment_store(),
+        bootstrap.definitions(),
+        bootstrap.sales_alerts(),
         lambda: later[0],
+        bootstrap.isolation(),
     )
     assert evaluator.sweep() == 0, "nobody is due yet"
     later[0] = datetime.fromisoformat(check_at).timestamp() + 1
@@ -436,9 +437,9 @@ def test_erasing_a_person_takes_them_out_of_every_segment(aws, api, site, stream
 
 
 def test_segment_moves_in_shared_transactions_count_everyone_once_even_when_repeated(aws, api):
-    from chalicelib.store.segments import Move
+    from chalicelib.domain.evaluation import Move
 
-    store = wiring.segment_store()
+    store = bootstrap.segment_store()
     moves = [Move(f"c{i:03d}", f"p{i}@example.com", ["a", "b", "c"], []) for i in range(40)]  # 120 changes
     store.move_many(moves, "2026-11-23T00:00:00+00:00")
     store.move_many(moves[:10], "2026-11-23T00:00:01+00:00")  # a retried batch: already members
@@ -462,11 +463,12 @@ def test_the_sweep_works_through_everyone_due_in_pages_and_leaves_the_rest(aws, 
 
     tomorrow = datetime.combine(today + timedelta(days=1), datetime.min.time(), UTC).timestamp() + 5
     evaluator = Evaluator(
-        wiring.contact_state(),
-        wiring.segment_store(),
-        wiring.definitions(),
-        wiring.evaluator()._alerts,
+        bootstrap.contact_state(),
+        bootstrap.segment_store(),
+        bootstrap.definitions(),
+        bootstrap.sales_alerts(),
         lambda: tomorrow,
+        bootstrap.isolation(),
     )
     assert evaluator.sweep(page=4) == 45, "every due contact, though each read is 4 per shard"
     assert members(api, aws, "lapsed_customers") == {f"l{i}@example.com" for i in range(45)}

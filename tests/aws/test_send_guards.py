@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from chalicelib import clock
-from chalicelib.services import wiring
+from chalicelib import bootstrap, clock
 from tests.aws.test_api import drop_and_import
 from tests.aws.test_identity import contact_by_email
 from tests.aws.test_scenarios import buyers_csv, path_of, raw_mail, report, subject, tick
@@ -33,7 +32,7 @@ def test_two_scenarios_mailing_one_person_at_once_keep_to_one_mail_a_day(
     assert put_definition(api, aws, "scenarios", TWO_SCENARIOS).status_code == 200
     drop_and_import(aws, api, "buyers.csv", buyers_csv("aiko@example.com"))
     streams()
-    engine, store = wiring.engine(), wiring.journey_store()
+    engine, store = bootstrap.runner(), bootstrap.journey_store()
     contact_id = contact_by_email(api, aws, "aiko@example.com")["contact_id"]
     places = store.places_of(contact_id)
     assert sorted(p.journey.scenario for p in places) == ["teach", "welcome"]
@@ -94,24 +93,24 @@ def test_an_unsubscribe_overwritten_by_an_import_in_the_same_instant_still_mails
 def test_a_tick_short_of_time_stops_between_people_and_the_next_one_goes_on(
     aws, api, streams, shop, monkeypatch
 ):
-    from chalicelib.services import scenario_engine
+    from chalicelib.services import scenario_runner
 
     people = [f"p{n}@example.com" for n in range(5)]
     drop_and_import(aws, api, "buyers.csv", buyers_csv(*people))
     streams()
-    monkeypatch.setattr(scenario_engine, "TICK_WORKERS", 1)
-    engine = wiring.engine()
-    ses = engine._mailer._ses
-    real = ses.send_raw_email
+    monkeypatch.setattr(scenario_runner, "TICK_WORKERS", 1)
+    real = bootstrap.mail_transport()
     out_of_time = threading.Event()
 
-    def send_then_run_out(**kwargs):
-        out_of_time.set()  # the run's clock is nearly spent once this mail has gone
-        return real(**kwargs)
+    class SendThenRunOut:
+        def send_raw(self, to: str, raw: bytes) -> str:
+            out_of_time.set()  # the run's clock is nearly spent once this mail has gone
+            return real.send_raw(to, raw)
 
-    monkeypatch.setattr(ses, "send_raw_email", send_then_run_out)
+    bootstrap.provide(mail_transport=SendThenRunOut())
+    engine = bootstrap.runner()
     walked = engine.tick(lambda: 0 if out_of_time.is_set() else 10**9)["walked"]
     assert (walked, len(raw_mail())) == (1, 1)
-    monkeypatch.setattr(ses, "send_raw_email", real)
-    engine.tick()
+    bootstrap.reset()
+    bootstrap.runner().tick()
     assert sorted(m["To"] for m in raw_mail()) == sorted(people)

@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.domain.emails import email_hash
 from chalicelib.services.import_file import Importer, ObjectCreated
-from tests.fakes import MemoryContactStore, MemoryFiles, MemoryLedger, QueuedContinuations
+from tests.fakes import MemoryContactStore, MemoryFiles, MemoryLedger, QueuedWork
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -19,14 +19,14 @@ class World:
         self.store = MemoryContactStore()
         self.files = MemoryFiles(chunk_bytes=1000)
         self.ledger = MemoryLedger()
-        self.queue = QueuedContinuations()
+        self.queue = QueuedWork()
         ids = iter(range(10**9))
         self.importer = Importer(
             self.store,
             self.files,
             self.ledger,
             self.queue,
-            clock=lambda: NOW,
+            clock=NOW.timestamp,
             new_id=lambda: f"c{next(ids):06d}",
             rows_per_run=rows_per_run,
         )

@@ -19,6 +19,14 @@ from functools import lru_cache
 from .templates import Rendered
 
 
+class MailThrottledError(RuntimeError):
+    """The mail service will not take mail this fast; try again after a pause."""
+
+
+class MailRejectedError(RuntimeError):
+    """The mail service refused this message for good (the reason says why)."""
+
+
 @dataclass(frozen=True)
 class Sender:
     name: str

@@ -1,4 +1,4 @@
-"""Queue messages for the importer, in the shapes AWS sends them.
+"""Messages on the work queue, in the shapes AWS sends them.
 
 An S3 notification (possibly several records), S3's test event when the
 notification is first configured, or our own continuation message.
@@ -7,13 +7,17 @@ notification is first configured, or our own continuation message.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 from chalicelib.domain.queue_messages import CONTINUE_IMPORT, DATE_PASS, REEVALUATE
 from chalicelib.services.import_file import ObjectCreated
+
+if TYPE_CHECKING:
+    from chalicelib.services.work import Work
 
 
 class PoisonMessageError(ValueError):
@@ -37,7 +41,7 @@ class DatePassOn:
     start: dict[str, Any] | None
 
 
-def parse_import_message(body: str) -> list[ObjectCreated] | ContinueImport | Reevaluate | DatePassOn:
+def parse_work_message(body: str) -> list[ObjectCreated] | ContinueImport | Reevaluate | DatePassOn:
     try:
         message: Any = json.loads(body)
     except json.JSONDecodeError as error:
@@ -78,3 +82,16 @@ def parse_import_message(body: str) -> list[ObjectCreated] | ContinueImport | Re
         except (KeyError, TypeError, ValueError) as error:
             raise PoisonMessageError(f"The S3 record lacks {error}.") from None
     return created
+
+
+def dispatch(body: str, work: Work, remaining_ms: Callable[[], int]) -> None:
+    """One message off the work queue, handed to the use case it names."""
+    message = parse_work_message(body)
+    if isinstance(message, Reevaluate):
+        work.reevaluate(message.stamp, message.start, remaining_ms)
+    elif isinstance(message, DatePassOn):
+        work.date_pass(message.day, message.start, remaining_ms)
+    elif isinstance(message, ContinueImport):
+        work.continue_import(message.import_id, remaining_ms)
+    else:
+        work.files_created(message, remaining_ms)

@@ -8,7 +8,12 @@
   branching, waiting); it stops with time to spare and the next tick goes on;
 - each action is claimed in the ledger before it is done, and a place is
   written only if nobody moved it meanwhile, so two ticks at once, a retried
-  batch or a crash mid-way never do anything twice.
+  batch or a crash mid-way never do anything twice.  What an action did
+  (a mail sent, a field updated) is counted by whoever claimed it; what a
+  walk decided (a branch taken, a goal, an exit) is counted only when its
+  place is saved, so a walk that loses the race to another tick leaves no
+  trace, and a step already claimed is never held back by the cap its own
+  mail took.
 
 Editing a running scenario: a person keeps walking the version they entered
 under; when the new version has a step with the id they are on, they move
@@ -18,30 +23,38 @@ to the new version at that step.  If their version can no longer be read
 
 from __future__ import annotations
 
-import json
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aws_lambda_powertools import Logger
 
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.definitions.compile import Definitions
 from chalicelib.domain.definitions.mailing import Journeys
+from chalicelib.domain.errors import StaleJourneyError
 from chalicelib.domain.evaluation import History, facts_for
-from chalicelib.domain.journeys import Action, Journey, advance
+from chalicelib.domain.journeys import (
+    Action,
+    Journey,
+    Place,
+    Task,
+    action_key,
+    advance,
+    key_parts,
+    triggered,
+    zone_of,
+)
+from chalicelib.domain.mail.cap import frees_at
 from chalicelib.domain.scenarios import MailTest, Scenario, Step
-from chalicelib.domain.segments.patterns import Glob
 from chalicelib.domain.segments.rules import Compiled
+from chalicelib.domain.tally import Counts
+from chalicelib.domain.timeline import Recorded
 from chalicelib.services.definitions import DefinitionsService
-from chalicelib.services.mailer import Mailer, TryLater
-from chalicelib.services.scenario_actions import Actions, Counts
-from chalicelib.store.contact_state import ContactState
-from chalicelib.store.journeys import SHARDS, JourneyStore, Place, StaleJourneyError, place_of
+from chalicelib.services.mailer import Mailer, MailServiceBusyError
+from chalicelib.services.ports import Clock, ContactRepository, JourneyRepository
+from chalicelib.services.scenario_actions import Actions
 
 logger = Logger(service="sodate", child=True)
 TICK_RESERVE_MS = 15_000
@@ -50,15 +63,20 @@ MAX_ROUNDS = 1000
 SIGNAL_KINDS = frozenset({"segment_enter", "form", "conversion", "event", "purchase", "pageview"})
 
 
-class Engine:
+class MailCappedError(RuntimeError):
+    """Another scenario's mail took the person's last place under the cap since the walk began:
+    the walk is dropped unsaved, and the next one holds the mail until a place frees."""
+
+
+class ScenarioRunner:
     def __init__(
         self,
-        journeys: JourneyStore,
-        state: ContactState,
+        journeys: JourneyRepository,
+        state: ContactRepository,
         definitions: DefinitionsService,
         mailer: Mailer,
         actions: Actions,
-        clock: Callable[[], float] = time.time,
+        clock: Clock,
     ) -> None:
         self._journeys = journeys
         self._state = state
@@ -71,20 +89,15 @@ class Engine:
         return datetime.fromtimestamp(self._clock(), UTC)
 
     # --- signals from the events stream -------------------------------------------------------------
-    def on_events(self, records: list[dict[str, Any]]) -> None:
+    def on_events(self, entries: list[Recorded]) -> None:
         journeys = self._definitions.in_force().definitions.journeys
         if not journeys.scenarios:
             return
         signals: dict[str, list[tuple[str, str]]] = {}
-        for record in records:
-            image = record.get("dynamodb", {}).get("NewImage") or {}
-            pk, kind = image.get("pk", {}).get("S", ""), image.get("kind", {}).get("S", "")
-            if record.get("eventName") != "INSERT" or not pk.startswith("c#") or kind not in SIGNAL_KINDS:
-                continue
-            if "bot" in image:
-                continue
-            name = image.get("path" if kind == "pageview" else "name", {}).get("S", "")
-            signals.setdefault(pk[2:], []).append((kind, name))
+        for entry in entries:
+            if entry.kind in SIGNAL_KINDS and not entry.bot:
+                name = entry.path if entry.kind == "pageview" else entry.name
+                signals.setdefault(entry.contact_id, []).append((entry.kind, name))
         counts = Counts()
         places = self._journeys.places_in(signals, journeys.scenarios) if signals else {}
         try:
@@ -107,13 +120,13 @@ class Engine:
         for scenario in journeys.scenarios.values():
             place = places.get(scenario.name)
             if place is not None and place.running:
-                if scenario.goal and _triggered(scenario.goal, signals):
+                if scenario.goal and triggered(scenario.goal, signals):
                     place.extra["goal_seen"] = True
                     self._wake(place, now)
                 elif place.journey.waiting_for and any(n == place.journey.waiting_for for _, n in signals):
                     place.extra["event_seen"] = True
                     self._wake(place, now)
-            elif _triggered(scenario.entry, signals):
+            elif triggered(scenario.entry, signals):
                 if contact is None:  # entering needs the address alone; the walk reads the rest
                     email = self._state.email_of(contact_id)
                     contact = {"contact_id": contact_id, "email": email} if email else None
@@ -193,39 +206,39 @@ class Engine:
             for _ in range(MAX_ROUNDS):
                 if stop.is_set() or remaining_ms() < TICK_RESERVE_MS:
                     break
-                items = self._journeys.due(shard, self._clock(), page)
-                if not items:
+                due = self._journeys.due(shard, self._clock(), page)
+                if not due:
                     break
                 try:
-                    places = [place_of(i) for i in items if i["sk"]["S"].startswith("j#")]
-                    walked += self.walk_many(places, remaining_ms)
-                except TryLater:
+                    walked += self.walk_many([p for p in due if isinstance(p, Place)], remaining_ms)
+                except MailServiceBusyError:
                     logger.warning("SES is throttling; what is left waits for the next tick")
                     stop.set()
                     break
-                tasks += self._run_tasks([i for i in items if i["sk"]["S"].startswith("t#")])
+                tasks += self._run_tasks([t for t in due if isinstance(t, Task)])
             return walked, tasks
 
         with ThreadPoolExecutor(max_workers=TICK_WORKERS) as pool:
-            results = list(pool.map(shard_work, range(SHARDS)))
+            results = list(pool.map(shard_work, range(self._journeys.shards)))
         done = {"walked": sum(w for w, _ in results), "tasks": sum(t for _, t in results)}
         return done | ({"throttled": 1} if stop.is_set() else {})
 
-    def _run_tasks(self, items: list[dict[str, Any]]) -> int:
+    def _run_tasks(self, tasks: list[Task]) -> int:
         """Webhook retries and resends after a soft bounce; each taken by one run only."""
         done = 0
         now = self.now()
-        for item in items:
-            pk, sk, due = item["pk"]["S"], item["sk"]["S"], item["due_at"]["N"]
-            if not self._journeys.finish_task(pk, sk, due):
+        for task in tasks:
+            if not self._journeys.finish_task(task):
                 continue  # another run took it
-            data, contact_id = json.loads(item["data"]["S"]), pk[2:]
-            if sk.startswith("t#webhook#"):
+            contact_id, data = task.contact_id, task.data
+            if task.kind == "webhook":
                 self._actions.webhook(contact_id, data, now)
-            elif sk.startswith("t#resend#"):
+            elif task.kind == "resend":
                 contact = self._state.by_id(contact_id)
                 if contact is not None:
-                    action = Action("send", data["step"], data["template"], data["key"])
+                    action = Action(
+                        "send", data["step"], data["template"], data["key"], key_parts(data["key"])[1]
+                    )
                     mailing = self._definitions.in_force().definitions.mailing
                     if action.spec in mailing.templates:
                         self._mailer.send(action, contact, mailing, now, "", resend=True)
@@ -247,8 +260,8 @@ class Engine:
                     break
                 try:
                     walked += self._walk(place, contacts.get(place.email), in_force.definitions, now, counts)
-                except StaleJourneyError:
-                    continue  # another tick walked this person meanwhile
+                except (StaleJourneyError, MailCappedError):
+                    continue  # another tick walked this person meanwhile, or the cap filled: no trace
         finally:  # what was done is counted, even when SES stops the batch
             self.write(counts)
         return walked
@@ -256,6 +269,7 @@ class Engine:
     def _walk(
         self, place: Place, contact: Contact | None, definitions: Definitions, now: datetime, counts: Counts
     ) -> int:
+        """Walk one person; what the walk decided is counted only once its place is saved."""
         journeys = definitions.journeys
         scenario = self._scenario_for(place, journeys)
         if contact is None or scenario is None:  # erased, or the scenario is gone
@@ -272,19 +286,21 @@ class Engine:
             self._holds(contact, definitions, place.journey, now),
             goal_reached=goal,
             zone=zone,
-            defer=self._defer(scenario, contact, journeys, now, zone),
+            defer=self._defer(scenario, place.journey, journeys, now, zone),
             event_seen=event_seen,
         )
+        decided = Counts()  # kept only if this walk's save wins
         for step, branch in place.journey.branches.items():
             if place.extra.setdefault("counted", []).count(step) == 0:
                 place.extra["counted"].append(step)
-                counts.add(scenario.name, now, f"{step}>{branch}", "entered")
+                decided.add(scenario.name, now, f"{step}>{branch}", "entered")
         for action in walk.actions:
-            self._do(action, place, contact, definitions, now, counts)
+            self._do(action, place, contact, definitions, now, counts, decided)
         if walk.journey is None:
             place.status = "goal" if any(a.kind == "goal" for a in walk.actions) else "exited"
             place.ended_at = now.timestamp()
         self._journeys.save(place)
+        counts.merge(decided)
         return 1
 
     def _do(
@@ -295,7 +311,10 @@ class Engine:
         definitions: Definitions,
         now: datetime,
         counts: Counts,
+        decided: Counts,
     ) -> None:
+        """Actions are claimed in the ledger, so whoever claims one counts it (`counts`); goals and
+        exits are the walk's own decision (`decided`)."""
         scenario = place.journey.scenario
         branch = ",".join(f"{s}>{b}" for s, b in place.journey.branches.items())
         if action.kind == "send":
@@ -303,7 +322,7 @@ class Engine:
                 action, contact, definitions.mailing, now, branch, definitions.journeys.cap
             )
             if sent.outcome == "capped":
-                raise StaleJourneyError(contact["contact_id"])  # the place stays due; the next walk defers
+                raise MailCappedError(contact["contact_id"])
             if sent.outcome != "duplicate":
                 counts.add(scenario, now, action.step, sent.outcome, branch)
             if sent.outcome == "sent":
@@ -311,11 +330,10 @@ class Engine:
                     contact["contact_id"], now, "mail_sent", scenario, step=action.step, template=action.spec
                 )
         elif action.kind in ("goal", "exit"):
-            counts.add(scenario, now, "-", action.kind, branch)
-            counts.note(contact["contact_id"], now, f"scenario_{action.kind}", scenario, step=action.step)
-        else:
-            if self._actions.take(action, contact, definitions, now):
-                counts.add(scenario, now, action.step, action.kind)
+            decided.add(scenario, now, "-", action.kind, branch)
+            decided.note(contact["contact_id"], now, f"scenario_{action.kind}", scenario, step=action.step)
+        elif self._actions.take(action, contact, definitions, now):
+            counts.add(scenario, now, action.step, action.kind)
 
     def _scenario_for(self, place: Place, journeys: Journeys) -> Scenario | None:
         name, step = place.journey.scenario, place.journey.step
@@ -331,8 +349,7 @@ class Engine:
     ) -> Callable[[Compiled | MailTest], bool]:
         def holds(test: Compiled | MailTest) -> bool:
             if isinstance(test, MailTest):
-                key = f"{journey.contact_id}#{journey.scenario}#{test.step}#{journey.entry}"
-                done = self._journeys.action(journey.contact_id, key) or {}
+                done = self._journeys.action(journey.contact_id, action_key(journey, test.step)) or {}
                 return f"{test.did}_at" in done
             history = History()
             if test.uses_history:
@@ -345,43 +362,26 @@ class Engine:
         return holds
 
     def _defer(
-        self, scenario: Scenario, contact: Contact, journeys: Journeys, now: datetime, zone: tzinfo
+        self, scenario: Scenario, journey: Journey, journeys: Journeys, now: datetime, zone: tzinfo
     ) -> Callable[[Step], datetime | None]:
+        """Hold a send for quiet hours, or until a place under the cap frees -- unless this
+        step's mail was claimed already (another tick is sending it, or sent it): then the
+        cap is full with that very mail, and the walk goes on to find it a duplicate."""
+
         def defer(step: Step) -> datetime | None:
             later = scenario.window.next_open(now, zone) if scenario.window else None
             if journeys.cap is not None:
-                mails, hours = journeys.cap
-                since = now.timestamp() - hours * 3600
-                recent = sorted(t for t in self._journeys.mail_times(contact["contact_id"]) if t > since)
-                if len(recent) >= mails:
-                    free = datetime.fromtimestamp(recent[-mails] + hours * 3600 + 1, UTC)
-                    later = max(later, free) if later else free
+                times = self._journeys.mail_times(journey.contact_id)  # first the cap, then the ledger
+                free = frees_at(journeys.cap, times, now.timestamp())
+                claimed = self._journeys.action(journey.contact_id, action_key(journey, step.id))
+                if free is not None and claimed is None:
+                    moment = datetime.fromtimestamp(free, UTC)
+                    later = max(later, moment) if later else moment
             return later
 
         return defer
 
 
-def _triggered(trigger: dict[str, Any], signals: list[tuple[str, str]]) -> bool:
-    if "segment" in trigger:
-        return ("segment_enter", trigger["segment"]) in signals
-    if "event" in trigger:
-        return any(kind != "pageview" and trigger["event"] in (kind, name) for kind, name in signals)
-    if "page" in trigger:
-        glob = Glob(trigger["page"])
-        return any(kind == "pageview" and glob.match(name) for kind, name in signals)
-    return False
-
-
 def _in_goal(scenario: Scenario, contact: Contact) -> bool:
     goal = scenario.goal or {}
     return "segment" in goal and goal["segment"] in (contact.get("segments") or [])
-
-
-def zone_of(name: Any, fallback: str) -> tzinfo:
-    for candidate in (name, fallback):
-        if isinstance(candidate, str) and candidate:
-            try:
-                return ZoneInfo(candidate)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    return UTC

@@ -1,4 +1,4 @@
-"""In-memory implementations of the service ports: instant, and inspectable."""
+"""In-memory twins of the import's ports: contacts in batches, the bucket, the ledger, the work queue."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import IO, Any
 
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.emails import email_hash
-from chalicelib.services.import_state import Claim
-from chalicelib.services.ports import FileChangedError
+from chalicelib.domain.errors import FileChangedError
+from chalicelib.domain.imports import Claim
 from chalicelib.store.contact_codec import Item, from_item, to_item
 
 
@@ -102,12 +102,22 @@ class MemoryLedger:
         return held["checkpoint"] if held and held["status"] == "running" else None
 
 
-class QueuedContinuations:
+class QueuedWork:
+    """The work queue: what was queued, in order."""
+
     def __init__(self) -> None:
         self.queued: list[str] = []
+        self.reevaluations: list[tuple[str, dict[str, Any] | None]] = []
+        self.date_passes: list[tuple[str, dict[str, Any]]] = []
 
     def continue_import(self, import_id: str) -> None:
         self.queued.append(import_id)
+
+    def reevaluate(self, stamp: str, start: dict[str, Any] | None = None) -> None:
+        self.reevaluations.append((stamp, start))
+
+    def date_pass(self, day: str, start: dict[str, Any]) -> None:
+        self.date_passes.append((day, start))
 
 
 def csv_bytes(text: str, encoding: str = "utf-8") -> bytes:

@@ -1,0 +1,394 @@
+"""The composition root: the only code that builds adapters and services.
+
+Each builder runs once per Lambda container, on first use, and imports what
+it builds only then, so the beacon path loads the beacon's few modules and
+nothing else (a cold start stays close to a bare `import boto3`).  Every
+service is handed the one clock (`clock.now`), which the local stack can move.
+
+Nothing in chalicelib imports this module but the HTTP room (app.py's routes
+and web/), and devstack, bench and the tests; `reset()` forgets every built
+object (tests that change the settings).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from functools import cache, wraps
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from chalicelib import clock
+from chalicelib.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from chalicelib.aws.secrets import SecretValue
+    from chalicelib.services.batches import Isolation
+    from chalicelib.services.beacons import Beacons
+    from chalicelib.services.contacts_admin import ContactsAdmin
+    from chalicelib.services.definitions import DefinitionsService
+    from chalicelib.services.evaluation import Evaluator
+    from chalicelib.services.identity import Identity
+    from chalicelib.services.import_file import Importer
+    from chalicelib.services.mail_events import MailEvents
+    from chalicelib.services.mailer import Mailer
+    from chalicelib.services.ports import MailTransport
+    from chalicelib.services.purchases import Purchases
+    from chalicelib.services.sales_alerts import SalesAlerts
+    from chalicelib.services.scenario_actions import Actions
+    from chalicelib.services.scenario_dates import DatePass
+    from chalicelib.services.scenario_reports import ScenarioReports
+    from chalicelib.services.scenario_runner import ScenarioRunner
+    from chalicelib.services.segments_admin import SegmentsAdmin
+    from chalicelib.services.sites_admin import SitesAdmin
+    from chalicelib.services.tag_verification import TagVerification
+    from chalicelib.services.work import Work
+    from chalicelib.store.contact_state import ContactState
+    from chalicelib.store.contacts import ContactDirectory
+    from chalicelib.store.event_admin import EventAdmin
+    from chalicelib.store.journeys import JourneyStore
+    from chalicelib.store.segments import SegmentStore
+
+T = TypeVar("T")
+_built: list[Any] = []
+_given: dict[str, Any] = {}
+
+
+_building = threading.RLock()  # builders call builders; threads (the tick's, chalice local's) share parts
+
+
+def _once(builder: Callable[[], T]) -> Callable[[], T]:
+    """Build on first use, then hand out the same object (per container), even when two
+    threads ask at once: every part that holds another holds the one everybody holds."""
+    cached = cache(builder)
+    _built.append(cached)
+
+    @wraps(builder)
+    def part() -> T:
+        given: T | None = _given.get(builder.__name__)
+        if given is not None:
+            return given
+        if not cached.cache_info().currsize:
+            with _building:
+                return cached()
+        return cached()
+
+    return part
+
+
+def provide(**parts: Any) -> None:
+    """Hand out these instead of building them, by builder name (a bench's stubbed store,
+    a test's mail service that throttles); what was built is built again around them.
+    `reset()` forgets them."""
+    unknown = set(parts) - {b.__wrapped__.__name__ for b in _built}
+    if unknown:
+        raise ValueError(f"no such part: {sorted(unknown)}")
+    _given.update(parts)
+    for cached in _built:
+        cached.cache_clear()
+
+
+def reset() -> None:
+    """Forget everything built or provided (tests that change the settings or the emulator)."""
+    for cached in _built:
+        cached.cache_clear()
+    _given.clear()
+    get_settings.cache_clear()
+    from chalicelib.aws.clients import client
+
+    client.cache_clear()
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def _client(service: str) -> Any:
+    from chalicelib.aws.clients import client
+
+    return client(service)
+
+
+# --- the beacon path: only what it needs ------------------------------------------------------------
+@_once
+def beacons() -> Beacons:
+    from chalicelib.services.beacons import Beacons
+    from chalicelib.store.events import EventStore
+
+    store = EventStore(_client("dynamodb"), settings().sites_table, settings().events_table)
+    return Beacons(
+        store,
+        settings().visitor_ttl_days,
+        clock.now,
+        identify=lambda site, visitor_id, token: identity().from_email_link(site, visitor_id, token),
+    )
+
+
+# --- adapters ------------------------------------------------------------------------------------------
+@_once
+def _tables() -> bool:
+    """PynamoDB's models take their table names from the settings."""
+    from chalicelib.store.models import bind_tables
+
+    bind_tables(settings())
+    return True
+
+
+@_once
+def site_directory() -> EventAdmin:
+    from chalicelib.store.event_admin import EventAdmin
+
+    return EventAdmin(_client("dynamodb"), settings().sites_table, settings().events_table)
+
+
+@_once
+def contact_directory() -> ContactDirectory:
+    from chalicelib.store.contacts import ContactDirectory
+
+    _tables()
+    return ContactDirectory(_client("dynamodb"))
+
+
+@_once
+def contact_state() -> ContactState:
+    from chalicelib.store.contact_state import ContactState
+
+    s = settings()
+    return ContactState(_client("dynamodb"), s.contacts_table, s.events_table, s.suppressions_table)
+
+
+@_once
+def segment_store() -> SegmentStore:
+    from chalicelib.store.segments import SegmentStore
+
+    return SegmentStore(_client("dynamodb"), settings().segments_table, settings().events_table)
+
+
+@_once
+def journey_store() -> JourneyStore:
+    from chalicelib.store.journeys import JourneyStore
+
+    return JourneyStore(_client("dynamodb"), settings().journeys_table)
+
+
+def _bucket() -> Any:
+    from chalicelib.aws.s3files import S3Files
+
+    return S3Files(_client("s3"), settings().bucket)
+
+
+def _work_queue() -> Any:
+    from chalicelib.aws.queue import WorkQueue
+
+    return WorkQueue(_client("sqs"), settings().import_queue_url)
+
+
+def _secret(secret_id: str) -> SecretValue:
+    from chalicelib.aws.secrets import SecretValue
+
+    return SecretValue(_client("secretsmanager"), secret_id)
+
+
+@_once
+def link_key() -> SecretValue:
+    return _secret(settings().link_key_secret)
+
+
+@_once
+def _admin_token() -> SecretValue:
+    return _secret(settings().admin_token_secret)
+
+
+def admin_allowed(authorization: str | None) -> bool:
+    from chalicelib.domain.tokens import bearer_matches
+
+    return bearer_matches(authorization, _admin_token().get())
+
+
+@_once
+def isolation() -> Isolation:
+    """Per-record isolation for batch handlers: poison records parked on the dead-letter queue."""
+    from chalicelib.aws.errors import is_transient
+    from chalicelib.aws.queue import DeadLetters
+    from chalicelib.services.batches import Isolation
+
+    url = settings().dead_letter_queue_url
+    return Isolation(DeadLetters(_client("sqs"), url) if url else None, is_transient)
+
+
+# --- use cases ---------------------------------------------------------------------------------------
+@_once
+def identity() -> Identity:
+    from chalicelib.services.identity import Identity
+
+    return Identity(
+        site_directory(), contact_directory(), link_key().get, clock.now, settings().visitor_ttl_days
+    )
+
+
+@_once
+def purchases() -> Purchases:
+    from chalicelib.services.purchases import Purchases
+
+    return Purchases(identity(), contact_state(), clock.now)
+
+
+@_once
+def sites() -> SitesAdmin:
+    from chalicelib.services.sites_admin import SitesAdmin
+
+    return SitesAdmin(site_directory(), clock.now)
+
+
+@_once
+def tag_verification() -> TagVerification:
+    from chalicelib.aws.page_fetch import fetch
+    from chalicelib.services.tag_verification import TagVerification
+
+    local = settings().stage == "local"  # the local stack may fetch pages on loopback
+
+    def get(url: str) -> tuple[int, str]:
+        page = fetch(url, local)
+        return page.status, page.html
+
+    return TagVerification(sites(), site_directory(), get, clock.now)
+
+
+@_once
+def contacts() -> ContactsAdmin:
+    from chalicelib.services.contacts_admin import ContactsAdmin
+
+    return ContactsAdmin(contact_directory(), site_directory(), definitions(), clock.now)
+
+
+@_once
+def segments() -> SegmentsAdmin:
+    from chalicelib.services.segments_admin import SegmentsAdmin
+
+    return SegmentsAdmin(definitions(), segment_store(), contact_state(), _bucket(), clock.now)
+
+
+@_once
+def importer() -> Importer:
+    from chalicelib.services.import_file import Importer
+    from chalicelib.store.contacts import DynamoContactStore
+    from chalicelib.store.imports import DynamoLedger
+
+    _tables()
+    s = settings()
+    return Importer(
+        store=DynamoContactStore(),
+        files=_bucket(),
+        ledger=DynamoLedger(),
+        continuations=_work_queue(),
+        clock=clock.now,
+        rows_per_run=s.rows_per_run,
+        max_file_bytes=s.max_file_bytes,
+    )
+
+
+@_once
+def definitions() -> DefinitionsService:
+    from chalicelib.services.definitions import DefinitionsService
+    from chalicelib.store.definitions import DefinitionStore
+
+    queue = _work_queue()
+    return DefinitionsService(
+        DefinitionStore(_client("dynamodb"), settings().definitions_table),
+        _bucket(),
+        clock.now,
+        on_change=queue.reevaluate,
+    )
+
+
+@_once
+def sales_alerts() -> SalesAlerts:
+    from chalicelib.aws.alerts import SesSnsAlerts
+    from chalicelib.services.sales_alerts import SalesAlerts
+
+    s = settings()
+    return SalesAlerts(SesSnsAlerts(_client("ses"), _client("sns"), s.sender, s.sales_alerts_topic))
+
+
+@_once
+def evaluator() -> Evaluator:
+    from chalicelib.services.evaluation import Evaluator
+
+    return Evaluator(contact_state(), segment_store(), definitions(), sales_alerts(), clock.now, isolation())
+
+
+@_once
+def scenario_actions() -> Actions:
+    from chalicelib.aws import page_fetch
+    from chalicelib.services.scenario_actions import Actions
+
+    local = settings().stage == "local"
+    webhook_key = _secret(settings().webhook_key_secret)
+
+    def post(url: str, body: bytes, headers: dict[str, str]) -> int:
+        return page_fetch.call("POST", url, local, body, headers).status
+
+    return Actions(journey_store(), contact_state(), sales_alerts(), post, webhook_key.get)
+
+
+@_once
+def pause() -> Callable[[float], None]:
+    """How a retry waits (backing off while SES throttles)."""
+    import time
+
+    return time.sleep
+
+
+@_once
+def mail_transport() -> MailTransport:
+    from chalicelib.aws.mail import SesTransport
+
+    return SesTransport(_client("ses"), settings().sender, settings().configuration_set)
+
+
+@_once
+def mailer() -> Mailer:
+    from chalicelib.services.mailer import Links, Mailer
+
+    s = settings()
+    links = Links(s.public_url, link_key().get, require_https=s.stage != "local")
+    return Mailer(mail_transport(), journey_store(), contact_state(), s.sender, links, pause())
+
+
+@_once
+def runner() -> ScenarioRunner:
+    from chalicelib.services.scenario_runner import ScenarioRunner
+
+    return ScenarioRunner(
+        journey_store(), contact_state(), definitions(), mailer(), scenario_actions(), clock.now
+    )
+
+
+@_once
+def date_pass() -> DatePass:
+    from chalicelib.services.scenario_dates import DatePass
+
+    return DatePass(runner(), contact_state(), journey_store(), definitions())
+
+
+@_once
+def mail_events() -> MailEvents:
+    from chalicelib.services.mail_events import MailEvents
+
+    _tables()
+    return MailEvents(
+        journey_store(), contact_state(), scenario_actions(), contact_directory(), link_key().get, clock.now
+    )
+
+
+@_once
+def scenario_reports() -> ScenarioReports:
+    from chalicelib.services.scenario_reports import ScenarioReports
+
+    return ScenarioReports(definitions(), journey_store())
+
+
+@_once
+def work() -> Work:
+    from chalicelib.services.work import Work
+
+    return Work(importer(), definitions(), evaluator(), runner(), date_pass(), _work_queue(), clock.now)

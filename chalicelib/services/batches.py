@@ -1,0 +1,49 @@
+"""Per-record isolation for every batch handler (SQS queues and both DynamoDB streams).
+
+A record that no retry can fix (malformed, or failing the same way every time)
+is parked with its reason beside the batch, and its healthy neighbours go
+through.  A passing fault (throttling, a write race, the network) fails the
+batch after the other records are done, so Lambda delivers it again; every
+handler is idempotent, so what was done is not done twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger
+
+from chalicelib.services.ports import Parking
+
+logger = Logger(service="sodate", child=True)
+T = TypeVar("T")
+
+
+class Isolation:
+    def __init__(self, parking: Parking | None, transient: Callable[[BaseException], bool]) -> None:
+        self._parking = parking
+        self._transient = transient
+
+    def each(
+        self,
+        handler: str,
+        records: Iterable[T],
+        work: Callable[[T], Any],
+        payload: Callable[[T], dict[str, Any]],
+    ) -> None:
+        """Do `work` for every record; park the poison ones; re-raise a passing fault at the end."""
+        retry: BaseException | None = None
+        for record in records:
+            try:
+                work(record)
+            except Exception as error:
+                if self._parking is None:
+                    raise
+                if self._transient(error):
+                    retry = retry or error
+                    continue
+                logger.exception("parked a record", extra={"handler": handler})
+                self._parking.park(handler, payload(record), repr(error))
+        if retry is not None:
+            raise retry

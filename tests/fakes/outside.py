@@ -1,0 +1,161 @@
+"""In-memory twins of the rest of the outside world: the clock, sites and hits, definition
+versions, the mail service, the sales channel, webhooks and the dead-letter queue."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.domain.definitions.versions import StaleVersionError, Version
+from chalicelib.domain.hits import Hit
+from chalicelib.domain.mail.message import MailRejectedError, MailThrottledError
+from chalicelib.domain.site import Site
+
+
+class FakeClock:
+    """The one clock, standing still until a test moves it."""
+
+    def __init__(self, at: datetime = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)) -> None:
+        self.now = at.timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def travel(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class MemorySites:
+    """The events table as the beacon path and the admin see it (HitLog and SiteDirectory)."""
+
+    def __init__(self) -> None:
+        self.sites: dict[str, Site] = {}
+        self.hits: dict[str, list[dict[str, Any]]] = {}  # owner (c#, v#, a#) -> hits
+        self.links: dict[tuple[str, str], str] = {}
+        self.rejections: dict[tuple[str, str, str], int] = {}
+
+    def site(self, site_id: str) -> Site | None:
+        return self.sites.get(site_id)
+
+    def put_site(self, site: Site) -> None:
+        self.sites[site.site_id] = site
+
+    def record(self, hit: Hit, owner: str, at: str, expires_at: int | None) -> None:
+        entry = {"kind": hit.kind, "path": hit.path, "url": hit.url, "at": at, "name": hit.name or ""}
+        self.hits.setdefault(owner, []).append(entry | ({"bot": hit.bot} if hit.bot else {}))
+
+    def linked_contact(self, site_id: str, visitor_id: str) -> str | None:
+        return self.links.get((site_id, visitor_id))
+
+    def count_rejected(self, site_id: str, reason: str, day: str) -> None:
+        key = (site_id, day, reason)
+        self.rejections[key] = self.rejections.get(key, 0) + 1
+
+    def link(self, site_id: str, visitor_id: str, contact_id: str, at: str) -> None:
+        self.links[(site_id, visitor_id)] = contact_id
+
+    def move_history(self, site_id: str, visitor_id: str, contact_id: str) -> int:
+        moved = self.hits.pop(f"v#{site_id}#{visitor_id}", [])
+        self.hits.setdefault(f"c#{contact_id}", []).extend(moved)
+        return len(moved)
+
+    def erase_contact(self, contact_id: str) -> int:
+        self.links = {k: v for k, v in self.links.items() if v != contact_id}
+        return len(self.hits.pop(f"c#{contact_id}", []))
+
+    def pages(self, site_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], None]:
+        return [], None
+
+    def page_last_hit(self, site_id: str, path: str) -> str | None:
+        return None
+
+    def rejected(self, site_id: str, day: str) -> dict[str, int]:
+        return {r: n for (s, d, r), n in self.rejections.items() if (s, d) == (site_id, day)}
+
+    def timeline(self, owner: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], None]:
+        return sorted(self.hits.get(owner, []), key=lambda h: h["at"], reverse=True)[:limit], None
+
+
+class MemoryDefinitionVersions:
+    def __init__(self) -> None:
+        self.kept: dict[str, list[Version]] = {}
+        self.populations: dict[str, dict[str, Any]] = {}
+
+    def active(self, kinds: tuple[str, ...]) -> dict[str, Version]:
+        return {k: self.kept[k][-1] for k in kinds if self.kept.get(k)}
+
+    def activate(self, kind: str, text: str, file: str, at: str, replacing: int) -> int:
+        kept = self.kept.setdefault(kind, [])
+        if (kept[-1].number if kept else 0) != replacing:
+            raise StaleVersionError(kind)
+        kept.append(Version(kind, replacing + 1, text, file, at))
+        return replacing + 1
+
+    def versions(self, kind: str, limit: int = 50) -> list[Version]:
+        return list(reversed(self.kept.get(kind, [])))[:limit]
+
+    def population(self, name: str) -> dict[str, Any] | None:
+        return self.populations.get(name)
+
+    def put_population(self, name: str, data: dict[str, Any]) -> None:
+        self.populations[name] = data
+
+
+class RecordingTransport:
+    """The mail service: takes every message (in order), or throttles / refuses as told."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes]] = []
+        self.throttle_next = 0  # refuse this many calls as 'too fast'
+        self.refuse: set[str] = set()  # addresses refused for good
+        self._lock = threading.Lock()
+
+    def send_raw(self, to: str, raw: bytes) -> str:
+        with self._lock:
+            if self.throttle_next > 0:
+                self.throttle_next -= 1
+                raise MailThrottledError("Maximum sending rate exceeded.")
+            if to in self.refuse:
+                raise MailRejectedError("Email address is not verified.")
+            self.sent.append((to, raw))
+            return f"ses-{len(self.sent):04d}"
+
+    def to(self) -> list[str]:
+        return [to for to, _ in self.sent]
+
+
+class RecordingAlerts:
+    """The sales channel: mails and published summaries, as sent."""
+
+    def __init__(self) -> None:
+        self.mails: list[tuple[list[str], str, str]] = []
+        self.published: list[dict[str, Any]] = []
+
+    def mail(self, to: list[str], subject: str, text: str) -> None:
+        self.mails.append((to, subject, text))
+
+    def publish(self, subject: str, summary: dict[str, Any], score: str) -> None:
+        self.published.append(summary)
+
+
+class RecordingPost:
+    """A webhook receiver: every call kept; answers with the statuses it is given, then 200."""
+
+    def __init__(self, *statuses: int) -> None:
+        self.calls: list[tuple[str, bytes, dict[str, str]]] = []
+        self._statuses = list(statuses)
+
+    def __call__(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        self.calls.append((url, body, headers))
+        return self._statuses.pop(0) if self._statuses else 200
+
+
+class MemoryParking:
+    """The dead-letter queue: what was parked, by which handler, and why."""
+
+    def __init__(self) -> None:
+        self.parked: list[tuple[str, dict[str, Any], str]] = []
+
+    def park(self, handler: str, payload: dict[str, Any], error: str) -> None:
+        self.parked.append((handler, payload, error))
