@@ -20,7 +20,7 @@ from chalicelib.domain.definitions.compile import (
     EVALUATED,
     KINDS,
     Definitions,
-    DefinitionsRejected,
+    DefinitionsRejectedError,
     compile_set,
 )
 from chalicelib.domain.definitions.source import Document, Issue, SourceError, load
@@ -78,7 +78,7 @@ class DefinitionsService:
                     documents["scenarios"] = load(version.text, version.file)
                     try:
                         found = compile_set(documents, {"scenarios": number}).journeys.scenarios
-                    except DefinitionsRejected:
+                    except DefinitionsRejectedError:
                         found = {}  # it named something that is gone: its people move or wait
                     self._older[number] = found
                     break
@@ -94,14 +94,14 @@ class DefinitionsService:
         self._cached = None
 
     def submit(self, kind: str, raw: bytes, file: str) -> dict[str, Any]:
-        """Check and activate; raises DefinitionsRejected (every issue) or BadInputError."""
+        """Check and activate; raises DefinitionsRejectedError (every issue) or BadInputError."""
         if kind not in KINDS:
             raise NotFoundError(f"No definition kind {kind!r}; the kinds are {', '.join(KINDS)}.")
         active = self._store.active(KINDS)
         try:
             document = load(raw, file)
         except SourceError as error:
-            raise DefinitionsRejected([error.issue]) from None
+            raise DefinitionsRejectedError([error.issue]) from None
         documents: dict[str, Document | None] = {
             k: load(v.text, v.file) for k, v in active.items() if k != kind
         }
@@ -138,7 +138,7 @@ class DefinitionsService:
         else:
             try:
                 report |= self.submit(stem, raw, key)
-            except DefinitionsRejected as error:
+            except DefinitionsRejectedError as error:
                 report |= {"status": "rejected", "errors": [i.to_json() for i in error.issues]}
             except BadInputError as error:
                 report |= {"status": "rejected", "errors": [Issue(key, None, "", str(error)).to_json()]}

@@ -25,7 +25,7 @@ def put_definition(kind: str) -> Response:
     """The same check as a file dropped at config/<kind>.yaml; 400 lists every issue."""
     requests.require_admin(_request())
     from chalicelib import bootstrap
-    from chalicelib.domain.definitions.compile import DefinitionsRejected
+    from chalicelib.domain.definitions.compile import DefinitionsRejectedError
 
     request = _request()
     raw = (request.raw_body if request else b"") or b""
@@ -34,7 +34,7 @@ def put_definition(kind: str) -> Response:
     def submit() -> Response:
         try:
             return Response(bootstrap.definitions().submit(kind, body, f"api:{kind}"), status_code=200)
-        except DefinitionsRejected as error:  # every issue, by line and field
+        except DefinitionsRejectedError as error:  # every issue, by line and field
             return Response(
                 {"status": "rejected", "errors": [i.to_json() for i in error.issues]}, status_code=400
             )

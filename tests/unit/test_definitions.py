@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.domain.definitions.compile import DefinitionsRejected, compile_set
+from chalicelib.domain.definitions.compile import DefinitionsRejectedError, compile_set
 from chalicelib.domain.definitions.source import MAX_BYTES, SourceError, load
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "config"
 
 
 def issues(**files: str) -> list[tuple[str, int | None, str, str]]:
-    with pytest.raises(DefinitionsRejected) as raised:
+    with pytest.raises(DefinitionsRejectedError) as raised:
         compile_set({kind: load(text, f"{kind}.yaml") for kind, text in files.items()})
     return [(i.file, i.line, i.field, i.message) for i in raised.value.issues]
 
@@ -88,6 +88,6 @@ def test_json_is_accepted_with_lines_too():
         b'{\n  "segments": [\n    {"name": "a", "rule": {"field": "nope", "eq": "x"}}\n  ]\n}\n',
         "segments.json",
     )
-    with pytest.raises(DefinitionsRejected) as raised:
+    with pytest.raises(DefinitionsRejectedError) as raised:
         compile_set({"segments": document})
     assert raised.value.issues[0].line == 3

@@ -29,7 +29,7 @@ MAX_SEGMENTS = 200
 MAX_PRODUCTS = 5000
 
 
-class DefinitionsRejected(BadInputError):
+class DefinitionsRejectedError(BadInputError):
     def __init__(self, issues: list[Issue]) -> None:
         super().__init__("; ".join(str(i) for i in issues[:5]))
         self.issues = issues
@@ -88,7 +88,7 @@ class Definitions:
 def compile_set(
     documents: Mapping[str, Document | None], versions: Mapping[str, int] | None = None
 ) -> Definitions:
-    """Documents by kind (None: not defined yet); raises DefinitionsRejected with every issue."""
+    """Documents by kind (None: not defined yet); raises DefinitionsRejectedError with every issue."""
     issues: list[Issue] = []
     catalogue = _catalogue(documents.get("catalogue"), issues)
     scores, engagement, profile, alerts = _scoring(documents.get("scoring"), catalogue, issues)
@@ -103,7 +103,7 @@ def compile_set(
         (versions or {}).get("scenarios", 0),
     )
     if issues:
-        raise DefinitionsRejected(issues)
+        raise DefinitionsRejectedError(issues)
     rules = [s.rule for s in segments] + [rule for _, rule in profile]
     timing = Timing.of(rules, scores, engagement)
     return Definitions(

@@ -1,0 +1,101 @@
+"""A scenario runner over the in-memory fakes: the shipped definitions plus one scenario of the
+test's, people already entered, and a clock that stands still until moved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chalicelib.domain.journeys import Journey, Place
+from chalicelib.services.batches import Isolation
+from chalicelib.services.definitions import DefinitionsService
+from chalicelib.services.mailer import Links, Mailer
+from chalicelib.services.sales_alerts import SalesAlerts
+from chalicelib.services.scenario_actions import Actions
+from chalicelib.services.scenario_runner import ScenarioRunner
+from tests.fakes import (
+    FakeClock,
+    MemoryDefinitionVersions,
+    MemoryFiles,
+    MemoryJourneys,
+    MemoryParking,
+    MemoryPeople,
+    RecordingAlerts,
+    RecordingPost,
+    RecordingTransport,
+)
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "config"
+
+ONE_MAIL_A_DAY = """
+timezone: UTC
+frequency_cap: {mails: 1, hours: 24}
+scenarios:
+  - name: welcome
+    entry: {segment: first_time_buyers}
+    steps:
+      - {id: hello, send: thank_you}
+      - id: ab
+        split: {a: 50, b: 50}
+      - {id: a, update: {attrs: {path: a}}, next: bye}
+      - {id: b, update: {attrs: {path: b}}, next: bye}
+      - {id: bye, exit: true}
+"""
+
+
+class ScenarioWorld:
+    def __init__(self, scenarios: str = ONE_MAIL_A_DAY) -> None:
+        self.clock = FakeClock()
+        self.people = MemoryPeople()
+        self.journeys = MemoryJourneys()
+        self.transport = RecordingTransport()
+        self.alerts = RecordingAlerts()
+        self.post = RecordingPost()
+        self.parking = MemoryParking()
+        self.definitions = DefinitionsService(MemoryDefinitionVersions(), MemoryFiles(), self.clock)
+        for kind in ("catalogue", "scoring", "segments", "templates"):
+            self.definitions.submit(kind, (EXAMPLES / f"{kind}.yaml").read_bytes(), f"{kind}.yaml")
+        self.definitions.submit("scenarios", scenarios.encode(), "scenarios.yaml")
+        self.isolation = Isolation(self.parking, lambda error: False)
+
+    def runner(self, journeys: object | None = None, people: object | None = None) -> ScenarioRunner:
+        """A runner (a tick's worth of services); `journeys`/`people` may wrap the shared fakes."""
+        journeys = journeys or self.journeys
+        people = people or self.people
+        links = Links("https://t.example.jp/api", lambda: "k" * 64)
+        mailer = Mailer(self.transport, journeys, people, "news@example.jp", links, lambda s: None)  # type: ignore[arg-type]
+        actions = Actions(journeys, people, SalesAlerts(self.alerts), self.post, lambda: "w" * 64)  # type: ignore[arg-type]
+        return ScenarioRunner(journeys, people, self.definitions, mailer, actions, self.clock)  # type: ignore[arg-type]
+
+    def subscriber(self, n: int) -> str:
+        contact_id = f"c{n:03d}"
+        self.people.add(f"p{n}@example.com", contact_id, status="subscribed", name=f"P{n}")
+        return contact_id
+
+    def entered(self, contact_id: str, scenario: str = "welcome", first_step: str = "hello") -> None:
+        """The person entered a moment ago: their place is due now."""
+        now = self.runner().now()
+        email = self.people.email_of(contact_id) or ""
+        journey = Journey(scenario, contact_id, 1, first_step, now)
+        version = self.definitions.in_force().definitions.journeys.version
+        self.journeys.save(Place(journey, email, version, "active", 0, now.timestamp()))
+
+    def due(self) -> list[Place]:
+        return [p for p in self.journeys.due(0, self.clock(), 10_000) if isinstance(p, Place)]
+
+    def picture(self) -> dict[str, object]:
+        """Everything a marketer could look at afterwards: places, report, timelines, mail."""
+        places = {
+            key: (p.status, p.journey.step, p.journey.due_at, sorted(p.journey.branches.items()))
+            for key, p in self.journeys.places.items()
+        }
+        timelines = {
+            contact_id: sorted((e["kind"], e.get("name", ""), e.get("step", "")) for e in entries.values())
+            for contact_id, entries in self.people.timelines.items()
+        }
+        return {
+            "places": places,
+            "counts": dict(sorted(self.journeys.counts.items())),
+            "timelines": timelines,
+            "mail": sorted(self.transport.to()),
+            "ledger": {k: v.get("status") for k, v in sorted(self.journeys.ledger.items())},
+        }
