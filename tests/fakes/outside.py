@@ -42,8 +42,18 @@ class MemorySites:
         self.sites[site.site_id] = site
 
     def record(self, hit: Hit, owner: str, at: str, expires_at: int | None) -> None:
-        entry = {"kind": hit.kind, "path": hit.path, "url": hit.url, "at": at, "name": hit.name or ""}
-        self.hits.setdefault(owner, []).append(entry | ({"bot": hit.bot} if hit.bot else {}))
+        """As EventStore.record writes the item: `visitor` and `expires_at` only when given."""
+        entry: dict[str, Any] = {
+            "kind": hit.kind,
+            "path": hit.path,
+            "url": hit.url,
+            "at": at,
+            "name": hit.name or "",
+        }
+        for name, value in (("bot", hit.bot), ("visitor", hit.visitor_id), ("expires_at", expires_at)):
+            if value:
+                entry[name] = value
+        self.hits.setdefault(owner, []).append(entry)
 
     def linked_contact(self, site_id: str, visitor_id: str) -> str | None:
         return self.links.get((site_id, visitor_id))
@@ -56,8 +66,9 @@ class MemorySites:
         self.links[(site_id, visitor_id)] = contact_id
 
     def move_history(self, site_id: str, visitor_id: str, contact_id: str) -> int:
-        moved = self.hits.pop(f"v#{site_id}#{visitor_id}", [])
-        self.hits.setdefault(f"c#{contact_id}", []).extend(moved)
+        moved = self.hits.pop(f"v#{site_id}#{visitor_id}", [])  # and they stop expiring
+        kept = [{k: v for k, v in hit.items() if k != "expires_at"} for hit in moved]
+        self.hits.setdefault(f"c#{contact_id}", []).extend(kept)
         return len(moved)
 
     def erase_contact(self, contact_id: str) -> int:
