@@ -10,6 +10,7 @@ handler is idempotent, so what was done is not done twice.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
@@ -18,6 +19,8 @@ from chalicelib.services.ports import Parking
 
 logger = Logger(service="sodate", child=True)
 T = TypeVar("T")
+Job = tuple[Callable[[], Any], Callable[[], dict[str, Any]]]
+"""One piece of a batch's work, and what to park with it if it can never succeed."""
 
 
 class Isolation:
@@ -33,17 +36,22 @@ class Isolation:
         payload: Callable[[T], dict[str, Any]],
     ) -> None:
         """Do `work` for every record; park the poison ones; re-raise a passing fault at the end."""
+        self.all(handler, [(partial(work, record), partial(payload, record)) for record in records])
+
+    def all(self, handler: str, jobs: list[Job]) -> None:
+        """Every (work, payload) job of a batch, whatever kind: the poison ones parked, a passing
+        fault re-raised only once every other job has had its turn."""
         retry: BaseException | None = None
-        for record in records:
+        for work, payload in jobs:
             try:
-                work(record)
+                work()
             except Exception as error:
-                if self._parking is None:
-                    raise
                 if self._transient(error):
                     retry = retry or error
                     continue
+                if self._parking is None:
+                    raise
                 logger.exception("parked a record", extra={"handler": handler})
-                self._parking.park(handler, payload(record), repr(error))
+                self._parking.park(handler, payload(), repr(error))
         if retry is not None:
             raise retry

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from chalicelib.domain.commerce import parse_purchase, rfm_bounds, rfm_code
@@ -25,7 +26,7 @@ from chalicelib.domain.errors import BadInputError, ConflictError
 from chalicelib.domain.evaluation import History, HitRecord, Move, apply_hits, evaluate
 from chalicelib.domain.scoring import HitFacts
 from chalicelib.domain.timeline import Recorded, hot_entry, score_entry
-from chalicelib.services.batches import Isolation
+from chalicelib.services.batches import Isolation, Job
 from chalicelib.services.definitions import DefinitionsService
 from chalicelib.services.ports import Clock, ContactRepository, SegmentRepository
 from chalicelib.services.sales_alerts import SalesAlerts
@@ -71,15 +72,12 @@ class Evaluator:
                 hot.append(entry)
             elif entry.kind in SCORED_KINDS and not entry.bot:
                 hits.setdefault(entry.contact_id, []).append(entry)
-        self._isolation.each(
-            "events_changed",
-            list(hits.items()),
-            lambda pair: self._score(*pair),
-            lambda pair: {"contact_id": pair[0], "entries": [e.key for e in pair[1]]},
-        )
-        self._isolation.each(
-            "events_changed", hot, self._announce, lambda e: {"contact_id": e.contact_id, "hot": e.key}
-        )
+        jobs: list[Job] = [
+            (partial(self._score, contact_id, found), partial(_hits, contact_id, found))
+            for contact_id, found in hits.items()
+        ]
+        jobs += [(partial(self._announce, entry), partial(_hot, entry)) for entry in hot]
+        self._isolation.all("events_changed", jobs)
 
     def _score(self, contact_id: str, entries: list[Recorded]) -> None:
         for attempt in range(ATTEMPTS):
@@ -162,10 +160,12 @@ class Evaluator:
         """Erased people leave their segments; changed people (by email; stream images can be
         older than the item, so each is read afresh, once per batch) are evaluated together,
         or one by one when the batch fails, so one poison contact is parked alone."""
-        self._isolation.each(
-            "contacts_changed", removed, self._forget, lambda c: {"removed": c["contact_id"]}
-        )
-        contacts = self._state.by_emails(changed)
+        jobs: list[Job] = [(partial(self._forget, gone), partial(_removed, gone)) for gone in removed]
+        jobs.append((partial(self._evaluate_changed, changed), partial(dict, emails=changed)))
+        self._isolation.all("contacts_changed", jobs)
+
+    def _evaluate_changed(self, emails: list[str]) -> None:
+        contacts = self._state.by_emails(emails)
         try:
             self.evaluate_many(contacts)
         except Exception:
@@ -282,6 +282,18 @@ class Evaluator:
                     self.evaluate(contact)
                     moved += 1
         return {**bounds.to_json(), "moved": moved}
+
+
+def _hits(contact_id: str, entries: list[Recorded]) -> dict[str, Any]:
+    return {"contact_id": contact_id, "entries": [e.key for e in entries]}
+
+
+def _hot(entry: Recorded) -> dict[str, Any]:
+    return {"contact_id": entry.contact_id, "hot": entry.key}
+
+
+def _removed(contact: Contact) -> dict[str, Any]:
+    return {"removed": contact["contact_id"]}
 
 
 def _because(hit: HitRecord) -> str:

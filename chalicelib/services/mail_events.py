@@ -95,11 +95,10 @@ class MailEvents:
             | ({"bot": reason} if reason else {})
         )
         self._state.add_to_timeline(contact_id, [entry])
-        if reason is None and sent and self._journeys.first_time(contact_id, key, f"{what}_at", stamp):
-            figures = [what]
-            if what == "clicked" and self._journeys.first_time(contact_id, key, "opened_at", stamp):
-                figures.append("opened")  # a click is an open
-            self._count(scenario, step, sent, *figures)
+        if reason is None and sent:
+            self._count_once(contact_id, key, sent, what, stamp)
+            if what == "clicked":
+                self._count_once(contact_id, key, sent, "opened", stamp)  # a click is an open
         return reason is None
 
     # --- unsubscribe ----------------------------------------------------------------------------------
@@ -118,12 +117,18 @@ class MailEvents:
             return False
         now = self.now()
         at = now.isoformat(timespec="seconds")
-        changed = self._state.block(contact["email"], Status.UNSUBSCRIBED, f"unsubscribe:{scenario}", at)
-        if changed:
-            # Also on the do-not-mail list, which every send reads: an import that read the
-            # contact a moment before and writes it back cannot make this address mailable again.
+        reason = f"unsubscribe:{scenario}"
+        if contact.get("status") not in Status.BLOCKED:
+            # First on the do-not-mail list, which every send reads: an import that read the
+            # contact a moment before and writes it back cannot make this address mailable
+            # again -- and if what follows fails, the repeated POST finds the status unchanged.
             self._suppress(contact["email"], f"unsubscribed:{scenario}", at)
-            self._count(scenario, step, self._journeys.action(contact_id, key) or {}, "unsubscribed")
+        changed = self._state.block(contact["email"], Status.UNSUBSCRIBED, reason, at)
+        by_this_link = changed or (
+            contact.get("status") == Status.UNSUBSCRIBED and contact.get("consent_source") == reason
+        )
+        sent = self._journeys.action(contact_id, key) or {}
+        if by_this_link and self._count_once(contact_id, key, sent, "unsubscribed", at):
             self._actions.timeline(contact_id, now, "unsubscribed", scenario, step=step, how="link")
         return changed
 
@@ -150,8 +155,9 @@ class MailEvents:
                     self._block(recipient.get("emailAddress", ""), "bounced", at)
             if found and permanent:
                 self._figure(found, "bounced", at)
-            elif found and self._journeys.first_time(found[0], found[1], f"soft_bounce_{ses_id}", at):
-                self._resend_later(found, now)
+            elif found and f"soft_bounce_{ses_id}" not in (self._journeys.action(*found) or {}):
+                self._resend_later(found, now)  # first: a retry after a passing fault schedules it again
+                self._journeys.first_time(found[0], found[1], f"soft_bounce_{ses_id}", at)
         elif kind == "Complaint":
             for recipient in message.get("complaint", {}).get("complainedRecipients", []):
                 self._block(recipient.get("emailAddress", ""), "complained", at)
@@ -175,19 +181,19 @@ class MailEvents:
 
     def _figure(self, found: tuple[str, str], figure: str, at: str) -> None:
         contact_id, key = found
-        if not self._journeys.first_time(contact_id, key, f"{figure}_at", at):
-            return  # SES said it before
         sent = self._journeys.action(contact_id, key) or {}
+        if not self._count_once(contact_id, key, sent, figure, at):
+            return  # SES said it before
         _, scenario, step = key_parts(key)
-        self._count(scenario, step, sent, figure)
         self._actions.timeline(contact_id, self.now(), f"mail_{figure}", scenario, step=step)
 
-    def _count(self, scenario: str, step: str, sent: dict[str, str], *figures: str) -> None:
-        """Report counters for one mail, under its step and the split branches it was sent in."""
+    def _count_once(self, contact_id: str, key: str, sent: dict[str, str], figure: str, at: str) -> bool:
+        """Count a figure of one mail -- under its step and the split branches it was sent in --
+        together with the mark on its ledger entry that says it was counted: False when it was."""
+        _, scenario, step = key_parts(key)
         counts = Counts()
-        for figure in figures:
-            counts.add(scenario, self.now(), step, figure, sent.get("branch", ""))
-        self._journeys.count(counts.flush())
+        counts.add(scenario, self.now(), step, figure, sent.get("branch", ""))
+        return self._journeys.count_once(contact_id, key, f"{figure}_at", at, counts.flush())
 
     def _resend_later(self, found: tuple[str, str], now: datetime) -> None:
         contact_id, key = found

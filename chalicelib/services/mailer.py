@@ -150,7 +150,8 @@ class Mailer:
             try:
                 return self._transport.send_raw(to, raw)
             except MailThrottledError:
-                self._sleep(min(0.2 * 2**attempt, 2.0))
+                if attempt < ATTEMPTS - 1:  # no pause after the last try: the tick moves on
+                    self._sleep(min(0.2 * 2**attempt, 2.0))
             except MailRejectedError as error:
                 self._journeys.note(contact_id, key, {"status": "rejected", "reason": str(error)[:300]})
                 return ""

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.domain.errors import StaleJourneyError
+from chalicelib.domain.errors import StaleJourneyError, TransientError
 from chalicelib.domain.journeys import Journey, Place, Task
 from chalicelib.domain.mail.cap import KEEP_SENT, with_mail, without_mail
 from chalicelib.store.batch_read import batch_get
@@ -148,6 +148,30 @@ class JourneyStore:
             return False
         return True
 
+    def count_once(
+        self, contact_id: str, key: str, flag: str, at: str, counts: dict[tuple[str, str, str, str], int]
+    ) -> bool:
+        """The flag on the mail's ledger entry and its report counters in one transaction, so a
+        passing fault leaves neither (the retry counts) and a repeat finds the flag (nothing)."""
+        mark = {
+            "Update": {
+                "TableName": self._table,
+                "Key": {"pk": {"S": f"c#{contact_id}"}, "sk": {"S": f"a#{_action(key)}"}},
+                "UpdateExpression": "SET #f = :at",
+                "ConditionExpression": "attribute_exists(sk) AND attribute_not_exists(#f)",
+                "ExpressionAttributeNames": {"#f": flag},
+                "ExpressionAttributeValues": {":at": {"S": at}},
+            }
+        }
+        try:
+            self._db.transact_write_items(TransactItems=[mark, *self._counter_updates(counts)])
+        except self._db.exceptions.TransactionCanceledException as error:
+            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                return False
+            raise TransientError(f"counting {flag} for {key}") from None
+        return True
+
     def record_sent(self, contact_id: str, key: str, fields: dict[str, str], ses_id: str) -> None:
         """The ledger entry noted as sent, then SES's id mapped back to it for feedback.
         (Two writes, not a transaction: the emulator copies every table for each transaction.)"""
@@ -267,14 +291,22 @@ class JourneyStore:
     # --- report counters -------------------------------------------------------------------------
     def count(self, counts: dict[tuple[str, str, str, str], int]) -> None:
         """Add to (scenario, day, step, figure) counters; a batch's counts are summed first."""
-        for (scenario, day, step, figure), n in counts.items():
-            if n:
-                self._db.update_item(
-                    TableName=self._table,
-                    Key={"pk": {"S": f"r#{scenario}"}, "sk": {"S": f"{day}#{step}#{figure}"}},
-                    UpdateExpression="ADD n :n",
-                    ExpressionAttributeValues={":n": {"N": str(n)}},
-                )
+        for update in self._counter_updates(counts):
+            self._db.update_item(**update["Update"])
+
+    def _counter_updates(self, counts: dict[tuple[str, str, str, str], int]) -> list[dict[str, Any]]:
+        return [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": {"pk": {"S": f"r#{scenario}"}, "sk": {"S": f"{day}#{step}#{figure}"}},
+                    "UpdateExpression": "ADD n :n",
+                    "ExpressionAttributeValues": {":n": {"N": str(n)}},
+                }
+            }
+            for (scenario, day, step, figure), n in counts.items()
+            if n
+        ]
 
     def counters(self, scenario: str) -> Iterable[tuple[str, str, str, int]]:
         """(day, step, figure, count) for one scenario."""

@@ -88,6 +88,18 @@ class MemoryJourneys:
             entry[flag] = at
             return True
 
+    def count_once(
+        self, contact_id: str, key: str, flag: str, at: str, counts: dict[tuple[str, str, str, str], int]
+    ) -> bool:
+        with self._lock:
+            entry = self.ledger.get((contact_id, _ledger_key(key)))
+            if entry is None or flag in entry:
+                return False
+            entry[flag] = at
+            for counted, n in counts.items():
+                self.counts[counted] = self.counts.get(counted, 0) + n
+            return True
+
     def record_sent(self, contact_id: str, key: str, fields: dict[str, str], ses_id: str) -> None:
         self.note(contact_id, key, fields)
         self.ses[ses_id] = (contact_id, key)
