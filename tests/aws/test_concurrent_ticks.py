@@ -66,7 +66,7 @@ def test_ticks_started_together_end_where_one_tick_alone_would(aws, api, streams
     walk_together(walkers)
 
     # THEN each got the welcome mail once and walked to the end, nobody held back by the cap
-    assert sorted(m["To"] for m in raw_mail()) == PEOPLE
+    assert sorted(m["To"] for m in raw_mail()) == sorted(PEOPLE)
     for email in PEOPLE:
         contact_id = contact_by_email(api, aws, email)["contact_id"]
         (place,) = bootstrap.journey_store().places_of(contact_id)
