@@ -274,9 +274,14 @@ def dates(event: Any) -> None:
 @app.on_sqs_message(queue=IMPORT_QUEUE, batch_size=1)
 def import_file(event: SQSEvent) -> None:
     """The work queue: CSVs and definition files that landed in the bucket, and Sodate's own
-    'carry on' messages (an import, a re-evaluation, a date pass)."""
-    for record in event:
-        work_messages.dispatch(record.body, bootstrap.work(), _remaining_ms(event.context))
+    'carry on' messages (an import, a re-evaluation, a date pass).  A message no retry can
+    fix is parked with its reason; a busy import or a passing fault returns it to the queue."""
+    bootstrap.isolation().each(
+        "work_queue",
+        [record.body for record in event],
+        lambda body: work_messages.dispatch(body, bootstrap.work(), _remaining_ms(event.context)),
+        lambda body: {"body": body[:100_000]},
+    )
 
 
 def _remaining_ms(context: Any) -> Any:

@@ -276,7 +276,7 @@ def importer() -> Importer:
     _tables()
     s = settings()
     return Importer(
-        store=DynamoContactStore(),
+        store=DynamoContactStore(_client("dynamodb")),
         files=_bucket(),
         ledger=DynamoLedger(),
         continuations=_work_queue(),

@@ -16,6 +16,10 @@ _TRANSIENT = frozenset(
         "ServiceUnavailable",
         "TransactionConflictException",
         "Throttling",
+        "SlowDown",
+        "RequestTimeout",
+        "InternalError",
+        "ServiceUnavailableException",
     }
 )
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import IO
 
 from chalicelib.domain.contact import Source
-from chalicelib.domain.errors import FileChangedError
+from chalicelib.domain.errors import FileChangedError, TransientError
 from chalicelib.domain.imports import Claim
 from chalicelib.domain.mapping import MappingError, resolve_mapping
 from chalicelib.domain.report import ImportReport, errors_csv_header
@@ -46,7 +46,7 @@ LEASE_SECONDS = 16 * 60
 SAFETY_MS = 90_000  # stop this long before Lambda's deadline
 
 
-class ImportBusyError(RuntimeError):
+class ImportBusyError(TransientError):
     """Another run holds this import; the message returns to the queue and is retried."""
 
 

@@ -8,8 +8,6 @@ columns and evaluation's fields never overwrite each other.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -20,8 +18,8 @@ from chalicelib.domain.emails import email_hash
 from chalicelib.domain.errors import ConflictError
 from chalicelib.domain.evaluation import History
 from chalicelib.domain.segments.facts import Visit
-from chalicelib.store.batch_read import batch_get
 from chalicelib.store.contact_codec import from_item, wire
+from chalicelib.store.dynamo import batch_get, batch_write, shard_of
 
 SHARDS = 16
 HISTORY_LIMIT = 1000
@@ -361,19 +359,11 @@ class ContactState:
             }
             for contact_id, entry in entries
         ]
-        for start in range(0, len(requests), 25):
-            pending: dict[str, Any] = {self._events: requests[start : start + 25]}
-            for attempt in range(8):
-                pending = self._db.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-                if not pending:
-                    break
-                time.sleep(min(0.05 * 2**attempt, 1.0))
-            else:
-                raise RuntimeError("DynamoDB kept refusing timeline writes")
+        batch_write(self._db, self._events, requests)
 
 
 def _shard(email: str) -> str:
-    return str(int(hashlib.blake2b(email.encode(), digest_size=2).hexdigest(), 16) % SHARDS)
+    return shard_of(email, SHARDS)
 
 
 def _unchanged(contact: Contact) -> tuple[str, dict[str, Any]]:

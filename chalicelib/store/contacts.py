@@ -2,38 +2,26 @@
 
 from __future__ import annotations
 
-import base64
-import json
-import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.emails import email_hash
 from chalicelib.store.contact_codec import Item, from_item, to_item
-from chalicelib.store.cursors import InvalidCursorError
+from chalicelib.store.dynamo import BATCH_GET, BATCH_WRITE, batch_get, batch_write, decode_key, encode_key
 from chalicelib.store.models import ContactModel, SuppressionModel
-
-BATCH_GET_LIMIT = 100
-BATCH_WRITE_LIMIT = 25
-_MAX_ATTEMPTS = 8
-
-
-class StoreError(RuntimeError):
-    """DynamoDB kept refusing part of a batch; the import retries from its checkpoint."""
 
 
 class DynamoContactStore:
-    """Speaks to DynamoDB through PynamoDB's connection (one client per process)."""
+    """Contacts in batches for the importer: 100 keys a read, 25 items a write, every call
+    carried to the end by the shared helpers (what DynamoDB leaves unprocessed goes again)."""
 
-    def __init__(self, connection: Connection | None = None) -> None:
-        self._connection = connection or Connection()
+    def __init__(self, dynamodb: Any) -> None:
+        self._db = dynamodb
 
-    # --- import path: batches -------------------------------------------------
     def get_many(self, emails: list[str]) -> dict[str, Contact]:
         items = self._batch_get(ContactModel.Meta.table_name, [{"email": {"S": e}} for e in emails])
         return {item["email"]["S"]: from_item(item) for item in items}
@@ -48,45 +36,21 @@ class DynamoContactStore:
         """25 items a call; the calls of one batch are in flight together."""
         table = ContactModel.Meta.table_name
         requests = [{"PutRequest": {"Item": to_item(c)}} for c in contacts]
-        chunks = [requests[i : i + BATCH_WRITE_LIMIT] for i in range(0, len(requests), BATCH_WRITE_LIMIT)]
-        for _ in _pool().map(lambda chunk: self._write_chunk(table, chunk), chunks):
+        chunks = [requests[i : i + BATCH_WRITE] for i in range(0, len(requests), BATCH_WRITE)]
+        for _ in _pool().map(lambda chunk: batch_write(self._db, table, chunk), chunks):
             pass
-
-    def _write_chunk(self, table: str, chunk: list[dict[str, Any]]) -> None:
-        pending: dict[str, Any] = {table: chunk}
-        for attempt in range(_MAX_ATTEMPTS):
-            answer = self._connection.dispatch("BatchWriteItem", {"RequestItems": pending})
-            pending = answer.get("UnprocessedItems") or {}
-            if not pending:
-                return
-            _back_off(attempt)
-        raise StoreError(f"DynamoDB left {len(pending[table])} contact writes unprocessed.")
 
     def _batch_get(self, table: str, keys: list[Item]) -> list[Item]:
         found: list[Item] = []
-        for start in range(0, len(keys), BATCH_GET_LIMIT):
-            pending: dict[str, Any] = {
-                table: {"Keys": keys[start : start + BATCH_GET_LIMIT], "ConsistentRead": True}
-            }
-            for attempt in range(_MAX_ATTEMPTS):
-                answer = self._connection.dispatch("BatchGetItem", {"RequestItems": pending})
-                found.extend(answer.get("Responses", {}).get(table, []))
-                pending = answer.get("UnprocessedKeys") or {}
-                if not pending:
-                    break
-                _back_off(attempt)
-            else:
-                raise StoreError(f"DynamoDB left {len(pending[table]['Keys'])} reads unprocessed.")
+        for start in range(0, len(keys), BATCH_GET):
+            wanted = {table: {"Keys": keys[start : start + BATCH_GET], "ConsistentRead": True}}
+            found += batch_get(self._db, wanted).get(table, [])
         return found
 
 
 @lru_cache(maxsize=1)
 def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=8, thread_name_prefix="dynamodb")
-
-
-def _back_off(attempt: int) -> None:
-    time.sleep(min(0.05 * 2**attempt, 2.0))
 
 
 # --- admin path: single items -----------------------------------------------------
@@ -112,14 +76,14 @@ class ContactDirectory:
 
     def page(self, limit: int, cursor: str | None) -> tuple[list[Contact], str | None]:
         """A page of contacts in table order; the cursor is opaque to callers."""
-        start = _decode_cursor(cursor)
+        start = decode_key(cursor, {"email"})
         request: dict[str, Any] = {"TableName": ContactModel.Meta.table_name, "Limit": limit}
         if start:
             request["ExclusiveStartKey"] = start
         answer = self._db.scan(**request)
         contacts = [from_item(item) for item in answer.get("Items", [])]
         last = answer.get("LastEvaluatedKey")
-        return contacts, _encode_cursor(last) if last else None
+        return contacts, encode_key(last) if last else None
 
     def create_if_absent(self, contact: Contact) -> bool:
         """One new person, unless someone with that email exists already (then False)."""
@@ -145,19 +109,3 @@ class ContactDirectory:
         except DoesNotExist:
             return False
         return True
-
-
-def _encode_cursor(key: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
-
-
-def _decode_cursor(cursor: str | None) -> dict[str, Any] | None:
-    if not cursor:
-        return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except ValueError:
-        raise InvalidCursorError("The cursor is not one this API gave out.") from None
-    if not isinstance(key, dict) or set(key) != {"email"}:
-        raise InvalidCursorError("The cursor is not one this API gave out.")
-    return key

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from chalicelib.domain.definitions.versions import StaleVersionError, Version
+from chalicelib.store.dynamo import batch_get
 
 ACTIVE = "active"
 
@@ -22,17 +23,9 @@ class DefinitionStore:
         self._table = table
 
     def active(self, kinds: tuple[str, ...]) -> dict[str, Version]:
-        answer = self._db.batch_get_item(
-            RequestItems={
-                self._table: {
-                    "Keys": [{"kind": {"S": k}, "version": {"S": ACTIVE}} for k in kinds],
-                    "ConsistentRead": True,
-                }
-            }
-        )
-        return {
-            item["kind"]["S"]: _version(item) for item in answer.get("Responses", {}).get(self._table, [])
-        }
+        keys = [{"kind": {"S": k}, "version": {"S": ACTIVE}} for k in kinds]
+        found = batch_get(self._db, {self._table: {"Keys": keys, "ConsistentRead": True}})
+        return {item["kind"]["S"]: _version(item) for item in found.get(self._table, [])}
 
     def activate(self, kind: str, text: str, file: str, at: str, replacing: int) -> int:
         """Keep the new version and make it active; StaleVersionError if another won meanwhile."""

@@ -5,13 +5,12 @@ Kept apart from store/events.py so the beacon path never loads (or compiles) it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
 from chalicelib import clock
 from chalicelib.domain.site import Site
-from chalicelib.store.cursors import InvalidCursorError, decode, encode
+from chalicelib.store.dynamo import InvalidCursorError, batch_write, decode, encode
 from chalicelib.store.events import LINK_MARK, EventStore
 
 __all__ = ["EventAdmin", "InvalidCursorError"]
@@ -101,13 +100,7 @@ class EventAdmin(EventStore):
                 return
 
     def _write_all(self, requests: list[dict[str, Any]]) -> None:
-        pending: dict[str, Any] = {self._events: requests}
-        for attempt in range(8):
-            pending = self._db.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-            if not pending:
-                return
-            time.sleep(min(0.05 * 2**attempt, 1.0))
-        raise RuntimeError("DynamoDB kept refusing history writes")
+        batch_write(self._db, self._events, requests)
 
     def pages(self, site_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
         items, next_cursor = self._query(f"p#{site_id}", limit, cursor, newest_first=False)

@@ -16,7 +16,6 @@ count the report per day, step and figure.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -25,13 +24,13 @@ from typing import Any
 from chalicelib.domain.errors import StaleJourneyError, TransientError
 from chalicelib.domain.journeys import Journey, Place, Task
 from chalicelib.domain.mail.cap import KEEP_SENT, with_mail, without_mail
-from chalicelib.store.batch_read import batch_get
+from chalicelib.store.dynamo import batch_get, shard_of
 
 SHARDS = 16
 
 
-def shard_of(contact_id: str) -> str:
-    return str(int(hashlib.blake2b(contact_id.encode(), digest_size=2).hexdigest(), 16) % SHARDS)
+def _shard(contact_id: str) -> str:
+    return shard_of(contact_id, SHARDS)
 
 
 class JourneyStore:
@@ -269,7 +268,7 @@ class JourneyStore:
             Item={
                 "pk": {"S": f"c#{contact_id}"},
                 "sk": {"S": f"t#{name}"},
-                "due_shard": {"S": shard_of(contact_id)},
+                "due_shard": {"S": _shard(contact_id)},
                 "due_at": {"N": f"{due_at:.3f}"},
                 "data": {"S": json.dumps(data, ensure_ascii=False)},
             },
@@ -355,7 +354,7 @@ def _item(place: Place) -> dict[str, Any]:
         "state": {"S": json.dumps(state, ensure_ascii=False)},
     }
     if place.running:  # only running journeys are in the due index
-        item["due_shard"] = {"S": shard_of(journey.contact_id)}
+        item["due_shard"] = {"S": _shard(journey.contact_id)}
         item["due_at"] = {"N": f"{journey.due_at.timestamp():.3f}"}
     return item
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from chalicelib.domain.evaluation import Move
 from chalicelib.domain.timeline import segment_entry
-from chalicelib.store.cursors import decode, encode
+from chalicelib.store.dynamo import batch_get, decode, encode
 
 SIZE = "#size"  # sorts before every contact id
 MAX_TRANSACTION = 100  # items in one TransactWriteItems
@@ -143,8 +143,7 @@ class SegmentStore:
         sizes = dict.fromkeys(segments, 0)
         for start in range(0, len(segments), 100):
             keys = [{"segment": {"S": s}, "member": {"S": SIZE}} for s in segments[start : start + 100]]
-            answer = self._db.batch_get_item(RequestItems={self._table: {"Keys": keys}})
-            for item in answer.get("Responses", {}).get(self._table, []):
+            for item in batch_get(self._db, {self._table: {"Keys": keys}}).get(self._table, []):
                 sizes[item["segment"]["S"]] = int(item["count"]["N"])
         return sizes
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 class PoisonMessageError(ValueError):
-    """A message no retry can fix; after the queue's retries it lands in the DLQ."""
+    """A message no retry can fix: it is parked on the dead-letter queue with this reason."""
 
 
 @dataclass(frozen=True)

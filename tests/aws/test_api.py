@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from chalicelib import bootstrap, clock
+from chalicelib.web import work_messages
 from tests.aws.conftest import queued_bodies, results
 
 CSV = (
@@ -124,7 +126,22 @@ def test_a_repeated_s3_event_imports_once(aws, api):
     assert len(imports) == 1 and imports[0]["status"]["S"] == "done"
 
 
-def test_a_poison_message_fails_so_the_queue_can_dead_letter_it(aws, api):
+def test_a_poison_message_is_parked_with_its_reason_and_a_busy_import_goes_back_to_the_queue(aws, api):
+    sqs = aws["session"].client("sqs")
     event = api.events.generate_sqs_event(queue_name="q", message_bodies=["not json"])
-    with pytest.raises(Exception, match="not JSON"):
-        api.lambda_.invoke("import_file", event)
+    api.lambda_.invoke("import_file", event)  # handled: parked at once, not retried five times
+    (parked,) = [json.loads(b) for b in queued_bodies(sqs, aws["ImportDeadLetterQueueUrl"])]
+    assert (parked["handler"], parked["payload"]["body"]) == ("work_queue", "not json")
+    assert "not JSON" in parked["error"]
+
+    # An import another run holds is not poison: the message fails and the queue retries it.
+    s3 = aws["session"].client("s3")
+    s3.put_object(Bucket=aws["Bucket"], Key="imports/held.csv", Body=CSV.encode())
+    (body,) = [b for b in queued_bodies(sqs, aws["ImportQueueUrl"]) if "ObjectCreated" in b]
+    created = work_messages.parse_work_message(body)[0]
+    bootstrap.importer().ledger.claim(created.import_id, created.key, clock.now(), 900)  # another run
+    with pytest.raises(Exception, match="being imported by another run"):
+        api.lambda_.invoke(
+            "import_file", api.events.generate_sqs_event(queue_name="q", message_bodies=[body])
+        )
+    assert queued_bodies(sqs, aws["ImportDeadLetterQueueUrl"]) == []

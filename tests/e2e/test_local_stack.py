@@ -4,6 +4,7 @@ chalice's local server and the event pump, driven by boto3 and the AWS CLI."""
 from __future__ import annotations
 
 import codecs
+import json
 import os
 import subprocess
 import sys
@@ -91,7 +92,7 @@ def test_an_unreadable_file_gets_a_report(stack: Stack) -> None:
     assert report["status"] == "failed" and report["error"]["reason"] == "binary_file"
 
 
-def test_a_poison_message_lands_in_the_dead_letter_queue(stack: Stack) -> None:
+def test_a_poison_message_lands_in_the_dead_letter_queue_with_its_reason(stack: Stack) -> None:
     queue = stack.env["SODATE_IMPORT_QUEUE_URL"]
     stack.sqs.send_message(QueueUrl=queue, MessageBody="this is not an S3 event")
     dlq = stack.env["SODATE_IMPORT_DLQ_URL"]
@@ -99,6 +100,8 @@ def test_a_poison_message_lands_in_the_dead_letter_queue(stack: Stack) -> None:
     while time.monotonic() < deadline:
         messages = stack.sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=1).get("Messages", [])
         if messages:
-            assert messages[0]["Body"] == "this is not an S3 event"
+            parked = json.loads(messages[0]["Body"])
+            assert parked["payload"]["body"] == "this is not an S3 event"
+            assert parked["handler"] == "work_queue" and "not JSON" in parked["error"]
             return
     raise AssertionError("the poison message never reached the DLQ")

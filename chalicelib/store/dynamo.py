@@ -1,0 +1,92 @@
+"""The one helper module for talking to DynamoDB through boto3's client: batch reads and
+writes carried to the end (what DynamoDB leaves unprocessed is sent again, with backoff),
+shard hashing for the sparse due indexes, and opaque page cursors."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from typing import Any
+
+from chalicelib.domain.errors import BadInputError, TransientError
+
+ATTEMPTS = 8
+BATCH_WRITE = 25  # items in one BatchWriteItem
+BATCH_GET = 100  # keys in one BatchGetItem
+Item = dict[str, Any]
+
+
+class InvalidCursorError(BadInputError):
+    """A page cursor this API did not give out."""
+
+
+def _back_off(attempt: int) -> None:
+    time.sleep(min(0.05 * 2**attempt, 1.0))
+
+
+def batch_get(db: Any, wanted: dict[str, Any]) -> dict[str, list[Item]]:
+    """Items by table for one request's worth of keys (at most 100); TransientError if
+    DynamoDB keeps leaving keys unprocessed (throttling that outlasts the backoff)."""
+    found: dict[str, list[Item]] = {}
+    for attempt in range(ATTEMPTS):
+        answer = db.batch_get_item(RequestItems=wanted)
+        for table, items in answer.get("Responses", {}).items():
+            found.setdefault(table, []).extend(items)
+        wanted = answer.get("UnprocessedKeys") or {}
+        if not wanted:
+            return found
+        _back_off(attempt)
+    raise TransientError(f"DynamoDB kept refusing to read from {', '.join(wanted)}")
+
+
+def batch_write(db: Any, table: str, requests: list[Item]) -> None:
+    """Put and delete requests on one table, 25 to a call, each call carried to the end."""
+    for start in range(0, len(requests), BATCH_WRITE):
+        pending: dict[str, Any] = {table: requests[start : start + BATCH_WRITE]}
+        for attempt in range(ATTEMPTS):
+            pending = db.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            if not pending:
+                break
+            _back_off(attempt)
+        else:
+            raise TransientError(f"DynamoDB kept refusing writes to {table}")
+
+
+def shard_of(key: str, shards: int) -> str:
+    """The shard of a sparse due index a person lives in (stable, spread evenly)."""
+    return str(int(hashlib.blake2b(key.encode(), digest_size=2).hexdigest(), 16) % shards)
+
+
+def encode(sort_key: str) -> str:
+    """A page cursor for a query within one partition: the last sort key, opaque."""
+    return base64.urlsafe_b64encode(json.dumps(sort_key).encode()).decode()
+
+
+def decode(cursor: str) -> str:
+    value = _load(cursor)
+    if not isinstance(value, str):
+        raise InvalidCursorError("The cursor is not one this API gave out.")
+    return value
+
+
+def encode_key(key: Item) -> str:
+    """A page cursor for a scan: the whole last key, opaque."""
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
+
+
+def decode_key(cursor: str | None, names: set[str]) -> Item | None:
+    if not cursor:
+        return None
+    key = _load(cursor)
+    if not isinstance(key, dict) or set(key) != names:
+        raise InvalidCursorError("The cursor is not one this API gave out.")
+    return key
+
+
+def _load(cursor: str) -> Any:
+    try:
+        return json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except ValueError:
+        raise InvalidCursorError("The cursor is not one this API gave out.") from None
