@@ -1,8 +1,9 @@
 """Sodate's API and event handlers: each parses its request or record, calls one use case
 (built by chalicelib.bootstrap, the composition root) and shapes the answer.
 
-The beacon routes are the hot path: the root builds the beacon's few modules alone, and
-the admin services are imported only when first used.
+The beacon routes are the hot path: the root builds the beacon's few modules alone, the
+admin services are imported only when first used, and the modules that parse event records
+are imported in their handlers.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from chalice.app import Chalice, Cron, DynamoDBEvent, ForbiddenError, Rate, Response, SQSEvent
 
 from chalicelib import bootstrap
-from chalicelib.web import records, requests, work_messages
+from chalicelib.web import requests
 from chalicelib.web import tag_js as tag_js_source
 from chalicelib.web.definition_routes import definition_routes
 from chalicelib.web.mail_routes import mail_routes
@@ -223,6 +224,8 @@ def run_job(job: str) -> Any:
 def events_changed(event: DynamoDBEvent) -> None:
     """New hits: score them, record tag purchases, evaluate; announce hot contacts.
     Segment entries, forms, purchases and events then enter scenarios and reach goals."""
+    from chalicelib.web import records  # event records are parsed here; the beacon path never loads it
+
     entries = records.timeline_inserts(event.to_dict()["Records"])
     bootstrap.evaluator().on_events(entries)
     bootstrap.runner().on_events(entries)
@@ -231,6 +234,8 @@ def events_changed(event: DynamoDBEvent) -> None:
 @app.on_dynamodb_record(stream_arn=CONTACTS_STREAM, batch_size=100)
 def contacts_changed(event: DynamoDBEvent) -> None:
     """An import, a purchase or an identification changed someone: evaluate them."""
+    from chalicelib.web import records
+
     bootstrap.evaluator().on_contacts(*records.contact_changes(event.to_dict()["Records"]))
 
 
@@ -250,6 +255,8 @@ def tick(event: Any) -> None:
 def mail_feedback(event: SQSEvent) -> None:
     """SES events (bounce, complaint, delivery) through SNS: suppress, resend, count.
     A body nobody can read is parked with its reason; the rest of the batch goes through."""
+    from chalicelib.web import records
+
     bootstrap.isolation().each(
         "mail_feedback",
         [record.body for record in event],
@@ -276,6 +283,8 @@ def import_file(event: SQSEvent) -> None:
     """The work queue: CSVs and definition files that landed in the bucket, and Sodate's own
     'carry on' messages (an import, a re-evaluation, a date pass).  A message no retry can
     fix is parked with its reason; a busy import or a passing fault returns it to the queue."""
+    from chalicelib.web import work_messages
+
     bootstrap.isolation().each(
         "work_queue",
         [record.body for record in event],

@@ -10,7 +10,8 @@ from typing import IO
 
 from chalicelib import clock
 from chalicelib.domain.contact import Contact
-from chalicelib.services.import_file import Importer, ObjectCreated
+from chalicelib.domain.imports import ObjectCreated
+from chalicelib.services.import_file import Importer
 from chalicelib.store.contact_codec import to_item
 from tests.fakes.imports import MemoryLedger, QueuedWork
 

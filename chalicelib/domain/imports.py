@@ -1,7 +1,9 @@
-"""What taking hold of an import can find (the ledger answers with one of these)."""
+"""An import's identity (the object S3 says was created) and what taking hold of it can find."""
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from enum import Enum
 
 
@@ -10,3 +12,17 @@ class Claim(Enum):
     RESUME = "resume"
     DONE = "done"  # a repeated delivery of a finished import
     BUSY = "busy"  # another run holds the lease
+
+
+@dataclass
+class ObjectCreated:
+    """A file landed in the bucket; key, ETag and S3's sequencer make each upload one import."""
+
+    key: str
+    etag: str
+    size: int
+    sequencer: str = ""
+
+    @property
+    def import_id(self) -> str:
+        return hashlib.sha256(f"{self.key}\0{self.etag}\0{self.sequencer}".encode()).hexdigest()[:40]

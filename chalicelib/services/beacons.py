@@ -11,13 +11,15 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.bots import bot_reason
 from chalicelib.domain.hits import MAX_BODY_BYTES, InvalidHitError, parse_hit, truncate_ip
 from chalicelib.domain.ratelimit import WindowCounter
 from chalicelib.domain.site import Site
-from chalicelib.services.ports import Clock, HitLog
+
+if TYPE_CHECKING:  # annotations only: the beacon path loads no other port
+    from chalicelib.services.ports import Clock, HitLog
 
 VISITOR_HITS_PER_10S = 30
 IP_HITS_PER_MINUTE = 600

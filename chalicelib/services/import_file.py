@@ -10,7 +10,6 @@ ranged GET from that offset, so no row is imported twice or lost.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -21,7 +20,7 @@ from typing import IO
 
 from chalicelib.domain.contact import Source
 from chalicelib.domain.errors import FileChangedError, TransientError
-from chalicelib.domain.imports import Claim
+from chalicelib.domain.imports import Claim, ObjectCreated
 from chalicelib.domain.mapping import MappingError, resolve_mapping
 from chalicelib.domain.report import ImportReport, errors_csv_header
 from chalicelib.domain.rows import Rejection, RowParser
@@ -48,18 +47,6 @@ SAFETY_MS = 90_000  # stop this long before Lambda's deadline
 
 class ImportBusyError(TransientError):
     """Another run holds this import; the message returns to the queue and is retried."""
-
-
-@dataclass
-class ObjectCreated:
-    key: str
-    etag: str
-    size: int
-    sequencer: str = ""
-
-    @property
-    def import_id(self) -> str:
-        return hashlib.sha256(f"{self.key}\0{self.etag}\0{self.sequencer}".encode()).hexdigest()[:40]
 
 
 @dataclass

@@ -9,17 +9,19 @@ is a domain object or plain data: no raw DynamoDB item, no boto3 error.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from chalicelib.domain.commerce import Purchase
-from chalicelib.domain.contact import Contact
-from chalicelib.domain.definitions.versions import Version
-from chalicelib.domain.evaluation import History, Move
-from chalicelib.domain.hits import Hit
-from chalicelib.domain.imports import Claim
-from chalicelib.domain.journeys import Place, Task
-from chalicelib.domain.site import Site
+if TYPE_CHECKING:  # names for the type checker only: the beacon path loads none of these
+    from datetime import datetime
+
+    from chalicelib.domain.commerce import Purchase
+    from chalicelib.domain.contact import Contact
+    from chalicelib.domain.definitions.versions import Version
+    from chalicelib.domain.evaluation import History, Move
+    from chalicelib.domain.hits import Hit
+    from chalicelib.domain.imports import Claim
+    from chalicelib.domain.journeys import Place, Task
+    from chalicelib.domain.site import Site
 
 Clock = Callable[[], float]
 """The one clock (chalicelib/clock.py's `now`): seconds since the epoch, UTC; the local stack moves it."""

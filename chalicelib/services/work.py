@@ -15,9 +15,10 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from chalicelib.domain.errors import NotFoundError
+from chalicelib.domain.imports import ObjectCreated
 from chalicelib.services.definitions import DefinitionsService
 from chalicelib.services.evaluation import SWEEP_RESERVE_MS, Evaluator
-from chalicelib.services.import_file import Importer, ObjectCreated
+from chalicelib.services.import_file import Importer
 from chalicelib.services.ports import Clock, WorkQueue
 from chalicelib.services.scenario_dates import RESERVE_MS as DATES_RESERVE_MS
 from chalicelib.services.scenario_dates import DatePass

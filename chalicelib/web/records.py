@@ -7,13 +7,13 @@ see timeline entries, changed contacts and SES events, never `{"S": ...}`.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.contact import Contact
 from chalicelib.domain.errors import BadInputError
-from chalicelib.domain.evaluation import DERIVED, SCORING
 from chalicelib.domain.timeline import Recorded
-from chalicelib.store.contact_codec import from_item
+
+if TYPE_CHECKING:
+    from chalicelib.domain.contact import Contact
 
 Record = dict[str, Any]
 
@@ -55,6 +55,10 @@ def timeline_inserts(records: list[Record]) -> list[Recorded]:
 def contact_changes(records: list[Record]) -> tuple[list[Contact], list[str]]:
     """(contacts removed, emails of contacts changed by something other than evaluation itself),
     each email once, in stream order."""
+    from chalicelib.domain.evaluation import DERIVED, SCORING  # here: the beacon path never loads them
+    from chalicelib.store.contact_codec import from_item
+
+    evaluation_only = DERIVED | SCORING
     removed: list[Contact] = []
     changed: list[str] = []
     for record in records:
@@ -62,7 +66,7 @@ def contact_changes(records: list[Record]) -> tuple[list[Contact], list[str]]:
         new, old = change.get("NewImage"), change.get("OldImage")
         if record.get("eventName") == "REMOVE" and old:
             removed.append(from_item(old))
-        elif new and "email" in new and not _only_evaluation(old, new):
+        elif new and "email" in new and not _only(evaluation_only, old, new):
             email = _text(new, "email")
             if email not in changed:
                 changed.append(email)
@@ -88,9 +92,8 @@ def _text(image: Record, name: str) -> str:
     return str(value.get("S", "")) if isinstance(value, dict) else ""
 
 
-def _only_evaluation(old: Record | None, new: Record) -> bool:
-    """True when a change touched nothing but what scoring and evaluation write."""
+def _only(fields: frozenset[str], old: Record | None, new: Record) -> bool:
+    """True when a change touched nothing but these fields (what scoring and evaluation write)."""
     if old is None:
         return False
-    names = set(old) | set(new)
-    return all(old.get(n) == new.get(n) for n in names if n not in DERIVED and n not in SCORING)
+    return all(old.get(n) == new.get(n) for n in set(old) | set(new) if n not in fields)

@@ -13,8 +13,8 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
+from chalicelib.domain.imports import ObjectCreated
 from chalicelib.domain.queue_messages import CONTINUE_IMPORT, DATE_PASS, REEVALUATE
-from chalicelib.services.import_file import ObjectCreated
 
 if TYPE_CHECKING:
     from chalicelib.services.work import Work

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from chalicelib.domain.emails import email_hash
-from chalicelib.services.import_file import Importer, ObjectCreated
+from chalicelib.domain.imports import ObjectCreated
+from chalicelib.services.import_file import Importer
 from tests.fakes import MemoryContactStore, MemoryFiles, MemoryLedger, QueuedWork
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
