@@ -7,7 +7,6 @@ imported here, so a cold start stays close to a bare `import boto3`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.bots import bot_reason
 from chalicelib.domain.hits import MAX_BODY_BYTES, InvalidHitError, parse_hit, truncate_ip
+from chalicelib.domain.limits import TooDeepError, loads
 from chalicelib.domain.ratelimit import WindowCounter
 from chalicelib.domain.site import Site
 
@@ -61,8 +61,10 @@ class Beacons:
 
     def _receive(self, body: bytes, headers: Mapping[str, str], source_ip: str, method: str) -> Outcome:
         try:
-            payload: Any = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+            payload: Any = loads(body)
+        except TooDeepError:
+            return Outcome("too_deep")
+        except ValueError:  # not UTF-8, not JSON
             return Outcome("not_json")
         site_id = payload.get("site") if isinstance(payload, dict) else None
         site = self._store.site(site_id) if isinstance(site_id, str) and len(site_id) <= 64 else None

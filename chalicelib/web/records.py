@@ -6,10 +6,10 @@ see timeline entries, changed contacts and SES events, never `{"S": ...}`.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.errors import BadInputError
+from chalicelib.domain.limits import loads
 from chalicelib.domain.timeline import Recorded
 
 if TYPE_CHECKING:
@@ -77,9 +77,9 @@ def ses_event(body: str) -> dict[str, Any]:
     """One SQS message from the mail-feedback queue: SNS's envelope around an SES event (or
     the bare event, when the queue is subscribed without the envelope)."""
     try:
-        message = json.loads(body)
+        message = loads(body, "the message")
         if isinstance(message, dict) and message.get("Type") == "Notification":
-            message = json.loads(message["Message"])
+            message = loads(message["Message"], "the SES event")
     except (ValueError, TypeError, KeyError) as error:
         raise BadRecordError(f"not an SES event in JSON: {error}") from None
     if not isinstance(message, dict):

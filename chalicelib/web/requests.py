@@ -3,14 +3,13 @@ and use-case errors turned into HTTP answers.  Light on purpose: the beacon path
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from chalice.app import BadRequestError, ForbiddenError, NotFoundError, Request, UnauthorizedError
 
 from chalicelib import clock
-from chalicelib.domain import errors
+from chalicelib.domain import errors, limits
 
 
 def json_object(request: Request | None, limit_kib: int = 4) -> dict[str, Any]:
@@ -18,7 +17,9 @@ def json_object(request: Request | None, limit_kib: int = 4) -> dict[str, Any]:
     if len(raw) > limit_kib * 1024:
         raise BadRequestError(f"The body is larger than {limit_kib} KiB.")
     try:
-        body = json.loads(raw)
+        body = limits.loads(raw)
+    except limits.TooDeepError as error:
+        raise BadRequestError(f"{error}.") from None
     except ValueError:
         raise BadRequestError("The body must be JSON.") from None
     if not isinstance(body, dict):

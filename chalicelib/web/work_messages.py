@@ -6,7 +6,6 @@ notification is first configured, or our own continuation message.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 from chalicelib.domain.imports import ObjectCreated
+from chalicelib.domain.limits import TooDeepError, loads
 from chalicelib.domain.queue_messages import CONTINUE_IMPORT, DATE_PASS, REEVALUATE
 
 if TYPE_CHECKING:
@@ -43,8 +43,10 @@ class DatePassOn:
 
 def parse_work_message(body: str) -> list[ObjectCreated] | ContinueImport | Reevaluate | DatePassOn:
     try:
-        message: Any = json.loads(body)
-    except json.JSONDecodeError as error:
+        message: Any = loads(body, "The message")
+    except TooDeepError as error:
+        raise PoisonMessageError(str(error)) from None
+    except ValueError as error:
         raise PoisonMessageError(f"The message is not JSON: {error}") from None
     if not isinstance(message, dict):
         raise PoisonMessageError("The message is not a JSON object.")

@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from ..limits import MAX_NESTING, TooDeepError, check_nesting
+
 MAX_BYTES = 256 * 1024
 
 
@@ -67,7 +69,15 @@ def load(text: bytes | str, file: str) -> Document:
     except UnicodeDecodeError as error:
         raise SourceError(Issue(file, None, "", f"the file is not UTF-8 ({error.reason})")) from None
     try:
+        check_nesting(source, "the file")
+    except TooDeepError as error:
+        raise SourceError(Issue(file, None, "", str(error))) from None
+    try:
         root = yaml.compose(source, Loader=yaml.SafeLoader)
+    except RecursionError:  # block-style nesting, by indentation alone
+        raise SourceError(
+            Issue(file, None, "", f"the file is nested deeper than {MAX_NESTING} levels")
+        ) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else None
@@ -77,11 +87,15 @@ def load(text: bytes | str, file: str) -> Document:
     if root is None:
         raise SourceError(Issue(file, None, "", "the file is empty"))
     lines: dict[str, int] = {}
-    data = _build(root, "", lines, set(), file)
+    data = _build(root, "", lines, set(), file, 0)
     return Document(file, data, lines)
 
 
-def _build(node: yaml.Node, path: str, lines: dict[str, int], seen: set[int], file: str) -> Any:
+def _build(node: yaml.Node, path: str, lines: dict[str, int], seen: set[int], file: str, depth: int) -> Any:
+    if depth > MAX_NESTING:
+        raise SourceError(
+            Issue(file, node.start_mark.line + 1, path, f"nested deeper than {MAX_NESTING} levels")
+        )
     if id(node) in seen:
         raise SourceError(
             Issue(file, node.start_mark.line + 1, path, "anchors and aliases are not supported")
@@ -98,10 +112,12 @@ def _build(node: yaml.Node, path: str, lines: dict[str, int], seen: set[int], fi
             if key in out:
                 raise SourceError(Issue(file, key_node.start_mark.line + 1, child, "this key appears twice"))
             lines[child] = key_node.start_mark.line + 1
-            out[str(key)] = _build(value_node, child, lines, seen, file)
+            out[str(key)] = _build(value_node, child, lines, seen, file, depth + 1)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_build(item, f"{path}[{i}]", lines, seen, file) for i, item in enumerate(node.value)]
+        return [
+            _build(item, f"{path}[{i}]", lines, seen, file, depth + 1) for i, item in enumerate(node.value)
+        ]
     value = yaml.SafeLoader("").construct_object(node)
     if not isinstance(value, (str, int, float, bool)) and value is not None:
         return str(node.value)  # dates and other YAML types stay as written
