@@ -3,7 +3,9 @@
 A signed token is `base64url(JSON claims).base64url(HMAC-SHA256)`; the claims
 carry `exp` (epoch seconds).  What it proves depends on whose key signed it:
 Sodate's link key (a click in a Sodate email) or a site's own secret (its
-backend vouching for a logged-in visitor).
+backend vouching for a logged-in visitor).  Every token Sodate signs with its
+link key is for one purpose, told by its exact set of claims; a token is
+accepted only for its own purpose (an unsubscribe token is no identity).
 """
 
 from __future__ import annotations
@@ -55,7 +57,15 @@ def sign(claims: dict[str, Any], key: str, expires_at: int) -> str:
     return f"{body}.{_b64(_mac(key, body))}"
 
 
-def verify(token: Any, key: str, now: float) -> dict[str, Any]:
+IDENTITY = frozenset({"c"})  # who the browser belongs to: a contact id
+CLICK = frozenset({"m", "u"})  # a tracked link: the mail and the destination
+OPEN = frozenset({"m"})  # the open pixel: the mail
+UNSUBSCRIBE = frozenset({"unsub"})  # the unsubscribe link: the mail
+
+
+def verify(token: Any, key: str, now: float, purpose: frozenset[str] | None = None) -> dict[str, Any]:
+    """The claims of a token signed with `key` and not expired; with `purpose`, exactly those
+    claims, each a non-empty text (InvalidTokenError 'for another purpose' otherwise)."""
     if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS or token.count(".") != 1:
         raise InvalidTokenError("malformed")
     body, signature = token.split(".")
@@ -74,4 +84,8 @@ def verify(token: Any, key: str, now: float) -> dict[str, Any]:
         raise InvalidTokenError("malformed")
     if claims["exp"] < now:
         raise InvalidTokenError("expired")
+    if purpose is not None and (
+        set(claims) - {"exp"} != purpose or not all(isinstance(claims[c], str) and claims[c] for c in purpose)
+    ):
+        raise InvalidTokenError("for_another_purpose")
     return claims

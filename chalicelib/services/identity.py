@@ -20,7 +20,7 @@ from chalicelib.domain.errors import BadInputError, NotFoundError
 from chalicelib.domain.hits import Hit, valid_visitor_id
 from chalicelib.domain.rows import ContactRow
 from chalicelib.domain.site import Site
-from chalicelib.domain.tokens import sign, verify
+from chalicelib.domain.tokens import IDENTITY, sign, verify
 from chalicelib.services.ports import Clock, ContactDirectory, Secret, SiteDirectory
 
 LINK_TOKEN_DAYS = 30
@@ -47,7 +47,7 @@ class Identity:
         return sign({"c": contact_id}, self._link_key(), int(self._clock()) + days * 86400)
 
     def from_email_link(self, site: Site, visitor_id: str, token: str) -> str:
-        claims = verify(token, self._link_key(), self._clock())
+        claims = verify(token, self._link_key(), self._clock(), IDENTITY)
         contact_id = str(claims.get("c", ""))
         if self._contacts.find_by_id(contact_id) is None:
             raise NotFoundError("The link's contact no longer exists.")

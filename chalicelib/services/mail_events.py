@@ -29,7 +29,7 @@ from chalicelib.domain.journeys import key_parts
 from chalicelib.domain.mail.links import click, opened
 from chalicelib.domain.tally import Counts
 from chalicelib.domain.timeline import mail_entry
-from chalicelib.domain.tokens import InvalidTokenError, sign, verify
+from chalicelib.domain.tokens import UNSUBSCRIBE, InvalidTokenError, sign, verify
 from chalicelib.services.ports import Clock, ContactDirectory, ContactRepository, JourneyRepository, Secret
 from chalicelib.services.scenario_actions import Actions
 
@@ -133,7 +133,7 @@ class MailEvents:
         return changed
 
     def _unsub_key(self, token: str) -> str:
-        claims = verify(token, self._key(), self._clock())
+        claims = verify(token, self._key(), self._clock(), UNSUBSCRIBE)
         key = claims.get("unsub")
         if not isinstance(key, str) or key.count("#") < 3:
             raise InvalidTokenError("malformed")

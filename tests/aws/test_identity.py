@@ -52,7 +52,7 @@ def test_a_click_in_a_sodate_email_joins_the_earlier_history(aws, api, site):
     assert visitor_hits(api, aws, site, "device-aaaa") == []
 
 
-def test_forged_truncated_or_expired_link_tokens_identify_nobody(aws, api, site):
+def test_forged_truncated_expired_or_wrong_purpose_link_tokens_identify_nobody(aws, api, site):
     drop_and_import(aws, api, "c.csv", b"email,name\naiko@example.com,Aiko\n")
     aiko = contact_by_email(api, aws, "aiko@example.com")
     good = api.http.post(f"/admin/contacts/{aiko['contact_id']}/link-token", headers=auth(aws)).json_body[
@@ -60,17 +60,27 @@ def test_forged_truncated_or_expired_link_tokens_identify_nobody(aws, api, site)
     ]
     forged = sign({"c": aiko["contact_id"]}, "guessed-key", int(time.time()) + 3600)
     expired = sign({"c": aiko["contact_id"]}, "irrelevant", 1)
+    # Her own mail's unsubscribe, click and pixel tokens are signed with the same key, for other purposes.
+    key = aws["session"].client("secretsmanager").get_secret_value(SecretId=aws["LinkSigningKeySecret"])
+    mail = f"{aiko['contact_id']}#welcome#hello#1"
+    later = int(time.time()) + 3600
+    other_purposes = [
+        sign({"unsub": mail}, key["SecretString"], later),
+        sign({"m": mail, "u": "https://shop.example.jp/"}, key["SecretString"], later),
+        sign({"m": mail}, key["SecretString"], later),
+    ]
     for visitor, token in (
         ("device-f1", forged),
         ("device-f2", good[:-4]),
         ("device-f3", expired),
         ("device-f4", aiko["contact_id"]),
+        *((f"device-p{n}", token) for n, token in enumerate(other_purposes)),
     ):
         assert send(api, pageview(site, visitor, i=token)).status_code == 204
         assert len(visitor_hits(api, aws, site, visitor)) == 1, "kept anonymous"
     assert timeline(api, aws, aiko["contact_id"]) == []
     rejected = api.http.get(f"/admin/sites/{site['site_id']}", headers=auth(aws)).json_body["rejected_today"]
-    assert rejected == {"bad_link_token": 4}
+    assert rejected == {"bad_link_token": 7}
 
 
 def test_the_sites_backend_vouches_and_two_devices_become_one_contact(aws, api, site):

@@ -43,3 +43,22 @@ def test_bearer_header():
     assert bearer_matches("Bearer abc", "abc") and bearer_matches("bearer  abc ", "abc")
     assert not bearer_matches("abc", "abc") and not bearer_matches("Bearer abd", "abc")
     assert not bearer_matches(None, "abc") and not bearer_matches("Bearer ", "")
+
+
+def test_a_token_signed_by_sodate_is_accepted_only_for_its_own_purpose():
+    from chalicelib.domain.tokens import CLICK, IDENTITY, OPEN, UNSUBSCRIBE
+
+    key, later = "k" * 32, 2_000_000_000
+    tokens = {
+        IDENTITY: sign({"c": "c123"}, key, later),
+        CLICK: sign({"m": "c123#welcome#hello#1", "u": "https://shop.example.jp/"}, key, later),
+        OPEN: sign({"m": "c123#welcome#hello#1"}, key, later),
+        UNSUBSCRIBE: sign({"unsub": "c123#welcome#hello#1"}, key, later),
+    }
+    for purpose, token in tokens.items():
+        assert verify(token, key, 1_900_000_000, purpose)
+        for other in set(tokens) - {purpose}:
+            with pytest.raises(InvalidTokenError, match="for another purpose"):
+                verify(token, key, 1_900_000_000, other)
+    with pytest.raises(InvalidTokenError, match="for another purpose"):  # a purpose's claim left empty
+        verify(sign({"c": ""}, key, later), key, 1_900_000_000, IDENTITY)

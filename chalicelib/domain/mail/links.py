@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from ..tokens import InvalidTokenError, sign, verify
+from ..tokens import CLICK, OPEN, InvalidTokenError, sign, verify
 
 _HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
 MAX_URL = 1400  # longer links stay untracked: their token would pass the 2 KiB token limit
@@ -37,7 +37,7 @@ def track(page: str, api: str, message_id: str, key: str, expires_at: int) -> st
 
 def click(token: str, key: str, now: float) -> tuple[str, str]:
     """(message id, destination) of a click; InvalidTokenError for anything not signed by us."""
-    claims = verify(token, key, now)
+    claims = verify(token, key, now, CLICK)
     url, message_id = claims.get("u"), claims.get("m")
     if not isinstance(url, str) or not _is_web(url) or not isinstance(message_id, str):
         raise InvalidTokenError("malformed")
@@ -45,7 +45,7 @@ def click(token: str, key: str, now: float) -> tuple[str, str]:
 
 
 def opened(token: str, key: str, now: float) -> str:
-    claims = verify(token, key, now)
+    claims = verify(token, key, now, OPEN)
     if not isinstance(claims.get("m"), str):
         raise InvalidTokenError("malformed")
     return str(claims["m"])
