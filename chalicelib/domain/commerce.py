@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .days import iso_day
+from .days import iso_day, moment
 from .errors import BadInputError
 
 
@@ -57,10 +57,11 @@ def replenishment_due_on(product: Product, last_bought: date) -> date | None:
 @dataclass(frozen=True)
 class Purchase:
     order_id: str
-    at: str  # ISO time
+    at: str  # ISO time, in UTC (what the timeline sorts by)
     total: Decimal
     skus: tuple[str, ...]
     source: str  # api, tag, import
+    day: str = ""  # the date as the shop wrote it (its own calendar day)
 
 
 def parse_purchase(claims: Mapping[str, Any], source: str, default_at: str) -> Purchase:
@@ -76,9 +77,11 @@ def parse_purchase(claims: Mapping[str, Any], source: str, default_at: str) -> P
         raise BadInputError(f"total: expected an amount, got {claims.get('total')!r}") from None
     if not total.is_finite() or not Decimal(0) <= total < Decimal(10) ** 12:
         raise BadInputError("total: expected an amount from 0")
-    at = claims.get("at", default_at)
-    if not isinstance(at, str) or iso_day(at) is None:
-        raise BadInputError(f"at: expected an ISO date or time, got {at!r}")
+    written = claims.get("at", default_at)
+    when = moment(written)
+    if when is None or iso_day(written) is None:
+        raise BadInputError(f"at: expected an ISO date or time, got {written!r}")
+    at = when.isoformat(timespec="milliseconds")
     items = claims.get("items", [])
     if not isinstance(items, list) or len(items) > 100:
         raise BadInputError("items: expected a list of at most 100 items such as {sku: COFFEE-200}")
@@ -88,12 +91,13 @@ def parse_purchase(claims: Mapping[str, Any], source: str, default_at: str) -> P
         if not isinstance(sku, str) or not sku.strip() or len(sku) > 64:
             raise BadInputError(f"items[{i}].sku: expected a product code of 1-64 characters")
         skus.append(sku.strip())
-    return Purchase(str(order_id).strip(), at, total, tuple(dict.fromkeys(skus)), source)
+    day = str(written)[:10]
+    return Purchase(str(order_id).strip(), at, total, tuple(dict.fromkeys(skus)), source, day)
 
 
 def with_purchase(contact: Mapping[str, Any], purchase: Purchase) -> dict[str, Any]:
     """The commerce fields of `contact` after one more order (order ids are checked by the caller)."""
-    day = purchase.at[:10]
+    day = purchase.day or purchase.at[:10]
     products = dict(contact.get("products") or {})
     for sku in purchase.skus:
         if products.get(sku, "") < day:

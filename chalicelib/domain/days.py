@@ -1,8 +1,13 @@
-"""The day an ISO date or time string names, or None: how stored dates are read everywhere."""
+"""Dates and times from outside, read one way everywhere.
+
+`iso_day`: the day an ISO date or time names.  `moment`: the instant, always aware and in
+UTC -- a bare date is its midnight UTC, a time without an offset is UTC -- so every time
+Sodate stores compares with every other (a naive time beside an aware one is a crash).
+"""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 
@@ -15,3 +20,19 @@ def iso_day(value: Any) -> date | None:
         return date.fromisoformat(value[:10])
     except ValueError:
         return None
+
+
+def moment(value: Any) -> datetime | None:
+    """The instant an ISO date or date-time names, aware in UTC; None if it names none."""
+    if not isinstance(value, str) or not 10 <= len(value) <= 40:
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        found = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if found.tzinfo is None:
+        return found.replace(tzinfo=UTC)
+    return found.astimezone(UTC)

@@ -163,3 +163,33 @@ def test_a_purchase_seen_by_both_streams_records_each_segment_change_once(aws, a
     assert ("segment_enter", "first_time_buyers") in changes
     assert len(changes) == len(set(changes)), changes
     assert "first_time_buyers" in contact_by_email(api, aws, "mio@example.com")["segments"]
+
+
+def test_purchases_dated_by_day_or_without_an_offset_keep_the_person_readable(aws, api, site, streams):
+    # GIVEN a shop whose backend writes times three ways: a day, a local time, a time in UTC
+    from tests.aws.test_scoring_segments import report_purchase
+
+    load_examples(aws, api)
+    for order, written in (
+        ("D-1", "2026-11-20"),
+        ("D-2", "2026-11-21T10:00:00"),
+        ("D-3", "2026-11-22T01:00:00Z"),
+    ):
+        claims = {"email": "rin@example.com", "order_id": order, "total": 800, "at": written}
+        assert report_purchase(api, site, claims).status_code == 200
+    streams()
+
+    # THEN her page, timeline and export answer, with the orders in time order and the days as written
+    rin = contact_by_email(api, aws, "rin@example.com")
+    assert (rin["purchase_count"], rin["first_purchase_date"], rin["last_purchase_date"]) == (
+        3,
+        "2026-11-20",
+        "2026-11-22",
+    )
+    orders = [e["name"] for e in timeline(api, aws, rin["contact_id"]) if e["kind"] == "purchase"]
+    assert orders == ["D-3", "D-2", "D-1"]
+    export = api.http.get(f"/admin/contacts/{rin['contact_id']}/export", headers=auth(aws))
+    assert export.status_code == 200 and len(export.json_body["timeline"]) >= 3
+    # and every order was scored like any other: nothing parked, the points all there
+    assert queued_bodies(aws["session"].client("sqs"), aws["ImportDeadLetterQueueUrl"]) == []
+    assert [e["name"] for e in timeline(api, aws, rin["contact_id"]) if e["kind"] == "score"].count("interest") == 3

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -106,3 +106,32 @@ def test_quintile_cuts_split_the_population_in_fifths(values):
 @given(st.tuples(*[st.integers(min_value=1, max_value=5)] * 3))
 def test_every_rfm_code_has_a_named_group(code):
     assert rfm_group("".join(map(str, code))) in RFM_GROUP_NAMES
+
+
+@given(
+    when=st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31), timezones=st.none() | st.timezones()
+    ),
+    form=st.sampled_from(["date", "minutes", "seconds", "micro", "zulu"]),
+)
+def test_every_accepted_purchase_time_is_stored_as_a_utc_instant_that_compares_with_any_other(when, form):
+    written = {
+        "date": when.date().isoformat(),
+        "minutes": when.isoformat(timespec="minutes"),
+        "seconds": when.isoformat(timespec="seconds"),
+        "micro": when.isoformat(timespec="microseconds"),
+        "zulu": when.replace(tzinfo=None).isoformat(timespec="seconds") + "Z",
+    }[form]
+    purchase = parse_purchase({"order_id": "A-1", "total": "100", "at": written}, "api", "2026-01-01")
+    stored = datetime.fromisoformat(purchase.at)
+    assert stored.utcoffset() == timedelta(0)
+    assert abs(stored - datetime(2026, 1, 1, tzinfo=UTC)) >= timedelta(0)  # aware: comparable with now
+    assert purchase.day == written[:10]  # the shop's own calendar day
+
+
+@pytest.mark.parametrize(
+    "written", ["2026-13-01", "yesterday", "2026-12-02T25:00", "", "2026-12-02T10:00+99:00"]
+)
+def test_a_purchase_time_that_names_no_instant_is_refused_by_name(written):
+    with pytest.raises(BadInputError, match="at: expected an ISO date or time"):
+        parse_purchase({"order_id": "A-1", "at": written}, "api", "2026-01-01")
