@@ -33,6 +33,15 @@ CONTACTS_STREAM = os.environ.get("SODATE_CONTACTS_STREAM_ARN", _STREAM.format("s
 _answer = requests.answer
 
 
+@app.middleware("http")
+def security_headers(event: Any, get_response: Any) -> Response:
+    """Every answer: no content sniffing, and a policy that lets an HTML page load nothing."""
+    response: Response = get_response(event)
+    json_body = {"Content-Type": "application/json"} if isinstance(response.body, (dict, list)) else {}
+    response.headers = {**requests.SECURITY_HEADERS, **json_body, **response.headers}
+    return response
+
+
 # --- the tag and its beacons ---------------------------------------------------------
 @app.route("/tag.js")
 def tag_js() -> Response:

@@ -26,7 +26,11 @@ def _request() -> Any:
 
 
 def _page(title: str, body: str, status: int = 200) -> Response:
-    headers: dict[str, str | list[str]] = {"Content-Type": "text/html; charset=utf-8", **NO_STORE}
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": "text/html; charset=utf-8",
+        "Content-Security-Policy": requests.PAGE_POLICY,
+        **NO_STORE,
+    }
     return Response(PAGE.format(title=title, body=body), status_code=status, headers=headers)
 
 

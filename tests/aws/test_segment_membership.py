@@ -192,4 +192,6 @@ def test_purchases_dated_by_day_or_without_an_offset_keep_the_person_readable(aw
     assert export.status_code == 200 and len(export.json_body["timeline"]) >= 3
     # and every order was scored like any other: nothing parked, the points all there
     assert queued_bodies(aws["session"].client("sqs"), aws["ImportDeadLetterQueueUrl"]) == []
-    assert [e["name"] for e in timeline(api, aws, rin["contact_id"]) if e["kind"] == "score"].count("interest") == 3
+    assert [e["name"] for e in timeline(api, aws, rin["contact_id"]) if e["kind"] == "score"].count(
+        "interest"
+    ) == 3

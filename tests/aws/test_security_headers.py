@@ -1,0 +1,41 @@
+"""Every answer the API gives is safe to open in a browser: JSON is never sniffed as HTML, and
+the pages Sodate serves load nothing but themselves."""
+
+from __future__ import annotations
+
+import json
+
+from tests.aws.test_beacons import auth, send, view
+
+STRICT = "default-src 'none'"
+
+
+def test_json_answers_and_errors_are_never_sniffed_and_run_nothing(aws, api, site):
+    answers = [
+        api.http.get("/health"),
+        api.http.get("/admin/contacts?email=%3Cscript%3Ealert(1)%3C/script%3E%40x.jp", headers=auth(aws)),
+        api.http.get("/admin/contacts"),  # 401
+        api.http.put(
+            "/admin/definitions/segments",
+            body="segments: [",
+            headers={**auth(aws), "Content-Type": "text/yaml"},
+        ),
+        api.http.post(
+            "/identify", body=json.dumps({"site": "nope"}), headers={"Content-Type": "application/json"}
+        ),
+        send(api, view(site)),
+        api.http.get("/tag.js"),
+    ]
+    assert [a.status_code for a in answers] == [200, 404, 401, 400, 404, 204, 200]
+    for answer in answers:
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+        assert answer.headers["Content-Security-Policy"].startswith(STRICT)
+    assert answers[1].headers["Content-Type"] == "application/json"  # the address it repeats is inert text
+
+
+def test_the_pages_for_people_allow_their_own_form_and_nothing_else(aws, api):
+    page = api.http.get("/u/not-a-token")
+    assert page.status_code == 404 and page.headers["Content-Type"].startswith("text/html")
+    policy = page.headers["Content-Security-Policy"]
+    assert policy.startswith(STRICT) and "form-action 'self'" in policy and "script-src" not in policy
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
