@@ -48,8 +48,14 @@ class Encoding:
 
 def detect_encoding(sample: bytes) -> Encoding:
     """Decide from the first bytes of the file; never guess silently."""
-    if not sample.strip(b" \t\r\n\x00"):
+    if not sample.strip(b" \t\r\n"):
         raise UnreadableFileError("empty_file", "The file is empty.")
+    if not sample.strip(b" \t\r\n\x00"):
+        raise UnreadableFileError(
+            "binary_file",
+            "The file holds nothing but NUL bytes (zeros): it is not text. Export the sheet as CSV "
+            "and upload that file.",
+        )
     for bom, label, codec in _BOMS:
         if sample.startswith(bom):
             return Encoding(label, codec, len(bom))
@@ -206,6 +212,9 @@ class RecordReader:
             yield Record(values, line_number, self._end, self._next_line, error)
 
 
+MAX_HEADER_CELL = 200  # characters in one column name
+
+
 @dataclass(frozen=True)
 class Header:
     cells: list[str]
@@ -222,6 +231,19 @@ def read_header(lines: Iterator[Line]) -> Header:
         if not line.text.strip():
             continue
         delimiter = sniff_delimiter(line.text)
-        cells = next(csv.reader([line.text], delimiter=delimiter))
+        try:
+            cells = next(csv.reader([line.text], delimiter=delimiter))
+        except csv.Error:
+            raise UnreadableFileError(
+                "unreadable_header",
+                f"The first line cannot be read as column names (a cell longer than {csv.field_size_limit()} "
+                "characters, or an unclosed quote). Put the column names, such as email and name, on the first line.",
+            ) from None
+        if any(len(cell) > MAX_HEADER_CELL for cell in cells):
+            raise UnreadableFileError(
+                "unreadable_header",
+                f"A column name is longer than {MAX_HEADER_CELL} characters: the first line must hold "
+                "the column names, such as email and name.",
+            )
         return Header([c.strip() for c in cells], delimiter, line.end, number)
     raise UnreadableFileError("empty_file", "The file is empty.")

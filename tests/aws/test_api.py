@@ -145,3 +145,17 @@ def test_a_poison_message_is_parked_with_its_reason_and_a_busy_import_goes_back_
             "import_file", api.events.generate_sqs_event(queue_name="q", message_bodies=[body])
         )
     assert queued_bodies(sqs, aws["ImportDeadLetterQueueUrl"]) == []
+
+
+def test_files_that_are_not_csv_get_a_failed_report_at_once_that_says_what_to_do(aws, api):
+    header = drop_and_import(
+        aws, api, "huge-header.csv", b"email," + b"x" * 3 * 1024 * 1024 + b"\nhana@example.jp,1\n"
+    )
+    assert header["status"] == "failed" and "first line" in header["error"]["message"], header
+    zeros = drop_and_import(aws, api, "zeros.csv", b"\x00" * 10_000)
+    assert zeros["status"] == "failed" and "NUL bytes" in zeros["error"]["message"], zeros
+    sqs = aws["session"].client("sqs")
+    assert (
+        queued_bodies(sqs, aws["ImportDeadLetterQueueUrl"]) == []
+        and queued_bodies(sqs, aws["ImportQueueUrl"]) == []
+    )

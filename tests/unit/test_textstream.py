@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chalicelib.domain.textstream import (
+    Encoding,
     RecordReader,
     UnreadableFileError,
     detect_encoding,
@@ -59,6 +60,7 @@ def test_shift_jis_is_told_apart_from_utf8_by_its_bytes():
         (b"", "empty_file"),
         (b"\r\n \r\n", "empty_file"),
         (b"PK\x03\x04\x00\x00binary", "binary_file"),
+        (b"\x00" * 4096, "binary_file"),
         (b"\x81\x20\x81\x7f\xe3\x81" * 20, "unknown_encoding"),
     ],
 )
@@ -66,6 +68,18 @@ def test_unreadable_files_say_why(data, reason):
     with pytest.raises(UnreadableFileError) as error:
         detect_encoding(data)
     assert error.value.reason == reason and str(error.value)
+    if data.strip(b"\x00") == b"" and data:
+        assert "NUL bytes" in str(error.value) and "empty" not in str(error.value)
+
+
+@pytest.mark.parametrize("cell", ["x" * 3 * 1024 * 1024, "x" * 201])
+def test_a_header_that_is_not_column_names_says_what_the_first_line_must_hold(cell):
+    text = f"email,{cell}\nhana@example.jp,Hana\n"
+    lines = iter_lines(iter([text.encode()]), Encoding("utf-8", "utf-8", 0), 0)
+    with pytest.raises(UnreadableFileError) as error:
+        read_header(lines)
+    assert error.value.reason == "unreadable_header"
+    assert "first line" in str(error.value) and "column names" in str(error.value)
 
 
 @pytest.mark.parametrize(
