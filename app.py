@@ -15,6 +15,7 @@ from typing import Any
 from chalice.app import Chalice, Cron, DynamoDBEvent, ForbiddenError, Rate, Response, SQSEvent
 
 from chalicelib import bootstrap
+from chalicelib.domain import limits
 from chalicelib.web import requests
 from chalicelib.web import tag_js as tag_js_source
 from chalicelib.web.definition_routes import definition_routes
@@ -112,12 +113,12 @@ def form() -> Any:
 @app.route("/purchases", methods=["POST"])
 def purchase() -> Any:
     """The shop's server reports an order (token signed with the site secret; order_id: once)."""
-    body = _json_object(limit_kib=32)
+    body = _json_object(limit_kib=limits.PURCHASE_BODY_KIB)
     site = _answer(bootstrap.sites().find, str(body.get("site", "")))
     return _answer(bootstrap.purchases().from_site_backend, site, body.get("token"))
 
 
-def _json_object(limit_kib: int = 4) -> dict[str, Any]:
+def _json_object(limit_kib: int = limits.SITE_BODY_KIB) -> dict[str, Any]:
     return requests.json_object(app.current_request, limit_kib)
 
 

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from chalicelib.domain.errors import BadInputError
+from chalicelib.domain.limits import FETCHED_PAGE_BYTES
 from chalicelib.domain.tag_check import address_refusal
 
-MAX_BYTES = 1 << 20
+MAX_BYTES = FETCHED_PAGE_BYTES
 TIMEOUT_SECONDS = 5
 
 

@@ -15,13 +15,15 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-MAX_BODY_BYTES = 4096
+from .limits import BEACON_BYTES, BEACON_PROPS
+
+MAX_BODY_BYTES = BEACON_BYTES
 KINDS = frozenset({"pageview", "event", "conversion"})
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 _VISITOR = re.compile(r"[A-Za-z0-9_-]{8,64}\Z")
 _NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}\Z")
 _LIMITS = {"url": 512, "title": 200, "referrer": 300, "utm": 100, "prop": 100}
-_MAX_PROPS = 10
+_MAX_PROPS = BEACON_PROPS
 
 
 class InvalidHitError(ValueError):

@@ -13,7 +13,18 @@ from typing import Any
 
 from .errors import BadInputError
 
+# Every limit on what comes in, in one place (the README's "Limits" table says the same).
 MAX_NESTING = 32  # levels of [ and { in any JSON or YAML Sodate reads
+BEACON_BYTES = 4096  # a beacon's body (/t) or its `d` parameter (/t.gif)
+BEACON_PROPS = 10  # name: value pairs in a beacon's `p`
+SITE_BODY_KIB = 4  # /f, /identify and the admin API's JSON bodies
+PURCHASE_BODY_KIB = 32  # /purchases (an order with its items)
+TOKEN_CHARS = 2048  # any signed token
+DEFINITION_BYTES = 256 * 1024  # one definitions file (config/*.yaml or PUT /admin/definitions)
+HEADER_CELL_CHARS = 200  # one column name in a CSV's first line
+TRACKED_URL_CHARS = 1400  # longer links in a mail stay untracked (their token would pass TOKEN_CHARS)
+FETCHED_PAGE_BYTES = 1 << 20  # a page read for tag verification, or a webhook's answer
+ADMIN_PAGE = 200  # contacts in one page of the admin API
 
 
 class TooDeepError(BadInputError):

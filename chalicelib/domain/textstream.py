@@ -16,6 +16,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from .limits import HEADER_CELL_CHARS
+
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig", "utf-8"),
     (codecs.BOM_UTF16_LE, "utf-16-le", "utf-16-le"),
@@ -212,7 +214,7 @@ class RecordReader:
             yield Record(values, line_number, self._end, self._next_line, error)
 
 
-MAX_HEADER_CELL = 200  # characters in one column name
+MAX_HEADER_CELL = HEADER_CELL_CHARS
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ import json
 from typing import Any
 
 from .errors import BadInputError
+from .limits import TOKEN_CHARS
 
-MAX_TOKEN_CHARS = 2048
+MAX_TOKEN_CHARS = TOKEN_CHARS
 
 
 class InvalidTokenError(BadInputError):

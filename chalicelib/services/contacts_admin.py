@@ -10,10 +10,11 @@ from chalicelib.domain.contact import Contact
 from chalicelib.domain.emails import InvalidEmailError, normalize_email
 from chalicelib.domain.errors import NotFoundError
 from chalicelib.domain.evaluation import current_scores
+from chalicelib.domain.limits import ADMIN_PAGE
 from chalicelib.services.definitions import DefinitionsService
 from chalicelib.services.ports import Clock, ContactDirectory, SiteDirectory
 
-MAX_PAGE = 200
+MAX_PAGE = ADMIN_PAGE
 
 
 class ContactNotFoundError(NotFoundError):

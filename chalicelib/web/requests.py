@@ -12,7 +12,7 @@ from chalicelib import clock
 from chalicelib.domain import errors, limits
 
 
-def json_object(request: Request | None, limit_kib: int = 4) -> dict[str, Any]:
+def json_object(request: Request | None, limit_kib: int = limits.SITE_BODY_KIB) -> dict[str, Any]:
     raw = (request.raw_body if request else b"") or b""
     if len(raw) > limit_kib * 1024:
         raise BadRequestError(f"The body is larger than {limit_kib} KiB.")

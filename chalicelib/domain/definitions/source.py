@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
-from ..limits import MAX_NESTING, TooDeepError, check_nesting
+from ..limits import DEFINITION_BYTES, MAX_NESTING, TooDeepError, check_nesting
 
-MAX_BYTES = 256 * 1024
+MAX_BYTES = DEFINITION_BYTES
 
 
 @dataclass(frozen=True)

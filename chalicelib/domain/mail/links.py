@@ -13,10 +13,11 @@ import re
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from ..limits import TRACKED_URL_CHARS
 from ..tokens import CLICK, OPEN, InvalidTokenError, sign, verify
 
 _HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
-MAX_URL = 1400  # longer links stay untracked: their token would pass the 2 KiB token limit
+MAX_URL = TRACKED_URL_CHARS  # longer links stay untracked: their token would pass the token limit
 
 
 def track(page: str, api: str, message_id: str, key: str, expires_at: int) -> str:
