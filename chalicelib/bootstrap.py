@@ -376,7 +376,13 @@ def mail_events() -> MailEvents:
 
     _tables()
     return MailEvents(
-        journey_store(), contact_state(), scenario_actions(), contact_directory(), link_key().get, clock.now
+        journey_store(),
+        contact_state(),
+        scenario_actions(),
+        contact_directory(),
+        link_key().get,
+        clock.now,
+        site_directory(),
     )
 
 

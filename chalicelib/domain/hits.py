@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .limits import BEACON_BYTES, BEACON_PROPS
 
@@ -85,7 +85,7 @@ def parse_hit(payload: Any, rules: SiteRules) -> Hit:
     kind = payload.get("k", "pageview")
     if kind not in KINDS:
         raise InvalidHitError(400, "bad_kind", f"k must be one of {sorted(KINDS)}.")
-    url = _text(payload.get("u"), 2048)
+    url = _without_identity(_text(payload.get("u"), 2048))
     parts = urlsplit(url)
     host = parts.hostname
     if parts.scheme not in ("http", "https") or not host:
@@ -103,7 +103,7 @@ def parse_hit(payload: Any, rules: SiteRules) -> Hit:
         url=url[: _LIMITS["url"]],
         path=(parts.path or "/")[: _LIMITS["url"]],
         title=_text(payload.get("t"), _LIMITS["title"]),
-        referrer=_text(payload.get("r"), _LIMITS["referrer"]),
+        referrer=_without_identity(_text(payload.get("r"), 2048))[: _LIMITS["referrer"]],
         utm={k: query[k][: _LIMITS["utm"]] for k in UTM_KEYS if query.get(k)},
         screen=_text(payload.get("s"), 20),
     )
@@ -116,6 +116,16 @@ def parse_hit(payload: Any, rules: SiteRules) -> Hit:
     if kind == "conversion" and payload.get("a") is not None:
         hit.amount = _amount(payload.get("a"))
     return hit
+
+
+def _without_identity(url: str) -> str:
+    """The address without a mail link's identity token (`sodate_t`): it is a bearer token for a
+    person, so it is never stored, in the page's URL or in the next page's referrer."""
+    if "sodate_t=" not in url:
+        return url
+    parts = urlsplit(url)
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "sodate_t"]
+    return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
 def _text(value: Any, limit: int) -> str:

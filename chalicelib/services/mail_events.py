@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from aws_lambda_powertools import Logger
 
@@ -30,13 +31,20 @@ from chalicelib.domain.mail.links import click, opened
 from chalicelib.domain.tally import Counts
 from chalicelib.domain.timeline import mail_entry
 from chalicelib.domain.tokens import UNSUBSCRIBE, InvalidTokenError, sign, verify
-from chalicelib.services.ports import Clock, ContactDirectory, ContactRepository, JourneyRepository, Secret
+from chalicelib.services.ports import (
+    Clock,
+    ContactDirectory,
+    ContactRepository,
+    JourneyRepository,
+    Secret,
+    SiteDirectory,
+)
 from chalicelib.services.scenario_actions import Actions
 
 logger = Logger(service="sodate", child=True)
 MACHINE_SECONDS = 10  # an open or click this soon after sending is a scanner or a proxy
 RESEND_HOURS = (1, 4, 12)
-IDENTITY_DAYS = 30
+IDENTITY_SECONDS = 3600  # the landing page reads it at once; it lives no longer than needed
 
 
 class MailEvents:
@@ -48,7 +56,9 @@ class MailEvents:
         directory: ContactDirectory,
         link_key: Secret,
         clock: Clock,
+        sites: SiteDirectory,
     ) -> None:
+        self._sites = sites
         self._journeys = journeys
         self._state = state
         self._actions = actions
@@ -64,12 +74,13 @@ class MailEvents:
         """Where to send the browser; InvalidTokenError for a link we did not sign."""
         key, url = click(token, self._key(), self._clock())
         contact_id = key_parts(key)[0]
-        if self._record(key, "clicked", user_agent, method, url):
+        person = self._record(key, "clicked", user_agent, method, url)
+        if person and self._sites.site_for_host(urlsplit(url).hostname or "") is not None:
             joiner = "&" if "?" in url.split("#", 1)[0] else "?"
-            identity = sign({"c": contact_id}, self._key(), int(self._clock()) + IDENTITY_DAYS * 86400)
+            identity = sign({"c": contact_id}, self._key(), int(self._clock()) + IDENTITY_SECONDS)
             base, _, fragment = url.partition("#")
             return f"{base}{joiner}sodate_t={identity}" + (f"#{fragment}" if fragment else "")
-        return url  # a scanner goes where the link goes, and learns nobody's identity
+        return url  # a scanner, or a host no site of ours owns, learns nobody's identity
 
     def opened(self, token: str, user_agent: str) -> None:
         try:

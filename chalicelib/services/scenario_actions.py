@@ -4,7 +4,7 @@ webhook retries (tasks in the due index).
 Each action is claimed in the ledger first, so it is taken once.  A webhook
 is signed (`X-Sodate-Signature: t=<unix time>,v1=<HMAC-SHA256 of "t.body">`)
 and, if the receiver fails, retried from the due index after 1, 5, 30, 120
-and 720 minutes; then it is given up and counted as failed.
+and 720 minutes; then it is given up (the ledger says `failed`, with the last status).
 """
 
 from __future__ import annotations

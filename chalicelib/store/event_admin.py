@@ -11,7 +11,7 @@ from typing import Any
 from chalicelib import clock
 from chalicelib.domain.site import Site
 from chalicelib.store.dynamo import InvalidCursorError, batch_write, decode, encode
-from chalicelib.store.events import LINK_MARK, EventStore
+from chalicelib.store.events import ALL_SITES, LINK_MARK, SITE_CACHE_SECONDS, EventStore, site_of
 
 __all__ = ["EventAdmin", "InvalidCursorError"]
 
@@ -31,6 +31,22 @@ class EventAdmin(EventStore):
             ConditionExpression="attribute_not_exists(site_id)",
         )
         self._site_cache.pop(site.site_id, None)
+        ALL_SITES.clear()
+
+    def site_for_host(self, host: str) -> Site | None:
+        """The site owning `host`: the sites table is a handful of rows, read whole a minute at most."""
+        cached = ALL_SITES.get("all")
+        if cached is None or clock.stopwatch() - cached[0] > SITE_CACHE_SECONDS:
+            sites: list[Site] = []
+            request: dict[str, Any] = {"TableName": self._sites}
+            while True:
+                answer = self._db.scan(**request)
+                sites += [site_of(item) for item in answer.get("Items", [])]
+                if "LastEvaluatedKey" not in answer:
+                    break
+                request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+            cached = ALL_SITES["all"] = (clock.stopwatch(), sites)
+        return next((site for site in cached[1] if site.rules.owns(host)), None)
 
     def link(self, site_id: str, visitor_id: str, contact_id: str, at: str) -> None:
         """From now on this browser's hits belong to the contact.

@@ -20,6 +20,7 @@ LINK_MARK = "link#"  # sorts after every ISO time, so timelines end before the m
 # updates a link here the moment it makes one.
 _SITE_CACHE: dict[str, tuple[float, Site | None]] = {}
 _LINK_CACHE: dict[tuple[str, str], tuple[float, str | None]] = {}
+ALL_SITES: dict[str, tuple[float, list[Site]]] = {}  # every site, for links in mail (event_admin.py)
 
 
 class EventStore:
@@ -36,7 +37,7 @@ class EventStore:
         if cached and clock.stopwatch() - cached[0] < SITE_CACHE_SECONDS:
             return cached[1]
         item = self._db.get_item(TableName=self._sites, Key={"site_id": {"S": site_id}}).get("Item")
-        site = _site(item) if item else None
+        site = site_of(item) if item else None
         if len(self._site_cache) > 1000:
             self._site_cache.clear()
         self._site_cache[site_id] = (clock.stopwatch(), site)
@@ -98,7 +99,7 @@ class EventStore:
         )
 
 
-def _site(item: dict[str, Any]) -> Site:
+def site_of(item: dict[str, Any]) -> Site:
     return Site(
         site_id=item["site_id"]["S"],
         name=item["name"]["S"],

@@ -12,7 +12,7 @@ from botocore.config import Config
 from moto import mock_aws
 
 from chalicelib import bootstrap
-from chalicelib.store.events import _LINK_CACHE, _SITE_CACHE
+from chalicelib.store.events import _LINK_CACHE, _SITE_CACHE, ALL_SITES
 from chalicelib.store.models import ALL_MODELS
 from devstack.cloudformation import LocalStack
 
@@ -23,6 +23,7 @@ def _reset_caches() -> None:
     bootstrap.reset()
     _SITE_CACHE.clear()
     _LINK_CACHE.clear()
+    ALL_SITES.clear()
     for model in ALL_MODELS:
         model._connection = None
 
@@ -146,8 +147,9 @@ def sent_mail() -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def shop(aws: dict[str, Any], api: Any, streams: Any) -> Iterator[None]:
-    """The shipped example definitions in force and the clock at 10:00 in Tokyo (scenario tests)."""
+def shop(aws: dict[str, Any], api: Any, streams: Any, site: dict[str, Any]) -> Iterator[None]:
+    """The shipped example definitions in force, the shop's site (its pages are where the mails
+    link) registered, and the clock at 10:00 in Tokyo (scenario tests)."""
     from chalicelib import clock
     from tests.aws.test_scenarios import to_tokyo_hour
     from tests.aws.test_scoring_segments import load_examples

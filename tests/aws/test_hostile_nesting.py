@@ -22,7 +22,7 @@ def nested(depth: int, kind: str) -> str:
     """`depth` levels of lists, objects or both, as JSON."""
     opens = {"list": "[", "object": '{"a":', "mixed": '[{"a":'}[kind]
     closes = {"list": "]", "object": "}", "mixed": "}]"}[kind]
-    levels = depth if kind != "mixed" else depth // 2
+    levels = depth if kind != "mixed" else (depth + 1) // 2  # two brackets a level
     return opens * levels + "1" + closes * levels
 
 

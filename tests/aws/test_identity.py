@@ -169,3 +169,28 @@ def test_erasing_a_person_deletes_their_history_and_cuts_their_browsers_loose(aw
 
     assert send(api, pageview(site, "laptop-0001", "/after")).status_code == 204
     assert [h["path"] for h in visitor_hits(api, aws, site, "laptop-0001")] == ["/after"], "anonymous again"
+
+
+def test_the_identity_token_from_a_mail_link_is_never_stored(aws, api, site):
+    # GIVEN a visitor landing from a mail link, then moving on (the token in the URL and referrer)
+    drop_and_import(aws, api, "c.csv", b"email,name\naiko@example.com,Aiko\n")
+    aiko = contact_by_email(api, aws, "aiko@example.com")
+    token = api.http.post(f"/admin/contacts/{aiko['contact_id']}/link-token", headers=auth(aws)).json_body[
+        "token"
+    ]
+    landing = f"https://shop.example.jp/guide?utm_source=mail&sodate_t={token}"
+    assert (
+        send(
+            api, {**pageview(site, "device-lt01", "/guide?utm_source=mail&sodate_t=" + token), "i": token}
+        ).status_code
+        == 204
+    )
+    assert send(api, pageview(site, "device-lt01", "/pricing", r=landing)).status_code == 204
+
+    # THEN she is known, and neither hit, nor the pages list, holds the token
+    hits = timeline(api, aws, aiko["contact_id"])
+    assert [h["path"] for h in hits] == ["/pricing", "/guide"]
+    assert hits[1]["url"] == "https://shop.example.jp/guide?utm_source=mail"
+    assert hits[0]["referrer"] == "https://shop.example.jp/guide?utm_source=mail"
+    pages = api.http.get(f"/admin/sites/{site['site_id']}/pages", headers=auth(aws)).json_body["pages"]
+    assert all("sodate_t" not in page["last_url"] for page in pages) and pages

@@ -72,6 +72,8 @@ def moved_clock(stack: Stack) -> Any:
 
 def test_a_first_time_buyer_walks_the_example_scenario_to_its_goal(stack: Stack, moved_clock: Any) -> None:
     who = "journey@example.com"
+    # The shop's pages, where the example mails link, are a site of ours: a click there identifies.
+    post(stack, "/admin/sites", {"name": "Shop", "domains": ["shop.example.jp"]})
     day = datetime.now(UTC).date().isoformat()
     header = "email,name,consent,購入回数,累計購入金額,初回購入日,最終購入日,最終購入商品\n"
     stack.drop("journey.csv", f"{header}{who},Yui,yes,1,1200,{day},{day},TEA-100\n".encode())

@@ -41,6 +41,9 @@ class MemorySites:
     def put_site(self, site: Site) -> None:
         self.sites[site.site_id] = site
 
+    def site_for_host(self, host: str) -> Site | None:
+        return next((s for s in self.sites.values() if s.rules.owns(host)), None)
+
     def record(self, hit: Hit, owner: str, at: str, expires_at: int | None) -> None:
         """As EventStore.record writes the item: `visitor` and `expires_at` only when given."""
         entry: dict[str, Any] = {

@@ -15,6 +15,7 @@ from chalicelib.domain.definitions.compile import compile_set
 from chalicelib.domain.definitions.source import load
 from chalicelib.domain.errors import TransientError
 from chalicelib.domain.journeys import Action, Task
+from chalicelib.domain.site import Site
 from chalicelib.domain.tokens import InvalidTokenError, sign, verify
 from chalicelib.services.mail_events import MailEvents
 from chalicelib.services.mailer import Links, Mailer
@@ -24,6 +25,7 @@ from tests.fakes import (
     FakeClock,
     MemoryJourneys,
     MemoryPeople,
+    MemorySites,
     RecordingAlerts,
     RecordingPost,
     RecordingTransport,
@@ -84,8 +86,10 @@ class World:
         actions = Actions(
             self.journeys, self.people, SalesAlerts(RecordingAlerts()), RecordingPost(), lambda: "hook-key"
         )
+        self.sites = MemorySites()
+        self.sites.put_site(Site("s_shop", "Shop", ("shop.example.jp",), "secret", "none", "2026-11-01"))
         self.events = MailEvents(
-            self.journeys, self.people, actions, self.people, lambda: LINK_KEY, self.clock
+            self.journeys, self.people, actions, self.people, lambda: LINK_KEY, self.clock, self.sites
         )
         self.people.add("aiko@example.com", "c-aiko", name="Aiko", status="subscribed")
 
@@ -379,3 +383,16 @@ def test_an_unsubscribe_interrupted_by_a_passing_fault_still_reaches_the_do_not_
     assert world.status() == "unsubscribed"
     assert world.people.suppressed == {"aiko@example.com": "unsubscribed:first_purchase"}
     assert world.total("unsubscribed") == 1
+
+
+def test_a_click_to_a_host_no_site_of_ours_owns_carries_no_identity_token():
+    """The identity token is a bearer token for the person: only the shop's own pages get it."""
+    world = World()
+    world.mail()
+    elsewhere = sign(
+        {"m": THANKS, "u": "https://partner.example.com/offer?x=1"}, LINK_KEY, int(world.clock()) + 86400
+    )
+    world.later()
+    target = world.events.clicked(elsewhere, CHROME, "GET")
+    assert target == "https://partner.example.com/offer?x=1"
+    assert world.total("clicked") == 1  # still a person's click, counted
