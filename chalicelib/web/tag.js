@@ -2,14 +2,15 @@
   var s = d.currentScript, site = s && s.getAttribute("data-site");
   if (!site || w.sodate && w.sodate.loaded) return;
   var api = s.src.replace(/\/tag\.js([?#].*)?$/, ""), K = "sodate_vid",
-    q = (w.sodate && w.sodate.q) || [], ls = w.localStorage,
+    q = (w.sodate && w.sodate.q) || [],
     optout = n.globalPrivacyControl || n.doNotTrack == "1" || w.doNotTrack == "1",
     cm = s.getAttribute("data-consent") == "required", ask = cm, last,
     link = (location.search.match(/[?&]sodate_t=([^&#]+)/) || [])[1];
+  if (link) try { history.replaceState(history.state, "", location.href.replace(/[?&]sodate_t=[^&#]*/, "")); } catch (e) {}
   function vid() {
     if (optout) return null;
     try {
-      var v = ls.getItem(K);
+      var ls = w.localStorage, v = ls.getItem(K);
       if (!v && !ask) {
         v = Array.prototype.map.call(crypto.getRandomValues(new Uint8Array(12)), function (b) {
           return (b + 256).toString(16).slice(1);

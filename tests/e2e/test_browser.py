@@ -135,6 +135,28 @@ def test_a_browser_sending_do_not_track_gets_no_identifier(stack: Stack) -> None
         shutil.rmtree(driver.profile_dir, ignore_errors=True)
 
 
+def test_a_browser_that_blocks_site_data_still_counts_the_view_and_sees_no_error(stack: Stack) -> None:
+    driver = chromium(PERSON, prefs={"profile.default_content_setting_values.cookies": 2})
+    try:
+        driver.get(stack.env["SODATE_DEMO_URL"] + "products/tea?blocked=1")
+        assert wait_for(lambda: driver.execute_script("return window.sodate && window.sodate.loaded"))
+        blocked = driver.execute_script("try { localStorage.length; return false } catch (e) { return true }")
+        assert blocked, "this browser refuses site data, as the visitor asked"
+        errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE" and "tag.js" in e["message"]]
+        assert errors == [], errors
+        site = stack.env["SODATE_SITE_ID"]
+        pages = wait_for(
+            lambda: [
+                p for p in stack.api(f"/admin/sites/{site}/pages")[1]["pages"] if "blocked=1" in p["last_url"]
+            ]
+        )
+        assert pages, "the view counts, without an identifier"
+        driver.save_screenshot(f"{tempfile.gettempdir()}/sodate-site-data-blocked.png")  # to look at
+    finally:
+        driver.quit()
+        shutil.rmtree(driver.profile_dir, ignore_errors=True)
+
+
 def sent_mail(stack: Stack) -> list[dict[str, Any]]:
     """What the emulator's SES accepted, from moto's own state endpoint."""
     with urllib.request.urlopen(stack.env["AWS_ENDPOINT_URL"] + "/moto-api/data.json", timeout=10) as answer:
@@ -151,6 +173,7 @@ def test_pricing_visits_make_a_known_visitor_hot_and_sales_hears_of_it(stack: St
 
     # She clicks a link in an email (the token identifies her), then reads pricing three more times.
     browser.get(stack.env["SODATE_DEMO_URL"] + "pricing?sodate_t=" + minted["token"])
+    wait_for(lambda: "sodate_t" not in browser.current_url)  # the tag took it out of the address bar
     for _ in range(3):
         time.sleep(0.6)  # a person, not a burst (more than 5 hits a second is a bot)
         browser.get(stack.env["SODATE_DEMO_URL"] + "pricing")
