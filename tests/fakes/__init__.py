@@ -1,33 +1,35 @@
 """One in-memory fake per port (chalicelib/services/ports.py): instant, inspectable, and strict
-where the real adapter is (conditional writes refuse what DynamoDB would)."""
+where the real adapter is (conditional writes refuse what DynamoDB would).
 
-from tests.fakes.imports import MemoryContactStore, MemoryFiles, MemoryLedger, QueuedWork, csv_bytes
-from tests.fakes.journeys import MemoryJourneys
-from tests.fakes.outside import (
-    FakeClock,
-    MemoryDefinitionVersions,
-    MemoryParking,
-    MemorySites,
-    RecordingAlerts,
-    RecordingPost,
-    RecordingTransport,
-)
-from tests.fakes.people import MemoryPeople, MemorySegments
+Each fake is imported from its module on first use, so `make bench`, which takes the import's
+fakes alone, measures the importer and not the rest of the house."""
 
-__all__ = [
-    "FakeClock",
-    "MemoryContactStore",
-    "MemoryDefinitionVersions",
-    "MemoryFiles",
-    "MemoryJourneys",
-    "MemoryLedger",
-    "MemoryParking",
-    "MemoryPeople",
-    "MemorySegments",
-    "MemorySites",
-    "QueuedWork",
-    "RecordingAlerts",
-    "RecordingPost",
-    "RecordingTransport",
-    "csv_bytes",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOME = {
+    "MemoryContactStore": "imports",
+    "MemoryFiles": "imports",
+    "MemoryLedger": "imports",
+    "QueuedWork": "imports",
+    "csv_bytes": "imports",
+    "MemoryJourneys": "journeys",
+    "FakeClock": "outside",
+    "MemoryDefinitionVersions": "outside",
+    "MemoryParking": "outside",
+    "MemorySites": "outside",
+    "RecordingAlerts": "outside",
+    "RecordingPost": "outside",
+    "RecordingTransport": "outside",
+    "MemoryPeople": "people",
+    "MemorySegments": "people",
+}
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"tests.fakes has no {name}")
+    return getattr(importlib.import_module(f"tests.fakes.{_HOME[name]}"), name)
