@@ -182,7 +182,7 @@ class Importer:
     def _finish(self, cp: Checkpoint, errors: IO[str]) -> ImportReport:
         report = self._report(cp, "imported")
         self._save_error_part(cp, errors)
-        errors_key = f"{RESULT_PREFIX}{_name(cp.key)}.errors.csv"
+        errors_key = f"{_results(cp.key)}.errors.csv"
         if cp.counts.rejected:
             self._write_errors_file(cp, errors_key)
             report.errors_file = errors_key
@@ -194,13 +194,13 @@ class Importer:
     def _fail(self, cp: Checkpoint, reason: str, message: str) -> ImportReport:
         report = self._report(cp, "failed")
         report.error = {"reason": reason, "message": message}
-        self.files.delete(f"{RESULT_PREFIX}{_name(cp.key)}.errors.csv")
+        self.files.delete(f"{_results(cp.key)}.errors.csv")
         self._clean_state(cp)
         return self._publish(cp, report)
 
     def _publish(self, cp: Checkpoint, report: ImportReport) -> ImportReport:
         body = json.dumps(report.as_json(), ensure_ascii=False, indent=2).encode("utf-8")
-        self.files.put_bytes(f"{RESULT_PREFIX}{_name(cp.key)}.json", body, "application/json")
+        self.files.put_bytes(f"{_results(cp.key)}.json", body, "application/json")
         self.ledger.finish(cp.import_id, body.decode("utf-8"), self._now())
         return report
 
@@ -287,6 +287,14 @@ def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
 
 def _name(key: str) -> str:
     return key[len(IMPORT_PREFIX) :]
+
+
+def _results(key: str) -> str:
+    """Where an import's reports go: results/<name>, except that a file under imports/config/
+    reports under results/imports/config/ -- results/config/ holds the definitions' verdicts,
+    and an import must never overwrite one."""
+    name = _name(key)
+    return f"{RESULT_PREFIX}imports/{name}" if name.startswith("config/") else f"{RESULT_PREFIX}{name}"
 
 
 def _file_name(key: str) -> str:

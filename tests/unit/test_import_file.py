@@ -204,3 +204,13 @@ def test_a_run_stops_before_lambdas_deadline():
     event = world.drop("big.csv", big_file(500))
     world.importer.object_created(event, lambda: 30_000)  # under the safety margin
     assert world.queue.queued, "the import handed itself to a next run"
+
+
+def test_an_import_under_imports_config_never_overwrites_a_definitions_verdict():
+    world = World()
+    verdict = b'{"status": "applied", "kind": "segments"}'
+    world.files.put("results/config/segments.yml.json", verdict)
+    world.deliver(world.drop("config/segments.yml", b"segments: []\n"))
+    assert world.files.objects["results/config/segments.yml.json"] == verdict
+    report = json.loads(world.files.text("results/imports/config/segments.yml.json"))
+    assert report["status"] == "failed" and report["error"]["reason"] == "not_csv"
