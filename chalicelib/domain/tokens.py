@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hmac
 import json
+import os
 from typing import Any
 
 from .errors import BadInputError
@@ -58,10 +59,15 @@ def sign(claims: dict[str, Any], key: str, expires_at: int) -> str:
     return f"{body}.{_b64(_mac(key, body))}"
 
 
-IDENTITY = frozenset({"c"})  # who the browser belongs to: a contact id
+IDENTITY = frozenset({"c", "n"})  # who the browser belongs to: a contact id, and a nonce (used once)
 CLICK = frozenset({"m", "u"})  # a tracked link: the mail and the destination
 OPEN = frozenset({"m"})  # the open pixel: the mail
 UNSUBSCRIBE = frozenset({"unsub"})  # the unsubscribe link: the mail
+
+
+def identity_token(contact_id: str, key: str, expires_at: int) -> str:
+    """A link's identity token: it identifies one browser, once (its nonce is spent on use)."""
+    return sign({"c": contact_id, "n": os.urandom(9).hex()}, key, expires_at)
 
 
 def verify(token: Any, key: str, now: float, purpose: frozenset[str] | None = None) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from chalicelib.domain.errors import BadInputError, NotFoundError
 from chalicelib.domain.hits import Hit, valid_visitor_id
 from chalicelib.domain.rows import ContactRow
 from chalicelib.domain.site import Site
-from chalicelib.domain.tokens import IDENTITY, sign, verify
+from chalicelib.domain.tokens import IDENTITY, InvalidTokenError, identity_token, verify
 from chalicelib.services.ports import Clock, ContactDirectory, Secret, SiteDirectory
 
 LINK_TOKEN_DAYS = 30
@@ -44,13 +44,15 @@ class Identity:
 
     def link_token(self, contact_id: str, days: int = LINK_TOKEN_DAYS) -> str:
         """What a Sodate email puts in its links as ?sodate_t=..."""
-        return sign({"c": contact_id}, self._link_key(), int(self._clock()) + days * 86400)
+        return identity_token(contact_id, self._link_key(), int(self._clock()) + days * 86400)
 
     def from_email_link(self, site: Site, visitor_id: str, token: str) -> str:
         claims = verify(token, self._link_key(), self._clock(), IDENTITY)
-        contact_id = str(claims.get("c", ""))
+        contact_id = str(claims["c"])
         if self._contacts.find_by_id(contact_id) is None:
             raise NotFoundError("The link's contact no longer exists.")
+        if not self._events.spend(f"n#{claims['n']}", int(claims["exp"])):
+            raise InvalidTokenError("used")  # a replay (a forwarded link, a second browser) identifies nobody
         self._attach(site.site_id, visitor_id, contact_id)
         return contact_id
 

@@ -30,7 +30,7 @@ from chalicelib.domain.journeys import key_parts
 from chalicelib.domain.mail.links import click, opened
 from chalicelib.domain.tally import Counts
 from chalicelib.domain.timeline import mail_entry
-from chalicelib.domain.tokens import UNSUBSCRIBE, InvalidTokenError, sign, verify
+from chalicelib.domain.tokens import UNSUBSCRIBE, InvalidTokenError, identity_token, verify
 from chalicelib.services.ports import (
     Clock,
     ContactDirectory,
@@ -77,7 +77,7 @@ class MailEvents:
         person = self._record(key, "clicked", user_agent, method, url)
         if person and self._sites.site_for_host(urlsplit(url).hostname or "") is not None:
             joiner = "&" if "?" in url.split("#", 1)[0] else "?"
-            identity = sign({"c": contact_id}, self._key(), int(self._clock()) + IDENTITY_SECONDS)
+            identity = identity_token(contact_id, self._key(), int(self._clock()) + IDENTITY_SECONDS)
             base, _, fragment = url.partition("#")
             return f"{base}{joiner}sodate_t={identity}" + (f"#{fragment}" if fragment else "")
         return url  # a scanner, or a host no site of ours owns, learns nobody's identity

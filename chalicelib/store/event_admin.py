@@ -33,6 +33,18 @@ class EventAdmin(EventStore):
         self._site_cache.pop(site.site_id, None)
         ALL_SITES.clear()
 
+    def spend(self, once: str, expires_at: int) -> bool:
+        """A conditional put: the first use wins; DynamoDB's TTL removes the mark when the token expires."""
+        try:
+            self._db.put_item(
+                TableName=self._events,
+                Item={"pk": {"S": once}, "sk": {"S": "spent"}, "expires_at": {"N": str(expires_at)}},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
     def site_for_host(self, host: str) -> Site | None:
         """The site owning `host`: the sites table is a handful of rows, read whole a minute at most."""
         cached = ALL_SITES.get("all")

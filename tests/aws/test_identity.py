@@ -79,8 +79,13 @@ def test_forged_truncated_expired_or_wrong_purpose_link_tokens_identify_nobody(a
         assert send(api, pageview(site, visitor, i=token)).status_code == 204
         assert len(visitor_hits(api, aws, site, visitor)) == 1, "kept anonymous"
     assert timeline(api, aws, aiko["contact_id"]) == []
+    # The good token identifies one browser; the same link opened in another (forwarded) does nothing.
+    assert send(api, pageview(site, "device-g1", i=good)).status_code == 204
+    assert send(api, pageview(site, "device-g2", i=good)).status_code == 204
+    assert len(visitor_hits(api, aws, site, "device-g2")) == 1, "the replay stays anonymous"
+    assert len(timeline(api, aws, aiko["contact_id"])) == 1
     rejected = api.http.get(f"/admin/sites/{site['site_id']}", headers=auth(aws)).json_body["rejected_today"]
-    assert rejected == {"bad_link_token": 7}
+    assert rejected == {"bad_link_token": 8}
 
 
 def test_the_sites_backend_vouches_and_two_devices_become_one_contact(aws, api, site):

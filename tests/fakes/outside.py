@@ -34,6 +34,7 @@ class MemorySites:
         self.hits: dict[str, list[dict[str, Any]]] = {}  # owner (c#, v#, a#) -> hits
         self.links: dict[tuple[str, str], str] = {}
         self.rejections: dict[tuple[str, str, str], int] = {}
+        self.spent: set[str] = set()
 
     def site(self, site_id: str) -> Site | None:
         return self.sites.get(site_id)
@@ -64,6 +65,12 @@ class MemorySites:
     def count_rejected(self, site_id: str, reason: str, day: str) -> None:
         key = (site_id, day, reason)
         self.rejections[key] = self.rejections.get(key, 0) + 1
+
+    def spend(self, once: str, expires_at: int) -> bool:
+        if once in self.spent:
+            return False
+        self.spent.add(once)
+        return True
 
     def link(self, site_id: str, visitor_id: str, contact_id: str, at: str) -> None:
         self.links[(site_id, visitor_id)] = contact_id

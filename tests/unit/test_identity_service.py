@@ -198,3 +198,13 @@ def test_a_form_without_an_email_or_with_a_broken_one_is_refused():
         with pytest.raises(BadInputError):
             world.identity.from_form(SHOP, body)
     assert len(world.people.contacts) == 1 and world.sites.hits == {}
+
+
+def test_a_link_token_identifies_one_browser_once_and_a_replay_identifies_nobody():
+    """A forwarded mail's link, opened in a second browser, must not join that browser too."""
+    world = World()
+    token = world.identity.link_token("c-aiko")
+    assert world.identity.from_email_link(SHOP, "device-aaaa", token) == "c-aiko"
+    with pytest.raises(InvalidTokenError, match="used"):
+        world.identity.from_email_link(SHOP, "device-bbbb", token)
+    assert world.sites.links == {("s_shop", "device-aaaa"): "c-aiko"}

@@ -50,7 +50,7 @@ def test_a_token_signed_by_sodate_is_accepted_only_for_its_own_purpose():
 
     key, later = "k" * 32, 2_000_000_000
     tokens = {
-        IDENTITY: sign({"c": "c123"}, key, later),
+        IDENTITY: sign({"c": "c123", "n": "f00d"}, key, later),
         CLICK: sign({"m": "c123#welcome#hello#1", "u": "https://shop.example.jp/"}, key, later),
         OPEN: sign({"m": "c123#welcome#hello#1"}, key, later),
         UNSUBSCRIBE: sign({"unsub": "c123#welcome#hello#1"}, key, later),
@@ -61,4 +61,4 @@ def test_a_token_signed_by_sodate_is_accepted_only_for_its_own_purpose():
             with pytest.raises(InvalidTokenError, match="for another purpose"):
                 verify(token, key, 1_900_000_000, other)
     with pytest.raises(InvalidTokenError, match="for another purpose"):  # a purpose's claim left empty
-        verify(sign({"c": ""}, key, later), key, 1_900_000_000, IDENTITY)
+        verify(sign({"c": "", "n": "f00d"}, key, later), key, 1_900_000_000, IDENTITY)
