@@ -6,11 +6,15 @@ and timeline entry exact."""
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 
 from chalicelib import bootstrap
+from chalicelib.aws.clients import client
 from chalicelib.domain.journeys import Place
+from chalicelib.store.contact_state import ContactState
+from chalicelib.store.journeys import JourneyStore
 from tests.aws.test_api import drop_and_import
 from tests.aws.test_identity import contact_by_email, timeline
 from tests.aws.test_scenarios import buyers_csv, raw_mail, report
@@ -33,8 +37,36 @@ scenarios:
 PEOPLE = [f"p{n}@example.com" for n in range(16)]
 
 
+class OneRequestAtATime:
+    """DynamoDB applies each request atomically; moto in-process runs a request in the caller's
+    thread, where two ADDs to one counter can interleave.  Calls from the walkers still
+    interleave freely -- one whole request at a time, as against DynamoDB."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+        self.exceptions = client.exceptions
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return method(*args, **kwargs)
+
+        return call
+
+
 def walk_together(walkers: int) -> None:
     """Each walker reads the due people, waits until all have read, then walks them."""
+    settings = bootstrap.settings()
+    dynamodb = OneRequestAtATime(client("dynamodb"))
+    bootstrap.provide(
+        journey_store=JourneyStore(dynamodb, settings.journeys_table),
+        contact_state=ContactState(
+            dynamodb, settings.contacts_table, settings.events_table, settings.suppressions_table
+        ),
+    )
     runner, store = bootstrap.runner(), bootstrap.journey_store()
     everyone_read = threading.Barrier(walkers, timeout=30)
     errors: list[BaseException] = []
