@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from functools import cache, wraps
+from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalicelib import clock
@@ -49,48 +49,51 @@ if TYPE_CHECKING:
     from chalicelib.store.segments import SegmentStore
 
 T = TypeVar("T")
-_built: list[Any] = []
+_built: dict[str, list[Any]] = {}  # builder name -> [the part], once built
 _given: dict[str, Any] = {}
-
-
 _building = threading.RLock()  # builders call builders; threads (the tick's, chalice local's) share parts
 
 
 def _once(builder: Callable[[], T]) -> Callable[[], T]:
     """Build on first use, then hand out the same object (per container), even when two
-    threads ask at once: every part that holds another holds the one everybody holds."""
-    cached = cache(builder)
-    _built.append(cached)
+    threads ask at once: every part that holds another holds the one everybody holds.
+    After the first build a call is two dict lookups (the beacon path asks on every hit)."""
+    name = builder.__name__
+    held: list[T] = _built.setdefault(name, [])
 
     @wraps(builder)
     def part() -> T:
-        given: T | None = _given.get(builder.__name__)
+        given: T | None = _given.get(name)
         if given is not None:
             return given
-        if not cached.cache_info().currsize:
+        if not held:
             with _building:
-                return cached()
-        return cached()
+                if not held:
+                    held.append(builder())
+        return held[0]
 
     return part
+
+
+def _forget_built() -> None:
+    for held in _built.values():
+        held.clear()
 
 
 def provide(**parts: Any) -> None:
     """Hand out these instead of building them, by builder name (a bench's stubbed store,
     a test's mail service that throttles); what was built is built again around them.
     `reset()` forgets them."""
-    unknown = set(parts) - {b.__wrapped__.__name__ for b in _built}
+    unknown = set(parts) - set(_built)
     if unknown:
         raise ValueError(f"no such part: {sorted(unknown)}")
     _given.update(parts)
-    for cached in _built:
-        cached.cache_clear()
+    _forget_built()
 
 
 def reset() -> None:
     """Forget everything built or provided (tests that change the settings or the emulator)."""
-    for cached in _built:
-        cached.cache_clear()
+    _forget_built()
     _given.clear()
     get_settings.cache_clear()
     from chalicelib.aws.clients import client

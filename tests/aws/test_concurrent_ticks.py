@@ -19,21 +19,8 @@ from tests.aws.test_api import drop_and_import
 from tests.aws.test_identity import contact_by_email, timeline
 from tests.aws.test_scenarios import buyers_csv, raw_mail, report
 from tests.aws.test_scoring_segments import put_definition
+from tests.unit.scenario_world import ONE_MAIL_A_DAY  # the same scenario the interleaving tests walk
 
-ONE_MAIL_A_DAY = """
-timezone: Asia/Tokyo
-frequency_cap: {mails: 1, hours: 24}
-scenarios:
-  - name: welcome
-    entry: {segment: first_time_buyers}
-    steps:
-      - {id: hello, send: thank_you}
-      - id: ab
-        split: {a: 50, b: 50}
-      - {id: a, update: {attrs: {path: a}}, next: bye}
-      - {id: b, update: {attrs: {path: b}}, next: bye}
-      - {id: bye, exit: true}
-"""
 PEOPLE = [f"p{n}@example.com" for n in range(16)]
 
 

@@ -26,6 +26,8 @@ from tests.fakes import (
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "config"
 
+# A mail under a cap of one a day, a split, an update, an exit: the scenario both the
+# interleaving tests (tests/unit) and the ticks at a barrier (tests/aws) walk.
 ONE_MAIL_A_DAY = """
 timezone: UTC
 frequency_cap: {mails: 1, hours: 24}
