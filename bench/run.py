@@ -6,6 +6,7 @@ Human-readable progress goes to stderr.  Figures:
 - DynamoDB write calls per 1,000 rows
 - peak RSS importing 1M rows (a fresh process, the file streamed from disk)
 - end-to-end import on the local stack vs a naive batch_writer() script, same stack, same run
+- the worst `matches` search over the adversarial pattern corpus, and its ratio to a literal
 - segment rules and full contact evaluations (scores, grade, 20 segments, next check) per second
 - on the local stack: page view -> hot segment + sales alert latency; writes per scored page view
 """
@@ -22,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import pipeline, scenarios, scoring, segments, stages, tracking
+from bench import patterns, pipeline, scenarios, scoring, segments, stages, tracking
 from bench.data import customer_lines
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +69,10 @@ def segment_figures() -> None:
         20000,
         "higher",
     )
+    say("matches: the slowest pattern x 1,000-character value of the adversarial corpus (best of 5)...")
+    worst, literal = patterns.worst_search_ms()
+    figure("matches_worst_ms_per_1000_chars", worst, "ms", 5, "lower")
+    figure("matches_worst_ratio_to_a_literal_search", worst / literal, "x", None, "lower")
     say("evaluation: decayed scores, grade, 20 segments and the next check per contact (best of 3)...")
     figure(
         "contact_evaluations_per_s",

@@ -95,3 +95,23 @@ def test_stage_config_takes_the_stacks_outputs(aws) -> None:
     assert stage["iam_role_arn"] == outputs["FunctionsRoleArn"] and stage["manage_iam_role"] is False
     assert stage["environment_variables"]["SODATE_BUCKET"] == outputs["Bucket"]
     assert stage["environment_variables"]["SODATE_CONTACTS_TABLE"] == "sodate-contacts"
+
+
+def test_the_compiled_wheels_load_on_the_lambda_runtime_chalice_packages_for() -> None:
+    """`chalice package` picks the runtime from this Python (3.11: Amazon Linux 2, glibc 2.26) and
+    ships the same wheel pip installed here; a wheel built for a newer glibc would fail to import
+    in Lambda while every local test passes."""
+    from importlib.metadata import distribution
+
+    assert sys.version_info[:2] == (3, 11)
+    wheel = distribution("google-re2").read_text("WHEEL") or ""
+    tags = [line.split(": ", 1)[1] for line in wheel.splitlines() if line.startswith("Tag: ")]
+    glibc = {"manylinux1_x86_64": (2, 5), "manylinux2010_x86_64": (2, 12), "manylinux2014_x86_64": (2, 17)}
+    needs = []  # a wheel with several tags installs where any of them holds
+    for tag in tags:
+        platform = tag.split("-")[-1]
+        if platform.startswith("manylinux_"):
+            needs.append(tuple(int(part) for part in platform.split("_")[1:3]))
+        else:
+            needs.append(glibc[platform])
+    assert min(needs) <= (2, 26), tags

@@ -11,7 +11,7 @@ from ..days import iso_day
 from ..errors import BadInputError
 from ..fields import Kind
 from .facts import Facts
-from .patterns import MAX_TEXT, UnsafePatternError, safe_regex
+from .patterns import UnsafePatternError, safe_regex
 
 Predicate = Callable[[Facts], bool]
 NUMERIC = (Kind.INT, Kind.MONEY)
@@ -93,7 +93,8 @@ def comparison(read: Callable[[Facts], Any], kind: Kind, op: str, arg: Any, wher
             pattern = safe_regex(arg)
         except UnsafePatternError as error:
             raise RuleError(where, str(error)) from None
-        return lambda facts: isinstance(v := read(facts), str) and pattern.search(v[:MAX_TEXT]) is not None
+        found_in = pattern.found_in
+        return lambda facts: isinstance(v := read(facts), str) and found_in(v)
     if op == "eq":
         return lambda facts: isinstance(read(facts), str) and read(facts).lower() == text
     return lambda facts: not (isinstance(read(facts), str) and read(facts).lower() == text)

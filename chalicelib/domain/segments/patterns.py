@@ -1,10 +1,11 @@
-"""Patterns a marketer writes: globs for paths, guarded regular expressions for text.
+"""Patterns a marketer writes: globs for paths, regular expressions for text.
 
 Neither can stall evaluation.  A glob is matched by a loop that only ever
-returns to the most recent star.  A regular expression is refused before it
-is ever run when its shape can backtrack catastrophically: a repeat inside an
-unbounded repeat (`(a+)+`), alternatives inside one (`(a|ab)*`), back
-references, look-arounds, or more unbounded repeats than a text field needs.
+returns to the most recent star.  A regular expression runs on RE2, an engine
+whose time is linear in the length of the text for every pattern it accepts
+(no backtracking), so `(a+)+$` or `.*.*.*x` cost what `abc` costs.  What RE2
+cannot run in linear time -- back references, look-arounds -- it refuses,
+and so do we, with a message that says why.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
-MAX_PATTERN = 200
-MAX_TEXT = 1000  # a regex never reads more than this much of a value
-MAX_UNBOUNDED = 3
+import re2
+
+from ..limits import PATTERN_CHARS, PATTERN_MEMORY_BYTES, PATTERN_TEXT_CHARS
 
 
 class UnsafePatternError(ValueError):
@@ -60,44 +61,74 @@ class Glob:
         return p == len(pattern)
 
 
-def safe_regex(pattern: str) -> re.Pattern[str]:
-    """Compile `pattern` (case-insensitive) or say why it could take forever."""
-    if not pattern or len(pattern) > MAX_PATTERN:
-        raise UnsafePatternError(f"a pattern has 1 to {MAX_PATTERN} characters")
+class TextPattern:
+    """A compiled `matches` pattern: case-insensitive, reading at most PATTERN_TEXT_CHARS."""
+
+    __slots__ = ("_search", "source")
+
+    def __init__(self, source: str, compiled: Any) -> None:
+        self.source = source
+        self._search = compiled.search
+
+    def found_in(self, text: str) -> bool:
+        return self._search(text[:PATTERN_TEXT_CHARS]) is not None
+
+
+def _options() -> Any:
+    options = re2.Options()
+    options.case_sensitive = False
+    options.max_mem = PATTERN_MEMORY_BYTES  # a bigger program is refused at compile time
+    options.log_errors = False
+    options.never_capture = True  # a yes/no answer needs no groups: RE2 stays on its DFA
+    return options
+
+
+_OPTIONS = _options()
+
+
+def safe_regex(pattern: str) -> TextPattern:
+    """Compile `pattern` for RE2 or say, in a marketer's words, why it cannot be run."""
+    if not pattern or len(pattern) > PATTERN_CHARS:
+        raise UnsafePatternError(f"a pattern has 1 to {PATTERN_CHARS} characters")
+    try:
+        return TextPattern(pattern, re2.compile(pattern, _OPTIONS))
+    except re2.error as error:
+        raise UnsafePatternError(_why_refused(pattern, str(error))) from None
+
+
+def _why_refused(pattern: str, engine_says: str) -> str:
     try:
         parsed = sre_parse.parse(pattern)
     except re.error as error:
-        raise UnsafePatternError(f"not a valid regular expression ({error})") from None
-    unbounded = _check(list(parsed), inside_unbounded=False)
-    if unbounded > MAX_UNBOUNDED:
-        raise UnsafePatternError(
-            f"{unbounded} open-ended repeats could take forever on a long value (at most {MAX_UNBOUNDED})"
-        )
-    return re.compile(pattern, re.IGNORECASE)
+        return f"not a valid regular expression ({error})"
+    except RecursionError:
+        return "not a valid regular expression (groups nested too deep)"
+    unsupported = _unsupported(list(parsed))
+    if unsupported:
+        return f"{unsupported} are not supported: they could take forever on a long value"
+    if "too large" in engine_says or "repetition" in engine_says:
+        return "the pattern is too large once its repeats are counted out; use smaller {m,n} counts"
+    detail = engine_says.split("re2/", 1)[0].strip(" b'\"")
+    return f"not a regular expression this engine runs ({detail})"
 
 
-def _check(items: list[tuple[Any, Any]], inside_unbounded: bool) -> int:
-    """Walk the parsed pattern; returns how many unbounded repeats it holds."""
-    count = 0
+def _unsupported(items: list[tuple[Any, Any]]) -> str:
     for op, arg in items:
         if op in (sre.GROUPREF, sre.GROUPREF_EXISTS):
-            raise UnsafePatternError("back references could take forever; use a plain pattern")
+            return "back references"
         if op in (sre.ASSERT, sre.ASSERT_NOT):
-            raise UnsafePatternError("look-ahead and look-behind are not supported")
-        if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
-            _, high, body = arg
-            open_ended = high == sre.MAXREPEAT or high > 100
-            if open_ended and inside_unbounded:
-                raise UnsafePatternError("a repeat inside a repeat (like (a+)+) could take forever")
-            count += open_ended
-            count += _check(list(body), inside_unbounded or open_ended)
+            return "look-ahead and look-behind"
+        if op in (sre.ATOMIC_GROUP, sre.POSSESSIVE_REPEAT):
+            return "atomic groups and possessive repeats"
+        children: list[Any] = []
+        if op in (sre.MAX_REPEAT, sre.MIN_REPEAT):
+            children = [arg[2]]
         elif op == sre.SUBPATTERN:
-            count += _check(list(arg[-1]), inside_unbounded)
+            children = [arg[-1]]
         elif op == sre.BRANCH:
-            if inside_unbounded:
-                raise UnsafePatternError("alternatives inside a repeat (like (a|ab)*) could take forever")
-            for branch in arg[1]:
-                count += _check(list(branch), inside_unbounded)
-        elif op == sre.ATOMIC_GROUP:
-            count += _check(list(arg), inside_unbounded)
-    return count
+            children = list(arg[1])
+        for child in children:
+            found = _unsupported(list(child))
+            if found:
+                return found
+    return ""
