@@ -91,7 +91,7 @@ def test_a_bad_segments_file_is_reported_by_line_and_field_and_changes_nothing(a
   - name: b
     rule: {not: {segment: a}}
   - name: slow
-    rule: {field: company, matches: "(a)\\1"}
+    rule: {field: company, matches: "(a)\\\\1"}
 """
     report = drop_config(aws, api, "segments.yaml", bad)
 
