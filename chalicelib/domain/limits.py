@@ -25,6 +25,11 @@ HEADER_CELL_CHARS = 200  # one column name in a CSV's first line
 TRACKED_URL_CHARS = 1400  # longer links in a mail stay untracked (their token would pass TOKEN_CHARS)
 FETCHED_PAGE_BYTES = 1 << 20  # a page read for tag verification, or a webhook's answer
 ADMIN_PAGE = 200  # contacts in one page of the admin API
+TEMPLATE_OUTPUT_CHARS = 256 * 1024  # one part of a rendered mail, or any value a template makes
+TEMPLATE_WORK = (
+    100_000  # steps one mail's templates may take (loop turns, calls, operators; +1 per 4 KiB made)
+)
+TEMPLATE_INT_BITS = 4096  # the biggest number a template may make (about 1,233 digits)
 PATTERN_CHARS = 200  # one `matches` regular expression
 PATTERN_TEXT_CHARS = 1000  # a `matches` pattern reads at most this much of a value
 PATTERN_MEMORY_BYTES = 1 << 20  # RE2's budget for one compiled pattern (bigger ones are refused)

@@ -12,6 +12,8 @@ In order:
    one-click unsubscribe) and handed to SES in the configuration set;
    throttling is retried with backoff within the run; if SES still will not
    take it, the claim is given back and the step stays due (nothing lost);
+   a template that fails for this person's data (or costs more than a mail
+   may) fails this mail alone, with the reason, and the tick goes on;
 5. the ledger records SES's message id; feedback finds the mail by it.
 """
 
@@ -28,6 +30,7 @@ from chalicelib.domain.journeys import Action
 from chalicelib.domain.mail.cap import Cap
 from chalicelib.domain.mail.links import track
 from chalicelib.domain.mail.message import MailRejectedError, MailThrottledError, Sender, build_message
+from chalicelib.domain.mail.templates import TemplateError
 from chalicelib.domain.tokens import sign
 from chalicelib.services.ports import ContactRepository, JourneyRepository, MailTransport, Secret
 
@@ -48,7 +51,7 @@ class Links:
 
 @dataclass(frozen=True)
 class Sent:
-    outcome: str  # sent, duplicate, suppressed, not_subscribed, rejected, capped
+    outcome: str  # sent, duplicate, suppressed, not_subscribed, rejected, failed, capped
     ses_id: str = ""
 
 
@@ -110,7 +113,13 @@ class Mailer:
         if not resend and not self._journeys.reserve_mail_time(contact_id, moment, cap):
             self._journeys.release(contact_id, action.key)  # another scenario's mail took the last place
             return Sent("capped")
-        raw = self.compose(action, fresh, mailing, now)
+        try:
+            raw = self.compose(action, fresh, mailing, now)
+        except TemplateError as error:  # this person's data makes the template fail: this mail only
+            if not resend:
+                self._journeys.free_mail_time(contact_id, moment)
+            self._journeys.note(contact_id, action.key, {"status": "failed", "reason": str(error)[:300]})
+            return Sent("failed")
         try:
             ses_id = self._hand_over(contact_id, action.key, fresh["email"], raw)
         except Exception:

@@ -15,13 +15,34 @@ from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from ..errors import BadInputError
+from ..limits import TEMPLATE_OUTPUT_CHARS
+from .sandbox import (
+    CHUNK,
+    BoundedSandbox,
+    Budget,
+    TooCostlyError,
+    bounded_filter,
+    running,
+    spend,
+    steps,
+    stopped,
+    with_counted_loops,
+)
 
-_HTML = ImmutableSandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
-_TEXT = ImmutableSandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
+
+def _environment(autoescape: bool) -> BoundedSandbox:
+    env = BoundedSandbox(autoescape=autoescape, undefined=StrictUndefined)
+    env.filters = {name: bounded_filter(name, run) for name, run in env.filters.items()}
+    env.filters["sodate_steps"] = steps
+    del env.globals["lipsum"]  # paragraphs of filler text on demand: nothing a mail needs
+    return env
+
+
+_HTML = _environment(autoescape=True)
+_TEXT = _environment(autoescape=False)
 _GLOBALS = dict(_HTML.globals)  # range, dict, cycler...: the same in both environments
 FIELDS = ("email", "name", "last_name", "first_name", "company", "phone", "language", "timezone", "grade")
 
@@ -60,12 +81,17 @@ class MailTemplate:
                 self._layout = _compile(_HTML, layout, "layout")
 
     def render(self, contact: Mapping[str, Any], extra: Mapping[str, str] | None = None) -> Rendered:
+        """One mail; TemplateError (naming the part) when it fails or costs more than a mail may."""
         values = _GLOBALS | personal_fields(contact) | dict(extra or {})
-        subject = _run(self._parts["subject"], values, "subject").replace("\r", " ").replace("\n", " ")
-        html = _run(self._parts["html"], values, "html")
-        if self._layout is not None:
-            html = _run(self._layout, values | {"content": Markup(html)}, "layout")
-        return Rendered(subject.strip(), html, _run(self._parts["text"], values, "text"))
+        token = running(Budget())  # one budget for the whole mail
+        try:
+            subject = _run(self._parts["subject"], values, "subject").replace("\r", " ").replace("\n", " ")
+            html = _run(self._parts["html"], values, "html")
+            if self._layout is not None:
+                html = _run(self._layout, values | {"content": Markup(html)}, "layout")
+            return Rendered(subject.strip(), html, _run(self._parts["text"], values, "text"))
+        finally:
+            stopped(token)
 
 
 def personal_fields(contact: Mapping[str, Any]) -> dict[str, Any]:
@@ -78,12 +104,14 @@ def personal_fields(contact: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _compile(env: ImmutableSandboxedEnvironment, source: str, where: str) -> Any:
+def _compile(env: BoundedSandbox, source: str, where: str) -> Any:
     """A Jinja template, or the text itself when it holds no Jinja at all (nothing to run per mail)."""
     try:
-        compiled = env.from_string(source)
+        compiled = env.from_string(with_counted_loops(env.parse(source)))
     except TemplateSyntaxError as error:
         raise TemplateError(where, error.lineno, error.message or "not a valid template") from None
+    except (RecursionError, MemoryError):
+        raise TemplateError(where, None, "nested too deep to read") from None
     if not any(mark in source for mark in ("{{", "{%", "{#")):
         return str(compiled.render())  # what every mail would get (Jinja's newline rules included)
     return compiled
@@ -94,11 +122,28 @@ def _run(template: Any, values: dict[str, Any], where: str) -> str:
     a template's own `set` writes to its context, never to `values`)."""
     if isinstance(template, str):
         return template
+    chunks: list[str] = []
+    size = 0
     try:
-        return "".join(template.root_render_func(template.new_context(values, shared=True)))
+        for chunk in template.root_render_func(template.new_context(values, shared=True)):
+            size += len(chunk)
+            if size > TEMPLATE_OUTPUT_CHARS:
+                raise TooCostlyError(f"it makes more than {TEMPLATE_OUTPUT_CHARS:,} characters")
+            if len(chunk) >= CHUNK:
+                spend(len(chunk) // CHUNK)
+            chunks.append(chunk)
+        return "".join(chunks)
     except UndefinedError as error:
         raise TemplateError(
             where, None, f"{error.message}; give it a default: {{{{ field | default('...') }}}}"
         ) from None
+    except TooCostlyError as error:
+        raise TemplateError(where, None, f"too costly for a mail: {error}") from None
     except SecurityError as error:
         raise TemplateError(where, None, f"not allowed in a template: {error}") from None
+    except RecursionError:
+        raise TemplateError(where, None, "too costly for a mail: macros call each other too deep") from None
+    except (
+        Exception
+    ) as error:  # the template's own code failed ({{ 'a' - 1 }}, {% include %}): its author's to fix
+        raise TemplateError(where, None, f"it failed: {type(error).__name__}: {error}"[:300]) from None
