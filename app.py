@@ -22,6 +22,10 @@ from chalicelib.web.definition_routes import definition_routes
 from chalicelib.web.mail_routes import mail_routes
 
 app = Chalice(app_name="sodate")
+# Every answer may be binary to API Gateway, whatever the request's Accept says: an open pixel
+# fetched by a mail client or image proxy that sends no image type still gets a GIF, not base64
+# text (AWS's advice for clients whose Accept header we cannot choose).
+app.api.binary_types.append("*/*")
 app.register_blueprint(definition_routes)
 app.register_blueprint(mail_routes)
 
@@ -37,8 +41,11 @@ _answer = requests.answer
 @app.middleware("http")
 def security_headers(event: Any, get_response: Any) -> Response:
     """Every answer: no content sniffing, and a policy that lets an HTML page load nothing."""
+    requests.accept_anything(event)
     response: Response = get_response(event)
     json_body = {"Content-Type": "application/json"} if isinstance(response.body, (dict, list)) else {}
+    if isinstance(response.body, str):  # every answer is bytes to API Gateway (binary types */*)
+        response.body = response.body.encode("utf-8")
     response.headers = {**requests.SECURITY_HEADERS, **json_body, **response.headers}
     return response
 

@@ -6,7 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from chalice.app import BadRequestError, ForbiddenError, NotFoundError, Request, UnauthorizedError
+from chalice.app import (
+    BadRequestError,
+    CaseInsensitiveMapping,
+    ForbiddenError,
+    NotFoundError,
+    Request,
+    UnauthorizedError,
+)
 
 from chalicelib import clock
 from chalicelib.domain import errors, limits
@@ -73,6 +80,13 @@ def within_the_request(seconds: float = 25) -> Callable[[], int]:
         return int((deadline - clock.stopwatch()) * 1000)
 
     return remaining_ms
+
+
+def accept_anything(request: Any) -> None:
+    """A request without an Accept header accepts anything (RFC 9110 12.5.1). Chalice would
+    refuse to answer it with an image -- the pixel of a mail client that sends none."""
+    if "accept" not in request.headers:
+        request.headers = CaseInsensitiveMapping({**request.headers, "accept": "*/*"})
 
 
 SECURITY_HEADERS = {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 
 
@@ -55,12 +57,13 @@ def test_a_page_view_is_stored_once_with_cors_for_its_own_origin(aws, api, site)
     assert [(p["path"], p["hits"]) for p in pages] == [("/pricing", 1)]
 
 
-def test_the_pixel_form_answers_a_gif(aws, api, site):
+@pytest.mark.parametrize("accept", ["image/avif,image/webp,*/*", None, "text/html", "application/json"])
+def test_the_pixel_form_answers_a_gif_whatever_the_request_accepts(aws, api, site, accept):
     from urllib.parse import quote
 
     answer = api.http.get(
         f"/t.gif?d={quote(json.dumps(view(site)))}",
-        headers={"User-Agent": CHROME, "Accept": "image/avif,image/webp,*/*"},
+        headers={"User-Agent": CHROME, **({"Accept": accept} if accept else {})},
     )
     assert answer.status_code == 200, answer.body
     assert answer.headers["Content-Type"] == "image/gif"

@@ -44,7 +44,9 @@ def test_chalice_package_makes_the_functions_we_expect(tmp_path: Path) -> None:
     (source,) = importer["Events"].values()
     assert source["Type"] == "SQS" and source["Properties"]["BatchSize"] == 1
     assert source["Properties"]["Queue"]["Fn::Sub"].endswith(":sodate-imports")
-    api = resources["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    definition = resources["RestAPI"]["Properties"]["DefinitionBody"]
+    assert "*/*" in definition["x-amazon-apigateway-binary-media-types"], "pixels decode whatever Accept says"
+    api = definition["paths"]
     assert {"/admin/contacts", "/admin/contacts/{contact_id}", "/admin/contacts/{contact_id}/export"} <= set(
         api
     )

@@ -54,8 +54,8 @@ def pixel_of(address: str) -> str:
     return path_of(found.group(1))
 
 
-def load_pixel(api, path: str, agent: str = BROWSER):
-    answer = api.http.get(path, headers={"User-Agent": agent, "Accept": IMAGES})
+def load_pixel(api, path: str, agent: str = BROWSER, accept: str | None = IMAGES):
+    answer = api.http.get(path, headers={"User-Agent": agent, **({"Accept": accept} if accept else {})})
     assert answer.status_code == 200, answer.body
     assert answer.headers["Content-Type"] == "image/gif" and answer.body.startswith(b"GIF89a")
     assert answer.headers["Cache-Control"] == "no-store"  # every open reaches us
@@ -90,6 +90,16 @@ def test_an_open_by_a_person_is_counted_once_however_often_the_pixel_is_loaded(a
     opens = opens_on_timeline(api, aws, "aiko@example.com")
     assert len(opens) == 3 and not any("bot" in e for e in opens)
     assert opens_on_timeline(api, aws, "ben@example.com") == []
+
+
+def test_a_mail_client_that_asks_for_no_image_type_still_gets_the_gif_and_the_open_counts(aws, api, thanked):
+    thanked("aiko@example.com")
+    pixel = pixel_of("aiko@example.com")
+    clock.travel(60)
+    load_pixel(api, pixel, accept=None)  # some image proxies send no Accept at all
+    load_pixel(api, pixel, accept="text/html")
+    assert thanks_figures(api, aws)["opened"] == 1
+    assert len(opens_on_timeline(api, aws, "aiko@example.com")) == 2
 
 
 def test_opens_in_the_first_seconds_and_by_scanners_are_recorded_as_machines_and_not_counted(
