@@ -243,7 +243,8 @@ def events_changed(event: DynamoDBEvent) -> None:
     Segment entries, forms, purchases and events then enter scenarios and reach goals."""
     from chalicelib.web import records  # event records are parsed here; the beacon path never loads it
 
-    entries = records.timeline_inserts(event.to_dict()["Records"])
+    entries, unreadable = records.timeline_inserts(event.to_dict()["Records"])
+    bootstrap.isolation().set_aside("events_changed", unreadable)
     bootstrap.evaluator().on_events(entries)
     bootstrap.runner().on_events(entries)
 
@@ -253,7 +254,9 @@ def contacts_changed(event: DynamoDBEvent) -> None:
     """An import, a purchase or an identification changed someone: evaluate them."""
     from chalicelib.web import records
 
-    bootstrap.evaluator().on_contacts(*records.contact_changes(event.to_dict()["Records"]))
+    removed, changed, unreadable = records.contact_changes(event.to_dict()["Records"])
+    bootstrap.isolation().set_aside("contacts_changed", unreadable)
+    bootstrap.evaluator().on_contacts(removed, changed)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

@@ -35,6 +35,15 @@ PATTERN_TEXT_CHARS = 1000  # a `matches` pattern reads at most this much of a va
 PATTERN_MEMORY_BYTES = 1 << 20  # RE2's budget for one compiled pattern (bigger ones are refused)
 
 
+ID_BYTES = 1024  # the longest id anything is looked up by (DynamoDB's sort-key limit)
+
+
+def can_be_id(value: str) -> bool:
+    """Whether `value` can name anything at all: an empty or oversized id is an error to DynamoDB
+    (a 500 to the caller), while what the caller means is "nothing by that id"."""
+    return 0 < len(value) <= ID_BYTES and len(value.encode("utf-8", errors="replace")) <= ID_BYTES
+
+
 class TooDeepError(BadInputError):
     """Input nested deeper than MAX_NESTING levels."""
 

@@ -158,12 +158,29 @@ def _wide_lines(chunks: Iterable[bytes], codec: str, start: int) -> Iterator[Lin
                 break
             line = buffer[begin:stop]
             offset += len(line.encode(codec, errors="surrogatepass"))
-            yield Line(line, offset)
+            yield _whole(line, offset)
             begin = stop
         pending = buffer[begin:]
-    pending += decoder.decode(b"", final=True)
-    if pending:
-        yield Line(pending, offset + len(pending.encode(codec, errors="surrogatepass")))
+    cut = False
+    try:
+        pending += decoder.decode(b"", final=True)
+    except UnicodeDecodeError:  # the file ends halfway through a character: that row is spoilt
+        cut = True
+    if pending or cut:
+        end = offset + len(pending.encode(codec, errors="surrogatepass")) + (1 if cut else 0)
+        last = _whole(pending + ("\ufffd" if cut else ""), end)
+        last.bad_bytes |= cut
+        yield last
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _whole(text: str, end: int) -> Line:
+    """A line of a UTF-16 file; half a surrogate pair (bytes no text can hold) spoils the row."""
+    if _LONE_SURROGATE.search(text):
+        return Line(_LONE_SURROGATE.sub("\ufffd", text), end, bad_bytes=True)
+    return Line(text, end)
 
 
 @dataclass(slots=True)

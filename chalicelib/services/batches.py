@@ -38,6 +38,14 @@ class Isolation:
         """Do `work` for every record; park the poison ones; re-raise a passing fault at the end."""
         self.all(handler, [(partial(work, record), partial(payload, record)) for record in records])
 
+    def set_aside(self, handler: str, unreadable: Iterable[tuple[dict[str, Any], str]]) -> None:
+        """Park records that could not even be read (payload, reason), before the batch runs."""
+        for payload, reason in unreadable:
+            if self._parking is None:
+                raise ValueError(reason)
+            logger.warning("parked an unreadable record", extra={"handler": handler, "reason": reason})
+            self._parking.park(handler, payload, reason)
+
     def all(self, handler: str, jobs: list[Job]) -> None:
         """Every (work, payload) job of a batch, whatever kind: the poison ones parked, a passing
         fault re-raised only once every other job has had its turn."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.domain.hits import Hit
+from chalicelib.domain.limits import can_be_id
 from chalicelib.domain.site import Site
 
 SITE_CACHE_SECONDS = 60
@@ -36,6 +37,8 @@ class EventStore:
         cached = self._site_cache.get(site_id)
         if cached and clock.stopwatch() - cached[0] < SITE_CACHE_SECONDS:
             return cached[1]
+        if not can_be_id(site_id):
+            return None
         item = self._db.get_item(TableName=self._sites, Key={"site_id": {"S": site_id}}).get("Item")
         site = site_of(item) if item else None
         if len(self._site_cache) > 1000:

@@ -6,7 +6,8 @@ see timeline entries, changed contacts and SES events, never `{"S": ...}`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from chalicelib.domain.errors import BadInputError
 from chalicelib.domain.limits import loads
@@ -16,61 +17,103 @@ if TYPE_CHECKING:
     from chalicelib.domain.contact import Contact
 
 Record = dict[str, Any]
+T = TypeVar("T")
 
 
 class BadRecordError(BadInputError):
     """A record no retry can make sense of (it is parked, with this reason)."""
 
 
-def timeline_inserts(records: list[Record]) -> list[Recorded]:
+class Unreadable(NamedTuple):
+    """A stream record that cannot be read: parked with its keys and the reason."""
+
+    payload: dict[str, Any]
+    reason: str
+
+
+def _each_readable(
+    records: list[Record], read: Callable[[Record], T | None], unreadable: list[Unreadable]
+) -> Iterator[T]:
+    """`read(record)` for every record; one that cannot be read is set aside, not fatal to the batch."""
+    for record in records:
+        try:
+            found = read(record)
+        except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as error:
+            change = record.get("dynamodb") if isinstance(record, dict) else None
+            keys = change.get("Keys") if isinstance(change, dict) else None
+            event = record.get("eventName") if isinstance(record, dict) else None
+            unreadable.append(
+                Unreadable({"event": str(event), "keys": keys}, f"unreadable record: {error!r}")
+            )
+            continue
+        if found is not None:
+            yield found
+
+
+def timeline_inserts(records: list[Record]) -> tuple[list[Recorded], list[Unreadable]]:
     """Entries newly written to a person's timeline (the events stream); the rest is ignored:
     anonymous visitors' hits, page summaries, links, and changes to existing entries."""
-    found = []
-    for record in records:
-        image = record.get("dynamodb", {}).get("NewImage") or {}
-        pk = _text(image, "pk")
-        if record.get("eventName") != "INSERT" or not pk.startswith("c#") or "kind" not in image:
-            continue
-        props = image.get("props", {}).get("M", {})
-        found.append(
-            Recorded(
-                contact_id=pk[2:],
-                key=_text(image, "sk"),
-                kind=_text(image, "kind"),
-                at=_text(image, "at"),
-                path=_text(image, "path"),
-                name=_text(image, "name"),
-                props={str(k): str(v.get("S", "")) for k, v in props.items()},
-                amount=_text(image, "amount"),
-                skus=_text(image, "skus"),
-                points=_text(image, "points"),
-                score=_text(image, "score"),
-                because=_text(image, "because"),
-                bot="bot" in image,
-            )
-        )
-    return found
+    unreadable: list[Unreadable] = []
+    return list(_each_readable(records, _recorded, unreadable)), unreadable
 
 
-def contact_changes(records: list[Record]) -> tuple[list[Contact], list[str]]:
-    """(contacts removed, emails of contacts changed by something other than evaluation itself),
-    each email once, in stream order."""
+def _recorded(record: Record) -> Recorded | None:
+    image = record.get("dynamodb", {}).get("NewImage") or {}
+    pk = _text(image, "pk")
+    if record.get("eventName") != "INSERT" or not pk.startswith("c#") or len(pk) < 3 or "kind" not in image:
+        return None
+    props = image.get("props", {}).get("M", {})
+    return Recorded(
+        contact_id=pk[2:],
+        key=_text(image, "sk"),
+        kind=_text(image, "kind"),
+        at=_text(image, "at"),
+        path=_text(image, "path"),
+        name=_text(image, "name"),
+        props={str(k): str(v.get("S", "")) for k, v in props.items()},
+        amount=_text(image, "amount"),
+        skus=_text(image, "skus"),
+        points=_text(image, "points"),
+        score=_text(image, "score"),
+        because=_text(image, "because"),
+        bot="bot" in image,
+    )
+
+
+def contact_changes(records: list[Record]) -> tuple[list[Contact], list[str], list[Unreadable]]:
+    """(contacts removed, emails of contacts changed by something other than evaluation itself,
+    each once, in stream order, and the records that could not be read)."""
     from chalicelib.domain.evaluation import DERIVED, SCORING  # here: the beacon path never loads them
     from chalicelib.store.contact_codec import from_item
 
     evaluation_only = DERIVED | SCORING
-    removed: list[Contact] = []
-    changed: list[str] = []
-    for record in records:
+
+    def read(record: Record) -> tuple[str, Any] | None:
         change = record.get("dynamodb", {})
         new, old = change.get("NewImage"), change.get("OldImage")
         if record.get("eventName") == "REMOVE" and old:
-            removed.append(from_item(old))
-        elif new and "email" in new and not _only(evaluation_only, old, new):
+            gone = from_item(old)
+            if not isinstance(gone.get("contact_id"), str) or not isinstance(
+                gone.get("segments") or [], list
+            ):
+                raise ValueError("a removed contact without its id or segments")
+            return "removed", gone
+        if new and "email" in new and not _only(evaluation_only, old, new):
             email = _text(new, "email")
-            if email not in changed:
-                changed.append(email)
-    return removed, changed
+            if not 3 <= len(email) <= 320 or "@" not in email:
+                raise ValueError(f"not a contact's email: {email[:80]!r}")
+            return "changed", email
+        return None
+
+    unreadable: list[Unreadable] = []
+    removed: list[Contact] = []
+    changed: list[str] = []
+    for kind, value in _each_readable(records, read, unreadable):
+        if kind == "removed":
+            removed.append(value)
+        elif value not in changed:
+            changed.append(value)
+    return removed, changed, unreadable
 
 
 def ses_event(body: str) -> dict[str, Any]:

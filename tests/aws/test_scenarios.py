@@ -207,7 +207,7 @@ def test_two_ticks_at_once_and_a_redelivered_entry_send_one_mail_each(aws, api, 
             }
         },
     }
-    engine.on_events(records.timeline_inserts([record, record]))
+    engine.on_events(records.timeline_inserts([record, record])[0])
     engine.tick()
     assert len(raw_mail()) == len(people)
     assert report(api, aws)["totals"]["entered"] == len(people)

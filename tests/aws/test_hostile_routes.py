@@ -1,0 +1,171 @@
+"""Every route of the API against generated hostile requests: wrong types, odd sizes and
+encodings, junk path parameters and queries, tokens of the wrong purpose, with and without
+the admin token.  The invariant: an answer below 500, and a refusal that says what is wrong."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chalicelib.domain.tokens import sign
+from tests.aws.test_beacons import auth
+from tests.aws.test_scoring_segments import EXAMPLES, identify, load_examples
+
+SITE_ORIGIN = "https://shop.example.jp"
+
+
+def _routes() -> list[tuple[str, str]]:
+    import app as sodate
+
+    return sorted((path, method) for path, methods in sodate.app.routes.items() for method in methods)
+
+
+ROUTES = _routes()
+
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False),
+    st.text(max_size=40),
+    st.sampled_from(
+        ["", "0", "-1", "1e309", "NaN", "true", "\u0000", "\ud7ff" * 3, "a@b", "<script>x</script>"]
+    ),
+)
+_json_values = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(
+            st.sampled_from(
+                ["email", "name", "site", "u", "k", "p", "order_id", "items", "at", "kind", "text", "x"]
+            ),
+            inner,
+            max_size=5,
+        ),
+    ),
+    max_leaves=12,
+)
+
+
+# Names that exist, by path parameter (so requests reach deep into each use case).
+KINDS = ["catalogue", "scoring", "segments", "templates", "scenarios"]
+KNOWN = {
+    "kind": KINDS,
+    "name": ["hot_leads", "mailable", "first_purchase", "birthday"],
+    "job": ["tick", "sweep", "rfm", "dates"],
+    "number": ["1", "2"],
+    "visitor_id": ["device-ffff"],
+}
+
+
+def _damaged(text: str, cut: int, keep: int) -> bytes:
+    """A definitions file with a stretch cut out: broken YAML, or valid YAML with parts missing."""
+    cut %= max(len(text), 1)
+    return (text[:cut] + text[cut + keep % 400 :]).encode()
+
+
+_definitions = st.builds(
+    _damaged,
+    st.sampled_from([(EXAMPLES / f"{kind}.yaml").read_text() for kind in KINDS]),
+    st.integers(min_value=0),
+    st.integers(min_value=0),
+)
+
+
+_bodies = st.one_of(
+    _definitions,
+    _json_values.map(lambda v: json.dumps(v).encode()),
+    st.binary(max_size=300),
+    st.sampled_from(
+        [b"", b"{", b"\xff\xfe\x00\x00", b"\xef\xbb\xbf{}", b"x" * 70_000, b'{"a":' * 20 + b"1" + b"}" * 20]
+    ),
+    st.text(max_size=200).map(lambda t: t.encode("utf-16")),
+)
+_junk = st.one_of(
+    st.sampled_from(["x", "0", "-1", "99999999999999999999", "a" * 3000, "..", "%2e%2e", "%00", "%20"]),
+    st.text(min_size=1, max_size=30).map(lambda t: quote(t, safe="")),
+)
+_content_types = st.sampled_from(
+    [None, None, None, "application/json", "application/yaml", "text/plain", "text/csv", "image/gif"]
+)
+
+
+@pytest.fixture
+def world(aws, api, site):
+    """The shipped example definitions, a site and a person: ids that lead somewhere."""
+    load_examples(aws, api)
+    contact_id = identify(api, site, "device-ffff", "ffff@example.com")
+    known = {**KNOWN, "site_id": [site["site_id"]], "contact_id": [contact_id]}
+    return {"known": known, "tokens": _wrong_purpose_tokens(aws)}
+
+
+def _wrong_purpose_tokens(aws: dict[str, Any]) -> list[str]:
+    """Tokens signed with the real link key, for every purpose but the route's, and stale ones."""
+    key = aws["session"].client("secretsmanager").get_secret_value(SecretId=aws["LinkSigningKeySecret"])
+    secret = key["SecretString"]
+    soon, past = int(time.time()) + 3600, int(time.time()) - 10
+    claims = [{"c": "c-1", "n": "n"}, {"unsub": "c-1#s#a#1"}, {"click": "c-1#s#a#1", "u": "https://e.x/"}]
+    claims += [{"open": "c-1#s#a#1"}, {}, {"c": ["x"]}, {"unsub": 7}]
+    return [sign(c, secret, soon) for c in claims] + [sign(claims[1], secret, past)]
+
+
+def _fill(path: str, known: dict[str, list[str]], picks: list[int | str], token: str | None) -> str:
+    """The path with each parameter a known name (a pick that is a number) or junk."""
+    parts = []
+    for part in path.split("/"):
+        if part.startswith("{") and part.endswith("}"):
+            pick = picks.pop(0)
+            if part == "{token}" and token is not None:
+                part = quote(token, safe="")
+            elif isinstance(pick, int) and part[1:-1] in known:
+                options = known[part[1:-1]]
+                part = options[pick % len(options)]
+            else:
+                part = str(pick)
+        parts.append(part)
+    return "/".join(parts)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    route=st.sampled_from(ROUTES),
+    picks=st.lists(st.one_of(st.integers(min_value=0, max_value=9), _junk), min_size=3, max_size=3),
+    token_index=st.integers(min_value=-1, max_value=7),
+    admin=st.sampled_from([True, True, True, False]),
+    content_type=_content_types,
+    body=_bodies,
+    query=st.dictionaries(
+        st.sampled_from(["email", "limit", "cursor", "d", "q", "from", "to"]),
+        st.text(max_size=20),
+        max_size=3,
+    ),
+    origin=st.sampled_from([None, SITE_ORIGIN, "https://evil.example", "null"]),
+)
+def test_no_request_to_any_route_gets_a_500(
+    aws, api, world, route, picks, token_index, admin, content_type, body, query, origin
+):
+    path, method = route
+    token = world["tokens"][token_index] if token_index >= 0 else None
+    url = _fill(path, world["known"], list(picks), token)
+    if query:
+        url += "?" + "&".join(f"{quote(k)}={quote(v)}" for k, v in query.items())
+    headers = {**(auth(aws) if admin else {}), **({"Content-Type": content_type} if content_type else {})}
+    if origin:
+        headers["Origin"] = origin
+    sent = body if method in ("POST", "PUT", "PATCH") else None
+    answer = api.http.request(method, url, body=sent or b"", headers=headers)
+
+    assert answer.status_code < 500, (method, url, answer.body[:300])
+    if answer.status_code >= 400 and answer.headers.get("Content-Type", "").startswith("application/json"):
+        refusal = json.loads(answer.body)
+        said = (
+            refusal.get("Message") or refusal.get("message") or refusal.get("error") or refusal.get("errors")
+        )
+        assert said, (method, url, refusal)
