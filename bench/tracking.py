@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import subprocess
@@ -77,7 +78,10 @@ def beacon_cpu_us(beacons_count: int = 20_000) -> tuple[float, float]:
 
 
 def _api_event(body: str, ip: str) -> dict[str, Any]:
+    """A beacon as API Gateway hands it over: with binary media types */* the body arrives in
+    base64, and sendBeacon sends `Accept: */*`."""
     headers = {
+        "accept": "*/*",
         "content-type": "text/plain;charset=UTF-8",
         "origin": "https://shop.example.jp",
         "user-agent": CHROME,
@@ -100,8 +104,8 @@ def _api_event(body: str, ip: str) -> dict[str, Any]:
             "identity": {"sourceIp": ip},
             "stage": "api",
         },
-        "body": body,
-        "isBase64Encoded": False,
+        "body": base64.b64encode(body.encode()).decode("ascii"),
+        "isBase64Encoded": True,
     }
 
 
