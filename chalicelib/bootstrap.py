@@ -1,13 +1,8 @@
 """The composition root: the only code that builds adapters and services.
 
-Each builder runs once per Lambda container, on first use, and imports what
-it builds only then, so the beacon path loads the beacon's few modules and
-nothing else (a cold start stays close to a bare `import boto3`).  Every
-service is handed the one clock (`clock.now`), which the local stack can move.
-
-Nothing in chalicelib imports this module but the HTTP room (app.py's routes
-and web/), and devstack, bench and the tests; `reset()` forgets every built
-object (tests that change the settings).
+Each builder runs once per Lambda container, on first use, importing what it builds only then: the
+beacon path loads its few modules and nothing else.  Every service gets the one clock (`clock.now`).
+Only the HTTP room (app.py, web/), devstack, bench and the tests import this module.
 """
 
 from __future__ import annotations
@@ -308,8 +303,8 @@ def sales_alerts() -> SalesAlerts:
     from chalicelib.aws.alerts import SesSnsAlerts
     from chalicelib.services.sales_alerts import SalesAlerts
 
-    s = settings()
-    return SalesAlerts(SesSnsAlerts(_client("ses"), _client("sns"), s.sender, s.sales_alerts_topic))
+    alerts = SesSnsAlerts(_client("ses"), _client("sns"), settings().sender, settings().sales_alerts_topic)
+    return SalesAlerts(alerts)
 
 
 @_once
