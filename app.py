@@ -16,7 +16,7 @@ from chalice.app import Chalice, Cron, DynamoDBEvent, ForbiddenError, Rate, Resp
 
 from chalicelib import bootstrap
 from chalicelib.domain import limits
-from chalicelib.web import requests
+from chalicelib.web import form_pages, requests
 from chalicelib.web import tag_js as tag_js_source
 from chalicelib.web.definition_routes import definition_routes
 from chalicelib.web.mail_routes import mail_routes
@@ -28,6 +28,7 @@ app = Chalice(app_name="sodate")
 app.api.binary_types.append("*/*")
 app.register_blueprint(definition_routes)
 app.register_blueprint(mail_routes)
+app.register_blueprint(form_pages.form_routes)
 
 IMPORT_QUEUE = os.environ.get("SODATE_IMPORT_QUEUE_NAME", "sodate-imports")
 FEEDBACK_QUEUE = os.environ.get("SODATE_FEEDBACK_QUEUE", "sodate-mail-feedback")
@@ -105,14 +106,19 @@ def identify() -> Any:
     return _answer(bootstrap.identity().from_site_backend, site, body.get("token"))
 
 
-@app.route("/f", methods=["POST"], content_types=["application/json", "text/plain"])
+@app.route("/f", methods=["POST"], content_types=["application/json", "text/plain", form_pages.FORM_POST])
 def form() -> Any:
-    """A form on the site posts here; the browser's origin must be the site's."""
-    body = _json_object()
+    """A form posts here: from a page of the site (its origin checked), or the hosted form page.
+    A form defined in forms.yaml signs people up (double opt-in); any other is a lead's details."""
+    request = app.current_request
+    assert request is not None
+    body, plain = form_pages.submission(request)
     site = _answer(bootstrap.sites().find, str(body.get("site", "")))
-    origin = _client()[0].get("origin")
-    if not site.rules.allows_origin(origin):
+    origin = request.headers.get("origin")
+    if not site.rules.allows_origin(origin) and not form_pages.own_origin(request, origin):
         raise ForbiddenError("This origin may not post to this site's forms.")
+    if bootstrap.signups().defines(site, body.get("form")):
+        return form_pages.sign_up(site, body, request, plain, origin)
     answer = _answer(bootstrap.identity().from_form, site, body)
     return Response(answer, status_code=202, headers=dict(requests.cors(origin)))
 
@@ -165,6 +171,13 @@ def contact(contact_id: str) -> Any:
 def contact_timeline(contact_id: str) -> Any:
     _require_admin()
     return _answer(bootstrap.contacts().timeline, contact_id, _limit(), _params().get("cursor"))
+
+
+@app.route("/admin/contacts/{contact_id}/consent")
+def contact_consent(contact_id: str) -> Any:
+    """The person's consent ledger: every change of permission, where it came from, oldest first."""
+    _require_admin()
+    return _answer(bootstrap.contacts().consent, contact_id)
 
 
 @app.route("/admin/contacts/{contact_id}/link-token", methods=["POST"])

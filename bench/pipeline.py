@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import IO
 
 from chalicelib import clock
+from chalicelib.domain.consent import ConsentEntry
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.imports import ObjectCreated
 from chalicelib.services.import_file import Importer
+from chalicelib.store.consent import _item
 from chalicelib.store.contact_codec import to_item
 from tests.fakes.imports import MemoryLedger, QueuedWork
 
@@ -38,6 +40,31 @@ class SerialisingStore:
             self.write_calls += 1
             batch = [{"PutRequest": {"Item": to_item(c)}} for c in contacts[start : start + 25]]
             self.items_written += len(batch)
+
+
+class SerialisingLedger:
+    """The consent ledger's writes, built and counted as the store's are (one call per 25)."""
+
+    def __init__(self, store: SerialisingStore) -> None:
+        self.store = store
+
+    def append_many(self, entries: list[tuple[str, ConsentEntry, int | None]]) -> None:
+        for start in range(0, len(entries), 25):
+            self.store.write_calls += 1
+            batch = [_item(c, e, x) for c, e, x in entries[start : start + 25]]
+            self.store.items_written += len(batch)
+
+    def keep_until(self, contact_id: str, expires_at: int | None) -> None:
+        self.store.write_calls += 1
+
+    def append(self, contact_id: str, entry: ConsentEntry, expires_at: int | None) -> None:
+        raise AssertionError("an import appends in batches")
+
+    def entries(self, contact_id: str) -> list[ConsentEntry]:
+        return []
+
+    def erase(self, contact_id: str) -> int:
+        return 0
 
 
 class DiskFiles:
@@ -68,7 +95,9 @@ class DiskFiles:
 
 def run(path: Path) -> tuple[int, float, SerialisingStore]:
     store = SerialisingStore()
-    importer = Importer(store, DiskFiles(path), MemoryLedger(), QueuedWork(), clock.now)
+    importer = Importer(
+        store, DiskFiles(path), MemoryLedger(), QueuedWork(), clock.now, SerialisingLedger(store)
+    )
     event = ObjectCreated("imports/bench.csv", "etag", path.stat().st_size, "1")
     started = time.process_time()
     report = importer.object_created(event, lambda: 900_000)

@@ -7,18 +7,17 @@ Only the HTTP room (app.py, web/), devstack, bench and the tests import this mod
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from functools import wraps
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from chalicelib import clock
+from chalicelib import clock, parts
 from chalicelib.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from chalicelib.aws.secrets import SecretValue
     from chalicelib.services.batches import Isolation
     from chalicelib.services.beacons import Beacons
+    from chalicelib.services.consent import ConsentRecords
     from chalicelib.services.contacts_admin import ContactsAdmin
     from chalicelib.services.definitions import DefinitionsService
     from chalicelib.services.evaluation import Evaluator
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
     from chalicelib.services.scenario_reports import ScenarioReports
     from chalicelib.services.scenario_runner import ScenarioRunner
     from chalicelib.services.segments_admin import SegmentsAdmin
+    from chalicelib.services.signups import Signups
     from chalicelib.services.sites_admin import SitesAdmin
     from chalicelib.services.tag_verification import TagVerification
     from chalicelib.services.work import Work
@@ -43,53 +43,13 @@ if TYPE_CHECKING:
     from chalicelib.store.journeys import JourneyStore
     from chalicelib.store.segments import SegmentStore
 
-T = TypeVar("T")
-_built: dict[str, list[Any]] = {}  # builder name -> [the part], once built
-_given: dict[str, Any] = {}
-_building = threading.RLock()  # builders call builders; threads (the tick's, chalice local's) share parts
-
-
-def _once(builder: Callable[[], T]) -> Callable[[], T]:
-    """Build on first use, then hand out the same object (per container), even when two
-    threads ask at once: every part that holds another holds the one everybody holds.
-    After the first build a call is two dict lookups (the beacon path asks on every hit)."""
-    name = builder.__name__
-    held: list[T] = _built.setdefault(name, [])
-
-    @wraps(builder)
-    def part() -> T:
-        given: T | None = _given.get(name)
-        if given is not None:
-            return given
-        if not held:
-            with _building:
-                if not held:
-                    held.append(builder())
-        return held[0]
-
-    return part
-
-
-def _forget_built() -> None:
-    for held in _built.values():
-        held.clear()
-
-
-def provide(**parts: Any) -> None:
-    """Hand out these instead of building them, by builder name (a bench's stubbed store,
-    a test's mail service that throttles); what was built is built again around them.
-    `reset()` forgets them."""
-    unknown = set(parts) - set(_built)
-    if unknown:
-        raise ValueError(f"no such part: {sorted(unknown)}")
-    _given.update(parts)
-    _forget_built()
+_once = parts.once
+provide = parts.provide
 
 
 def reset() -> None:
     """Forget everything built or provided (tests that change the settings or the emulator)."""
-    _forget_built()
-    _given.clear()
+    parts.forget()
     get_settings.cache_clear()
     from chalicelib.aws.clients import client
 
@@ -224,6 +184,36 @@ def identity() -> Identity:
 
 
 @_once
+def consent() -> ConsentRecords:
+    from chalicelib.services.consent import ConsentRecords
+    from chalicelib.store.consent import DynamoConsentLedger
+
+    return ConsentRecords(DynamoConsentLedger(_client("dynamodb"), settings().events_table), clock.now)
+
+
+@_once
+def signups() -> Signups:
+    from chalicelib.services.signups import MailLinks, Signups
+    from chalicelib.store.consent import DynamoSignups
+
+    s = settings()
+    pending = DynamoSignups(_client("dynamodb"), s.events_table)
+    links = MailLinks(s.public_url, s.sender, require_https=s.stage != "local")
+    directory = contact_directory()
+    return Signups(
+        definitions(),
+        directory,
+        consent(),
+        pending,
+        mail_transport(),
+        link_key().get,
+        links,
+        clock.now,
+        identity(),
+    )
+
+
+@_once
 def purchases() -> Purchases:
     from chalicelib.services.purchases import Purchases
 
@@ -255,7 +245,7 @@ def tag_verification() -> TagVerification:
 def contacts() -> ContactsAdmin:
     from chalicelib.services.contacts_admin import ContactsAdmin
 
-    return ContactsAdmin(contact_directory(), site_directory(), definitions(), clock.now)
+    return ContactsAdmin(contact_directory(), site_directory(), definitions(), consent(), clock.now)
 
 
 @_once
@@ -268,6 +258,7 @@ def segments() -> SegmentsAdmin:
 @_once
 def importer() -> Importer:
     from chalicelib.services.import_file import Importer
+    from chalicelib.store.consent import DynamoConsentLedger
     from chalicelib.store.contacts import DynamoContactStore
     from chalicelib.store.imports import DynamoLedger
 
@@ -279,6 +270,7 @@ def importer() -> Importer:
         ledger=DynamoLedger(),
         continuations=_work_queue(),
         clock=clock.now,
+        consent=DynamoConsentLedger(_client("dynamodb"), s.events_table),
         rows_per_run=s.rows_per_run,
         max_file_bytes=s.max_file_bytes,
     )
@@ -381,6 +373,7 @@ def mail_events() -> MailEvents:
         link_key().get,
         clock.now,
         site_directory(),
+        consent(),
     )
 
 

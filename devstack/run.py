@@ -176,7 +176,7 @@ def _load_examples(session: Any, bucket: str) -> None:
     """The documented example definitions, dropped as a marketer would: catalogue first,
     then scoring, then segments (each waits for the one before to be checked)."""
     s3 = session.client("s3")
-    for kind in ("catalogue", "scoring", "segments", "templates", "scenarios"):
+    for kind in ("catalogue", "scoring", "segments", "templates", "scenarios", "forms"):
         s3.put_object(Bucket=bucket, Key=f"config/{kind}.yaml", Body=(EXAMPLES / f"{kind}.yaml").read_bytes())
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

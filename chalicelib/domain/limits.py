@@ -18,6 +18,7 @@ MAX_NESTING = 32  # levels of [ and { in any JSON or YAML Sodate reads
 BEACON_BYTES = 4096  # a beacon's body (/t) or its `d` parameter (/t.gif)
 BEACON_PROPS = 10  # name: value pairs in a beacon's `p`
 SITE_BODY_KIB = 4  # /f, /identify and the admin API's JSON bodies
+FORM_BODY_KIB = 16  # a sign-up form's post (/f with a form defined in forms.yaml)
 PURCHASE_BODY_KIB = 32  # /purchases (an order with its items)
 TOKEN_CHARS = 2048  # any signed token
 DEFINITION_BYTES = 256 * 1024  # one definitions file (config/*.yaml or PUT /admin/definitions)

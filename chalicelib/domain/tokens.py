@@ -60,9 +60,12 @@ def sign(claims: dict[str, Any], key: str, expires_at: int) -> str:
 
 
 IDENTITY = frozenset({"c", "n"})  # who the browser belongs to: a contact id, and a nonce (used once)
+BROWSER_IDENTITY = frozenset({"c", "n", "v"})  # the same, for one browser only (the one that signed up)
 CLICK = frozenset({"m", "u"})  # a tracked link: the mail and the destination
 OPEN = frozenset({"m"})  # the open pixel: the mail
 UNSUBSCRIBE = frozenset({"unsub"})  # the unsubscribe link: the mail
+CONFIRM = frozenset({"s"})  # the confirmation link of a form's sign-up: the kept submission
+FORM_START = frozenset({"f", "t"})  # a form page as served: the form, and when it was served
 
 
 def identity_token(contact_id: str, key: str, expires_at: int) -> str:
@@ -70,9 +73,11 @@ def identity_token(contact_id: str, key: str, expires_at: int) -> str:
     return sign({"c": contact_id, "n": os.urandom(9).hex()}, key, expires_at)
 
 
-def verify(token: Any, key: str, now: float, purpose: frozenset[str] | None = None) -> dict[str, Any]:
-    """The claims of a token signed with `key` and not expired; with `purpose`, exactly those
-    claims, each a non-empty text (InvalidTokenError 'for another purpose' otherwise)."""
+def verify(
+    token: Any, key: str, now: float, purpose: frozenset[str] | tuple[frozenset[str], ...] | None = None
+) -> dict[str, Any]:
+    """The claims of a token signed with `key` and not expired; with `purpose` (or purposes), exactly
+    those claims, each a non-empty text (InvalidTokenError 'for another purpose' otherwise)."""
     if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS or token.count(".") != 1:
         raise InvalidTokenError("malformed")
     body, signature = token.split(".")
@@ -91,8 +96,10 @@ def verify(token: Any, key: str, now: float, purpose: frozenset[str] | None = No
         raise InvalidTokenError("malformed")
     if claims["exp"] < now:
         raise InvalidTokenError("expired")
-    if purpose is not None and (
-        set(claims) - {"exp"} != purpose or not all(isinstance(claims[c], str) and claims[c] for c in purpose)
+    purposes = (purpose,) if isinstance(purpose, frozenset) else purpose
+    if purposes is not None and (
+        set(claims) - {"exp"} not in purposes
+        or not all(isinstance(claims[c], str) and claims[c] for c in set(claims) - {"exp"})
     ):
         raise InvalidTokenError("for_another_purpose")
     return claims

@@ -11,6 +11,7 @@ from chalicelib.domain.emails import InvalidEmailError, normalize_email
 from chalicelib.domain.errors import NotFoundError
 from chalicelib.domain.evaluation import current_scores
 from chalicelib.domain.limits import ADMIN_PAGE
+from chalicelib.services.consent import ConsentRecords
 from chalicelib.services.definitions import DefinitionsService
 from chalicelib.services.ports import Clock, ContactDirectory, SiteDirectory
 
@@ -43,6 +44,8 @@ def _plain(value: Any) -> Any:
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
     return value
 
 
@@ -52,8 +55,10 @@ class ContactsAdmin:
         directory: ContactDirectory,
         events: SiteDirectory,
         definitions: DefinitionsService,
+        consent: ConsentRecords,
         clock: Clock,
     ) -> None:
+        self._consent = consent
         self._directory = directory
         self._events = events
         self._definitions = definitions
@@ -85,6 +90,16 @@ class ContactsAdmin:
         hits, next_cursor = self._events.timeline(f"c#{contact_id}", max(1, min(limit, 200)), cursor)
         return {"hits": hits, "next_cursor": next_cursor}
 
+    def consent(self, contact_id: str) -> dict[str, Any]:
+        """Every change of the person's permission, oldest first (the consent ledger)."""
+        contact = self.get_by_id(contact_id)
+        return {
+            "contact_id": contact_id,
+            "status": contact.get("status"),
+            "topics": contact.get("topics", []),
+            "entries": self._consent.history(contact_id),
+        }
+
     def export(self, contact_id: str) -> dict[str, Any]:
         """Everything Sodate holds about one person (a data-subject access request)."""
         contact = self.get_by_id(contact_id)
@@ -100,6 +115,7 @@ class ContactsAdmin:
             "exported_at": self._now(),
             "contact": contact,
             "timeline": hits,
+            "consent": self._consent.history(contact_id),
             "suppressed": self._directory.is_suppressed(contact["email"]),
         }
 
@@ -114,8 +130,14 @@ class ContactsAdmin:
             raise ContactNotFoundError(f"No contact has id {contact_id}.")
         self._directory.suppress(contact["email"], "erased", self._now())
         hits = self._events.erase_contact(contact_id)
+        entries = self._consent.erase(contact_id)  # the hashed suppression is what stays
         self._directory.delete(contact["email"])
-        return {"erased": contact_id, "suppressed": True, "events_deleted": hits}
+        return {
+            "erased": contact_id,
+            "suppressed": True,
+            "events_deleted": hits,
+            "consent_entries_deleted": entries,
+        }
 
     def _current_scores(self, contact: Contact) -> dict[str, float]:
         now = datetime.fromtimestamp(self._clock(), UTC)

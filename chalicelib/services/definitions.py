@@ -186,6 +186,8 @@ def _summary(kind: str, definitions: Definitions) -> dict[str, Any]:
         return {"templates": sorted(definitions.mailing.templates)}
     if kind == "scenarios":
         return {"scenarios": sorted(definitions.journeys.scenarios)}
+    if kind == "forms":
+        return {"forms": sorted(definitions.forms.forms), "topics": sorted(definitions.forms.topics)}
     return {"segments": [s.name for s in definitions.segments]}
 
 

@@ -1,10 +1,10 @@
 """Use case: an anonymous visitor becomes a known contact -- only on proof.
 
-Proof is one of: a signed, expiring token from a link in a Sodate email
-(Sodate's link key); a token from the site's own backend (the site's secret);
-or a form submission for an address nobody holds yet.  A browser's unsigned
-claim never reads or changes an existing person's data: a form naming a known
-address is kept on the visitor's own record only.  On identification the
+Proof is one of: a signed, expiring, single-use token from a link in a Sodate
+email (Sodate's link key) -- a click, or the way back from confirming a sign-up,
+which names the one browser it may identify; or a token from the site's own
+backend (the site's secret).  A form is a claim, not proof: it never joins a
+browser to anyone (signups.py asks the mailbox first).  On identification the
 visitor's anonymous history moves to the contact, and later hits follow.
 """
 
@@ -20,7 +20,14 @@ from chalicelib.domain.errors import BadInputError, NotFoundError
 from chalicelib.domain.hits import Hit, valid_visitor_id
 from chalicelib.domain.rows import ContactRow
 from chalicelib.domain.site import Site
-from chalicelib.domain.tokens import IDENTITY, InvalidTokenError, identity_token, verify
+from chalicelib.domain.tokens import (
+    BROWSER_IDENTITY,
+    IDENTITY,
+    InvalidTokenError,
+    identity_token,
+    sign,
+    verify,
+)
 from chalicelib.services.ports import Clock, ContactDirectory, Secret, SiteDirectory
 
 LINK_TOKEN_DAYS = 30
@@ -46,8 +53,15 @@ class Identity:
         """What a Sodate email puts in its links as ?sodate_t=..."""
         return identity_token(contact_id, self._link_key(), int(self._clock()) + days * 86400)
 
+    def browser_token(self, contact_id: str, visitor_id: str, seconds: int = 3600) -> str:
+        """An identity token that identifies this one browser (the one a sign-up came from)."""
+        claims = {"c": contact_id, "n": os.urandom(9).hex(), "v": visitor_id}
+        return sign(claims, self._link_key(), int(self._clock()) + seconds)
+
     def from_email_link(self, site: Site, visitor_id: str, token: str) -> str:
-        claims = verify(token, self._link_key(), self._clock(), IDENTITY)
+        claims = verify(token, self._link_key(), self._clock(), (IDENTITY, BROWSER_IDENTITY))
+        if claims.get("v", visitor_id) != visitor_id:
+            raise InvalidTokenError("for_another_browser")  # a confirmation forwarded or opened elsewhere
         contact_id = str(claims["c"])
         if self._contacts.find_by_id(contact_id) is None:
             raise NotFoundError("The link's contact no longer exists.")
@@ -67,7 +81,7 @@ class Identity:
         return {"contact_id": contact_id, "history_moved": moved}
 
     def from_form(self, site: Site, body: dict[str, Any]) -> dict[str, Any]:
-        visitor_id, email = body.get("v"), body.get("email")
+        email = body.get("email")
         if not isinstance(email, str):
             raise BadInputError("The form needs an 'email'.")
         fields = {
@@ -76,18 +90,16 @@ class Identity:
         normalized = _normalized(email)
         if self._contacts.is_suppressed(normalized):
             return {"accepted": True}
-        contact_id = self._create(site, normalized, fields)
-        if contact_id and valid_visitor_id(
-            visitor_id
-        ):  # None: a known address, an unsigned claim changes nothing
-            self._attach(site.site_id, str(visitor_id), contact_id)
-        if valid_visitor_id(visitor_id):
-            self._record_submission(site, str(visitor_id), body)
+        self._create(site, normalized, fields)  # a known address is not changed by a claim
+        self.record_submission(site, body)
         return {"accepted": True}
 
-    def _record_submission(self, site: Site, visitor_id: str, body: dict[str, Any]) -> None:
+    def record_submission(self, site: Site, body: dict[str, Any]) -> None:
         """The submission is behaviour of this browser (scored like a page view): it goes to the
         person the browser is linked to by proof, or stays with the anonymous visitor."""
+        if not valid_visitor_id(body.get("v")):
+            return
+        visitor_id = str(body["v"])
         now = self._clock()
         form_name = body.get("form") if isinstance(body.get("form"), str) and body["form"].strip() else "form"
         path = body.get("path") if isinstance(body.get("path"), str) and body["path"].startswith("/") else ""

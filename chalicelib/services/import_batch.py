@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import IO
 
-from chalicelib.domain.contact import Outcome, Source, create, fold_duplicate, merge
+from chalicelib.domain.consent import ConsentEntry, expiry, imported
+from chalicelib.domain.contact import Contact, Outcome, Source, Status, create, fold_duplicate, merge
 from chalicelib.domain.report import Counts, errors_csv_rows
 from chalicelib.domain.rows import ContactRow, Rejection
 from chalicelib.domain.seen import SeenSet
-from chalicelib.services.ports import ContactStore
+from chalicelib.services.ports import ConsentLedger, ContactStore
 
 BATCH_SIZE = 100
 
@@ -29,7 +30,11 @@ class Batcher:
         new_id: Callable[[], str],
         counts: Counts,
         rejected_by_reason: dict[str, int],
+        consent: ConsentLedger,
+        now: float,
     ) -> None:
+        self._consent = consent
+        self._now = now
         self._store = store
         self._source = source
         self._seen = seen
@@ -79,6 +84,7 @@ class Batcher:
         newcomers = [email for email in rows if email not in existing]
         suppressed = self._store.suppressed_among(newcomers) if newcomers else set()
         changed = []
+        entries: list[tuple[str, ConsentEntry, int | None]] = []
         for email, row in rows.items():
             if email in suppressed:
                 self._unsee_as_suppressed(row, email in repeats)
@@ -87,10 +93,30 @@ class Batcher:
             merged = merge(found, row, self._source) if found else create(row, self._new_id(), self._source)
             if merged.outcome is not Outcome.UNCHANGED:
                 changed.append(merged.contact)
+                self._consent_change(found, merged.contact, row.line, entries)
             self.counts.consent_refused += merged.consent_refused
             if email not in repeats:
                 setattr(self.counts, merged.outcome.value, getattr(self.counts, merged.outcome.value) + 1)
         self._store.put_many(changed)
+        if entries:  # after the contacts: an entry never stands for a change that was not made
+            self._consent.append_many(entries)
+
+    def _consent_change(
+        self,
+        was: Contact | None,
+        now: Contact,
+        line: int,
+        entries: list[tuple[str, ConsentEntry, int | None]],
+    ) -> None:
+        """The row's yes or no, when it changed the person's permission, for the ledger."""
+        before = was.get("status") if was else Status.PENDING
+        if now["status"] == before or now["status"] == Status.PENDING:
+            return
+        entry = imported(self._source.at, self._source.name.removeprefix("import:"), line, now["status"])
+        expires_at = expiry(entry, self._now)
+        if was is not None and (before == Status.SUBSCRIBED) != entry.mailable:
+            self._consent.keep_until(now["contact_id"], expires_at)  # the ledger's expiry moves with it
+        entries.append((now["contact_id"], entry, expires_at))
 
     def _unsee_as_suppressed(self, row: ContactRow, repeat: bool) -> None:
         if repeat:  # counted as a duplicate already; its first row was rejected too

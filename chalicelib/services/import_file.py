@@ -34,7 +34,7 @@ from chalicelib.domain.textstream import (
 )
 from chalicelib.services.import_batch import Batcher
 from chalicelib.services.import_state import Checkpoint
-from chalicelib.services.ports import Clock, ContactStore, Files, Ledger, WorkQueue
+from chalicelib.services.ports import Clock, ConsentLedger, ContactStore, Files, Ledger, WorkQueue
 
 IMPORT_PREFIX = "imports/"
 RESULT_PREFIX = "results/"
@@ -56,6 +56,7 @@ class Importer:
     ledger: Ledger
     continuations: WorkQueue
     clock: Clock
+    consent: ConsentLedger
     new_id: Callable[[], str] = lambda: os.urandom(16).hex()
     rows_per_run: int = 0
     max_file_bytes: int = 2 * 1024**3
@@ -136,7 +137,17 @@ class Importer:
         self, cp: Checkpoint, seen: SeenSet, errors: IO[str], remaining_ms: Callable[[], int]
     ) -> ImportReport | None:
         source = Source(f"import:{_file_name(cp.key)}", self._iso())
-        batcher = Batcher(self.store, source, seen, errors, self.new_id, cp.counts, cp.rejected_by_reason)
+        batcher = Batcher(
+            self.store,
+            source,
+            seen,
+            errors,
+            self.new_id,
+            cp.counts,
+            cp.rejected_by_reason,
+            self.consent,
+            self._now(),
+        )
         parser = RowParser(cp.get_mapping())
         rows_this_run = 0
         try:

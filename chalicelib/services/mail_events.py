@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from aws_lambda_powertools import Logger
 
 from chalicelib.domain.bots import bot_reason
+from chalicelib.domain.consent import Change, ConsentEntry
 from chalicelib.domain.contact import Status
 from chalicelib.domain.emails import InvalidEmailError, normalize_email
 from chalicelib.domain.journeys import key_parts
@@ -31,6 +32,7 @@ from chalicelib.domain.mail.links import click, opened
 from chalicelib.domain.tally import Counts
 from chalicelib.domain.timeline import mail_entry
 from chalicelib.domain.tokens import UNSUBSCRIBE, InvalidTokenError, identity_token, verify
+from chalicelib.services.consent import ConsentRecords
 from chalicelib.services.ports import (
     Clock,
     ContactDirectory,
@@ -57,7 +59,9 @@ class MailEvents:
         link_key: Secret,
         clock: Clock,
         sites: SiteDirectory,
+        consent: ConsentRecords,
     ) -> None:
+        self._consent = consent
         self._sites = sites
         self._journeys = journeys
         self._state = state
@@ -119,7 +123,7 @@ class MailEvents:
         contact = self._state.by_id(key.split("#", 1)[0])
         return str(contact["email"]) if contact else ""
 
-    def unsubscribe(self, token: str) -> bool:
+    def unsubscribe(self, token: str, ip: str = "", user_agent: str = "") -> bool:
         """True when this unsubscribed someone; a repeat (or an erased person) changes nothing."""
         key = self._unsub_key(token)
         contact_id, scenario, step = key_parts(key)
@@ -135,6 +139,12 @@ class MailEvents:
             # again -- and if what follows fails, the repeated POST finds the status unchanged.
             self._suppress(contact["email"], f"unsubscribed:{scenario}", at)
         changed = self._state.block(contact["email"], Status.UNSUBSCRIBED, reason, at)
+        if changed:
+            detail = {"scenario": scenario, "step": step, "mail": key, "how": "one-click link"}
+            entry = ConsentEntry(
+                at, Change.WITHDRAWN, "unsubscribe", "person", Status.UNSUBSCRIBED, detail, ip, user_agent
+            )
+            self._consent.record(contact_id, entry, was_mailable=contact.get("status") == Status.SUBSCRIBED)
         by_this_link = changed or (
             contact.get("status") == Status.UNSUBSCRIBED and contact.get("consent_source") == reason
         )
@@ -185,9 +195,16 @@ class MailEvents:
         except InvalidEmailError:
             return
         self._suppress(email, reason, at)  # first: even a contact made later stays unmailable
+        before = self._state.by_email(email)
         if self._state.block(email, Status.SUPPRESSED, reason, at):
             contact = self._state.by_email(email)
             if contact is not None:
+                source = "bounce" if reason == "bounced" else "complaint"
+                entry = ConsentEntry(
+                    at, Change.SUPPRESSED, source, "mail-service", Status.SUPPRESSED, {"reason": reason}
+                )
+                mailable = before is not None and before.get("status") == Status.SUBSCRIBED
+                self._consent.record(contact["contact_id"], entry, was_mailable=mailable)
                 self._actions.timeline(contact["contact_id"], self.now(), reason, "", how="ses")
 
     def _figure(self, found: tuple[str, str], figure: str, at: str) -> None:

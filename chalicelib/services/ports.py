@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # names for the type checker only: the beacon path loads none
     from datetime import datetime
 
     from chalicelib.domain.commerce import Purchase
+    from chalicelib.domain.consent import ConsentEntry
     from chalicelib.domain.contact import Contact
     from chalicelib.domain.definitions.versions import Version
     from chalicelib.domain.evaluation import History, Move
@@ -92,6 +93,17 @@ class ContactDirectory(Protocol):
     def delete(self, normalized_email: str) -> None: ...
     def suppress(self, normalized_email: str, reason: str, at: str) -> None: ...
     def is_suppressed(self, normalized_email: str) -> bool: ...
+    def suppression_of(self, normalized_email: str) -> str | None:
+        """Why the address is on the do-not-mail list (erased, bounced, complained, unsubscribed)."""
+        ...
+
+    def lift_unsubscribe(self, normalized_email: str) -> None: ...
+    def grant(
+        self, email: str, fields: dict[str, Any], topics: list[str], source: str, at: str
+    ) -> str | None:
+        """Subscribed, with these fields and topics, by the person's own confirmed request: the
+        status before, or None when they cannot be (gone, or suppressed for good)."""
+        ...
 
 
 class ContactRepository(Protocol):
@@ -138,6 +150,32 @@ class SegmentRepository(Protocol):
         self, segment: str, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, str]], str | None]: ...
     def all_members(self, segment: str) -> Iterator[dict[str, str]]: ...
+
+
+# --- consent -----------------------------------------------------------------------------------------
+class ConsentLedger(Protocol):
+    """Every change of a person's permission, appended, never rewritten."""
+
+    def append(self, contact_id: str, entry: ConsentEntry, expires_at: int | None) -> None: ...
+    def append_many(self, entries: list[tuple[str, ConsentEntry, int | None]]) -> None: ...
+    def entries(self, contact_id: str) -> list[ConsentEntry]: ...
+    def keep_until(self, contact_id: str, expires_at: int | None) -> None:
+        """Set when every entry of this person expires (None: kept while they can be mailed)."""
+        ...
+
+    def erase(self, contact_id: str) -> int: ...
+
+
+class PendingSignups(Protocol):
+    """Form submissions waiting for the confirmation from the mailbox, and rate counters."""
+
+    def keep(self, nonce: str, submission: dict[str, Any], expires_at: int) -> None: ...
+    def look(self, nonce: str) -> dict[str, Any] | None: ...
+    def take(self, nonce: str) -> dict[str, Any] | None:
+        """The submission, gone once taken: of two confirmations, one gets it."""
+        ...
+
+    def count(self, what: str, window_seconds: int, now: float) -> int: ...
 
 
 # --- tracking ------------------------------------------------------------------------------------

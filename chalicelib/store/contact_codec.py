@@ -38,6 +38,8 @@ def wire(value: Any) -> dict[str, Any]:
         return {"L": [wire(v) for v in value]}
     if value is None:
         return {"NULL": True}
+    if isinstance(value, (set, frozenset)) and value and all(isinstance(v, str) for v in value):
+        return {"SS": sorted(value)}  # the topics a person chose
     raise TypeError(f"cannot store {type(value).__name__}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
@@ -102,6 +103,68 @@ class ContactDirectory:
 
     def suppress(self, normalized_email: str, reason: str, at: str) -> None:
         SuppressionModel(email_hash=email_hash(normalized_email), reason=reason, at=at).save()
+
+    def suppression_of(self, normalized_email: str) -> str | None:
+        """Why the address is on the do-not-mail list (erased, bounced, unsubscribed:...), or None."""
+        answer = self._db.get_item(
+            TableName=SuppressionModel.Meta.table_name,
+            Key={"email_hash": {"S": email_hash(normalized_email)}},
+            ConsistentRead=True,
+        )
+        return str(answer["Item"]["reason"]["S"]).split(":", 1)[0] if "Item" in answer else None
+
+    def lift_unsubscribe(self, normalized_email: str) -> None:
+        """The person subscribed again from their own mailbox: an unsubscribe's entry goes (a
+        bounce's, a complaint's or an erasure's never does)."""
+        with contextlib.suppress(self._db.exceptions.ConditionalCheckFailedException):
+            self._db.delete_item(
+                TableName=SuppressionModel.Meta.table_name,
+                Key={"email_hash": {"S": email_hash(normalized_email)}},
+                ConditionExpression="begins_with(reason, :u)",
+                ExpressionAttributeValues={":u": {"S": "unsubscribed"}},
+            )
+
+    def grant(
+        self, email: str, fields: dict[str, Any], topics: list[str], source: str, at: str
+    ) -> str | None:
+        """Subscribe (a confirmed sign-up): the fields given are written, the topics added to theirs."""
+        table = ContactModel.Meta.table_name
+        attrs = fields.get("attrs") or {}
+        plain = {k: v for k, v in fields.items() if k != "attrs"}
+        names = {"#s": "status", **{f"#f{i}": k for i, k in enumerate(plain)}}
+        values: dict[str, Any] = {":s": {"S": "subscribed"}, ":r": {"S": source}, ":at": {"S": at}}
+        sets = ["#s = :s", "consent_source = :r", "consent_at = :at", "updated_at = :at"]
+        sets += [f"#f{i} = :f{i}" for i in range(len(plain))]
+        values |= {f":f{i}": {"S": str(v)} for i, v in enumerate(plain.values())}
+        if attrs:  # the person may have no attrs map yet
+            self._db.update_item(
+                TableName=table,
+                Key={"email": {"S": email}},
+                UpdateExpression="SET #a = if_not_exists(#a, :empty)",
+                ConditionExpression="attribute_exists(email)",
+                ExpressionAttributeNames={"#a": "attrs"},
+                ExpressionAttributeValues={":empty": {"M": {}}},
+            )
+            names |= {"#a": "attrs", **{f"#k{i}": k for i, k in enumerate(attrs)}}
+            sets += [f"#a.#k{i} = :a{i}" for i in range(len(attrs))]
+            values |= {f":a{i}": {"S": str(v)} for i, v in enumerate(attrs.values())}
+        expression = "SET " + ", ".join(sets)
+        if topics:
+            expression += " ADD topics :t"  # a set: the topics they had stay
+            values[":t"] = {"SS": sorted(topics)}
+        try:
+            answer = self._db.update_item(
+                TableName=table,
+                Key={"email": {"S": email}},
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(email) AND #s <> :suppressed",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={**values, ":suppressed": {"S": "suppressed"}},
+                ReturnValues="UPDATED_OLD",
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return None
+        return str(answer.get("Attributes", {}).get("status", {}).get("S", "pending"))
 
     def is_suppressed(self, normalized_email: str) -> bool:
         try:

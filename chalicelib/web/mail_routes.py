@@ -8,35 +8,22 @@ from typing import Any
 from chalice.app import BadRequestError, Blueprint, Response
 
 from chalicelib.web import requests
+from chalicelib.web.pages import NO_STORE, page
 
 mail_routes = Blueprint(__name__)
 PIXEL = (
     b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
     b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
 )
-NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-PAGE = """<!doctype html><html lang="ja"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex">
-<title>{title}</title></head><body style="font-family:sans-serif;max-width:32em;margin:3em auto">
-<h1>{title}</h1>{body}</body></html>"""
 
 
 def _request() -> Any:
     return mail_routes.current_request
 
 
-def _page(title: str, body: str, status: int = 200) -> Response:
-    headers: dict[str, str | list[str]] = {
-        "Content-Type": "text/html; charset=utf-8",
-        "Content-Security-Policy": requests.PAGE_POLICY,
-        **NO_STORE,
-    }
-    return Response(PAGE.format(title=title, body=body), status_code=status, headers=headers)
-
-
 def _not_ours() -> Response:
     """A token we did not sign (tampered, made up, expired): a page, never a redirect."""
-    return _page("Link not recognised / リンクが無効です", "<p>This link is not valid.</p>", 404)
+    return page("Link not recognised / リンクが無効です", "<p>This link is not valid.</p>", 404)
 
 
 @mail_routes.route("/c/{token}", methods=["GET", "HEAD"])
@@ -76,7 +63,7 @@ def unsubscribe_page(token: str) -> Response:
         '<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">'
         '<button type="submit" id="unsubscribe">配信停止 / Unsubscribe</button></form>'
     )
-    return _page("配信停止 / Unsubscribe", form)
+    return page("配信停止 / Unsubscribe", form)
 
 
 @mail_routes.route(
@@ -87,13 +74,18 @@ def unsubscribe_page(token: str) -> Response:
 def unsubscribe(token: str) -> Response:
     """RFC 8058 one-click: the mail client POSTs List-Unsubscribe=One-Click; no cookie needed."""
     from chalicelib import bootstrap
+    from chalicelib.domain.hits import truncate_ip
     from chalicelib.domain.tokens import InvalidTokenError
 
     try:
-        bootstrap.mail_events().unsubscribe(token)
+        request = _request()
+        source_ip = str(((request.context or {}).get("identity") or {}).get("sourceIp", ""))
+        bootstrap.mail_events().unsubscribe(
+            token, truncate_ip(source_ip), request.headers.get("user-agent", "")
+        )
     except InvalidTokenError:
         return _not_ours()
-    return _page("配信を停止しました / Unsubscribed", "<p>You will not receive these emails again.</p>")
+    return page("配信を停止しました / Unsubscribed", "<p>You will not receive these emails again.</p>")
 
 
 @mail_routes.route("/admin/scenarios")

@@ -38,7 +38,7 @@ def work_queue(aws, api) -> None:
 
 
 def load_examples(aws, api) -> None:
-    for kind in ("catalogue", "scoring", "segments", "templates", "scenarios"):
+    for kind in ("catalogue", "scoring", "segments", "templates", "scenarios", "forms"):
         report = drop_config(aws, api, f"{kind}.yaml", (EXAMPLES / f"{kind}.yaml").read_bytes())
         assert report["status"] == "applied", report
 

@@ -10,6 +10,7 @@ import importlib
 from typing import Any
 
 _HOME = {
+    "MemoryConsentLedger": "consent",
     "MemoryContactStore": "imports",
     "MemoryFiles": "imports",
     "MemoryLedger": "imports",
@@ -25,6 +26,7 @@ _HOME = {
     "RecordingTransport": "outside",
     "MemoryPeople": "people",
     "MemorySegments": "people",
+    "MemorySignups": "consent",
 }
 __all__ = sorted(_HOME)
 

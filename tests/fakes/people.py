@@ -68,6 +68,29 @@ class MemoryPeople:
     def is_suppressed(self, normalized_email: str) -> bool:
         return normalized_email in self.suppressed
 
+    def suppression_of(self, normalized_email: str) -> str | None:
+        reason = self.suppressed.get(normalized_email)
+        return reason.split(":", 1)[0] if reason else None
+
+    def lift_unsubscribe(self, normalized_email: str) -> None:
+        if self.suppressed.get(normalized_email, "").startswith("unsubscribed"):
+            del self.suppressed[normalized_email]
+
+    def grant(
+        self, email: str, fields: dict[str, Any], topics: list[str], source: str, at: str
+    ) -> str | None:
+        contact = self.contacts.get(email)
+        if contact is None or contact.get("status") == "suppressed":
+            return None
+        was = str(contact.get("status", "pending"))
+        attrs = fields.get("attrs") or {}
+        contact.update({k: v for k, v in fields.items() if k != "attrs"})
+        contact["attrs"] = {**contact.get("attrs", {}), **attrs}
+        if topics:
+            contact["topics"] = set(contact.get("topics", set())) | set(topics)
+        contact.update(status="subscribed", consent_source=source, consent_at=at, updated_at=at)
+        return was
+
     # --- ContactRepository: reads ----------------------------------------------------------------
     def by_id(self, contact_id: str) -> Contact | None:
         email = self.email_of(contact_id)

@@ -10,7 +10,7 @@ import pytest
 from chalicelib.domain.emails import email_hash
 from chalicelib.domain.imports import ObjectCreated
 from chalicelib.services.import_file import Importer
-from tests.fakes import MemoryContactStore, MemoryFiles, MemoryLedger, QueuedWork
+from tests.fakes import MemoryConsentLedger, MemoryContactStore, MemoryFiles, MemoryLedger, QueuedWork
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -21,6 +21,7 @@ class World:
         self.files = MemoryFiles(chunk_bytes=1000)
         self.ledger = MemoryLedger()
         self.queue = QueuedWork()
+        self.consent = MemoryConsentLedger()
         ids = iter(range(10**9))
         self.importer = Importer(
             self.store,
@@ -28,6 +29,7 @@ class World:
             self.ledger,
             self.queue,
             clock=NOW.timestamp,
+            consent=self.consent,
             new_id=lambda: f"c{next(ids):06d}",
             rows_per_run=rows_per_run,
         )

@@ -17,12 +17,14 @@ from chalicelib.domain.errors import TransientError
 from chalicelib.domain.journeys import Action, Task
 from chalicelib.domain.site import Site
 from chalicelib.domain.tokens import InvalidTokenError, sign, verify
+from chalicelib.services.consent import ConsentRecords
 from chalicelib.services.mail_events import MailEvents
 from chalicelib.services.mailer import Links, Mailer
 from chalicelib.services.sales_alerts import SalesAlerts
 from chalicelib.services.scenario_actions import Actions
 from tests.fakes import (
     FakeClock,
+    MemoryConsentLedger,
     MemoryJourneys,
     MemoryPeople,
     MemorySites,
@@ -88,8 +90,11 @@ class World:
         )
         self.sites = MemorySites()
         self.sites.put_site(Site("s_shop", "Shop", ("shop.example.jp",), "secret", "none", "2026-11-01"))
+        self.consent = MemoryConsentLedger()
+        consent = ConsentRecords(self.consent, self.clock)
+        key = lambda: LINK_KEY  # noqa: E731
         self.events = MailEvents(
-            self.journeys, self.people, actions, self.people, lambda: LINK_KEY, self.clock, self.sites
+            self.journeys, self.people, actions, self.people, key, self.clock, self.sites, consent
         )
         self.people.add("aiko@example.com", "c-aiko", name="Aiko", status="subscribed")
 
@@ -159,13 +164,6 @@ def test_a_permanent_bounce_suppresses_the_address_and_counts_bounced_once_howev
     later = datetime.fromtimestamp(world.clock(), UTC)
     assert world.mailer.send(tips, contact, MAILING, later, "").outcome == "suppressed"
     assert len(world.transport.sent) == 1, "never mailed again"
-
-
-def test_a_bounce_for_an_address_sodate_no_longer_knows_still_puts_it_on_the_do_not_mail_list():
-    world = World()
-    world.events.on_feedback(bounce("ses-unknown", "Permanent", "Old@Example.com"))
-    assert world.people.suppressed == {"old@example.com": "bounced"}
-    assert world.journeys.counts == {}
 
 
 def test_a_complaint_suppresses_the_address_and_counts_complained_once():

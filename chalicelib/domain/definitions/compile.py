@@ -18,11 +18,12 @@ from ..emails import InvalidEmailError, normalize_email
 from ..errors import BadInputError
 from ..scoring import ScoreModel, parse_score_model
 from ..segments.rules import Compiled, RuleError, compile_rule
+from .forms import Forms, parse_forms
 from .mailing import Journeys, Mailing, parse_journeys, parse_mailing
 from .source import Document, Issue, top
 
 T = TypeVar("T")
-KINDS = ("catalogue", "scoring", "segments", "templates", "scenarios")
+KINDS = ("catalogue", "scoring", "segments", "templates", "scenarios", "forms")
 EVALUATED = KINDS[:3]  # the kinds that decide scores, grades and segments
 PROFILE_GRADES = ("A", "B", "C")  # D is everyone else
 MAX_SEGMENTS = 200
@@ -83,6 +84,7 @@ class Definitions:
     timing: Timing = field(default_factory=Timing)
     mailing: Mailing = field(default_factory=Mailing)
     journeys: Journeys = field(default_factory=Journeys)
+    forms: Forms = field(default_factory=Forms)
 
 
 def compile_set(
@@ -97,11 +99,13 @@ def compile_set(
     journeys = parse_journeys(
         documents.get("scenarios"),
         frozenset(s.name for s in segments),
-        frozenset(mailing.templates),
+        mailing.marketing,
         frozenset(scores),
         issues,
         (versions or {}).get("scenarios", 0),
     )
+    confirmations = {name: mailing.templates[name] for name in mailing.confirmations}
+    forms = parse_forms(documents.get("forms"), confirmations, issues)
     if issues:
         raise DefinitionsRejectedError(issues)
     rules = [s.rule for s in segments] + [rule for _, rule in profile]
@@ -117,6 +121,7 @@ def compile_set(
         timing,
         mailing,
         journeys,
+        forms,
     )
 
 

@@ -21,7 +21,12 @@ from .source import Document, Issue, top
 MAX_TEMPLATES = 200
 MAX_SCENARIOS = 100
 TEMPLATE_PARTS = ("name", "subject", "html", "text")
+PURPOSES = ("marketing", "confirmation")  # a confirmation mail shows {{ confirm_url }}, never a scenario's
 _SAMPLE = {"email": "someone@example.com", "attrs": {}}
+_EXTRAS = {
+    "marketing": {"unsubscribe_url": "https://example.com/u", "preferences_url": "https://example.com/p"},
+    "confirmation": {"confirm_url": "https://example.com/confirm", "form": "newsletter"},
+}
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,11 @@ class Mailing:
     sender_name: str = ""
     postal_address: str = ""
     templates: dict[str, MailTemplate] = field(default_factory=dict)
+    confirmations: frozenset[str] = frozenset()  # templates for a form's confirmation mail
+
+    @property
+    def marketing(self) -> frozenset[str]:
+        return frozenset(self.templates) - self.confirmations
 
 
 @dataclass(frozen=True)
@@ -68,10 +78,15 @@ def parse_mailing(doc: Document | None, issues: list[Issue]) -> Mailing:
         issues.append(doc.issue("templates", f"expected a list of at most {MAX_TEMPLATES} templates"))
         items = []
     templates: dict[str, MailTemplate] = {}
+    confirmations: set[str] = set()
     for i, item in enumerate(items):
         where = f"templates[{i}]"
-        if not isinstance(item, Mapping) or set(item) - set(TEMPLATE_PARTS) or "name" not in item:
-            issues.append(doc.issue(where, "expected {name, subject, html, text}"))
+        if not isinstance(item, Mapping) or set(item) - {*TEMPLATE_PARTS, "purpose"} or "name" not in item:
+            issues.append(doc.issue(where, "expected {name, subject, html, text} (and a purpose)"))
+            continue
+        purpose = item.get("purpose", "marketing")
+        if purpose not in PURPOSES:
+            issues.append(doc.issue(f"{where}.purpose", "expected marketing (the default) or confirmation"))
             continue
         missing = [p for p in TEMPLATE_PARTS if not isinstance(item.get(p), str) or not item[p].strip()]
         if missing:
@@ -82,13 +97,16 @@ def parse_mailing(doc: Document | None, issues: list[Issue]) -> Mailing:
             continue
         try:
             template = MailTemplate(item["subject"], item["html"], item["text"], layout)
-            template.render(_SAMPLE, {"unsubscribe_url": "https://example.com/u"})
+            template.render(_SAMPLE, _EXTRAS[purpose])
         except TemplateError as error:
             place = f"{where}.{error.where}" if error.where != "layout" else "layout"
             issues.append(doc.issue(place, str(error)))
             continue
         templates[item["name"]] = template
-    return Mailing(str(sender["name"]).strip(), str(sender["postal_address"]).strip(), templates)
+        if purpose == "confirmation":
+            confirmations.add(item["name"])
+    sender_name, postal = str(sender["name"]).strip(), str(sender["postal_address"]).strip()
+    return Mailing(sender_name, postal, templates, frozenset(confirmations))
 
 
 def parse_journeys(

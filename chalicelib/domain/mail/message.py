@@ -38,14 +38,14 @@ def build_message(
     sender: Sender,
     to: str,
     rendered: Rendered,
-    unsubscribe_url: str,
+    unsubscribe_url: str | None,
     sent_at: datetime,
     extra_headers: dict[str, str] | None = None,
     require_https: bool = True,  # only the local stack (plain http on loopback) says False
 ) -> bytes:
     """multipart/alternative, text then HTML, both UTF-8 in base64; written out directly
     (the standard library's header objects cost ~20 times more CPU per mail)."""
-    if require_https and not unsubscribe_url.startswith("https://"):
+    if unsubscribe_url is not None and require_https and not unsubscribe_url.startswith("https://"):
         raise ValueError("the unsubscribe link must be https (RFC 8058)")
     from_line, domain, footer_text, footer_html = _sender_parts(sender)
     unique = os.urandom(16).hex()
@@ -57,14 +57,26 @@ def build_message(
         ("Date", _date(sent_at)),
         ("Message-ID", f"<{unique}@{domain}>"),
         # One line, as it is: folded into encoded-words, mail clients would not find the link.
-        ("List-Unsubscribe", f"<{unsubscribe_url}>"),
-        ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        *(
+            [
+                ("List-Unsubscribe", f"<{unsubscribe_url}>"),
+                ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+            ]
+            if unsubscribe_url is not None
+            else []  # a confirmation the person asked for: nothing to unsubscribe from yet
+        ),
         *((name, _words(value)) for name, value in (extra_headers or {}).items()),
         ("MIME-Version", "1.0"),
         ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
     ]
-    footer_text = f"{footer_text}{unsubscribe_url}\n"
-    footer_html = f'{footer_html}<a href="{html_text.escape(unsubscribe_url)}">配信停止 / Unsubscribe</a></p>'
+    if unsubscribe_url is None:
+        footer_text = footer_text.rpartition("\n")[0] + "\n"
+        footer_html = footer_html.rpartition("<br>")[0] + "</p>"
+    else:
+        footer_text = f"{footer_text}{unsubscribe_url}\n"
+        footer_html = (
+            f'{footer_html}<a href="{html_text.escape(unsubscribe_url)}">配信停止 / Unsubscribe</a></p>'
+        )
     page = rendered.html
     page = page.replace("</body>", footer_html + "</body>") if "</body>" in page else page + footer_html
     lines = [f"{name}: {_one_line(value)}" for name, value in headers]

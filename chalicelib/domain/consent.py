@@ -1,0 +1,90 @@
+"""The consent ledger: every change of a person's permission to be mailed, kept as evidence.
+
+特定電子メール法 (and GDPR, CAN-SPAM) asks a sender to be able to show, for
+every person it mails, when and how they agreed -- and that an opt-out was
+honoured.  So a change of permission is never a field overwritten but an entry
+appended: when, what changed, where it came from (the import file and row; the
+form, the wording shown and the page; the mail whose link was used), who did
+it, and the (truncated) IP address and user agent of the browser that did it.
+
+Entries are kept while the person can be mailed; once they cannot (pending,
+unsubscribed, suppressed), the ledger expires RETENTION_DAYS after the last
+change -- well past the law's month after the last mail, since no mail goes
+after that change.  An erased person keeps only the hashed suppression.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .contact import Status
+
+RETENTION_DAYS = 3 * 365  # a ledger of someone who can no longer be mailed is kept this long
+DETAIL_CHARS = 2000  # any one detail (the consent wording shown is the longest)
+AGENT_CHARS = 256
+
+
+class Change:
+    REQUESTED = "requested"  # a form was sent for the address: the confirmation mail went out
+    GRANTED = "granted"  # permission given (confirmed, single opt-in, an import's yes)
+    WITHDRAWN = "withdrawn"  # unsubscribed (one-click, the preference page, an import's no)
+    TOPICS = "topics"  # topics chosen on the preference page
+    PAUSED = "paused"  # no mail until a date, asked on the preference page
+    SUPPRESSED = "suppressed"  # a hard bounce or a complaint: never mailed again
+
+
+@dataclass(frozen=True)
+class ConsentEntry:
+    at: str  # ISO 8601, UTC, seconds
+    change: str  # a Change
+    source: str  # import, form, confirmation, preferences, unsubscribe, bounce, complaint
+    actor: str  # person (the browser's owner), import (the file's uploader), mail-service
+    status: str  # the person's status after this change
+    detail: dict[str, str] = field(default_factory=dict)
+    ip: str = ""  # truncated: the last octet (IPv4) or the last 80 bits (IPv6) are zero
+    user_agent: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "detail", {k: str(v)[:DETAIL_CHARS] for k, v in self.detail.items()})
+        object.__setattr__(self, "user_agent", self.user_agent[:AGENT_CHARS])
+
+    @property
+    def mailable(self) -> bool:
+        return self.status == Status.SUBSCRIBED
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "at": self.at,
+            "change": self.change,
+            "source": self.source,
+            "actor": self.actor,
+            "status": self.status,
+            "detail": dict(self.detail),
+            "ip": self.ip,
+            "user_agent": self.user_agent,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ConsentEntry:
+        return cls(
+            str(data["at"]),
+            str(data["change"]),
+            str(data["source"]),
+            str(data["actor"]),
+            str(data["status"]),
+            {str(k): str(v) for k, v in (data.get("detail") or {}).items()},
+            str(data.get("ip", "")),
+            str(data.get("user_agent", "")),
+        )
+
+
+def expiry(entry: ConsentEntry, epoch: float) -> int | None:
+    """When the ledger may go, as of this entry (None: kept, the person can be mailed)."""
+    return None if entry.mailable else int(epoch) + RETENTION_DAYS * 86400
+
+
+def imported(at: str, file: str, line: int, status: str) -> ConsentEntry:
+    """An import row's yes or no."""
+    change = Change.GRANTED if status == Status.SUBSCRIBED else Change.WITHDRAWN
+    return ConsentEntry(at, change, "import", "import", status, {"file": file, "row": str(line)})

@@ -1,0 +1,155 @@
+"""The consent ledger and the sign-ups waiting for confirmation, in the events table.
+
+- ledger entries: pk `k#<contact id>`, sk `<at>#<random>`; written with a condition
+  that nothing is there (append-only: no code path updates an entry's content), an
+  `expires_at` for DynamoDB's TTL once the person can no longer be mailed;
+- a sign-up waiting for its confirmation: pk `p#<nonce>`, taken (deleted and read in
+  one call) by the confirmation, so a link confirms once;
+- rate counters: pk `r#<what>#<window>`, counted up atomically, expiring with the window.
+Neither starts with `c#`, so the events stream hands none of them to evaluation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from chalicelib.domain.consent import ConsentEntry
+from chalicelib.store.dynamo import batch_write
+
+LEDGER = "k#"
+PENDING = "p#"
+RATE = "r#"
+
+
+class DynamoConsentLedger:
+    def __init__(self, dynamodb: Any, events_table: str) -> None:
+        self._db = dynamodb
+        self._table = events_table
+
+    def append(self, contact_id: str, entry: ConsentEntry, expires_at: int | None) -> None:
+        self._db.put_item(
+            TableName=self._table,
+            Item=_item(contact_id, entry, expires_at),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def append_many(self, entries: list[tuple[str, ConsentEntry, int | None]]) -> None:
+        """An import's entries, 25 to a batch write (each key is new: nothing is overwritten)."""
+        requests = [{"PutRequest": {"Item": _item(c, e, x)}} for c, e, x in entries]
+        batch_write(self._db, self._table, requests)
+
+    def entries(self, contact_id: str) -> list[ConsentEntry]:
+        """Oldest first."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": f"{LEDGER}{contact_id}"}},
+            "ConsistentRead": True,
+        }
+        found: list[ConsentEntry] = []
+        while True:
+            answer = self._db.query(**request)
+            found += [ConsentEntry.from_json(json.loads(i["entry"]["S"])) for i in answer.get("Items", [])]
+            if "LastEvaluatedKey" not in answer:
+                return found
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def keep_until(self, contact_id: str, expires_at: int | None) -> None:
+        """Every entry's expiry (None: kept): the person became mailable, or stopped being so."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": f"{LEDGER}{contact_id}"}},
+            "ProjectionExpression": "pk, sk",
+        }
+        while True:
+            answer = self._db.query(**request)
+            for key in answer.get("Items", []):
+                if expires_at is None:
+                    self._db.update_item(TableName=self._table, Key=key, UpdateExpression="REMOVE expires_at")
+                else:
+                    self._db.update_item(
+                        TableName=self._table,
+                        Key=key,
+                        UpdateExpression="SET expires_at = :x",
+                        ExpressionAttributeValues={":x": {"N": str(expires_at)}},
+                    )
+            if "LastEvaluatedKey" not in answer:
+                return
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def erase(self, contact_id: str) -> int:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": f"{LEDGER}{contact_id}"}},
+            "ProjectionExpression": "pk, sk",
+        }
+        erased = 0
+        while True:
+            answer = self._db.query(**request)
+            keys = answer.get("Items", [])
+            batch_write(self._db, self._table, [{"DeleteRequest": {"Key": k}} for k in keys])
+            erased += len(keys)
+            if "LastEvaluatedKey" not in answer:
+                return erased
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+
+def _item(contact_id: str, entry: ConsentEntry, expires_at: int | None) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "pk": {"S": f"{LEDGER}{contact_id}"},
+        "sk": {"S": f"{entry.at}#{os.urandom(4).hex()}"},
+        "entry": {"S": json.dumps(entry.to_json(), ensure_ascii=False, sort_keys=True)},
+    }
+    if expires_at is not None:
+        item["expires_at"] = {"N": str(expires_at)}
+    return item
+
+
+class DynamoSignups:
+    """Sign-ups waiting for their confirmation, and the counters that limit how fast they come."""
+
+    def __init__(self, dynamodb: Any, events_table: str) -> None:
+        self._db = dynamodb
+        self._table = events_table
+
+    def keep(self, nonce: str, submission: dict[str, Any], expires_at: int) -> None:
+        self._db.put_item(
+            TableName=self._table,
+            Item={
+                "pk": {"S": f"{PENDING}{nonce}"},
+                "sk": {"S": "signup"},
+                "submission": {"S": json.dumps(submission, ensure_ascii=False)},
+                "expires_at": {"N": str(expires_at)},
+            },
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def look(self, nonce: str) -> dict[str, Any] | None:
+        item = self._db.get_item(TableName=self._table, Key=_pending(nonce), ConsistentRead=True).get("Item")
+        return json.loads(item["submission"]["S"]) if item else None
+
+    def take(self, nonce: str) -> dict[str, Any] | None:
+        """The submission, removed in the same call: of two confirmations, one gets it."""
+        old = self._db.delete_item(TableName=self._table, Key=_pending(nonce), ReturnValues="ALL_OLD")
+        item = old.get("Attributes")
+        return json.loads(item["submission"]["S"]) if item else None
+
+    def count(self, what: str, window_seconds: int, now: float) -> int:
+        """How many times `what` happened in the current window, this one included."""
+        window = int(now) // window_seconds
+        answer = self._db.update_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"{RATE}{what}#{window}"}, "sk": {"S": "count"}},
+            UpdateExpression="ADD n :one SET expires_at = :x",
+            ExpressionAttributeValues={":one": {"N": "1"}, ":x": {"N": str((window + 2) * window_seconds)}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(answer["Attributes"]["n"]["N"])
+
+
+def _pending(nonce: str) -> dict[str, Any]:
+    return {"pk": {"S": f"{PENDING}{nonce}"}, "sk": {"S": "signup"}}
