@@ -25,11 +25,13 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/cfn-lint infra/template.yaml
 
-# The browser tests drive Debian's Chromium through its ChromeDriver (root installs them).
+# The browser tests drive Debian's Chromium through its ChromeDriver (root installs them), with a
+# Japanese font so the screenshots of Japanese pages show their words.
 system-deps:
-	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { \
-	  echo "installing chromium and chromium-driver for the browser tests..." >&2; \
-	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; } >&2; }
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver -a -d /usr/share/fonts/opentype/ipafont-gothic || { \
+	  echo "installing chromium, chromium-driver and a Japanese font for the browser tests..." >&2; \
+	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver \
+	    fonts-ipafont-gothic; } >&2; }
 
 test: lint system-deps
 	$(BIN)/python -m pytest

@@ -63,6 +63,18 @@ def tag_js() -> Response:
     )
 
 
+@app.route("/form.js")
+def form_js() -> Response:
+    """Loaded by the tag only when a page draws a form (sodate.form(name, element))."""
+    from chalicelib.web import script
+
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": "application/javascript; charset=utf-8",
+        "Cache-Control": "public, max-age=3600",
+    }
+    return Response(script("form.js"), headers=headers)
+
+
 def _client() -> tuple[Mapping[str, str], str, str]:
     request = app.current_request
     assert request is not None

@@ -7,25 +7,32 @@ import html
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-PAGES = {"/": "Home", "/pricing": "Pricing", "/products/tea": "Green tea"}
+PAGES = {"/": "Home", "/pricing": "Pricing", "/products/tea": "Green tea", "/newsletter": "Newsletter"}
 
 TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title} - Demo shop</title>
-<script>window.sodate=window.sodate||{{q:[]}};["event","conversion","consent"].forEach(function(m){{
+<script>window.sodate=window.sodate||{{q:[]}};["event","conversion","consent","form"].forEach(function(m){{
 sodate[m]=sodate[m]||function(){{sodate.q.push([m,arguments])}}}})</script>
 <script async src="{api}/tag.js" data-site="{site}"></script></head>
 <body><h1>{title}</h1>
 <nav>{links}</nav>
 <p><button id="spa" onclick="history.pushState({{}}, '', '/products/tea?utm_source=spa')">Open tea (SPA)</button>
 <button id="buy" onclick="sodate.conversion('purchase', {{order_id: 'D-' + Date.now(), skus: 'TEA-100', quantity: 2}}, 1200)">Buy tea</button></p>
-</body></html>"""
+{extra}</body></html>"""
+# The example `newsletter` form (examples/config/forms.yaml), drawn into the page by the tag, and
+# the same form as a page of its own on the API.
+SIGNUP = """<h2>ニュースレター / Newsletter</h2><div id="signup" lang="ja"></div>
+<script>sodate.form("newsletter", document.getElementById("signup"))</script>
+<p><a id="hosted" href="{api}/forms/{site}/newsletter">The same form on its own page</a></p>
+"""
 
 
 def page(path: str, api: str, site: str) -> str:
     links = " | ".join(f'<a href="{p}">{html.escape(t)}</a>' for p, t in PAGES.items())
     title = PAGES.get(path, "Not found")
+    extra = SIGNUP.format(api=html.escape(api), site=html.escape(site)) if path == "/newsletter" else ""
     return TEMPLATE.format(
-        title=html.escape(title), api=html.escape(api), site=html.escape(site), links=links
+        title=html.escape(title), api=html.escape(api), site=html.escape(site), links=links, extra=extra
     )
 
 

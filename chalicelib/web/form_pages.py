@@ -105,7 +105,7 @@ def hosted_form(site_id: str, name: str) -> Response:
         f'<form method="post" action="../../f" accept-charset="utf-8">{"".join(parts)}</form>'
         f'<p><a href="?lang={other}" hreflang="{other}">{words["other"]}</a></p>'
     )
-    return page(html.escape(form.heading(lang)), body, lang=lang)
+    return page(html.escape(form.heading(lang)), body, lang=lang, referrer="same-origin")
 
 
 @form_routes.route("/forms/{site_id}/{name}/spec", methods=["GET"])
@@ -137,6 +137,7 @@ def form_spec(site_id: str, name: str) -> Response:
         "topics": [{"name": t, "label": topics[t].label.get(lang)} for t in form.topics],
         "consent": form.consent.get(lang),
         "send": WORDS[lang]["send"],
+        "topics_legend": WORDS[lang]["topics"],
         "ft": bootstrap.signups().start_token(site, form),
     }
     return Response(spec, headers={**requests.cors(origin), "Cache-Control": "no-store"})

@@ -26,12 +26,16 @@ STYLE = (
 )
 
 
-def page(title: str, body: str, status: int = 200, lang: str = "ja") -> Response:
-    """`title` and `body` are HTML already escaped by the caller."""
+def page(
+    title: str, body: str, status: int = 200, lang: str = "ja", referrer: str = "no-referrer"
+) -> Response:
+    """`title` and `body` are HTML already escaped by the caller.  A page whose address holds a
+    token sends no referrer; a form page says `same-origin`, so its post carries its Origin."""
     headers: dict[str, str | list[str]] = {
         "Content-Type": "text/html; charset=utf-8",
         "Content-Security-Policy": requests.PAGE_POLICY,
         **NO_STORE,
+        "Referrer-Policy": referrer,
     }
     html = FRAME.format(lang=lang, title=title, body=body, style=STYLE)
     return Response(html, status_code=status, headers=headers)

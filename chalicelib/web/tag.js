@@ -4,7 +4,7 @@
   var api = s.src.replace(/\/tag\.js([?#].*)?$/, ""), K = "sodate_vid",
     q = (w.sodate && w.sodate.q) || [],
     optout = n.globalPrivacyControl || n.doNotTrack == "1" || w.doNotTrack == "1",
-    cm = s.getAttribute("data-consent") == "required", ask = cm, last,
+    cm = s.getAttribute("data-consent") == "required", ask = cm, last, fl,
     link = (location.search.match(/[?&]sodate_t=([^&#]+)/) || [])[1];
   if (link) try { history.replaceState(history.state, "", location.href.replace(/[?&]sodate_t=[^&#]*/, "")); } catch (e) {}
   function vid() {
@@ -38,11 +38,18 @@
     event: function (name, props) { send("event", name, props); },
     conversion: function (name, props, amount) { send("conversion", name, props, amount); },
     consent: function () { ask = 0; vid(); },
-    visitor: vid
+    visitor: vid,
+    site: site,
+    form: function (name, el) {
+      (w.sodate_forms = w.sodate_forms || []).push([name, el]);
+      if (w.sodate_form) return w.sodate_form();
+      if (!fl) { fl = d.createElement("script"); fl.src = api + "/form.js"; fl.async = true; d.head.appendChild(fl); }
+    }
   };
   var push = history.pushState;
   history.pushState = function () { push.apply(history, arguments); view(); };
   w.addEventListener("popstate", view);
+  for (var i = 0; i < q.length; i++) if (q[i][0] == "consent") api_.consent();
   view();
-  for (var i = 0; i < q.length; i++) api_[q[i][0]] && api_[q[i][0]].apply(api_, q[i][1]);
+  for (i = 0; i < q.length; i++) q[i][0] != "consent" && api_[q[i][0]] && api_[q[i][0]].apply(api_, q[i][1]);
 })(window, document, navigator);

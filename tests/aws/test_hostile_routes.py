@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from chalicelib.domain.tokens import sign
 from tests.aws.test_beacons import auth
-from tests.aws.test_scoring_segments import EXAMPLES, identify, load_examples
+from tests.aws.test_scoring_segments import EXAMPLES, identify, load_examples, put_definition
 
 SITE_ORIGIN = "https://shop.example.jp"
 
@@ -44,7 +44,26 @@ _json_values = st.recursive(
         st.lists(inner, max_size=4),
         st.dictionaries(
             st.sampled_from(
-                ["email", "name", "site", "u", "k", "p", "order_id", "items", "at", "kind", "text", "x"]
+                [
+                    "email",
+                    "name",
+                    "site",
+                    "u",
+                    "k",
+                    "p",
+                    "order_id",
+                    "items",
+                    "at",
+                    "kind",
+                    "text",
+                    "x",
+                    "form",
+                    "topics",
+                    "ft",
+                    "sodate_hp",
+                    "attrs.favourite_tea",
+                    "page",
+                ]
             ),
             inner,
             max_size=5,
@@ -55,10 +74,10 @@ _json_values = st.recursive(
 
 
 # Names that exist, by path parameter (so requests reach deep into each use case).
-KINDS = ["catalogue", "scoring", "segments", "templates", "scenarios"]
+KINDS = ["catalogue", "scoring", "segments", "templates", "scenarios", "forms"]
 KNOWN = {
     "kind": KINDS,
-    "name": ["hot_leads", "mailable", "first_purchase", "birthday"],
+    "name": ["hot_leads", "mailable", "first_purchase", "birthday", "newsletter"],
     "job": ["tick", "sweep", "rfm", "dates"],
     "number": ["1", "2"],
     "visitor_id": ["device-ffff"],
@@ -93,7 +112,17 @@ _junk = st.one_of(
     st.text(min_size=1, max_size=30).map(lambda t: quote(t, safe="")),
 )
 _content_types = st.sampled_from(
-    [None, None, None, "application/json", "application/yaml", "text/plain", "text/csv", "image/gif"]
+    [
+        None,
+        None,
+        None,
+        "application/json",
+        "application/yaml",
+        "text/plain",
+        "text/csv",
+        "image/gif",
+        "application/x-www-form-urlencoded",
+    ]
 )
 
 
@@ -101,6 +130,8 @@ _content_types = st.sampled_from(
 def world(aws, api, site):
     """The shipped example definitions, a site and a person: ids that lead somewhere."""
     load_examples(aws, api)
+    forms = (EXAMPLES / "forms.yaml").read_text().replace("site: localhost", "site: shop.example.jp")
+    assert put_definition(api, aws, "forms", forms).status_code == 200
     contact_id = identify(api, site, "device-ffff", "ffff@example.com")
     known = {**KNOWN, "site_id": [site["site_id"]], "contact_id": [contact_id]}
     return {"known": known, "tokens": _wrong_purpose_tokens(aws)}
@@ -112,7 +143,8 @@ def _wrong_purpose_tokens(aws: dict[str, Any]) -> list[str]:
     secret = key["SecretString"]
     soon, past = int(time.time()) + 3600, int(time.time()) - 10
     claims = [{"c": "c-1", "n": "n"}, {"unsub": "c-1#s#a#1"}, {"click": "c-1#s#a#1", "u": "https://e.x/"}]
-    claims += [{"open": "c-1#s#a#1"}, {}, {"c": ["x"]}, {"unsub": 7}]
+    claims += [{"open": "c-1#s#a#1"}, {}, {"c": ["x"]}, {"unsub": 7}, {"s": "no-such-signup"}]
+    claims += [{"f": "s#newsletter", "t": "1"}, {"c": "c-1", "n": "n", "v": "device-ffff"}]
     return [sign(c, secret, soon) for c in claims] + [sign(claims[1], secret, past)]
 
 
@@ -137,7 +169,7 @@ def _fill(path: str, known: dict[str, list[str]], picks: list[int | str], token:
 @given(
     route=st.sampled_from(ROUTES),
     picks=st.lists(st.one_of(st.integers(min_value=0, max_value=9), _junk), min_size=3, max_size=3),
-    token_index=st.integers(min_value=-1, max_value=7),
+    token_index=st.integers(min_value=-1, max_value=10),
     admin=st.sampled_from([True, True, True, False]),
     content_type=_content_types,
     body=_bodies,

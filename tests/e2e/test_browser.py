@@ -11,64 +11,11 @@ import shutil
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
-from tests.e2e.conftest import Stack
-
-# Headless Chromium says "HeadlessChrome", which Sodate rightly files as a bot;
-# this browser plays a person, so it presents an ordinary Chrome user agent.
-PERSON = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
-
-
-def chromium(user_agent: str | None, prefs: dict[str, Any] | None = None) -> Any:
-    profile = tempfile.mkdtemp(prefix="sodate-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-quic",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(flag)
-    if user_agent:
-        options.add_argument(f"--user-agent={user_agent}")
-    if prefs:
-        options.add_experimental_option("prefs", prefs)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    driver.set_page_load_timeout(30)
-    driver.profile_dir = profile
-    return driver
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    driver = chromium(PERSON)
-    yield driver
-    driver.quit()
-    shutil.rmtree(driver.profile_dir, ignore_errors=True)
-
-
-def wait_for(check: Any, timeout: float = 15) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("timed out waiting for the hits")
+from tests.e2e.conftest import PERSON, Stack, chromium, wait_for
 
 
 def test_the_tag_reports_views_spa_navigation_and_a_purchase(stack: Stack, browser: Any) -> None:
