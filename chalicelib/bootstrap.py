@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from chalicelib.services.mail_events import MailEvents
     from chalicelib.services.mailer import Mailer
     from chalicelib.services.ports import MailTransport
+    from chalicelib.services.preferences import Preferences
     from chalicelib.services.purchases import Purchases
     from chalicelib.services.sales_alerts import SalesAlerts
     from chalicelib.services.scenario_actions import Actions
@@ -199,18 +200,8 @@ def signups() -> Signups:
     s = settings()
     pending = DynamoSignups(_client("dynamodb"), s.events_table)
     links = MailLinks(s.public_url, s.sender, require_https=s.stage != "local")
-    directory = contact_directory()
-    return Signups(
-        definitions(),
-        directory,
-        consent(),
-        pending,
-        mail_transport(),
-        link_key().get,
-        links,
-        clock.now,
-        identity(),
-    )
+    uses = (definitions(), contact_directory(), consent(), pending, mail_transport(), link_key().get)
+    return Signups(*uses, links, clock.now, identity())
 
 
 @_once
@@ -375,6 +366,14 @@ def mail_events() -> MailEvents:
         site_directory(),
         consent(),
     )
+
+
+@_once
+def preferences() -> Preferences:
+    from chalicelib.services.preferences import Preferences
+
+    state, directory = contact_state(), contact_directory()
+    return Preferences(definitions(), state, directory, consent(), mail_events(), link_key().get, clock.now)
 
 
 @_once

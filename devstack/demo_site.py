@@ -7,13 +7,21 @@ import html
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-PAGES = {"/": "Home", "/pricing": "Pricing", "/products/tea": "Green tea", "/newsletter": "Newsletter"}
+PAGES = {
+    "/": "Home",
+    "/pricing": "Pricing",
+    "/products/tea": "Green tea",
+    "/newsletter": "Newsletter",
+    "/welcome": "Welcome",
+}
+# /welcome plays a site whose consent banner said yes before the tag loaded (consent required).
+CONSENTED = "<script>sodate.consent()</script>"
 
 TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title} - Demo shop</title>
 <script>window.sodate=window.sodate||{{q:[]}};["event","conversion","consent","form"].forEach(function(m){{
 sodate[m]=sodate[m]||function(){{sodate.q.push([m,arguments])}}}})</script>
-<script async src="{api}/tag.js" data-site="{site}"></script></head>
+{consent}<script async src="{api}/tag.js" data-site="{site}"{mode}></script></head>
 <body><h1>{title}</h1>
 <nav>{links}</nav>
 <p><button id="spa" onclick="history.pushState({{}}, '', '/products/tea?utm_source=spa')">Open tea (SPA)</button>
@@ -31,8 +39,15 @@ def page(path: str, api: str, site: str) -> str:
     links = " | ".join(f'<a href="{p}">{html.escape(t)}</a>' for p, t in PAGES.items())
     title = PAGES.get(path, "Not found")
     extra = SIGNUP.format(api=html.escape(api), site=html.escape(site)) if path == "/newsletter" else ""
+    welcome = path == "/welcome"
     return TEMPLATE.format(
-        title=html.escape(title), api=html.escape(api), site=html.escape(site), links=links, extra=extra
+        title=html.escape(title),
+        api=html.escape(api),
+        site=html.escape(site),
+        links=links,
+        extra=extra,
+        consent=CONSENTED if welcome else "",
+        mode=' data-consent="required"' if welcome else "",
     )
 
 

@@ -15,6 +15,7 @@ after that change.  An erased person keeps only the hashed suppression.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,3 +89,35 @@ def imported(at: str, file: str, line: int, status: str) -> ConsentEntry:
     """An import row's yes or no."""
     change = Change.GRANTED if status == Status.SUBSCRIBED else Change.WITHDRAWN
     return ConsentEntry(at, change, "import", "import", status, {"file": file, "row": str(line)})
+
+
+def refusal(contact: Mapping[str, Any], topic: str | None, now_iso: str) -> str | None:
+    """Why a mail about `topic` may not go to this person now (None: it may).
+
+    A person who subscribed through a form chose topics (`topics`); one whose consent came from
+    an import agreed to all.  A topic turned off -- on the preference page, or by the one-click
+    unsubscribe of a mail about it -- is in `topics_off`.  A pause holds every mail until its end."""
+    if contact.get("status") != Status.SUBSCRIBED:
+        return "not_subscribed"
+    paused = contact.get("paused_until")
+    if isinstance(paused, str) and paused > now_iso:
+        return "paused"
+    if topic and (
+        topic in _set(contact.get("topics_off"))
+        or ("topics" in contact and topic not in _set(contact["topics"]))
+    ):
+        return "topic_off"
+    return None
+
+
+def chosen(contact: Mapping[str, Any], every_topic: Iterable[str]) -> list[str]:
+    """The topics this person receives now, of those defined (the preference page's ticks)."""
+    return [
+        t
+        for t in every_topic
+        if refusal({**contact, "status": Status.SUBSCRIBED, "paused_until": ""}, t, "") is None
+    ]
+
+
+def _set(value: Any) -> set[str]:
+    return {str(v) for v in value} if isinstance(value, (set, frozenset, list, tuple)) else set()

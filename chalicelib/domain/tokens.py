@@ -64,6 +64,8 @@ BROWSER_IDENTITY = frozenset({"c", "n", "v"})  # the same, for one browser only 
 CLICK = frozenset({"m", "u"})  # a tracked link: the mail and the destination
 OPEN = frozenset({"m"})  # the open pixel: the mail
 UNSUBSCRIBE = frozenset({"unsub"})  # the unsubscribe link: the mail
+UNSUBSCRIBE_TOPIC = frozenset({"unsub", "t"})  # the same, for a mail about a topic: the topic alone is left
+PREFERENCES = frozenset({"pref"})  # the preference page's link in every mail: the mail
 CONFIRM = frozenset({"s"})  # the confirmation link of a form's sign-up: the kept submission
 FORM_START = frozenset({"f", "t"})  # a form page as served: the form, and when it was served
 

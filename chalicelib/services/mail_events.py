@@ -31,7 +31,14 @@ from chalicelib.domain.journeys import key_parts
 from chalicelib.domain.mail.links import click, opened
 from chalicelib.domain.tally import Counts
 from chalicelib.domain.timeline import mail_entry
-from chalicelib.domain.tokens import UNSUBSCRIBE, InvalidTokenError, identity_token, verify
+from chalicelib.domain.tokens import (
+    UNSUBSCRIBE,
+    UNSUBSCRIBE_TOPIC,
+    InvalidTokenError,
+    identity_token,
+    sign,
+    verify,
+)
 from chalicelib.services.consent import ConsentRecords
 from chalicelib.services.ports import (
     Clock,
@@ -46,6 +53,7 @@ from chalicelib.services.scenario_actions import Actions
 logger = Logger(service="sodate", child=True)
 MACHINE_SECONDS = 10  # an open or click this soon after sending is a scanner or a proxy
 RESEND_HOURS = (1, 4, 12)
+PAGE_SECONDS = 3600  # a preference page opened from the unsubscribe page works this long
 IDENTITY_SECONDS = 3600  # the landing page reads it at once; it lives no longer than needed
 
 
@@ -66,6 +74,7 @@ class MailEvents:
         self._journeys = journeys
         self._state = state
         self._actions = actions
+        self._directory = directory
         self._suppress = directory.suppress  # (normalized email, reason, at): never mailed again
         self._key = link_key
         self._clock = clock
@@ -117,15 +126,25 @@ class MailEvents:
         return reason is None
 
     # --- unsubscribe ----------------------------------------------------------------------------------
-    def unsubscribe_target(self, token: str) -> str:
-        """The address an unsubscribe token is for (shown on the page); InvalidTokenError if forged."""
-        key = self._unsub_key(token)
+    def unsubscribe_target(self, token: str) -> dict[str, str]:
+        """What the unsubscribe page shows: the address, the mail's topic ('' when it has none)
+        and the token of the person's preference page; InvalidTokenError if forged."""
+        key, topic = self._unsub_claims(token)
         contact = self._state.by_id(key.split("#", 1)[0])
-        return str(contact["email"]) if contact else ""
+        expires = int(self._clock()) + PAGE_SECONDS
+        preferences = sign({"pref": key}, self._key(), expires)
+        return {"email": str(contact["email"]) if contact else "", "topic": topic, "preferences": preferences}
 
     def unsubscribe(self, token: str, ip: str = "", user_agent: str = "") -> bool:
-        """True when this unsubscribed someone; a repeat (or an erased person) changes nothing."""
-        key = self._unsub_key(token)
+        """RFC 8058 one-click: a mail about a topic leaves that topic, any other unsubscribes.
+        True when this changed something; a repeat (or an erased person) changes nothing."""
+        key, topic = self._unsub_claims(token)
+        if topic:
+            return self._leave_topic(key, topic, ip, user_agent)
+        return self.unsubscribe_from(key, "unsubscribe", "one-click link", ip, user_agent)
+
+    def unsubscribe_from(self, key: str, source: str, how: str, ip: str = "", user_agent: str = "") -> bool:
+        """Unsubscribe the person a mail (its ledger key) went to, from everything."""
         contact_id, scenario, step = key_parts(key)
         contact = self._state.by_id(contact_id)
         if contact is None:
@@ -140,9 +159,9 @@ class MailEvents:
             self._suppress(contact["email"], f"unsubscribed:{scenario}", at)
         changed = self._state.block(contact["email"], Status.UNSUBSCRIBED, reason, at)
         if changed:
-            detail = {"scenario": scenario, "step": step, "mail": key, "how": "one-click link"}
+            detail = {"scenario": scenario, "step": step, "mail": key, "how": how}
             entry = ConsentEntry(
-                at, Change.WITHDRAWN, "unsubscribe", "person", Status.UNSUBSCRIBED, detail, ip, user_agent
+                at, Change.WITHDRAWN, source, "person", Status.UNSUBSCRIBED, detail, ip, user_agent
             )
             self._consent.record(contact_id, entry, was_mailable=contact.get("status") == Status.SUBSCRIBED)
         by_this_link = changed or (
@@ -153,12 +172,34 @@ class MailEvents:
             self._actions.timeline(contact_id, now, "unsubscribed", scenario, step=step, how="link")
         return changed
 
-    def _unsub_key(self, token: str) -> str:
-        claims = verify(token, self._key(), self._clock(), UNSUBSCRIBE)
+    def _leave_topic(self, key: str, topic: str, ip: str, user_agent: str) -> bool:
+        contact_id, scenario, step = key_parts(key)
+        contact = self._state.by_id(contact_id)
+        if contact is None:
+            return False
+        now = self.now()
+        at = now.isoformat(timespec="seconds")
+        changed = self._directory.turn_off_topic(contact["email"], topic, at)
+        if changed:
+            detail = {"off": topic, "scenario": scenario, "step": step, "mail": key, "how": "one-click link"}
+            status = str(contact.get("status"))
+            self._consent.record(
+                contact_id,
+                ConsentEntry(at, Change.TOPICS, "unsubscribe", "person", status, detail, ip, user_agent),
+            )
+            sent = self._journeys.action(contact_id, key) or {}
+            if self._count_once(contact_id, key, sent, "unsubscribed", at):
+                self._actions.timeline(
+                    contact_id, now, "unsubscribed", scenario, step=step, how="link", topic=topic
+                )
+        return changed
+
+    def _unsub_claims(self, token: str) -> tuple[str, str]:
+        claims = verify(token, self._key(), self._clock(), (UNSUBSCRIBE, UNSUBSCRIBE_TOPIC))
         key = claims.get("unsub")
         if not isinstance(key, str) or key.count("#") < 3:
             raise InvalidTokenError("malformed")
-        return key
+        return key, str(claims.get("t", ""))
 
     # --- SES feedback -------------------------------------------------------------------------------
     def on_feedback(self, message: dict[str, Any]) -> None:

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from chalicelib.domain.consent import refusal
 from chalicelib.domain.contact import Contact, Status
 from chalicelib.domain.definitions.mailing import Mailing
 from chalicelib.domain.journeys import Action
@@ -51,7 +52,7 @@ class Links:
 
 @dataclass(frozen=True)
 class Sent:
-    outcome: str  # sent, duplicate, suppressed, not_subscribed, rejected, failed, capped
+    outcome: str  # sent, duplicate, suppressed, not_subscribed, paused, topic_off, rejected, failed, capped
     ses_id: str = ""
 
 
@@ -106,9 +107,10 @@ class Mailer:
         if fresh is None or fresh.get("status") in Status.BLOCKED or suppressed:
             self._journeys.note(contact_id, action.key, {"status": "suppressed"})
             return Sent("suppressed")
-        if fresh.get("status") != Status.SUBSCRIBED:
-            self._journeys.note(contact_id, action.key, {"status": "not_subscribed"})
-            return Sent("not_subscribed")
+        refused = refusal(fresh, mailing.topics.get(str(action.spec)), at)
+        if refused:  # not subscribed, paused, or not for this mail's topic
+            self._journeys.note(contact_id, action.key, {"status": refused})
+            return Sent(refused)
         moment = now.timestamp()
         if not resend and not self._journeys.reserve_mail_time(contact_id, moment, cap):
             self._journeys.release(contact_id, action.key)  # another scenario's mail took the last place
@@ -139,8 +141,12 @@ class Mailer:
         """The whole MIME message for this person (also what `make bench` times)."""
         key = self._links.key()
         expires = int(now.timestamp()) + LINK_DAYS * 86400
-        unsubscribe = f"{self._links.api}/u/{sign({'unsub': action.key}, key, expires)}"
-        rendered = mailing.templates[action.spec].render(contact, {"unsubscribe_url": unsubscribe})
+        topic = mailing.topics.get(str(action.spec))
+        claims = {"unsub": action.key} | ({"t": topic} if topic else {})  # one-click leaves this topic
+        unsubscribe = f"{self._links.api}/u/{sign(claims, key, expires)}"
+        preferences = f"{self._links.api}/p/{sign({'pref': action.key}, key, expires)}"
+        extras = {"unsubscribe_url": unsubscribe, "preferences_url": preferences}
+        rendered = mailing.templates[action.spec].render(contact, extras)
         tracked = track(rendered.html, self._links.api, action.key, key, expires)
         sender = Sender(mailing.sender_name, self._from, mailing.postal_address)
         return build_message(
@@ -151,6 +157,7 @@ class Mailer:
             now,
             {"X-Sodate-Mail": action.key.split("#", 1)[1]},
             require_https=self._links.require_https,
+            preferences_url=preferences,
         )
 
     def _hand_over(self, contact_id: str, key: str, to: str, raw: bytes) -> str:

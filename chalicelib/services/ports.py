@@ -98,11 +98,22 @@ class ContactDirectory(Protocol):
         ...
 
     def lift_unsubscribe(self, normalized_email: str) -> None: ...
+    def turn_off_topic(self, email: str, topic: str, at: str) -> bool: ...
+    def set_preferences(
+        self, email: str, on: list[str], off: list[str], paused_until: str, at: str
+    ) -> bool: ...
     def grant(
-        self, email: str, fields: dict[str, Any], topics: list[str], source: str, at: str
+        self,
+        email: str,
+        fields: dict[str, Any],
+        topics: list[str],
+        source: str,
+        at: str,
+        every_topic: bool = False,
     ) -> str | None:
         """Subscribed, with these fields and topics, by the person's own confirmed request: the
-        status before, or None when they cannot be (gone, or suppressed for good)."""
+        status before, or None when they cannot be (gone, or suppressed for good).  `every_topic`:
+        they had every topic already (an import's consent), so none is taken away."""
         ...
 
 

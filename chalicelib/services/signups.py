@@ -251,8 +251,10 @@ class Signups:
             return False
         self._directory.lift_unsubscribe(email)  # they asked again, from their own mailbox
         at = _iso(self._clock())
+        every_topic = contact.get("status") == Status.SUBSCRIBED and "topics" not in contact
+        came_from = f"form:{submission['form']}"
         was = self._directory.grant(
-            email, submission["fields"], submission["topics"], f"form:{submission['form']}", at
+            email, submission["fields"], submission["topics"], came_from, at, every_topic
         )
         if was is None:
             return False

@@ -125,7 +125,13 @@ class ContactDirectory:
             )
 
     def grant(
-        self, email: str, fields: dict[str, Any], topics: list[str], source: str, at: str
+        self,
+        email: str,
+        fields: dict[str, Any],
+        topics: list[str],
+        source: str,
+        at: str,
+        every_topic: bool = False,
     ) -> str | None:
         """Subscribe (a confirmed sign-up): the fields given are written, the topics added to theirs."""
         table = ContactModel.Meta.table_name
@@ -149,8 +155,8 @@ class ContactDirectory:
             sets += [f"#a.#k{i} = :a{i}" for i in range(len(attrs))]
             values |= {f":a{i}": {"S": str(v)} for i, v in enumerate(attrs.values())}
         expression = "SET " + ", ".join(sets)
-        if topics:
-            expression += " ADD topics :t"  # a set: the topics they had stay
+        if topics:  # a set: the topics they had stay; the chosen ones are on again
+            expression += " DELETE topics_off :t" if every_topic else " ADD topics :t DELETE topics_off :t"
             values[":t"] = {"SS": sorted(topics)}
         try:
             answer = self._db.update_item(
@@ -165,6 +171,52 @@ class ContactDirectory:
         except self._db.exceptions.ConditionalCheckFailedException:
             return None
         return str(answer.get("Attributes", {}).get("status", {}).get("S", "pending"))
+
+    def turn_off_topic(self, email: str, topic: str, at: str) -> bool:
+        """No more mail about `topic` (the one-click unsubscribe of a mail about it); False when
+        it was off already or the person is gone."""
+        try:
+            self._db.update_item(
+                TableName=ContactModel.Meta.table_name,
+                Key={"email": {"S": email}},
+                UpdateExpression="ADD topics_off :set DELETE topics :set SET updated_at = :at",
+                ConditionExpression="attribute_exists(email) AND NOT contains(topics_off, :topic)",
+                ExpressionAttributeValues={":set": {"SS": [topic]}, ":topic": {"S": topic}, ":at": {"S": at}},
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def set_preferences(self, email: str, on: list[str], off: list[str], paused_until: str, at: str) -> bool:
+        """The preference page's answer, for a subscribed person: these topics on, these off, mail
+        paused until then ('' for no pause).  False when they are not subscribed (any more)."""
+        sets, removes = ["updated_at = :at"], []
+        values: dict[str, Any] = {":at": {"S": at}, ":s": {"S": "subscribed"}}
+        for name, chosen in (("topics", on), ("topics_off", off)):
+            if chosen:
+                sets.append(f"{name} = :{name}")
+                values[f":{name}"] = {"SS": sorted(chosen)}
+            else:
+                removes.append(name)
+        if paused_until:
+            sets.append("paused_until = :p")
+            values[":p"] = {"S": paused_until}
+        else:
+            removes.append("paused_until")
+        try:
+            self._db.update_item(
+                TableName=ContactModel.Meta.table_name,
+                Key={"email": {"S": email}},
+                UpdateExpression="SET "
+                + ", ".join(sets)
+                + (" REMOVE " + ", ".join(removes) if removes else ""),
+                ConditionExpression="#s = :s",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=values,
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def is_suppressed(self, normalized_email: str) -> bool:
         try:

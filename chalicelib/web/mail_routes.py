@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from chalice.app import BadRequestError, Blueprint, Response
+from chalice.app import BadRequestError, Blueprint, ForbiddenError, NotFoundError, Response
 
 from chalicelib.web import requests
 from chalicelib.web.pages import NO_STORE, page
@@ -55,13 +55,19 @@ def unsubscribe_page(token: str) -> Response:
     from chalicelib.domain.tokens import InvalidTokenError
 
     try:
-        email = bootstrap.mail_events().unsubscribe_target(token)
+        target = bootstrap.mail_events().unsubscribe_target(token)
     except InvalidTokenError:
         return _not_ours()
+    question = (
+        f"「{html.escape(target['topic'])}」の配信を停止しますか？ Stop emails about {html.escape(target['topic'])}?"
+        if target["topic"]
+        else "配信を停止しますか？ Stop these emails?"
+    )
     form = (
-        f"<p>{html.escape(email)}</p><p>配信を停止しますか？ Stop these emails?</p>"
+        f"<p>{html.escape(target['email'])}</p><p>{question}</p>"
         '<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">'
         '<button type="submit" id="unsubscribe">配信停止 / Unsubscribe</button></form>'
+        f'<p><a href="../p/{html.escape(target["preferences"])}">配信設定 / All your email preferences</a></p>'
     )
     return page("配信停止 / Unsubscribe", form)
 
@@ -86,6 +92,76 @@ def unsubscribe(token: str) -> Response:
     except InvalidTokenError:
         return _not_ours()
     return page("配信を停止しました / Unsubscribed", "<p>You will not receive these emails again.</p>")
+
+
+@mail_routes.route("/p/{token}", methods=["GET"])
+def preferences_page(token: str) -> Response:
+    """The person's topics, a pause, and a way out of everything: a page, nothing changes."""
+    from chalicelib import bootstrap
+
+    try:
+        shown = requests.answer(bootstrap.preferences().page, token)
+    except (ForbiddenError, NotFoundError, BadRequestError):
+        return _not_ours()
+    return page("配信設定 / Email preferences", _preferences_form(shown))
+
+
+def _preferences_form(shown: dict[str, Any], saved: str = "") -> str:
+    boxes = "".join(
+        f'<label><input type="checkbox" name="topics" value="{html.escape(t["name"])}"'
+        f"{' checked' if t['on'] else ''}> {html.escape(t['label'].ja)} / {html.escape(t['label'].en)}</label>"
+        for t in shown["topics"]
+    )
+    pauses = "".join(
+        f'<option value="{d}">{"一時停止しない / No pause" if not d else f"{d}日間停止 / Pause {d} days"}</option>'
+        for d in (0, 7, 30, 90)
+    )
+    paused = (
+        f"<p>{html.escape(shown['paused_until'][:10])} まで一時停止中 / Paused until then</p>"
+        if shown["paused_until"]
+        else ""
+    )
+    topics = f"<fieldset><legend>受け取る内容 / Topics</legend>{boxes}</fieldset>" if boxes else ""
+    note = f'<p role="status">{html.escape(saved)}</p>' if saved else ""
+    return (
+        f"{note}<p>{html.escape(shown['email'])}</p>{paused}"
+        f'<form method="post"><input type="hidden" name="action" value="save">{topics}'
+        f'<label for="pause">一時停止 / Pause</label><select id="pause" name="pause">{pauses}</select>'
+        '<button type="submit" id="save">保存 / Save</button></form>'
+        '<form method="post"><input type="hidden" name="action" value="unsubscribe">'
+        '<button type="submit" id="unsubscribe-all">すべての配信を停止 / Unsubscribe from all</button></form>'
+    )
+
+
+@mail_routes.route("/p/{token}", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
+def save_preferences(token: str) -> Response:
+    from urllib.parse import parse_qs
+
+    from chalicelib import bootstrap
+    from chalicelib.domain.hits import truncate_ip
+
+    request = _request()
+    raw = request.raw_body or b""
+    try:
+        fields = parse_qs(raw.decode("utf-8")[:4096], max_num_fields=50)
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequestError("The form's body is not UTF-8 form data.") from None
+    source_ip = str(((request.context or {}).get("identity") or {}).get("sourceIp", ""))
+    ip, agent = truncate_ip(source_ip), request.headers.get("user-agent", "")
+    preferences = bootstrap.preferences()
+    try:
+        if fields.get("action", [""])[0] == "unsubscribe":
+            requests.answer(preferences.unsubscribe_all, token, ip, agent)
+            return page("配信を停止しました / Unsubscribed", "<p>You will not receive our emails again.</p>")
+        pause = fields.get("pause", ["0"])[0]
+        days = int(pause) if pause.isdigit() else -1
+        done = requests.answer(preferences.save, token, fields.get("topics", []), days, ip, agent)
+    except (ForbiddenError, NotFoundError):
+        return _not_ours()
+    if done["unsubscribed"]:
+        return page("配信を停止しました / Unsubscribed", "<p>You will not receive our emails again.</p>")
+    shown = requests.answer(preferences.page, token)
+    return page("配信設定 / Email preferences", _preferences_form(shown, "保存しました / Saved"))
 
 
 @mail_routes.route("/admin/scenarios")
@@ -114,8 +190,6 @@ def local_clock() -> Any:
     the real time ({"reset": true}), so a week-long scenario can be walked in a minute."""
     request = _request()
     requests.require_admin(request)
-    from chalice.app import NotFoundError
-
     from chalicelib import bootstrap, clock
 
     if bootstrap.settings().stage != "local":

@@ -203,6 +203,9 @@ def test_a_form_submission_scores_and_the_timeline_says_which_form(aws, api, sit
     )
     assert answer.status_code == 202
     streams()
+    assert contact_by_email(api, aws, "nao@example.com")["scores"]["interest"] == 0, "a claim scores nobody"
+    identify(api, site, "visitor-fm01", "nao@example.com")  # proof: the browser's history is hers
+    streams()
     nao = contact_by_email(api, aws, "nao@example.com")
     assert nao["scores"]["interest"] == 10, "the 'form' rule: 10 points"
     points = [e for e in timeline(api, aws, nao["contact_id"]) if e["kind"] == "score"]

@@ -142,3 +142,15 @@ def test_pricing_visits_make_a_known_visitor_hot_and_sales_hears_of_it(stack: St
     assert alerts[0]["source"] == stack.env["SODATE_SENDER"]
     assert "/pricing" in alerts[0]["body"] and "Ito Tea" in alerts[0]["body"]
     print(f"page view -> hot segment and sales alert: {seconds:.1f} s")
+
+
+def test_consent_given_before_the_tag_loaded_counts_from_the_first_view(stack: Stack, browser: Any) -> None:
+    """The banner said yes before the tag arrived (consent required): the landing view -- the one
+    with the campaign's UTM parameters -- already carries the visitor's id."""
+    browser.get(stack.env["SODATE_DEMO_URL"] + "welcome?utm_source=newsletter")
+    visitor = wait_for(lambda: browser.execute_script("return localStorage.getItem('sodate_vid')"))
+    site = stack.env["SODATE_SITE_ID"]
+    hits = wait_for(lambda: stack.api(f"/admin/sites/{site}/visitors/{visitor}/timeline")[1]["hits"])
+    assert [(h["kind"], h["path"], h["utm"]) for h in hits] == [
+        ("pageview", "/welcome", {"utm_source": "newsletter"})
+    ]

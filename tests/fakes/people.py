@@ -76,8 +76,38 @@ class MemoryPeople:
         if self.suppressed.get(normalized_email, "").startswith("unsubscribed"):
             del self.suppressed[normalized_email]
 
+    def turn_off_topic(self, email: str, topic: str, at: str) -> bool:
+        contact = self.contacts.get(email)
+        if contact is None or topic in contact.get("topics_off", set()):
+            return False
+        contact["topics_off"] = set(contact.get("topics_off", set())) | {topic}
+        if "topics" in contact:
+            contact["topics"] = set(contact["topics"]) - {topic}
+        return True
+
+    def set_preferences(self, email: str, on: list[str], off: list[str], paused_until: str, at: str) -> bool:
+        contact = self.contacts.get(email)
+        if contact is None or contact.get("status") != "subscribed":
+            return False
+        for name, chosen in (("topics", on), ("topics_off", off)):
+            if chosen:
+                contact[name] = set(chosen)
+            else:
+                contact.pop(name, None)
+        if paused_until:
+            contact["paused_until"] = paused_until
+        else:
+            contact.pop("paused_until", None)
+        return True
+
     def grant(
-        self, email: str, fields: dict[str, Any], topics: list[str], source: str, at: str
+        self,
+        email: str,
+        fields: dict[str, Any],
+        topics: list[str],
+        source: str,
+        at: str,
+        every_topic: bool = False,
     ) -> str | None:
         contact = self.contacts.get(email)
         if contact is None or contact.get("status") == "suppressed":
@@ -86,8 +116,10 @@ class MemoryPeople:
         attrs = fields.get("attrs") or {}
         contact.update({k: v for k, v in fields.items() if k != "attrs"})
         contact["attrs"] = {**contact.get("attrs", {}), **attrs}
-        if topics:
+        if topics and not every_topic:
             contact["topics"] = set(contact.get("topics", set())) | set(topics)
+        if topics:
+            contact["topics_off"] = set(contact.get("topics_off", set())) - set(topics)
         contact.update(status="subscribed", consent_source=source, consent_at=at, updated_at=at)
         return was
 

@@ -11,9 +11,7 @@ from chalicelib.domain.definitions.source import load
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "config"
 TEMPLATES = (EXAMPLES / "templates.yaml").read_text()
-FORM = """topics:
-  - {name: newsletter, label: {ja: ニュース, en: News}}
-forms:
+FORM = """forms:
   - name: signup
     site: shop.example.jp
     topics: [newsletter]
@@ -53,18 +51,18 @@ def test_a_minimal_form_gets_an_email_field_and_defaults():
 @pytest.mark.parametrize(
     ("change", "line", "field", "message"),
     [
-        ("    topics: [newsletter, offers]\n", 6, "forms[0].topics[1]", "no topic 'offers'"),
-        ("    confirmation: thank_you\n", 8, "forms[0].confirmation", "no template 'thank_you'"),
+        ("    topics: [newsletter, sales]\n", 4, "forms[0].topics[1]", "no topic 'sales'"),
+        ("    confirmation: thank_you\n", 6, "forms[0].confirmation", "no template 'thank_you'"),
         (
             "    fields: [{name: email, required: false}]\n",
-            8,
+            6,
             "forms[0].fields[0].required",
             "email is always",
         ),
-        ("    fields: [{name: password}]\n", 8, "forms[0].fields[0].name", "or attrs.<key>"),
-        ("    opt_in: maybe\n", 8, "forms[0].opt_in", "expected double"),
-        ("    redirect: javascript:alert(1)\n", 8, "forms[0].redirect", "http(s) address"),
-        ("    colour: red\n", 8, "forms[0].colour", "unexpected key"),
+        ("    fields: [{name: password}]\n", 6, "forms[0].fields[0].name", "or attrs.<key>"),
+        ("    opt_in: maybe\n", 6, "forms[0].opt_in", "expected double"),
+        ("    redirect: javascript:alert(1)\n", 6, "forms[0].redirect", "http(s) address"),
+        ("    colour: red\n", 6, "forms[0].colour", "unexpected key"),
     ],
 )
 def test_a_broken_form_is_refused_at_its_line(change, line, field, message):
@@ -76,7 +74,7 @@ def test_a_broken_form_is_refused_at_its_line(change, line, field, message):
 
 def test_a_form_needs_its_consent_wording():
     found = issues(FORM.replace("    consent: 受け取ります\n", ""))
-    assert found == [(4, "forms[0].consent", "every form shows the consent wording it asks for")]
+    assert found == [(2, "forms[0].consent", "every form shows the consent wording it asks for")]
 
 
 def test_a_confirmation_template_must_show_the_confirm_link_and_no_scenario_may_send_it():

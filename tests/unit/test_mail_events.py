@@ -241,7 +241,7 @@ def test_one_click_unsubscribe_blocks_the_person_and_puts_the_address_on_the_do_
     world.mail()
     token = world.unsubscribe_token()
     world.later()
-    assert world.events.unsubscribe_target(token) == "aiko@example.com"
+    assert world.events.unsubscribe_target(token)["email"] == "aiko@example.com"
     assert world.status() == "subscribed", "showing the page changes nothing (scanners follow links)"
 
     assert world.events.unsubscribe(token) is True

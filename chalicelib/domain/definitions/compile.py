@@ -105,7 +105,7 @@ def compile_set(
         (versions or {}).get("scenarios", 0),
     )
     confirmations = {name: mailing.templates[name] for name in mailing.confirmations}
-    forms = parse_forms(documents.get("forms"), confirmations, issues)
+    forms = parse_forms(documents.get("forms"), confirmations, mailing.topic_list, issues)
     if issues:
         raise DefinitionsRejectedError(issues)
     rules = [s.rule for s in segments] + [rule for _, rule in profile]

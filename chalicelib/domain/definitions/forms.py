@@ -1,8 +1,6 @@
-"""`forms.yaml`: the sign-up forms a site offers, and the topics people can choose.
+"""`forms.yaml`: the sign-up forms a site offers (the topics they offer are templates.yaml's).
 
 ```yaml
-topics:
-  - {name: newsletter, label: {ja: ニュースレター, en: Newsletter}}
 forms:
   - name: newsletter
     site: localhost              # a site's id or one of its domains
@@ -28,13 +26,12 @@ from typing import Any
 
 from ..mail.templates import MailTemplate, TemplateError
 from .source import Document, Issue, top
+from .topics import LANGUAGES, Text, Topic, is_name, text
 
 MAX_FORMS = 50
 MAX_TOPICS = 30
 MAX_FIELDS = 20
 TEXT_CHARS = 2000  # consent wording, thank-you text
-LANGUAGES = ("ja", "en")
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _ATTR = re.compile(r"^attrs\.[A-Za-z0-9_-]{1,64}$")
 KNOWN_FIELDS = {
     "email": ("email", "メールアドレス", "Email address"),
@@ -48,17 +45,6 @@ CONFIRM_SENTINEL = "https://confirm.sodate.invalid/t"
 
 
 @dataclass(frozen=True)
-class Text:
-    """Words shown to the visitor, in Japanese and English."""
-
-    ja: str
-    en: str
-
-    def get(self, language: str) -> str:
-        return self.en if language == "en" else self.ja
-
-
-@dataclass(frozen=True)
 class Field:
     name: str  # email, name, company, phone... or attrs.<key>
     kind: str  # email, text, tel, select
@@ -66,12 +52,6 @@ class Field:
     label: Text
     options: tuple[str, ...] = ()
     max_chars: int = 200
-
-
-@dataclass(frozen=True)
-class Topic:
-    name: str
-    label: Text
 
 
 @dataclass(frozen=True)
@@ -106,28 +86,15 @@ class Forms:
     forms: dict[str, Form] = field(default_factory=dict)
 
 
-def parse_forms(doc: Document | None, templates: Mapping[str, MailTemplate], issues: list[Issue]) -> Forms:
+def parse_forms(
+    doc: Document | None, templates: Mapping[str, MailTemplate], topics: dict[str, Topic], issues: list[Issue]
+) -> Forms:
+    """`templates`: the confirmation templates; `topics`: those templates.yaml defines."""
     if doc is None:
-        return Forms()
-    data = top(doc, ("topics", "forms"), issues)
+        return Forms(topics)
+    data = top(doc, ("forms",), issues)
     if data is None:
-        return Forms()
-    topics: dict[str, Topic] = {}
-    items = data.get("topics", [])
-    if not isinstance(items, list) or len(items) > MAX_TOPICS:
-        issues.append(doc.issue("topics", f"expected a list of at most {MAX_TOPICS} topics"))
-        items = []
-    for i, item in enumerate(items):
-        where = f"topics[{i}]"
-        name = item.get("name") if isinstance(item, Mapping) else None
-        if not isinstance(item, Mapping) or set(item) - {"name", "label"} or not _is_name(name):
-            issues.append(doc.issue(where, "expected {name: newsletter, label: {ja: ..., en: ...}}"))
-            continue
-        if name in topics:
-            issues.append(doc.issue(f"{where}.name", f"topic {name!r} appears twice"))
-            continue
-        label = _text(doc, item.get("label", name), f"{where}.label", issues, 100)
-        topics[str(name)] = Topic(str(name), label or Text(str(name), str(name)))
+        return Forms(topics)
     forms: dict[str, Form] = {}
     items = data.get("forms", [])
     if not isinstance(items, list) or len(items) > MAX_FORMS:
@@ -176,7 +143,7 @@ def _form(
         if key not in _FORM_KEYS:
             issues.append(doc.issue(f"{where}.{key}", f"unexpected key (allowed: {', '.join(_FORM_KEYS)})"))
     name = item.get("name")
-    if not _is_name(name):
+    if not is_name(name):
         issues.append(doc.issue(f"{where}.name", "expected a name of a-z, 0-9, - and _ (at most 64)"))
     site = item.get("site")
     if not isinstance(site, str) or not site.strip() or len(site) > 253:
@@ -193,10 +160,10 @@ def _form(
     if "consent" not in item:
         issues.append(doc.issue(f"{where}.consent", "every form shows the consent wording it asks for"))
     consent = (
-        _text(doc, item["consent"], f"{where}.consent", issues, TEXT_CHARS) if "consent" in item else None
+        text(doc, item["consent"], f"{where}.consent", issues, TEXT_CHARS) if "consent" in item else None
     )
     default_thanks = "ありがとうございます。確認メールをお送りしました。"
-    thanks = _text(doc, item.get("thanks", default_thanks), f"{where}.thanks", issues, TEXT_CHARS)
+    thanks = text(doc, item.get("thanks", default_thanks), f"{where}.thanks", issues, TEXT_CHARS)
     confirmation = item.get("confirmation")
     if confirmation is not None:
         _check_confirmation(doc, confirmation, f"{where}.confirmation", templates, issues)
@@ -214,7 +181,7 @@ def _form(
     plain_post = item.get("plain_post", False)
     if not isinstance(plain_post, bool):
         issues.append(doc.issue(f"{where}.plain_post", "expected true or false"))
-    title = _text(doc, item["title"], f"{where}.title", issues, 200) if "title" in item else None
+    title = text(doc, item["title"], f"{where}.title", issues, 200) if "title" in item else None
     if len(issues) > before or consent is None or thanks is None:
         return None
     return Form(
@@ -253,7 +220,7 @@ def _fields(doc: Document, items: Any, where: str, issues: list[Issue]) -> tuple
             issues.append(doc.issue(f"{place}.name", f"field {name!r} appears twice"))
             continue
         kind, ja, en = KNOWN_FIELDS.get(name, ("text", name[6:], name[6:]))
-        label = _text(doc, item.get("label", {"ja": ja, "en": en}), f"{place}.label", issues, 100)
+        label = text(doc, item.get("label", {"ja": ja, "en": en}), f"{place}.label", issues, 100)
         required = item.get("required", name == "email")
         if not isinstance(required, bool) or (name == "email" and not required):
             issues.append(doc.issue(f"{place}.required", "expected true or false (email is always required)"))
@@ -290,22 +257,3 @@ def _check_confirmation(
         return
     if CONFIRM_SENTINEL not in shown.html or CONFIRM_SENTINEL not in shown.text:
         issues.append(doc.issue(where, f"template {name!r} must show {{{{ confirm_url }}}} in html and text"))
-
-
-def _text(doc: Document, value: Any, where: str, issues: list[Issue], most: int) -> Text | None:
-    if isinstance(value, str) and value.strip():
-        value = {"ja": value, "en": value}
-    if (
-        isinstance(value, Mapping)
-        and set(value) <= set(LANGUAGES)
-        and value
-        and all(isinstance(v, str) and v.strip() and len(v) <= most for v in value.values())
-    ):
-        ja = str(value.get("ja") or value.get("en"))
-        return Text(ja.strip(), str(value.get("en") or ja).strip())
-    issues.append(doc.issue(where, f"expected text, or {{ja: ..., en: ...}}, of at most {most} characters"))
-    return None
-
-
-def _is_name(value: Any) -> bool:
-    return isinstance(value, str) and bool(_NAME.match(value))

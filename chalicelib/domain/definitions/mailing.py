@@ -17,6 +17,7 @@ from ..mail.templates import MailTemplate, TemplateError
 from ..scenarios import Scenario, parse_scenario
 from ..segments.rules import RuleError
 from .source import Document, Issue, top
+from .topics import Topic, parse_topics
 
 MAX_TEMPLATES = 200
 MAX_SCENARIOS = 100
@@ -35,6 +36,8 @@ class Mailing:
     postal_address: str = ""
     templates: dict[str, MailTemplate] = field(default_factory=dict)
     confirmations: frozenset[str] = frozenset()  # templates for a form's confirmation mail
+    topics: dict[str, str] = field(default_factory=dict)  # template -> the topic its mail is about
+    topic_list: dict[str, Topic] = field(default_factory=dict)  # every topic a mail can be about
 
     @property
     def marketing(self) -> frozenset[str]:
@@ -52,7 +55,7 @@ class Journeys:
 def parse_mailing(doc: Document | None, issues: list[Issue]) -> Mailing:
     if doc is None:
         return Mailing()
-    data = top(doc, ("sender", "layout", "templates"), issues)
+    data = top(doc, ("sender", "layout", "topics", "templates"), issues)
     if data is None:
         return Mailing()
     sender = data.get("sender")
@@ -73,16 +76,27 @@ def parse_mailing(doc: Document | None, issues: list[Issue]) -> Mailing:
     if layout is not None and (not isinstance(layout, str) or "{{ content }}" not in layout):
         issues.append(doc.issue("layout", "expected HTML text with {{ content }} where each mail goes"))
         layout = None
+    topics = parse_topics(doc, data.get("topics", []), issues)
     items = data.get("templates", [])
     if not isinstance(items, list) or len(items) > MAX_TEMPLATES:
         issues.append(doc.issue("templates", f"expected a list of at most {MAX_TEMPLATES} templates"))
         items = []
     templates: dict[str, MailTemplate] = {}
     confirmations: set[str] = set()
+    about: dict[str, str] = {}
     for i, item in enumerate(items):
         where = f"templates[{i}]"
-        if not isinstance(item, Mapping) or set(item) - {*TEMPLATE_PARTS, "purpose"} or "name" not in item:
-            issues.append(doc.issue(where, "expected {name, subject, html, text} (and a purpose)"))
+        if (
+            not isinstance(item, Mapping)
+            or set(item) - {*TEMPLATE_PARTS, "purpose", "topic"}
+            or "name" not in item
+        ):
+            issues.append(doc.issue(where, "expected {name, subject, html, text} (a purpose, a topic)"))
+            continue
+        topic = item.get("topic")
+        if topic is not None and topic not in topics:
+            known = ", ".join(sorted(topics)) or "none are defined under topics:"
+            issues.append(doc.issue(f"{where}.topic", f"no topic {topic!r} (topics: {known})"))
             continue
         purpose = item.get("purpose", "marketing")
         if purpose not in PURPOSES:
@@ -105,8 +119,10 @@ def parse_mailing(doc: Document | None, issues: list[Issue]) -> Mailing:
         templates[item["name"]] = template
         if purpose == "confirmation":
             confirmations.add(item["name"])
+        if topic is not None:
+            about[item["name"]] = str(topic)
     sender_name, postal = str(sender["name"]).strip(), str(sender["postal_address"]).strip()
-    return Mailing(sender_name, postal, templates, frozenset(confirmations))
+    return Mailing(sender_name, postal, templates, frozenset(confirmations), about, topics)
 
 
 def parse_journeys(

@@ -42,6 +42,7 @@ def build_message(
     sent_at: datetime,
     extra_headers: dict[str, str] | None = None,
     require_https: bool = True,  # only the local stack (plain http on loopback) says False
+    preferences_url: str | None = None,  # the person's preference page (topics, pause)
 ) -> bytes:
     """multipart/alternative, text then HTML, both UTF-8 in base64; written out directly
     (the standard library's header objects cost ~20 times more CPU per mail)."""
@@ -74,9 +75,11 @@ def build_message(
         footer_html = footer_html.rpartition("<br>")[0] + "</p>"
     else:
         footer_text = f"{footer_text}{unsubscribe_url}\n"
-        footer_html = (
-            f'{footer_html}<a href="{html_text.escape(unsubscribe_url)}">配信停止 / Unsubscribe</a></p>'
-        )
+        footer_html = f'{footer_html}<a href="{html_text.escape(unsubscribe_url)}">配信停止 / Unsubscribe</a>'
+        if preferences_url:
+            footer_text += f"配信設定 / Preferences: {preferences_url}\n"
+            footer_html += f' | <a href="{html_text.escape(preferences_url)}">配信設定 / Preferences</a>'
+        footer_html += "</p>"
     page = rendered.html
     page = page.replace("</body>", footer_html + "</body>") if "</body>" in page else page + footer_html
     lines = [f"{name}: {_one_line(value)}" for name, value in headers]
