@@ -35,7 +35,7 @@ class Change:
     SUPPRESSED = "suppressed"  # a hard bounce or a complaint: never mailed again
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ConsentEntry:
     at: str  # ISO 8601, UTC, seconds
     change: str  # a Change
@@ -47,8 +47,10 @@ class ConsentEntry:
     user_agent: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "detail", {k: str(v)[:DETAIL_CHARS] for k, v in self.detail.items()})
-        object.__setattr__(self, "user_agent", self.user_agent[:AGENT_CHARS])
+        if any(not isinstance(v, str) or len(v) > DETAIL_CHARS for v in self.detail.values()):
+            object.__setattr__(self, "detail", {k: str(v)[:DETAIL_CHARS] for k, v in self.detail.items()})
+        if len(self.user_agent) > AGENT_CHARS:
+            object.__setattr__(self, "user_agent", self.user_agent[:AGENT_CHARS])
 
     @property
     def mailable(self) -> bool:
@@ -65,19 +67,6 @@ class ConsentEntry:
             "ip": self.ip,
             "user_agent": self.user_agent,
         }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ConsentEntry:
-        return cls(
-            str(data["at"]),
-            str(data["change"]),
-            str(data["source"]),
-            str(data["actor"]),
-            str(data["status"]),
-            {str(k): str(v) for k, v in (data.get("detail") or {}).items()},
-            str(data.get("ip", "")),
-            str(data.get("user_agent", "")),
-        )
 
 
 def expiry(entry: ConsentEntry, epoch: float) -> int | None:

@@ -167,10 +167,16 @@ class MailEvents:
         by_this_link = changed or (
             contact.get("status") == Status.UNSUBSCRIBED and contact.get("consent_source") == reason
         )
-        sent = self._journeys.action(contact_id, key) or {}
-        if by_this_link and self._count_once(contact_id, key, sent, "unsubscribed", at):
-            self._actions.timeline(contact_id, now, "unsubscribed", scenario, step=step, how="link")
+        if by_this_link:
+            self._count_unsubscribe(key, now)
         return changed
+
+    def _count_unsubscribe(self, key: str, now: datetime, **detail: str) -> None:
+        """The mail's 'unsubscribed' figure and the timeline's entry, once per mail."""
+        contact_id, scenario, step = key_parts(key)
+        sent = self._journeys.action(contact_id, key) or {}
+        if self._count_once(contact_id, key, sent, "unsubscribed", now.isoformat(timespec="seconds")):
+            self._actions.timeline(contact_id, now, "unsubscribed", scenario, step=step, how="link", **detail)
 
     def _leave_topic(self, key: str, topic: str, ip: str, user_agent: str) -> bool:
         contact_id, scenario, step = key_parts(key)
@@ -187,11 +193,7 @@ class MailEvents:
                 contact_id,
                 ConsentEntry(at, Change.TOPICS, "unsubscribe", "person", status, detail, ip, user_agent),
             )
-            sent = self._journeys.action(contact_id, key) or {}
-            if self._count_once(contact_id, key, sent, "unsubscribed", at):
-                self._actions.timeline(
-                    contact_id, now, "unsubscribed", scenario, step=step, how="link", topic=topic
-                )
+            self._count_unsubscribe(key, now, topic=topic)
         return changed
 
     def _unsub_claims(self, token: str) -> tuple[str, str]:

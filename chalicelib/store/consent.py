@@ -51,7 +51,7 @@ class DynamoConsentLedger:
         found: list[ConsentEntry] = []
         while True:
             answer = self._db.query(**request)
-            found += [ConsentEntry.from_json(json.loads(i["entry"]["S"])) for i in answer.get("Items", [])]
+            found += [_entry(item) for item in answer.get("Items", [])]
             if "LastEvaluatedKey" not in answer:
                 return found
             request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
@@ -99,14 +99,39 @@ class DynamoConsentLedger:
 
 
 def _item(contact_id: str, entry: ConsentEntry, expires_at: int | None) -> dict[str, Any]:
+    """One entry as attributes of its own (no JSON to encode: an import writes many)."""
     item: dict[str, Any] = {
         "pk": {"S": f"{LEDGER}{contact_id}"},
-        "sk": {"S": f"{entry.at}#{os.urandom(4).hex()}"},
-        "entry": {"S": json.dumps(entry.to_json(), ensure_ascii=False, sort_keys=True)},
+        "sk": {"S": f"{entry.at}#{os.urandom(3).hex()}"},
+        "at": {"S": entry.at},
+        "change": {"S": entry.change},
+        "source": {"S": entry.source},
+        "actor": {"S": entry.actor},
+        "status": {"S": entry.status},
+        "detail": {"M": {k: {"S": v} for k, v in entry.detail.items()}},
     }
+    if entry.ip:
+        item["ip"] = {"S": entry.ip}
+    if entry.user_agent:
+        item["user_agent"] = {"S": entry.user_agent}
     if expires_at is not None:
         item["expires_at"] = {"N": str(expires_at)}
     return item
+
+
+def _entry(item: dict[str, Any]) -> ConsentEntry:
+    text = {k: v["S"] for k, v in item.items() if "S" in v}
+    detail = {k: v["S"] for k, v in item.get("detail", {}).get("M", {}).items()}
+    return ConsentEntry(
+        text["at"],
+        text["change"],
+        text["source"],
+        text["actor"],
+        text["status"],
+        detail,
+        text.get("ip", ""),
+        text.get("user_agent", ""),
+    )
 
 
 class DynamoSignups:

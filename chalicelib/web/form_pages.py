@@ -10,17 +10,15 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
 
 from chalice.app import BadRequestError, Blueprint, ForbiddenError, Response
 
 from chalicelib.domain import limits
-from chalicelib.domain.tokens import InvalidTokenError
 from chalicelib.web import requests
 from chalicelib.web.pages import NO_STORE, page
 
-if TYPE_CHECKING:  # the beacon path imports this module: no templates loaded for it
-    from chalicelib.domain.definitions.forms import Form
+if TYPE_CHECKING:  # app.py imports this module, so the beacon path does: what else it needs, it
+    from chalicelib.domain.definitions.forms import Form  # imports in the route that needs it
 
 form_routes = Blueprint(__name__)
 FORM_POST = "application/x-www-form-urlencoded"
@@ -151,6 +149,8 @@ def submission(request: Any) -> tuple[dict[str, Any], bool]:
     raw = request.raw_body or b""
     if len(raw) > limits.FORM_BODY_KIB * 1024:
         raise BadRequestError(f"The body is larger than {limits.FORM_BODY_KIB} KiB.")
+    from urllib.parse import parse_qs
+
     try:
         pairs = parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=100)
     except (UnicodeDecodeError, ValueError):
@@ -161,6 +161,8 @@ def submission(request: Any) -> tuple[dict[str, Any], bool]:
 
 def own_origin(request: Any, origin: str | None) -> bool:
     """A post from the API's own hosted form page."""
+    from urllib.parse import urlsplit
+
     return bool(origin) and urlsplit(str(origin)).netloc == (request.headers.get("host") or "")
 
 
@@ -196,6 +198,7 @@ def _gone() -> Response:
 def confirm_page(token: str) -> Response:
     """Shows what will be confirmed, with a button: a mail scanner's GET confirms nothing."""
     from chalicelib import bootstrap
+    from chalicelib.domain.tokens import InvalidTokenError
 
     try:
         waiting = bootstrap.signups().waiting(token)
@@ -215,6 +218,7 @@ def confirm_page(token: str) -> Response:
 def confirm(token: str) -> Response:
     from chalicelib import bootstrap
     from chalicelib.domain.errors import BadInputError, NotFoundError
+    from chalicelib.domain.tokens import InvalidTokenError
 
     request = _request()
     try:

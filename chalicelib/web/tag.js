@@ -12,7 +12,7 @@
     try {
       var ls = w.localStorage, v = ls.getItem(K);
       if (!v && !ask) {
-        v = Array.prototype.map.call(crypto.getRandomValues(new Uint8Array(12)), function (b) {
+        v = [].map.call(crypto.getRandomValues(new Uint8Array(12)), function (b) {
           return (b + 256).toString(16).slice(1);
         }).join("");
         ls.setItem(K, v);
@@ -40,16 +40,16 @@
     consent: function () { ask = 0; vid(); },
     visitor: vid,
     site: site,
-    form: function (name, el) {
-      (w.sodate_forms = w.sodate_forms || []).push([name, el]);
-      if (w.sodate_form) return w.sodate_form();
-      if (!fl) { fl = d.createElement("script"); fl.src = api + "/form.js"; fl.async = true; d.head.appendChild(fl); }
+    form: function () {
+      (w.sodate_forms = w.sodate_forms || []).push(arguments);
+      if (w.sodate_form) w.sodate_form();
+      else if (!fl) (fl = d.head.appendChild(d.createElement("script"))).src = api + "/form.js";
     }
   };
   var push = history.pushState;
   history.pushState = function () { push.apply(history, arguments); view(); };
   w.addEventListener("popstate", view);
-  for (var i = 0; i < q.length; i++) if (q[i][0] == "consent") api_.consent();
+  q.forEach(function (c) { if (c[0] == "consent") ask = 0; });
   view();
-  for (i = 0; i < q.length; i++) q[i][0] != "consent" && api_[q[i][0]] && api_[q[i][0]].apply(api_, q[i][1]);
+  q.forEach(function (c) { api_[c[0]] && api_[c[0]].apply(api_, c[1]); });
 })(window, document, navigator);
