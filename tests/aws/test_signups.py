@@ -137,3 +137,25 @@ def test_robots_and_strangers_are_refused(aws, api, site):
     assert api.http.post("/f", body=json.dumps(payload), headers=foreign).status_code == 403
     assert api.http.get(f"/forms/{site['site_id']}/newsletter/spec", headers=foreign).status_code == 403
     assert raw_mail() == [], "no mail for any of them"
+
+
+def test_a_form_of_another_site_and_oversized_fields_are_refused_by_name(aws, api, site):
+    define(api, aws)
+    other = api.http.post(
+        "/admin/sites",
+        body=json.dumps({"name": "Other", "domains": ["other.example.jp"]}),
+        headers={**auth(aws), "Content-Type": "application/json"},
+    ).json_body
+    ft = spec(api, site)["ft"]
+    clock.travel(5)
+    elsewhere = {"site": other["site_id"], "form": "newsletter", "email": "x@example.com", "ft": ft}
+    foreign = {**BROWSER, "origin": "https://other.example.jp", "Content-Type": "application/json"}
+    refused = api.http.post("/f", body=json.dumps(elsewhere), headers=foreign)
+    assert refused.status_code == 202 and "thanks" not in refused.json_body, "not this site's form: a lead"
+    assert api.http.get(f"/forms/{other['site_id']}/newsletter").status_code == 404
+    assert (
+        post_json(api, site, ft=ft, name="名" * 201).json_body["Message"] == "name: at most 200 characters."
+    )
+    huge = post_json(api, site, ft=ft, name="x" * 17_000)
+    assert huge.status_code == 400 and "16 KiB" in huge.json_body["Message"]
+    assert raw_mail() == []

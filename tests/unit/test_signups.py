@@ -248,3 +248,17 @@ def test_a_form_of_another_site_is_not_found():
     world = World()
     with pytest.raises(NotFoundError):
         world.signups.form(OTHER, "newsletter")
+
+
+def test_an_address_claimed_by_a_stranger_and_its_owner_joins_only_the_owners_browser():
+    world = World()
+    world.submit(name="Stranger", v="stranger-01", client=Client("192.0.2.9", CHROME))
+    world.clock.travel(60)
+    world.submit(name="花子", v="visitor-hana-01")
+    assert len(world.transport.sent) == 2, "two confirmations, both to the mailbox"
+    done = world.signups.confirm(world.confirm_token(-1), VISITOR)  # she presses her own
+    assert done is not None and world.people.by_email("hana@example.com")["name"] == "花子"
+    identity = done["continue_url"].split("sodate_t=", 1)[1]
+    with pytest.raises(InvalidTokenError, match="another browser"):
+        world.identity.from_email_link(SHOP, "stranger-01", identity)
+    assert world.sites.links == {}, "the stranger's submission, never confirmed, joined nothing"
