@@ -231,6 +231,9 @@ Sodate is running locally.
   API (chalice)        {env["SODATE_API"]}
   bucket               {env["SODATE_BUCKET"]}
   demo site            {env["SODATE_DEMO_URL"]}  (site id {env["SODATE_SITE_ID"]})
+  sign-up form         {env["SODATE_DEMO_URL"]}newsletter, and on its own page:
+                       {env["SODATE_API"]}/forms/{env["SODATE_SITE_ID"]}/newsletter
+  mail sent (SES)      {env["AWS_ENDPOINT_URL"]}/moto-api/  (SES -> RawMessage)
   event pumps          {env["SODATE_IMPORT_QUEUE_NAME"]} -> app.import_file,
                        events stream -> app.events_changed, contacts stream -> app.contacts_changed
   schedules            tick and sweep every {args.sweep_seconds:g} s, rfm and dates hourly
