@@ -51,7 +51,10 @@ class Preferences:
             "paused_until": str(contact.get("paused_until") or ""),
         }
 
-    def save(self, token: str, on: list[str], pause_days: int, ip: str, user_agent: str) -> dict[str, Any]:
+    def save(
+        self, token: str, on: list[str], pause_days: int | None, ip: str, user_agent: str
+    ) -> dict[str, Any]:
+        """`pause_days` None keeps the pause as it is."""
         key, contact = self._person(token)
         if contact.get("status") != Status.SUBSCRIBED:
             raise BadInputError("This address is not subscribed; there is nothing to change.")
@@ -59,14 +62,18 @@ class Preferences:
         unknown = sorted(set(on) - set(defined))
         if unknown:
             raise BadInputError(f"topics: no topic {', '.join(unknown)[:200]}.")
-        if pause_days not in PAUSES:
+        if pause_days is not None and pause_days not in PAUSES:
             raise BadInputError(f"pause: one of {', '.join(map(str, PAUSES))} days.")
         if defined and not on:  # every topic turned off: that is no mail at all
             self.unsubscribe_all(token, ip, user_agent)
             return {"unsubscribed": True}
         now = datetime.fromtimestamp(self._clock(), UTC)
         at = now.isoformat(timespec="seconds")
-        until = (now + timedelta(days=pause_days)).isoformat(timespec="seconds") if pause_days else ""
+        kept = str(contact.get("paused_until") or "")
+        if pause_days is None:
+            until = kept if kept > at else ""
+        else:
+            until = (now + timedelta(days=pause_days)).isoformat(timespec="seconds") if pause_days else ""
         before = set(chosen(contact, defined))
         off = sorted(set(defined) - set(on))
         if not self._directory.set_preferences(contact["email"], sorted(set(on)), off, until, at):
@@ -76,7 +83,7 @@ class Preferences:
         if before != set(on):
             detail = {"on": ",".join(sorted(set(on))), "off": ",".join(off), "mail": key}
             self._record(contact_id, Change.TOPICS, status, detail, ip, user_agent)
-        if until or contact.get("paused_until"):
+        if until != kept and (until or kept > at):  # a pause begun, moved or ended early
             self._record(contact_id, Change.PAUSED, status, {"until": until, "mail": key}, ip, user_agent)
         return {"unsubscribed": False, "topics": sorted(set(on)), "paused_until": until}
 

@@ -112,7 +112,8 @@ def _preferences_form(shown: dict[str, Any], saved: str = "") -> str:
         f"{' checked' if t['on'] else ''}> {html.escape(t['label'].ja)} / {html.escape(t['label'].en)}</label>"
         for t in shown["topics"]
     )
-    pauses = "".join(
+    keep = '<option value="keep" selected>このまま / Keep the pause</option>' if shown["paused_until"] else ""
+    pauses = keep + "".join(
         f'<option value="{d}">{"一時停止しない / No pause" if not d else f"{d}日間停止 / Pause {d} days"}</option>'
         for d in (0, 7, 30, 90)
     )
@@ -154,7 +155,7 @@ def save_preferences(token: str) -> Response:
             requests.answer(preferences.unsubscribe_all, token, ip, agent)
             return page("配信を停止しました / Unsubscribed", "<p>You will not receive our emails again.</p>")
         pause = fields.get("pause", ["0"])[0]
-        days = int(pause) if pause.isdigit() else -1
+        days = None if pause == "keep" else int(pause) if pause.isdigit() else -1
         done = requests.answer(preferences.save, token, fields.get("topics", []), days, ip, agent)
     except (ForbiddenError, NotFoundError):
         return _not_ours()

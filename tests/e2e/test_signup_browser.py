@@ -9,8 +9,11 @@ import tempfile
 import time
 from typing import Any
 
+import boto3
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 
+from chalicelib.domain.tokens import sign
 from tests.e2e.conftest import Stack, wait_for
 from tests.e2e.test_scenario_journey import mails_to
 
@@ -115,3 +118,41 @@ def test_the_honeypot_and_the_per_address_limit_send_nothing_more(stack: Stack, 
         wait_for(lambda: form.find_element(By.CSS_SELECTOR, "[role=status]").text)  # noqa: B023
     time.sleep(1)
     assert len(mails_to(stack, address)) == 3, "one mailbox gets at most three confirmations an hour"
+
+
+def preference_page(stack: Stack, contact_id: str) -> str:
+    """The link every mail's footer carries, signed here with the stack's own link key."""
+    secrets = boto3.session.Session(
+        aws_access_key_id=stack.env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=stack.env["AWS_SECRET_ACCESS_KEY"],
+        region_name=stack.env["AWS_DEFAULT_REGION"],
+    ).client("secretsmanager", endpoint_url=stack.env["AWS_ENDPOINT_URL"])
+    name = next(
+        s["ARN"] for s in secrets.list_secrets()["SecretList"] if s["Name"].endswith("link-signing-key")
+    )
+    key = secrets.get_secret_value(SecretId=name)["SecretString"]
+    token = sign({"pref": f"{contact_id}#welcome#tips#1"}, key, int(time.time()) + 3600)
+    return f"{stack.env['SODATE_API']}/p/{token}"
+
+
+def test_the_preference_page_turns_a_topic_off_and_pauses(stack: Stack, browser: Any) -> None:
+    stack.drop("prefs.csv", b"email,name,consent\nprefs@example.com,Mio,yes\n")
+    assert stack.report("prefs.csv")["created"] == 1
+    person = contact(stack, "prefs@example.com")
+    browser.get(preference_page(stack, person["contact_id"]))
+    offers = browser.find_element(By.CSS_SELECTOR, "input[name=topics][value=offers]")
+    assert offers.is_selected(), "an import's consent is every topic"
+    offers.click()
+    Select(browser.find_element(By.ID, "pause")).select_by_value("7")
+    browser.find_element(By.ID, "save").click()
+    assert "保存しました" in browser.find_element(By.CSS_SELECTOR, "[role=status]").text
+    browser.save_screenshot(f"{SHOTS}/sodate-preferences.png")
+    person = contact(stack, "prefs@example.com")
+    assert person["status"] == "subscribed" and person["topics_off"] == ["offers"]
+    assert person["paused_until"] > person["updated_at"]
+    _, ledger = stack.api(f"/admin/contacts/{person['contact_id']}/consent")
+    assert [(e["change"], e["source"]) for e in ledger["entries"]] == [
+        ("granted", "import"),
+        ("topics", "preferences"),
+        ("paused", "preferences"),
+    ]

@@ -139,6 +139,8 @@ def test_the_page_turns_topics_off_and_pauses_mail_with_entries_for_each():
     assert done["topics"] == ["newsletter"] and done["paused_until"].startswith("2026-12-23")
     assert [e.change for e in world.ledger.entries("c-aiko")] == ["topics", "paused"]
     assert world.send("tips").outcome == "paused"
+    world.preferences.save(token, ["newsletter"], None, "", "")  # saved again, the pause kept
+    assert world.person()["paused_until"] == done["paused_until"] and len(world.ledger.entries("c-aiko")) == 2
     world.clock.travel(31 * 86400)
     assert world.send("tips").outcome == "sent" and world.send("coupon").outcome == "topic_off"
     with pytest.raises(BadInputError, match="no topic"):
