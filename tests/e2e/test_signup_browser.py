@@ -63,7 +63,7 @@ def test_the_embedded_form_double_opt_in_from_submission_to_subscribed(stack: St
     assert contact(stack, address)["status"] == "pending"
     browser.save_screenshot(f"{SHOTS}/sodate-signup-confirm-page.png")
     browser.find_element(By.ID, "confirm").click()
-    assert "Subscribed" in browser.title
+    assert wait_for(lambda: "Subscribed" in browser.title), "the page that says so"
     person = contact(stack, address)
     assert person["status"] == "subscribed" and person["name"] == "花子"
     assert person["topics"] == ["newsletter", "offers"]
@@ -96,6 +96,7 @@ def test_the_hosted_form_page_posts_without_script_and_thanks(stack: Stack, brow
     assert wait_for(lambda: "We have sent you an email" in browser.page_source), "the thank-you page"
     browser.get(confirm_url(stack, address))
     browser.find_element(By.ID, "confirm").click()
+    assert wait_for(lambda: "Subscribed" in browser.title), "the page that says so"
     person = contact(stack, address)
     assert person["status"] == "subscribed" and person["topics"] == ["newsletter"]
 
@@ -145,7 +146,7 @@ def test_the_preference_page_turns_a_topic_off_and_pauses(stack: Stack, browser:
     offers.click()
     Select(browser.find_element(By.ID, "pause")).select_by_value("7")
     browser.find_element(By.ID, "save").click()
-    assert "保存しました" in browser.find_element(By.CSS_SELECTOR, "[role=status]").text
+    assert wait_for(lambda: "保存しました" in browser.page_source), "the page that says so"
     browser.save_screenshot(f"{SHOTS}/sodate-preferences.png")
     person = contact(stack, "prefs@example.com")
     assert person["status"] == "subscribed" and person["topics_off"] == ["offers"]
