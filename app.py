@@ -21,7 +21,7 @@ from chalicelib.web import tag_js as tag_js_source
 from chalicelib.web.definition_routes import definition_routes
 from chalicelib.web.mail_routes import mail_routes
 
-app = Chalice(app_name="sodate")
+app = Chalice(app_name="sodate", configure_logs=False)  # chalicelib/logs.py writes one JSON line per event
 # Every answer may be binary to API Gateway, whatever the request's Accept says: an open pixel
 # fetched by a mail client or image proxy that sends no image type still gets a GIF, not base64
 # text (AWS's advice for clients whose Accept header we cannot choose).
@@ -45,7 +45,9 @@ def security_headers(event: Any, get_response: Any) -> Response:
     requests.accept_anything(event)
     response: Response = get_response(event)
     json_body = {"Content-Type": "application/json"} if isinstance(response.body, (dict, list)) else {}
-    if isinstance(response.body, str):  # every answer is bytes to API Gateway (binary types */*)
+    if json_body:  # UTF-8 as it is: 山田, not \u5c71\u7530
+        response.body = requests.json_bytes(response.body)
+    elif isinstance(response.body, str):  # every answer is bytes to API Gateway (binary types */*)
         response.body = response.body.encode("utf-8")
     response.headers = {**requests.SECURITY_HEADERS, **json_body, **response.headers}
     return response

@@ -21,7 +21,7 @@ from typing import Any
 
 import boto3
 
-from devstack import demo_site
+from devstack import demo_site, lock
 from devstack.cloudformation import LocalStack
 from devstack.emulator import Emulator, free_port
 from devstack.pump import QueuePump, Schedule, StreamPump
@@ -220,10 +220,26 @@ def main(argv: list[str] | None = None) -> int:
         help="how often the sweep runs (EventBridge runs it every minute)",
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # Sodate's own events are JSON lines (chalicelib/logs.py); the AWS SDK's chatter only when asked.
+    aws_level = logging.INFO if os.environ.get("SODATE_LOG_AWS") else logging.WARNING
+    logging.basicConfig(level=aws_level, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("sodate.pump").setLevel(logging.INFO)
     sys.path.insert(0, str(ROOT))
+    try:
+        held = lock.take(args.local_dir)
+    except lock.StackRunningError as error:
+        print(error, file=sys.stderr, flush=True)
+        return 1
+    try:
+        return _serve(args, held)
+    finally:
+        lock.release(held)
+
+
+def _serve(args: argparse.Namespace, held: Path) -> int:
     running = start(args.local_dir, args.moto_port, args.api_port, args.rows_per_run, args.sweep_seconds)
     env = running.env
+    lock.describe(held, api=env["SODATE_API"], emulator=env["AWS_ENDPOINT_URL"])
     print(
         f"""
 Sodate is running locally.

@@ -13,11 +13,9 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any, TypeVar
 
-from aws_lambda_powertools import Logger
-
+from chalicelib.logs import logger
 from chalicelib.services.ports import Parking
 
-logger = Logger(service="sodate", child=True)
 T = TypeVar("T")
 Job = tuple[Callable[[], Any], Callable[[], dict[str, Any]]]
 """One piece of a batch's work, and what to park with it if it can never succeed."""

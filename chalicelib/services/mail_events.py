@@ -21,8 +21,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from aws_lambda_powertools import Logger
-
 from chalicelib.domain.bots import bot_reason
 from chalicelib.domain.consent import Change, ConsentEntry
 from chalicelib.domain.contact import Status
@@ -39,6 +37,7 @@ from chalicelib.domain.tokens import (
     sign,
     verify,
 )
+from chalicelib.logs import logger
 from chalicelib.services.consent import ConsentRecords
 from chalicelib.services.ports import (
     Clock,
@@ -50,7 +49,6 @@ from chalicelib.services.ports import (
 )
 from chalicelib.services.scenario_actions import Actions
 
-logger = Logger(service="sodate", child=True)
 MACHINE_SECONDS = 10  # an open or click this soon after sending is a scanner or a proxy
 RESEND_HOURS = (1, 4, 12)
 PAGE_SECONDS = 3600  # a preference page opened from the unsubscribe page works this long

@@ -15,16 +15,14 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.definitions.compile import Definitions
 from chalicelib.domain.journeys import Action, key_parts
 from chalicelib.domain.timeline import Recorded, points_entry, scenario_entry
+from chalicelib.logs import logger
 from chalicelib.services.ports import ContactRepository, JourneyRepository, Post, Secret
 from chalicelib.services.sales_alerts import SalesAlerts
 
-logger = Logger(service="sodate", child=True)
 WEBHOOK_RETRY_MINUTES = (1, 5, 30, 120, 720)
 
 

@@ -28,8 +28,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from aws_lambda_powertools import Logger
-
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.definitions.compile import Definitions
 from chalicelib.domain.definitions.mailing import Journeys
@@ -51,12 +49,12 @@ from chalicelib.domain.scenarios import MailTest, Scenario, Step
 from chalicelib.domain.segments.rules import Compiled
 from chalicelib.domain.tally import Counts
 from chalicelib.domain.timeline import Recorded
+from chalicelib.logs import logger
 from chalicelib.services.definitions import DefinitionsService
 from chalicelib.services.mailer import Mailer, MailServiceBusyError
 from chalicelib.services.ports import Clock, ContactRepository, JourneyRepository
 from chalicelib.services.scenario_actions import Actions
 
-logger = Logger(service="sodate", child=True)
 TICK_RESERVE_MS = 15_000
 TICK_WORKERS = 8  # shards walked side by side; DynamoDB and SES calls wait on the network
 MAX_ROUNDS = 1000

@@ -12,10 +12,9 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from chalicelib.domain.errors import NotFoundError
 from chalicelib.domain.imports import ObjectCreated
+from chalicelib.logs import logger
 from chalicelib.services.definitions import DefinitionsService
 from chalicelib.services.evaluation import SWEEP_RESERVE_MS, Evaluator
 from chalicelib.services.import_file import Importer
@@ -24,7 +23,6 @@ from chalicelib.services.scenario_dates import RESERVE_MS as DATES_RESERVE_MS
 from chalicelib.services.scenario_dates import DatePass
 from chalicelib.services.scenario_runner import TICK_RESERVE_MS, ScenarioRunner
 
-logger = Logger(service="sodate", child=True)
 JOBS = ("rfm", "sweep", "tick", "dates")
 RESERVES_MS = {"sweep": SWEEP_RESERVE_MS, "tick": TICK_RESERVE_MS, "dates": DATES_RESERVE_MS}
 """Each job stops when this much of its run's time is left (the next run goes on)."""

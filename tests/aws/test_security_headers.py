@@ -39,3 +39,14 @@ def test_the_pages_for_people_allow_their_own_form_and_nothing_else(aws, api):
     policy = page.headers["Content-Security-Policy"]
     assert policy.startswith(STRICT) and "form-action 'self'" in policy and "script-src" not in policy
     assert page.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_json_answers_are_utf_8_with_japanese_as_it_is(aws, api):
+    from tests.aws.test_api import drop_and_import
+
+    drop_and_import(aws, api, "names.csv", "email,name\nyamada@example.jp,山田 太郎\n".encode())
+    answer = api.http.get("/admin/contacts?email=yamada@example.jp", headers=auth(aws))
+    assert "山田 太郎".encode() in answer.body and b"\\u" not in answer.body
+    assert answer.json_body["name"] == "山田 太郎"
+    missing = api.http.get("/admin/contacts?email=鈴木@example.jp", headers=auth(aws))
+    assert missing.status_code == 404 and "鈴木".encode() in missing.body, "errors too"

@@ -25,8 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class Stack:
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], local_dir: Path | None = None) -> None:
         self.env = env
+        self.local_dir = local_dir
         session = boto3.session.Session(
             aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
@@ -99,7 +100,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         for line in env_file.read_text().splitlines()
         if "=" in line and not line.startswith("#")
     )
-    yield Stack(values)
+    yield Stack(values, local)
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=30) == 0, "Ctrl-C stops the stack cleanly"
 

@@ -105,3 +105,21 @@ def test_a_poison_message_lands_in_the_dead_letter_queue_with_its_reason(stack: 
             assert parked["handler"] == "work_queue" and "not JSON" in parked["error"]
             return
     raise AssertionError("the poison message never reached the DLQ")
+
+
+def test_a_second_make_run_in_the_same_checkout_says_where_the_first_runs(stack: Stack) -> None:
+    assert stack.local_dir is not None
+    env_before = (stack.local_dir / "env").read_bytes()
+    started = time.monotonic()
+    second = subprocess.run(
+        [sys.executable, "-m", "devstack.run", "--local-dir", str(stack.local_dir), "--moto-port", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SODATE_"))},
+    )
+    assert second.returncode == 1
+    assert "already running" in second.stderr and stack.env["SODATE_API"] in second.stderr
+    assert (stack.local_dir / "env").read_bytes() == env_before, ".local/env untouched"
+    assert time.monotonic() - started < 30, "refused at once, nothing started"
