@@ -17,7 +17,9 @@ app.app.log.info("through Chalice's own logger")
 
 
 def test_an_event_is_one_json_line_with_its_fields():
-    run = subprocess.run([sys.executable, "-c", PROGRAM], cwd=ROOT, capture_output=True, text=True, check=True)
+    run = subprocess.run(
+        [sys.executable, "-c", PROGRAM], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     lines = [line for line in (run.stdout + run.stderr).splitlines() if line.strip()]
     events = [json.loads(line) for line in lines]
     assert [e["message"] for e in events] == ["import finished", "through Chalice's own logger"]
