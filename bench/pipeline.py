@@ -13,7 +13,7 @@ from chalicelib.domain.consent import ConsentEntry
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.imports import ObjectCreated
 from chalicelib.services.import_file import Importer
-from chalicelib.store.consent import _item
+from chalicelib.store.consent import ledger_item
 from chalicelib.store.contact_codec import to_item
 from tests.fakes.imports import MemoryLedger, QueuedWork
 
@@ -51,7 +51,7 @@ class SerialisingLedger:
     def append_many(self, entries: list[tuple[str, ConsentEntry, int | None]]) -> None:
         for start in range(0, len(entries), 25):
             self.store.write_calls += 1
-            batch = [_item(c, e, x) for c, e, x in entries[start : start + 25]]
+            batch = [ledger_item(c, e, x) for c, e, x in entries[start : start + 25]]
             self.store.items_written += len(batch)
 
     def keep_until(self, contact_id: str, expires_at: int | None) -> None:

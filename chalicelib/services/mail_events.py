@@ -144,11 +144,9 @@ class MailEvents:
     def unsubscribe_from(self, key: str, source: str, how: str, ip: str = "", user_agent: str = "") -> bool:
         """Unsubscribe the person a mail (its ledger key) went to, from everything."""
         contact_id, scenario, step = key_parts(key)
-        contact = self._state.by_id(contact_id)
-        if contact is None:
+        contact, now, at = self._person_now(contact_id)
+        if contact is None:  # erased meanwhile: nothing to change
             return False
-        now = self.now()
-        at = now.isoformat(timespec="seconds")
         reason = f"unsubscribe:{scenario}"
         if contact.get("status") not in Status.BLOCKED:
             # First on the do-not-mail list, which every send reads: an import that read the
@@ -178,11 +176,9 @@ class MailEvents:
 
     def _leave_topic(self, key: str, topic: str, ip: str, user_agent: str) -> bool:
         contact_id, scenario, step = key_parts(key)
-        contact = self._state.by_id(contact_id)
+        contact, now, at = self._person_now(contact_id)
         if contact is None:
             return False
-        now = self.now()
-        at = now.isoformat(timespec="seconds")
         changed = self._directory.turn_off_topic(contact["email"], topic, at)
         if changed:
             detail = {"off": topic, "scenario": scenario, "step": step, "mail": key, "how": "one-click link"}
@@ -193,6 +189,11 @@ class MailEvents:
             )
             self._count_unsubscribe(key, now, topic=topic)
         return changed
+
+    def _person_now(self, contact_id: str) -> tuple[dict[str, Any] | None, datetime, str]:
+        """The person a mail went to (None: erased), and the moment, as a time and as text."""
+        now = self.now()
+        return self._state.by_id(contact_id), now, now.isoformat(timespec="seconds")
 
     def _unsub_claims(self, token: str) -> tuple[str, str]:
         claims = verify(token, self._key(), self._clock(), (UNSUBSCRIBE, UNSUBSCRIBE_TOPIC))

@@ -166,7 +166,7 @@ class Signups:
         }
         status = contact.get("status")
         if form.opt_in == "single" and status == Status.PENDING:
-            self._grant(contact, submission, Client(client.ip, client.user_agent), "form")
+            self._grant(contact, submission, client, "form")
             return taken
         nonce = os.urandom(16).hex()
         expires = int(now) + CONFIRM_DAYS * 86400
@@ -302,7 +302,9 @@ def _fields(form: Form, body: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         raise BadInputError(f"email: {error.reason}") from None
     fields: dict[str, Any] = {}
     attrs: dict[str, str] = {}
-    for field in form.fields[1:] if form.fields[0].name == "email" else form.fields:
+    for field in form.fields:
+        if field.name == "email":  # read above, and never a field to write
+            continue
         value = body.get(field.name)
         text = value.strip() if isinstance(value, str) else ""
         if value is not None and not isinstance(value, str):

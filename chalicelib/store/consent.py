@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from typing import Any
 
 from chalicelib.domain.consent import ConsentEntry
 from chalicelib.store.dynamo import batch_write
 
+Item = dict[str, Any]
 LEDGER = "k#"
 PENDING = "p#"
 RATE = "r#"
@@ -31,42 +33,23 @@ class DynamoConsentLedger:
     def append(self, contact_id: str, entry: ConsentEntry, expires_at: int | None) -> None:
         self._db.put_item(
             TableName=self._table,
-            Item=_item(contact_id, entry, expires_at),
+            Item=ledger_item(contact_id, entry, expires_at),
             ConditionExpression="attribute_not_exists(pk)",
         )
 
     def append_many(self, entries: list[tuple[str, ConsentEntry, int | None]]) -> None:
         """An import's entries, 25 to a batch write (each key is new: nothing is overwritten)."""
-        requests = [{"PutRequest": {"Item": _item(c, e, x)}} for c, e, x in entries]
+        requests = [{"PutRequest": {"Item": ledger_item(c, e, x)}} for c, e, x in entries]
         batch_write(self._db, self._table, requests)
 
     def entries(self, contact_id: str) -> list[ConsentEntry]:
         """Oldest first."""
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": f"{LEDGER}{contact_id}"}},
-            "ConsistentRead": True,
-        }
-        found: list[ConsentEntry] = []
-        while True:
-            answer = self._db.query(**request)
-            found += [_entry(item) for item in answer.get("Items", [])]
-            if "LastEvaluatedKey" not in answer:
-                return found
-            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        return [_entry(item) for page in self._pages(contact_id, consistent=True) for item in page]
 
     def keep_until(self, contact_id: str, expires_at: int | None) -> None:
         """Every entry's expiry (None: kept): the person became mailable, or stopped being so."""
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": f"{LEDGER}{contact_id}"}},
-            "ProjectionExpression": "pk, sk",
-        }
-        while True:
-            answer = self._db.query(**request)
-            for key in answer.get("Items", []):
+        for page in self._pages(contact_id, "pk, sk"):
+            for key in page:
                 if expires_at is None:
                     self._db.update_item(TableName=self._table, Key=key, UpdateExpression="REMOVE expires_at")
                 else:
@@ -76,29 +59,33 @@ class DynamoConsentLedger:
                         UpdateExpression="SET expires_at = :x",
                         ExpressionAttributeValues={":x": {"N": str(expires_at)}},
                     )
-            if "LastEvaluatedKey" not in answer:
-                return
-            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
     def erase(self, contact_id: str) -> int:
+        erased = 0
+        for keys in self._pages(contact_id, "pk, sk"):
+            batch_write(self._db, self._table, [{"DeleteRequest": {"Key": k}} for k in keys])
+            erased += len(keys)
+        return erased
+
+    def _pages(self, contact_id: str, projection: str = "", consistent: bool = False) -> Iterator[list[Item]]:
+        """The person's ledger items, a page at a time, oldest first."""
         request: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": {":pk": {"S": f"{LEDGER}{contact_id}"}},
-            "ProjectionExpression": "pk, sk",
+            "ConsistentRead": consistent,
         }
-        erased = 0
+        if projection:
+            request["ProjectionExpression"] = projection
         while True:
             answer = self._db.query(**request)
-            keys = answer.get("Items", [])
-            batch_write(self._db, self._table, [{"DeleteRequest": {"Key": k}} for k in keys])
-            erased += len(keys)
+            yield answer.get("Items", [])
             if "LastEvaluatedKey" not in answer:
-                return erased
+                return
             request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
 
-def _item(contact_id: str, entry: ConsentEntry, expires_at: int | None) -> dict[str, Any]:
+def ledger_item(contact_id: str, entry: ConsentEntry, expires_at: int | None) -> dict[str, Any]:
     """One entry as attributes of its own (no JSON to encode: an import writes many)."""
     item: dict[str, Any] = {
         "pk": {"S": f"{LEDGER}{contact_id}"},
