@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint bench clean system-deps
+.PHONY: run test lint bench clean system-deps deploy destroy
 
 # Progress goes to stderr, so `make bench` prints nothing but figures on stdout.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -35,6 +35,22 @@ system-deps:
 
 test: lint system-deps
 	$(BIN)/python -m pytest
+
+# An installation in the AWS account (and region) your credentials point at; see README.
+STAGE ?= dev
+PREFIX ?= sodate
+STACK ?= $(PREFIX)
+SENDER ?=
+PUBLIC_URL ?=
+KEEP_DATA ?= 1
+
+deploy: $(STAMP)
+	$(BIN)/python -m infra.deploy --stage '$(STAGE)' --prefix '$(PREFIX)' --stack '$(STACK)' \
+	  --sender '$(SENDER)' --public-url '$(PUBLIC_URL)'
+
+destroy: $(STAMP)
+	$(BIN)/python -m infra.destroy --stage '$(STAGE)' --prefix '$(PREFIX)' --stack '$(STACK)' \
+	  $(if $(filter 0 no false,$(KEEP_DATA)),--drop-data)
 
 bench: $(STAMP)
 	@$(BIN)/python -m bench.run

@@ -1,5 +1,7 @@
 """Feed a deployed stack's outputs into a Chalice stage (.chalice/config.json).
 
+`make deploy` (infra/deploy.py) does this with `apply`; by hand:
+
     python infra/stage_config.py --stack sodate --stage dev
 
 Sets the stage's environment variables (table names, bucket, queue, the admin

@@ -1,0 +1,151 @@
+"""The functions and the API, shipped by Chalice: `chalice deploy` / `chalice delete` for a stage,
+and what Chalice recorded about them (.chalice/deployed/<stage>.json: the API URL, the functions).
+
+Chalice writes that record only when a deploy succeeds.  One that fails part-way (a throttled or
+refused call; against the emulator, always at the REST API) has already made functions, their
+queue and stream subscriptions and their schedules, and no record names them: the next deploy
+subscribes the functions a second time (AWS refuses, the mapping exists) and `chalice delete`
+leaves them behind.  So Chalice's own deployer runs here -- the very steps of `chalice deploy`, in
+a child process, because loading app.py puts the stage's environment into the process -- and, when
+it fails, what its executor had made is merged into the record before the error is passed on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class FunctionsError(RuntimeError):
+    """Chalice failed; `operation` is the AWS call that failed (e.g. ImportRestApi), when one did.
+    Chalice's own message (`message`) has already been printed."""
+
+    def __init__(self, action: str, message: str, operation: str | None = None, status: int | None = None):
+        self.action = action
+        self.message = message
+        self.operation = operation
+        self.status = status
+        where = f" at {operation} (HTTP {status})" if operation else ""
+        super().__init__(f"chalice {action} failed{where} (its message is above)")
+
+
+def record_path(project_dir: Path, stage: str) -> Path:
+    return project_dir / ".chalice" / "deployed" / f"{stage}.json"
+
+
+def recorded(project_dir: Path, stage: str) -> list[dict[str, Any]]:
+    """What Chalice has deployed for the stage, as it recorded it (empty when nothing)."""
+    path = record_path(project_dir, stage)
+    if not path.exists():
+        return []
+    resources: list[dict[str, Any]] = json.loads(path.read_text()).get("resources", [])
+    return resources
+
+
+def api_url(project_dir: Path, stage: str) -> str | None:
+    for resource in recorded(project_dir, stage):
+        if resource.get("resource_type") == "rest_api":
+            return str(resource["rest_api_url"]).rstrip("/")
+    return None
+
+
+def deploy(project_dir: Path, stage: str, env: dict[str, str] | None = None) -> None:
+    """`chalice deploy --stage <stage>` in `project_dir`, with `env` added to its environment."""
+    _run("deploy", project_dir, stage, env or {})
+
+
+def delete(project_dir: Path, stage: str) -> None:
+    """`chalice delete --stage <stage>`: removes what the record names."""
+    _run("delete", project_dir, stage, {})
+
+
+def _run(action: str, project_dir: Path, stage: str, env: dict[str, str]) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        result = Path(scratch) / "result.json"
+        command = [sys.executable, "-m", "infra.functions", action, "--stage", stage]
+        command += ["--project-dir", str(project_dir), "--result", str(result)]
+        done = subprocess.run(command, cwd=ROOT, env={**os.environ, **env}, check=False)
+        outcome = json.loads(result.read_text()) if result.exists() else {}
+    if done.returncode != 0:
+        raise FunctionsError(
+            action,
+            outcome.get("error", f"exit status {done.returncode}"),
+            outcome.get("operation"),
+            outcome.get("status"),
+        )
+
+
+# --- the child process ---------------------------------------------------------------------
+def merge(earlier: list[dict[str, Any]], made: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The record after a failed deploy: what it made or updated, and what earlier deploys made
+    that it had not reached yet (it records per resource name)."""
+    by_name = {r["name"]: r for r in earlier}
+    by_name.update({r["name"]: r for r in made})
+    return list(by_name.values())
+
+
+def _failed_call(error: BaseException) -> tuple[str | None, int | None]:
+    """The AWS operation and HTTP status behind a Chalice error, when there is one."""
+    seen: BaseException | None = error
+    while seen is not None:
+        operation = getattr(seen, "operation_name", None)
+        response = getattr(seen, "response", None)
+        if operation and isinstance(response, dict):
+            return str(operation), response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        seen = getattr(seen, "original_error", None) or seen.__cause__
+    return None, None
+
+
+def _child(action: str, stage: str, project_dir: Path, result: Path) -> int:
+    from chalice.cli.factory import CLIFactory
+    from chalice.deploy.deployer import ChaliceDeploymentError, ResultsRecorder
+    from chalice.utils import UI, OSUtils
+
+    os.environ["AWS_CHALICE_CLI_MODE"] = "true"  # as the chalice command sets it
+    os.chdir(project_dir)
+    factory = CLIFactory(str(project_dir), environ=os.environ)
+    config = factory.create_config_obj(chalice_stage_name=stage)
+    session = factory.create_botocore_session()
+    ui = UI()
+    if action == "delete":
+        deployer = factory.create_deletion_deployer(session=session, ui=ui)
+    else:
+        deployer = factory.create_default_deployer(session=session, config=config, ui=ui)
+    earlier = recorded(project_dir, stage)
+    try:
+        deployed = deployer.deploy(config, chalice_stage_name=stage)
+    except ChaliceDeploymentError as error:
+        if action == "deploy":
+            # Chalice keeps what its executor made in `resource_values` (chalice 1.34, pinned).
+            made = deployer._executor.resource_values
+            record = {"resources": merge(earlier, made), "schema_version": "2.0", "backend": "api"}
+            ResultsRecorder(osutils=OSUtils()).record_results(record, stage, str(project_dir))
+        operation, status = _failed_call(error)
+        result.write_text(json.dumps({"error": str(error), "operation": operation, "status": status}))
+        print(error, file=sys.stderr)
+        return 2
+    if action == "deploy":
+        factory.create_deployment_reporter(ui=ui).display_report(deployed)
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run chalice deploy/delete (used by infra/deploy.py).")
+    parser.add_argument("action", choices=["deploy", "delete"])
+    parser.add_argument("--stage", required=True)
+    parser.add_argument("--project-dir", type=Path, default=ROOT)
+    parser.add_argument("--result", type=Path, required=True)
+    args = parser.parse_args()
+    sys.exit(_child(args.action, args.stage, args.project_dir.resolve(), args.result))
+
+
+if __name__ == "__main__":
+    main()
