@@ -229,9 +229,11 @@ def _wait_for_report(s3: Any, bucket: str, key: str, timeout: float = 1800) -> d
     while time.monotonic() < deadline:
         try:
             report: dict[str, Any] = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-            return report
+            if report["status"] != "running":  # the report is there, running, from the start
+                return report
         except s3.exceptions.NoSuchKey:
-            time.sleep(0.5)
+            pass
+        time.sleep(0.5)
     raise TimeoutError(key)
 
 

@@ -167,7 +167,7 @@ def people_entering(env: dict[str, str], people: int = 10_000) -> dict[str, floa
     writer.writerow(["email", "name", "consent"])
     writer.writerows([f"p{i}@example.com", f"P{i}", "yes"] for i in range(people))
     s3.put_object(Bucket=env["SODATE_BUCKET"], Key="imports/people.csv", Body=rows.getvalue().encode())
-    _wait(lambda: _object(s3, env["SODATE_BUCKET"], "results/people.csv.json"), 600)
+    _wait(lambda: _finished(s3, env["SODATE_BUCKET"], "results/people.csv.json"), 600)
     contacts = bootstrap.contact_state().by_emails([f"p{i}@example.com" for i in range(people)])
     engine = bootstrap.runner()
     journeys = bootstrap.definitions().in_force().definitions.journeys
@@ -223,12 +223,13 @@ def _admin(env: dict[str, str], method: str, path: str, body: bytes | None = Non
         return json.loads(answer.read())
 
 
-def _object(s3: Any, bucket: str, key: str) -> bool:
+def _finished(s3: Any, bucket: str, key: str) -> bool:
+    """The import's report is there and final (a running one is written from the start)."""
     try:
-        s3.head_object(Bucket=bucket, Key=key)
+        report = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     except Exception:
         return False
-    return True
+    return bool(report.get("status") != "running")
 
 
 def _wait(check: Any, timeout: float) -> None:

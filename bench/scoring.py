@@ -201,10 +201,11 @@ def _wait_report(s3: Any, bucket: str, key: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            s3.get_object(Bucket=bucket, Key=key)
-            return
+            if json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())["status"] != "running":
+                return
         except s3.exceptions.NoSuchKey:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.2)
     raise TimeoutError(key)
 
 

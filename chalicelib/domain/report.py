@@ -28,9 +28,32 @@ class Counts:
 
 
 @dataclass
+class Progress:
+    """How far an import has got: bytes of the file behind it, and what the pace so far says."""
+
+    bytes_done: int
+    bytes_total: int
+    rows_per_s: float | None  # rows since the import started / seconds since it started
+    seconds_left: float | None  # bytes left at the byte rate so far; None until there is a rate
+
+    @classmethod
+    def of(cls, rows: int, bytes_done: int, bytes_total: int, elapsed_s: float) -> Progress:
+        bytes_done = min(max(bytes_done, 0), bytes_total)
+        if elapsed_s <= 0 or rows <= 0 or bytes_done <= 0:  # no pace yet (the header alone is read)
+            return cls(bytes_done, bytes_total, None, None)
+        byte_rate = bytes_done / elapsed_s
+        return cls(
+            bytes_done,
+            bytes_total,
+            round(rows / elapsed_s, 1),
+            round((bytes_total - bytes_done) / byte_rate, 1),
+        )
+
+
+@dataclass
 class ImportReport:
     file: str
-    status: str  # "imported", "failed", "superseded"
+    status: str  # "running", then "imported" or "failed"
     counts: Counts = field(default_factory=Counts)
     encoding: str | None = None
     delimiter: str | None = None
@@ -41,12 +64,15 @@ class ImportReport:
     errors_file: str | None = None
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
     started_at: str = ""
-    finished_at: str = ""
+    finished_at: str | None = ""  # None while running
     runs: int = 1
+    progress: Progress | None = None
+    updated_at: str = ""
 
     def as_json(self) -> dict[str, Any]:
         body = asdict(self)
         counts = body.pop("counts")
+        body.update(body.pop("progress") or {})
         delimiter = {"\t": "tab", ",": "comma", ";": "semicolon"}.get(self.delimiter or "")
         return {
             "file": self.file,

@@ -6,6 +6,12 @@ nothing.  A file too large for one Lambda run stops at a batch boundary,
 saves a checkpoint (byte offset, counts, the duplicate fingerprints, the
 rejected rows so far) and queues a continuation; the next run resumes with a
 ranged GET from that offset, so no row is imported twice or lost.
+
+The report is there while the import runs: `status: running` with the counts so
+far, bytes done, rate and time left, written when the first run has read the
+header, then every PROGRESS_SECONDS by the clock and at each pause -- a small S3
+put, never a DynamoDB write.  Only a NEW claim starts a report, so a repeated
+event for a finished import leaves its final report as it is.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from chalicelib.domain.contact import Source
 from chalicelib.domain.errors import FileChangedError, TransientError
 from chalicelib.domain.imports import Claim, ObjectCreated
 from chalicelib.domain.mapping import MappingError, resolve_mapping
-from chalicelib.domain.report import ImportReport, errors_csv_header
+from chalicelib.domain.report import ImportReport, Progress, errors_csv_header
 from chalicelib.domain.rows import Rejection, RowParser
 from chalicelib.domain.seen import SeenSet
 from chalicelib.domain.textstream import (
@@ -43,6 +49,7 @@ STATE_PREFIX = ".sodate/imports/"
 ACCEPTED_SUFFIXES = (".csv", ".tsv", ".txt")
 LEASE_SECONDS = 16 * 60
 SAFETY_MS = 90_000  # stop this long before Lambda's deadline
+PROGRESS_SECONDS = 5.0  # the running report is rewritten at most this often (and at each pause)
 
 
 class ImportBusyError(TransientError):
@@ -73,7 +80,8 @@ class Importer:
             raise ImportBusyError(f"{event.key} is being imported by another run.")
         if claim is Claim.RESUME and saved:
             return self._run(Checkpoint.from_json(saved), remaining_ms)
-        checkpoint = Checkpoint(event.import_id, event.key, event.etag, event.size, self._iso())
+        now = self._now()
+        checkpoint = Checkpoint(event.import_id, event.key, event.etag, event.size, _iso(now), now)
         return self._start(checkpoint, remaining_ms)
 
     def continue_import(self, import_id: str, remaining_ms: Callable[[], int]) -> ImportReport | None:
@@ -127,6 +135,8 @@ class Importer:
 
     def _run(self, cp: Checkpoint, remaining_ms: Callable[[], int]) -> ImportReport | None:
         cp.runs += 1
+        if cp.runs == 1:  # a resumed run carries on from the report its last pause wrote
+            self._progress(cp)
         seen = self._load_seen(cp)
         with tempfile.SpooledTemporaryFile(
             max_size=1 << 20, mode="w+", encoding="utf-8", newline=""
@@ -150,6 +160,7 @@ class Importer:
         )
         parser = RowParser(cp.get_mapping())
         rows_this_run = 0
+        next_report = self._now() + PROGRESS_SECONDS
         try:
             chunks = self.files.read_chunks(cp.key, cp.offset, cp.etag)
             lines = iter_lines(chunks, cp.get_encoding(), cp.offset)
@@ -169,6 +180,9 @@ class Importer:
                     if self._should_pause(rows_this_run, remaining_ms):
                         self._pause(cp, seen, errors)
                         return None
+                    if self._now() >= next_report:
+                        self._progress(cp)
+                        next_report = self._now() + PROGRESS_SECONDS
             batcher.flush()
         except FileChangedError:
             return self._fail(
@@ -187,6 +201,7 @@ class Importer:
         self._save_error_part(cp, errors)
         self.files.put_bytes(_state_key(cp, "seen.bin"), seen.to_bytes(), "application/octet-stream")
         self.ledger.save(cp.import_id, cp.to_json(), self._now(), release=True)
+        self._progress(cp)  # before the continuation is queued: it never lands after the final report
         self.continuations.continue_import(cp.import_id)
 
     # --- results --------------------------------------------------------------
@@ -209,14 +224,28 @@ class Importer:
         self._clean_state(cp)
         return self._publish(cp, report)
 
+    def _progress(self, cp: Checkpoint) -> None:
+        """The running report: what the checkpoint holds so far (an S3 put, no ledger write)."""
+        self._put_report(cp, self._report(cp, "running"))
+
     def _publish(self, cp: Checkpoint, report: ImportReport) -> ImportReport:
-        body = json.dumps(report.as_json(), ensure_ascii=False, indent=2).encode("utf-8")
-        self.files.put_bytes(f"{_results(cp.key)}.json", body, "application/json")
+        body = self._put_report(cp, report)
         self.ledger.finish(cp.import_id, body.decode("utf-8"), self._now())
         return report
 
+    def _put_report(self, cp: Checkpoint, report: ImportReport) -> bytes:
+        body = json.dumps(report.as_json(), ensure_ascii=False, indent=2).encode("utf-8")
+        self.files.put_bytes(f"{_results(cp.key)}.json", body, "application/json")
+        return body
+
     def _report(self, cp: Checkpoint, status: str) -> ImportReport:
+        now = self._now()
         mapping = cp.get_mapping() if cp.mapping else None
+        done = cp.size if status == "imported" else cp.offset
+        started = cp.started or datetime.fromisoformat(cp.started_at).timestamp()  # an older checkpoint
+        progress = Progress.of(cp.counts.rows, done, cp.size, now - started)
+        if status == "failed":
+            progress.seconds_left = None
         return ImportReport(
             file=cp.key,
             status=status,
@@ -228,8 +257,10 @@ class Importer:
             warnings=list(mapping.warnings) if mapping else [],
             rejected_by_reason=dict(sorted(cp.rejected_by_reason.items())),
             started_at=cp.started_at,
-            finished_at=self._iso(),
+            finished_at=None if status == "running" else _iso(now),
             runs=cp.runs,
+            progress=progress,
+            updated_at=_iso(now),
         )
 
     def _save_error_part(self, cp: Checkpoint, errors: IO[str]) -> None:
@@ -279,7 +310,11 @@ class Importer:
         return self.clock()
 
     def _iso(self) -> str:
-        return datetime.fromtimestamp(self.clock(), UTC).isoformat(timespec="seconds")
+        return _iso(self.clock())
+
+
+def _iso(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds")
 
 
 def _broken(reason: str, line: int, values: list[str]) -> Rejection:

@@ -18,6 +18,7 @@ class Checkpoint:
     etag: str
     size: int
     started_at: str
+    started: float = 0.0  # the same moment by the clock, for the report's rate and time left
     offset: int = 0  # file offset of the next unread record
     next_line: int = 2
     encoding: dict[str, Any] = field(default_factory=dict)

@@ -112,6 +112,34 @@ def test_a_long_import_checkpoints_and_continues_through_the_queue(aws, api):
     assert count == 1000
 
 
+def test_the_report_of_a_long_import_is_readable_while_it_runs(aws, api):
+    """One Lambda run (one batch, then a pause): the report already says how far it got."""
+    s3, sqs = aws["session"].client("s3"), aws["session"].client("sqs")
+    rows = "".join(f"r{i}@example.com,R{i}\n" for i in range(500))
+    body = f"email,name\n{rows}".encode()
+    s3.put_object(Bucket=aws["Bucket"], Key="imports/running.csv", Body=body)
+    (created,) = [b for b in queued_bodies(sqs, aws["ImportQueueUrl"]) if "ObjectCreated" in b]
+
+    def deliver(message: str) -> None:
+        api.lambda_.invoke(
+            "import_file", api.events.generate_sqs_event(queue_name="q", message_bodies=[message])
+        )
+
+    deliver(created)
+    running = results(s3, aws["Bucket"], "running.csv")
+    assert (running["status"], running["runs"], running["finished_at"]) == ("running", 1, None)
+    assert 0 < running["rows"] == running["created"] < 500
+    assert 0 < running["bytes_done"] < running["bytes_total"] == len(body)
+
+    while bodies := queued_bodies(sqs, aws["ImportQueueUrl"]):
+        for message in bodies:
+            deliver(message)
+    done = results(s3, aws["Bucket"], "running.csv")
+    assert (done["status"], done["created"], done["bytes_done"]) == ("imported", 500, len(body))
+    deliver(created)  # S3 delivers the event again
+    assert results(s3, aws["Bucket"], "running.csv") == done, "a repeated S3 event leaves the final report"
+
+
 def test_a_repeated_s3_event_imports_once(aws, api):
     s3, sqs = aws["session"].client("s3"), aws["session"].client("sqs")
     s3.put_object(Bucket=aws["Bucket"], Key="imports/people.csv", Body=CSV.encode())

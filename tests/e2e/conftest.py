@@ -49,8 +49,16 @@ class Stack:
                 time.sleep(0.2)
         raise AssertionError(f"{key} did not appear within {timeout}s")
 
-    def report(self, name: str) -> dict[str, Any]:
-        return json.loads(self.result(f"results/{name}.json"))
+    def report(self, name: str, timeout: float = 60) -> dict[str, Any]:
+        """The import's final report: a running one is there from the start, so wait past it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            report: dict[str, Any] = json.loads(self.result(f"results/{name}.json", timeout))
+            if report["status"] != "running":
+                return report
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{name} was still running after {timeout}s: {report}")
+            time.sleep(0.2)
 
     def api(self, path: str, token: str | None = "admin", method: str = "GET") -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {self.env['SODATE_ADMIN_TOKEN']}"} if token else {}

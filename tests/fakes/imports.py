@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from chalicelib.domain.contact import Contact
@@ -42,10 +42,15 @@ class MemoryContactStore:
 
 
 class MemoryFiles:
-    def __init__(self, chunk_bytes: int = 64 * 1024) -> None:
+    """The bucket.  `on_chunk` runs as each chunk of a streamed read is handed over (a test's
+    clock can move with it); `versions` keeps every body put under a key, in order."""
+
+    def __init__(self, chunk_bytes: int = 64 * 1024, on_chunk: Callable[[], None] | None = None) -> None:
         self.objects: dict[str, bytes] = {}
         self.chunk_bytes = chunk_bytes
         self.etags: dict[str, str] = {}
+        self.versions: dict[str, list[bytes]] = {}
+        self.on_chunk = on_chunk
 
     def put(self, key: str, body: bytes) -> str:
         self.objects[key] = body
@@ -57,6 +62,8 @@ class MemoryFiles:
             raise FileChangedError(key)
         data = self.objects[key]
         for offset in range(start, len(data), self.chunk_bytes):
+            if self.on_chunk:
+                self.on_chunk()
             yield data[offset : offset + self.chunk_bytes]
 
     def get_bytes(self, key: str) -> bytes | None:
@@ -64,6 +71,7 @@ class MemoryFiles:
 
     def put_bytes(self, key: str, body: bytes, content_type: str) -> None:
         self.objects[key] = body
+        self.versions.setdefault(key, []).append(body)
 
     def put_file(self, key: str, body: IO[bytes], content_type: str) -> None:
         self.objects[key] = body.read()
@@ -76,25 +84,32 @@ class MemoryFiles:
 
 
 class MemoryLedger:
+    """The imports table; `writes` counts what would be DynamoDB writes."""
+
     def __init__(self) -> None:
         self.imports: dict[str, dict[str, Any]] = {}
+        self.writes = 0
 
     def claim(self, import_id: str, key: str, now: float, lease_seconds: int) -> tuple[Claim, str | None]:
         held = self.imports.get(import_id)
         if held is None:
+            self.writes += 1
             self.imports[import_id] = {"status": "running", "lease": now + lease_seconds, "checkpoint": None}
             return Claim.NEW, None
         if held["status"] == "done":
             return Claim.DONE, None
         if held["lease"] > now:
             return Claim.BUSY, None
+        self.writes += 1
         held["lease"] = now + lease_seconds
         return Claim.RESUME, held["checkpoint"]
 
     def save(self, import_id: str, checkpoint_json: str, now: float, release: bool) -> None:
+        self.writes += 1
         self.imports[import_id].update(checkpoint=checkpoint_json, lease=0 if release else now)
 
     def finish(self, import_id: str, report_json: str, now: float) -> None:
+        self.writes += 1
         self.imports[import_id].update(status="done", report=report_json, checkpoint=None, lease=0)
 
     def checkpoint_of(self, import_id: str) -> str | None:

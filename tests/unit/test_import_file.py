@@ -10,15 +10,24 @@ import pytest
 from chalicelib.domain.emails import email_hash
 from chalicelib.domain.imports import ObjectCreated
 from chalicelib.services.import_file import Importer
-from tests.fakes import MemoryConsentLedger, MemoryContactStore, MemoryFiles, MemoryLedger, QueuedWork
+from tests.fakes import (
+    FakeClock,
+    MemoryConsentLedger,
+    MemoryContactStore,
+    MemoryFiles,
+    MemoryLedger,
+    QueuedWork,
+)
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 class World:
-    def __init__(self, rows_per_run: int = 0) -> None:
+    def __init__(self, rows_per_run: int = 0, seconds_per_chunk: float = 0.0) -> None:
+        """`seconds_per_chunk`: reading each 1,000 bytes of a file takes that long on the clock."""
+        self.clock = FakeClock(NOW)
         self.store = MemoryContactStore()
-        self.files = MemoryFiles(chunk_bytes=1000)
+        self.files = MemoryFiles(chunk_bytes=1000, on_chunk=lambda: self.clock.travel(seconds_per_chunk))
         self.ledger = MemoryLedger()
         self.queue = QueuedWork()
         self.consent = MemoryConsentLedger()
@@ -28,7 +37,7 @@ class World:
             self.files,
             self.ledger,
             self.queue,
-            clock=NOW.timestamp,
+            clock=self.clock,
             consent=self.consent,
             new_id=lambda: f"c{next(ids):06d}",
             rows_per_run=rows_per_run,
@@ -41,12 +50,24 @@ class World:
 
     def deliver(self, event: ObjectCreated) -> dict:
         self.importer.object_created(event, lambda: 900_000)
-        while self.queue.queued:  # what SQS and the next Lambda run do
-            self.importer.continue_import(self.queue.queued.pop(0), lambda: 900_000)
+        self.deliver_queued()
         return self.report(event.key)
+
+    def deliver_queued(self) -> dict | None:
+        """What SQS and the next Lambda runs do; the report of the import last carried on."""
+        key = None
+        while self.queue.queued:
+            import_id = self.queue.queued.pop(0)
+            key = json.loads(self.ledger.imports[import_id]["checkpoint"] or "{}").get("key", key)
+            self.importer.continue_import(import_id, lambda: 900_000)
+        return self.report(key) if key else None
 
     def report(self, key: str) -> dict:
         return json.loads(self.files.text(f"results/{key.removeprefix('imports/')}.json"))
+
+    def reports(self, key: str) -> list[dict]:
+        """Every version of the report that was written, in order."""
+        return [json.loads(b) for b in self.files.versions[f"results/{key.removeprefix('imports/')}.json"]]
 
     def errors(self, key: str) -> list[list[str]]:
         return list(
@@ -216,3 +237,113 @@ def test_an_import_under_imports_config_never_overwrites_a_definitions_verdict()
     assert world.files.objects["results/config/segments.yml.json"] == verdict
     report = json.loads(world.files.text("results/imports/config/segments.yml.json"))
     assert report["status"] == "failed" and report["error"]["reason"] == "not_csv"
+
+
+# --- the report while the import runs ------------------------------------------------------------
+
+COUNTS = ("created", "updated", "unchanged", "rejected", "duplicates")
+
+
+def at(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp()
+
+
+def test_a_long_import_has_a_running_report_with_growing_rows_bytes_and_a_shrinking_eta():
+    world = World(seconds_per_chunk=0.25)  # 4 KB a second: the 190 KB file takes about 48 s
+    event = world.drop("big.csv", big_file(3000))
+    final = world.deliver(event)
+
+    first, *running = [r for r in world.reports(event.key) if r["status"] == "running"]
+    assert (first["rows"], first["bytes_total"], first["finished_at"]) == (0, event.size, None)
+    assert 0 < first["bytes_done"] < 100, "written as soon as the header is read, before any row"
+    assert first["mapping"] == {"email": "email", "name": "name", "purchase_count": "purchase_count"}
+    assert first["rows_per_s"] is None and first["seconds_left"] is None, "no pace yet"
+
+    assert len(running) >= 6
+    for before, after in zip([first, *running], running, strict=False):
+        assert after["rows"] > before["rows"] and after["bytes_done"] > before["bytes_done"]
+        assert after["seconds_left"] < (before["seconds_left"] or float("inf"))
+        assert at(after["updated_at"]) - at(before["updated_at"]) >= 5, "at most one report per 5 s"
+    for report in running:
+        assert report["bytes_done"] <= report["bytes_total"] == event.size
+        assert report["rows"] == sum(report[k] for k in COUNTS)
+        assert 3000 / 48 * 0.8 < report["rows_per_s"] < 3000 / 48 * 1.25
+        eta = at(report["updated_at"]) + report["seconds_left"]
+        assert abs(eta - at(final["finished_at"])) <= 3, "the time left was about right"
+
+    assert final["status"] == "imported" and final["finished_at"] and final["seconds_left"] == 0
+    assert final["bytes_done"] == final["bytes_total"] == event.size
+    assert (final["rows"], final["created"], final["duplicates"], final["rejected"]) == (3031, 2950, 50, 31)
+    assert final["rows_per_s"] == round(3031 / (world.clock.now - NOW.timestamp()), 1)
+
+
+def test_progress_reports_add_no_database_writes():
+    body = big_file(3000)
+    still, paced = World(), World(seconds_per_chunk=0.25)
+    still.deliver(still.drop("big.csv", body))
+    paced.deliver(paced.drop("big.csv", body))
+    assert len(paced.reports("imports/big.csv")) > len(still.reports("imports/big.csv")) + 5
+    assert paced.store.write_calls == still.store.write_calls
+    assert paced.ledger.writes == still.ledger.writes
+
+
+def test_a_resumed_import_keeps_reporting_with_its_totals_carried_over():
+    world = World(rows_per_run=300, seconds_per_chunk=0.25)
+    event = world.drop("big.csv", big_file(1000))
+    world.importer.object_created(event, lambda: 900_000)
+
+    paused = world.report(event.key)
+    assert (paused["status"], paused["runs"]) == ("running", 1)
+    assert 300 <= paused["rows"] < 310, "three batches of 100 people, and the broken rows among them"
+    assert 0 < paused["bytes_done"] < event.size
+    world.clock.travel(30)  # the continuation waits in the queue
+    world.importer.continue_import(world.queue.queued.pop(0), lambda: 900_000)
+
+    resumed = world.report(event.key)
+    assert (resumed["status"], resumed["runs"]) == ("running", 2)
+    assert 600 <= resumed["rows"] < 620 and resumed["rows"] > paused["rows"] + 299, "carried over"
+    assert resumed["started_at"] == paused["started_at"] == NOW.isoformat()
+    assert resumed["bytes_done"] > paused["bytes_done"]
+    assert resumed["created"] > paused["created"] and resumed["rows"] == sum(resumed[k] for k in COUNTS)
+    elapsed = world.clock.now - NOW.timestamp()
+    assert resumed["rows_per_s"] == round(resumed["rows"] / elapsed, 1), "since the start, pauses included"
+    left = (event.size - resumed["bytes_done"]) / (resumed["bytes_done"] / elapsed)
+    assert resumed["seconds_left"] == round(left, 1)
+
+    final = world.deliver_queued()
+    assert final["status"] == "imported" and final["runs"] == 4 and final["rows"] == 1011
+
+
+def test_a_repeated_event_never_turns_a_finished_report_back_to_running():
+    world = World(rows_per_run=300)
+    event = world.drop("big.csv", big_file(1000))
+    done = world.deliver(event)
+    assert done["status"] == "imported"
+    written = len(world.reports(event.key))
+
+    assert world.importer.object_created(event, lambda: 900_000) is None  # S3 delivers it again
+    assert world.report(event.key) == done and len(world.reports(event.key)) == written
+
+
+def test_a_repeated_event_mid_import_carries_on_and_never_restarts_the_count():
+    world = World(rows_per_run=300)
+    event = world.drop("big.csv", big_file(1000))
+    world.importer.object_created(event, lambda: 900_000)
+    world.importer.object_created(event, lambda: 900_000)  # the same event again, while paused
+    rows = [r["rows"] for r in world.reports(event.key)]
+    assert len(rows) == 3 and rows[0] == 0 and 300 <= rows[1] < 310 and rows[2] > rows[1] + 299
+    final = world.deliver_queued()
+    assert (final["rows"], final["created"]) == (1011, 950), "no row imported twice"
+
+
+def test_a_new_version_of_the_file_starts_a_new_running_report():
+    world = World(rows_per_run=300)
+    first = world.deliver(world.drop("big.csv", big_file(1000)))
+    second = world.drop("big.csv", big_file(500), sequencer="002")  # new bytes, new ETag
+    world.importer.object_created(second, lambda: 900_000)
+
+    running = world.report(second.key)
+    assert running["status"] == "running" and running["bytes_total"] == second.size != first["bytes_total"]
+    assert 300 <= running["rows"] < 310 and running["finished_at"] is None
+    final = world.deliver_queued()
+    assert final["status"] == "imported" and final["rows"] == 506 and final["bytes_done"] == second.size
