@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint bench clean system-deps deploy destroy
+.PHONY: run reset test lint bench clean system-deps deploy destroy
 
 # Progress goes to stderr, so `make bench` prints nothing but figures on stdout.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -18,6 +18,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 run: $(STAMP)
 	$(BIN)/python -m devstack.run
+
+# The local stack's data (.local/state) survives a restart; this forgets it.
+reset: $(STAMP)
+	$(BIN)/python -m devstack.state
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

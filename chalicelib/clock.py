@@ -22,6 +22,11 @@ def travel(seconds: float) -> None:
     _offset += seconds
 
 
+def offset() -> float:
+    """How far the clock has been moved (the local stack keeps it across restarts)."""
+    return _offset
+
+
 def reset() -> None:
     global _offset
     _offset = 0.0

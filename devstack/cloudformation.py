@@ -13,6 +13,8 @@ import re
 import secrets
 import string
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +69,30 @@ class LocalStack:
             if key not in outputs:  # moto drops outputs of the types it skipped
                 outputs[key] = self._resolve(spec["Value"])
         return outputs
+
+    def physical(self, kind: str) -> dict[str, str]:
+        """The deployed resources of one type, logical id -> physical id (a queue's is its URL)."""
+        return {
+            logical: self._physical[logical]
+            for logical, resource in self._template["Resources"].items()
+            if resource["Type"] == kind and logical in self._physical
+        }
+
+    @contextmanager
+    def notifications_paused(self) -> Iterator[None]:
+        """Bucket puts notify nobody meanwhile (a restore is not a marketer dropping files)."""
+        buckets = self.physical("AWS::S3::Bucket")
+        saved = {
+            name: self._s3.get_bucket_notification_configuration(Bucket=name) for name in buckets.values()
+        }
+        for name in buckets.values():
+            self._s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration={})
+        try:
+            yield
+        finally:
+            for name, config in saved.items():
+                config.pop("ResponseMetadata", None)
+                self._s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration=config)
 
     def _wait(self, timeout: float = 60) -> dict[str, Any]:
         deadline = time.monotonic() + timeout

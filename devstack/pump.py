@@ -69,6 +69,7 @@ class QueuePump(threading.Thread):
         self._function = function_name
         self._retry_after = retry_after_s
         self._halt = threading.Event()
+        self.taken: list[str] = []  # bodies handed to the handler and not finished yet
         attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
         self._arn = attrs["Attributes"]["QueueArn"]
         self._region = sqs.meta.region_name
@@ -99,6 +100,7 @@ class QueuePump(threading.Thread):
         if not messages:
             return 0
         event = sqs_event(messages, self._arn, self._region)
+        self.taken = [m["Body"] for m in messages]
         try:
             self._handler(event, LambdaContext(self._function))
         except Exception:
@@ -108,9 +110,15 @@ class QueuePump(threading.Thread):
                     QueueUrl=self._url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=self._retry_after
                 )
             return 0
+        finally:
+            self.taken = []
         for m in messages:
             self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=m["ReceiptHandle"])
         return len(messages)
+
+    @property
+    def queue_url(self) -> str:
+        return self._url
 
 
 class StreamPump(threading.Thread):
@@ -138,17 +146,54 @@ class StreamPump(threading.Thread):
         self.errors: list[Exception] = []  # what the handler raised (tests assert it stays empty)
         self._failures: dict[str, int] = {}
         self._region = streams.meta.region_name
+        self._backlog: list[dict[str, Any]] = []  # records a restart carried over, handed first
         self._discover()
+
+    @property
+    def function_name(self) -> str:
+        return self._function
+
+    def carry_over(self, records: list[dict[str, Any]]) -> None:
+        """Records the stream held unhandled when the last run stopped: handed to the handler
+        before anything new, as the stream would have (a restore writes no stream records)."""
+        self._backlog = list(records)
+
+    def unhandled(self) -> list[dict[str, Any]]:
+        """What the handler has not been given yet (Lambda's record shape), oldest first."""
+        pending = list(self._backlog)
+        for shard, last in list(self._after.items()):
+            while True:
+                answer = self._streams.get_records(ShardIterator=self._iterator(shard, last), Limit=1000)
+                records = answer.get("Records", [])
+                if not records:
+                    break
+                pending += [self._lambda_record(r) for r in records]
+                last = records[-1]["dynamodb"]["SequenceNumber"]
+        return pending
 
     def _discover(self) -> None:
         shards = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"]
         for shard in shards:
             self._after.setdefault(shard["ShardId"], None)
 
-    def _iterator(self, shard: str) -> str:
+    def skip_to_end(self) -> int:
+        """Start after every record the stream holds now (a restore's writes are not news);
+        returns how many were passed over."""
+        passed = 0
+        for shard in list(self._after):
+            while True:
+                answer = self._streams.get_records(ShardIterator=self._iterator(shard), Limit=1000)
+                records = answer.get("Records", [])
+                if not records:
+                    break
+                self._after[shard] = records[-1]["dynamodb"]["SequenceNumber"]
+                passed += len(records)
+        return passed
+
+    def _iterator(self, shard: str, after: str | None = None) -> str:
         """A fresh iterator after the last record handled (iterators expire on AWS after
         15 minutes, and moto's go stale when a failed transaction rolls a table back)."""
-        last = self._after[shard]
+        last = after or self._after[shard]
         position = {"ShardIteratorType": "TRIM_HORIZON"}
         if last is not None:
             position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last}
@@ -171,6 +216,15 @@ class StreamPump(threading.Thread):
 
     def pump_once(self) -> int:
         """Hand every shard's waiting records to the handler once; returns how many."""
+        if self._backlog:
+            batch = self._backlog[:100]
+            try:
+                self._handler({"Records": batch}, LambdaContext(self._function))
+            except Exception as error:
+                self.errors.append(error)
+                log.exception("%s failed on records carried over from the last run", self._function)
+            self._backlog = self._backlog[len(batch) :]  # only now: a save meanwhile keeps them
+            return len(batch)
         delivered = 0
         for shard in list(self._after):
             answer = self._streams.get_records(ShardIterator=self._iterator(shard), Limit=100)

@@ -21,10 +21,11 @@ from typing import Any
 
 import boto3
 
-from devstack import demo_site, lock
+from devstack import demo_site, lock, state
 from devstack.cloudformation import LocalStack
 from devstack.emulator import Emulator, free_port
 from devstack.pump import QueuePump, Schedule, StreamPump
+from devstack.state import LocalState, Resources, Restored
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
@@ -38,17 +39,36 @@ class Running:
     env: dict[str, str]
     server: Any = None
     threads: list[threading.Thread] = field(default_factory=list)
-    pumps: list[QueuePump] = field(default_factory=list)
+    pumps: list[Any] = field(default_factory=list)
     extra_servers: list[Any] = field(default_factory=list)
+    state: LocalState | None = None
+    restored: Restored | None = None
+    _saving: threading.Lock = field(default_factory=threading.Lock)
+
+    def save(self) -> None:
+        """Dump the local state (on stop, and every few minutes while running)."""
+        if self.state is None:
+            return
+        from chalicelib import clock
+
+        with self._saving:
+            taken = {p.queue_url: p.taken for p in self.pumps if isinstance(p, QueuePump)}
+            unhandled = {p.function_name: p.unhandled() for p in self.pumps if isinstance(p, StreamPump)}
+            self.state.save(clock.offset(), taken, unhandled)
 
     def stop(self) -> None:
         for pump in self.pumps:
             pump.stop()
+        try:  # a batch being handled is in the dump too: it is handed over again after the restart
+            self.save()
+        except Exception:  # the emulator may already be gone; the last good dump stays
+            logging.getLogger("sodate.state").exception("the local state could not be saved")
         for server in [self.server, *self.extra_servers]:
             if server is not None:
                 server.shutdown()
+        deadline = time.monotonic() + 3  # a handler still busy is a daemon thread: it ends with us
         for thread in self.threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self.emulator.stop()
 
 
@@ -59,6 +79,8 @@ def start(
     rows_per_run: int = 0,
     sweep_seconds: float = 60,
     examples: bool = True,
+    durable: bool = True,
+    save_every: float = 300,
 ) -> Running:
     emulator = Emulator(free_port(moto_port), local_dir / "moto.log")
     emulator.start()
@@ -72,7 +94,15 @@ def start(
         }
         os.environ.update(aws)
         session = boto3.session.Session(region_name=REGION)
-        outputs = LocalStack(session, "sodate").deploy({"Prefix": "sodate"})
+        stack = LocalStack(session, "sodate")
+        outputs = stack.deploy({"Prefix": "sodate"})
+        if durable:
+            running.state = LocalState(session, _resources(stack), local_dir)
+            if running.state.exists():
+                running.restored = running.state.restore(stack.notifications_paused)
+                from chalicelib import clock
+
+                clock.travel(running.restored.clock_offset)
         token = session.client("secretsmanager").get_secret_value(SecretId=outputs["AdminTokenSecret"])[
             "SecretString"
         ]
@@ -115,13 +145,46 @@ def start(
         _serve_api(running, api_port)
         env["SODATE_DEMO_URL"] = _serve_demo(running, env)
         _start_pumps(running, session, sweep_seconds)
-        if examples:
+        if durable and save_every > 0:
+            autosave = Autosave(running, save_every)
+            autosave.start()
+            running.pumps.append(autosave)
+            running.threads.append(autosave)
+        if examples and running.restored is None:
             _load_examples(session, env["SODATE_BUCKET"])
         _write_env(local_dir / "env", env)
     except BaseException:
         running.stop()
         raise
     return running
+
+
+class Autosave(threading.Thread):
+    """Saves the local state every `every_s` seconds, so a killed run loses at most that much."""
+
+    def __init__(self, running: Running, every_s: float) -> None:
+        super().__init__(name="autosave", daemon=True)
+        self._running, self._every = running, every_s
+        self._halt = threading.Event()
+
+    def stop(self) -> None:
+        self._halt.set()
+
+    def run(self) -> None:
+        while not self._halt.wait(self._every):
+            try:
+                self._running.save()
+            except Exception:
+                logging.getLogger("sodate.state").exception("autosave failed; the last dump stays")
+
+
+def _resources(stack: LocalStack) -> Resources:
+    return Resources(
+        tables=stack.physical("AWS::DynamoDB::Table"),
+        buckets=stack.physical("AWS::S3::Bucket"),
+        queues=stack.physical("AWS::SQS::Queue"),
+        secrets=stack.physical("AWS::SecretsManager::Secret"),
+    )
 
 
 def _serve_api(running: Running, port: int) -> None:
@@ -138,8 +201,13 @@ def _serve_api(running: Running, port: int) -> None:
 def _serve_demo(running: Running, env: dict[str, str]) -> str:
     """The local demo site: a few pages carrying the tag, registered as SODATE_SITE_ID."""
     from chalicelib import bootstrap
+    from chalicelib.domain.errors import NotFoundError
 
-    bootstrap.sites().register({"name": "Local demo", "domains": ["localhost", "127.0.0.1"]}, LOCAL_SITE_ID)
+    sites = bootstrap.sites()
+    try:
+        sites.find(LOCAL_SITE_ID)  # restored from the last run
+    except NotFoundError:
+        sites.register({"name": "Local demo", "domains": ["localhost", "127.0.0.1"]}, LOCAL_SITE_ID)
     server = demo_site.serve(env["SODATE_API"], LOCAL_SITE_ID)
     thread = threading.Thread(target=server.serve_forever, name="demo", daemon=True)
     thread.start()
@@ -166,6 +234,11 @@ def _start_pumps(running: Running, session: Any, sweep_seconds: float) -> None:
         Schedule(app.rfm, "rfm", 3600),
         Schedule(app.dates, "dates", 3600),  # daily on AWS; a second pass on a day enters nobody
     ]
+    if running.restored is not None:  # the restore's own stream records are not news
+        for pump in pumps:
+            if isinstance(pump, StreamPump):
+                pump.skip_to_end()
+                pump.carry_over(running.restored.stream_records.get(pump.function_name, []))
     for pump in pumps:
         pump.start()
         running.pumps.append(pump)
@@ -219,6 +292,13 @@ def main(argv: list[str] | None = None) -> int:
         default=60,
         help="how often the sweep runs (EventBridge runs it every minute)",
     )
+    parser.add_argument("--reset", action="store_true", help="forget the saved local state first")
+    parser.add_argument(
+        "--save-every",
+        type=float,
+        default=300,
+        help="seconds between saves of the local state while running (it is saved on stop too)",
+    )
     args = parser.parse_args(argv)
     # Sodate's own events are JSON lines (chalicelib/logs.py); the AWS SDK's chatter only when asked.
     aws_level = logging.INFO if os.environ.get("SODATE_LOG_AWS") else logging.WARNING
@@ -230,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     except lock.StackRunningError as error:
         print(error, file=sys.stderr, flush=True)
         return 1
+    if args.reset and state.reset(args.local_dir):
+        print(f"Forgot the saved local state in {args.local_dir / state.NAME}.", flush=True)
     try:
         return _serve(args, held)
     finally:
@@ -237,8 +319,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace, held: Path) -> int:
-    running = start(args.local_dir, args.moto_port, args.api_port, args.rows_per_run, args.sweep_seconds)
+    running = start(
+        args.local_dir,
+        args.moto_port,
+        args.api_port,
+        args.rows_per_run,
+        args.sweep_seconds,
+        save_every=args.save_every,
+    )
     env = running.env
+    data = args.local_dir / state.NAME
+    if running.restored is not None:
+        kept = f"{data}, restored: {running.restored.describe()}"
+    else:
+        kept = f"{data} (new; examples/config/*.yaml loaded)"
     lock.describe(held, api=env["SODATE_API"], emulator=env["AWS_ENDPOINT_URL"])
     print(
         f"""
@@ -253,7 +347,8 @@ Sodate is running locally.
   event pumps          {env["SODATE_IMPORT_QUEUE_NAME"]} -> app.import_file,
                        events stream -> app.events_changed, contacts stream -> app.contacts_changed
   schedules            tick and sweep every {args.sweep_seconds:g} s, rfm and dates hourly
-  definitions          examples/config/*.yaml loaded into config/
+  local data           {kept}
+                       saved on stop and every {args.save_every:g} s; `make reset` forgets it
   settings             {args.local_dir / "env"}
 
 Try it:

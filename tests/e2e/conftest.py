@@ -60,9 +60,14 @@ class Stack:
                 raise AssertionError(f"{name} was still running after {timeout}s: {report}")
             time.sleep(0.2)
 
-    def api(self, path: str, token: str | None = "admin", method: str = "GET") -> tuple[int, Any]:
+    def api(
+        self, path: str, token: str | None = "admin", method: str = "GET", body: Any = None
+    ) -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {self.env['SODATE_ADMIN_TOKEN']}"} if token else {}
-        request = urllib.request.Request(self.env["SODATE_API"] + path, headers=headers, method=method)
+        data = None if body is None else json.dumps(body).encode()
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(self.env["SODATE_API"] + path, data, headers, method=method)
         try:
             with urllib.request.urlopen(request, timeout=10) as answer:
                 return answer.status, json.loads(answer.read())
@@ -70,31 +75,23 @@ class Stack:
             return error.code, json.loads(error.read() or b"null")
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    local = tmp_path_factory.mktemp("local")
+PORTS = ("--moto-port", "0", "--api-port", "0")
+
+
+def launch(local: Path, *extra: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """`make run` in a process of its own, on free ports, with its data under `local`; returns
+    once it has written its settings (after a restore, if there was one)."""
+    env_file = local / "env"
+    env_file.unlink(missing_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SODATE_"))}
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "devstack.run",
-            "--local-dir",
-            str(local),
-            "--moto-port",
-            "0",
-            "--api-port",
-            "0",
-            "--rows-per-run",
-            "150",
-        ],
+        [sys.executable, "-m", "devstack.run", "--local-dir", str(local), *PORTS, *extra],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    env_file = local / "env"
     deadline = time.monotonic() + 90
     while not env_file.exists():
         if process.poll() is not None or time.monotonic() > deadline:
@@ -108,9 +105,22 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         for line in env_file.read_text().splitlines()
         if "=" in line and not line.startswith("#")
     )
-    yield Stack(values, local)
+    return process, values
+
+
+def stop(process: subprocess.Popen[str]) -> str:
+    """Ctrl-C, as a person stops it; returns what it printed."""
     process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=30) == 0, "Ctrl-C stops the stack cleanly"
+    assert process.wait(timeout=60) == 0, "Ctrl-C stops the stack cleanly"
+    return process.stdout.read() if process.stdout else ""
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    local = tmp_path_factory.mktemp("local")
+    process, values = launch(local, "--rows-per-run", "150")
+    yield Stack(values, local)
+    stop(process)
 
 
 # Headless Chromium says "HeadlessChrome", which Sodate rightly files as a bot;

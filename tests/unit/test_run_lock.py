@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack import lock
+from devstack import lock, state
 
 
 def test_the_lock_is_taken_once_and_says_where_the_stack_answers(tmp_path: Path) -> None:
@@ -45,3 +45,19 @@ def test_a_stale_lock_is_cleared(tmp_path: Path, content: str) -> None:
     finally:
         if sleeper:
             sleeper.kill()
+
+
+def test_make_reset_is_refused_while_the_stack_runs_and_forgets_the_data_after(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved = tmp_path / state.NAME / "meta.json"
+    saved.parent.mkdir()
+    saved.write_text("{}")
+    held = lock.take(tmp_path)  # this process plays the running stack
+    assert state.main(["--local-dir", str(tmp_path)]) == 1
+    assert saved.exists() and "Stop it first" in capsys.readouterr().err
+    lock.release(held)
+    assert state.main(["--local-dir", str(tmp_path)]) == 0
+    assert not saved.parent.exists() and "Forgot" in capsys.readouterr().out
+    assert state.main(["--local-dir", str(tmp_path)]) == 0
+    assert "Nothing saved" in capsys.readouterr().out
