@@ -8,6 +8,7 @@ Human-readable progress goes to stderr.  Figures:
 - end-to-end import on the local stack vs a naive batch_writer() script, same stack, same run
 - the worst `matches` search over the adversarial pattern corpus, and its ratio to a literal
 - segment rules and full contact evaluations (scores, grade, 20 segments, next check) per second
+- `make run` restarted with 10,000 contacts: until the API answers with them (and a fresh start)
 - on the local stack: page view -> hot segment + sales alert latency; writes per scored page view;
   a sign-up form sent -> its confirmation mail accepted by SES
 """
@@ -24,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import patterns, pipeline, scenarios, scoring, segments, signups, stages, tracking
+from bench import patterns, pipeline, restart, scenarios, scoring, segments, signups, stages, tracking
 from bench.data import customer_lines
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,6 +123,17 @@ def stack_in_own_process(flag: str) -> None:
     ).stdout
     FIGURES.write(out)
     FIGURES.flush()
+
+
+def restart_figures(directory: Path) -> None:
+    say(f"make run: a fresh start, then {restart.CONTACTS:,} contacts imported, Ctrl-C, and a restart...")
+    found = restart.figures(directory / "restart")
+    say(f"  restored {found['items']:,.0f} items in {found['restore_s']:.1f} s")
+    figure("local_fresh_start_s", found["fresh_start_s"], "s", None, "lower")
+    figure("local_restart_10k_contacts_s", found["restart_s"], "s", 30, "lower")
+    figure(
+        "local_restart_ratio_to_fresh_start", found["restart_s"] / found["fresh_start_s"], "x", None, "lower"
+    )
 
 
 def cpu_figures(path: Path) -> None:
@@ -245,6 +257,7 @@ def main() -> None:
     parser.add_argument("--only-scoring", action="store_true", help="the scoring figures alone")
     parser.add_argument("--scoring-stack", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--only-scenarios", action="store_true", help="the scenario figures alone")
+    parser.add_argument("--only-restart", action="store_true", help="the local restart figures alone")
     parser.add_argument("--scenario-stack", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sys.stdout = sys.stderr  # whatever else prints (servers, libraries) stays off the figures
@@ -255,6 +268,10 @@ def main() -> None:
     if args.scenario_stack:
         with tempfile.TemporaryDirectory() as tmp:
             scenario_stack_figures(Path(tmp))
+        return
+    if args.only_restart:
+        with tempfile.TemporaryDirectory() as tmp:
+            restart_figures(Path(tmp))
         return
     if args.only_scenarios:
         scenario_figures()
@@ -278,6 +295,7 @@ def main() -> None:
             scoring_stack_in_own_process()
             stack_in_own_process("--scenario-stack")
             local_stack_figures(path, directory, args.rows)
+            restart_figures(directory)
 
 
 if __name__ == "__main__":
