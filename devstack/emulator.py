@@ -47,9 +47,10 @@ class Emulator:
         self._log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self._log_path.open("ab")
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, "-m", "devstack.emulator_server", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=log,
             stderr=subprocess.STDOUT,
+            cwd=Path(__file__).resolve().parent.parent,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -145,6 +145,7 @@ def start(
         _serve_api(running, api_port)
         env["SODATE_DEMO_URL"] = _serve_demo(running, env)
         _start_pumps(running, session, sweep_seconds)
+        env["SODATE_MAILBOX_URL"] = _serve_mailbox(running, session, stack, local_dir)
         if durable and save_every > 0:
             autosave = Autosave(running, save_every)
             autosave.start()
@@ -214,6 +215,30 @@ def _serve_demo(running: Running, env: dict[str, str]) -> str:
     running.threads.append(thread)
     running.extra_servers.append(server)
     return f"http://localhost:{server.server_address[1]}/"
+
+
+def _serve_mailbox(running: Running, session: Any, stack: LocalStack, local_dir: Path) -> str:
+    """What SES took, filed under .local/mailbox and shown on a page; SES's events published."""
+    from devstack import mailbox, mailbox_pages
+
+    account = session.client("sts").get_caller_identity()["Account"]
+    feedback = mailbox.Feedback(
+        session.client("sns"),
+        stack.physical("AWS::SNS::Topic")["MailFeedbackTopic"],
+        running.env["SODATE_CONFIGURATION_SET"],
+        account,
+        REGION,
+    )
+    pump = mailbox.MailPump(running.emulator.endpoint, mailbox.MailStore(local_dir / mailbox.NAME), feedback)
+    pump.start()
+    running.pumps.append(pump)
+    running.threads.append(pump)
+    server = mailbox_pages.serve(pump)
+    thread = threading.Thread(target=server.serve_forever, name="mailbox-pages", daemon=True)
+    thread.start()
+    running.threads.append(thread)
+    running.extra_servers.append(server)
+    return f"http://127.0.0.1:{server.server_address[1]}/"
 
 
 def _start_pumps(running: Running, session: Any, sweep_seconds: float) -> None:
@@ -343,7 +368,8 @@ Sodate is running locally.
   demo site            {env["SODATE_DEMO_URL"]}  (site id {env["SODATE_SITE_ID"]})
   sign-up form         {env["SODATE_DEMO_URL"]}newsletter, and on its own page:
                        {env["SODATE_API"]}/forms/{env["SODATE_SITE_ID"]}/newsletter
-  mail sent (SES)      {env["AWS_ENDPOINT_URL"]}/moto-api/  (SES -> RawMessage)
+  mailbox              {env["SODATE_MAILBOX_URL"]}  (what SES took; SES's delivery, bounce
+                       and complaint events are published to the feedback queue as on AWS)
   event pumps          {env["SODATE_IMPORT_QUEUE_NAME"]} -> app.import_file,
                        events stream -> app.events_changed, contacts stream -> app.contacts_changed
   schedules            tick and sweep every {args.sweep_seconds:g} s, rfm and dates hourly

@@ -273,7 +273,7 @@ class LocalState:
 def reset(local_dir: Path) -> bool:
     """Forget the saved state; True when there was some."""
     found = False
-    for name in (NAME, NAME + ".new", NAME + ".old"):
+    for name in (NAME, NAME + ".new", NAME + ".old", "mailbox"):
         path = local_dir / name
         if path.exists():
             shutil.rmtree(path)

@@ -226,8 +226,9 @@ class MailEvents:
                 self._block(recipient.get("emailAddress", ""), "complained", at)
             if found:
                 self._figure(found, "complained", at)
-        elif kind == "Delivery" and found:
-            self._figure(found, "delivered", at)
+        elif kind == "Delivery":
+            if found:  # a confirmation mail has no scenario to count it in
+                self._figure(found, "delivered", at)
         elif kind not in ("Send", "Open", "Click", "DeliveryDelay", "Reject", "RenderingFailure"):
             logger.warning("unknown SES feedback", extra={"type": kind})
 

@@ -36,11 +36,16 @@ def post(stack: Stack, path: str, body: dict[str, Any]) -> Any:
 
 
 def mails_to(stack: Stack, address: str) -> list[email.message.Message]:
-    # moto's whole state: large after the other end-to-end tests, so read it only once mail is known sent
-    with urllib.request.urlopen(stack.env["AWS_ENDPOINT_URL"] + "/moto-api/data.json", timeout=120) as answer:
-        data = json.loads(answer.read())
-    raw = [m["raw_data"] for m in data.get("ses", {}).get("RawMessage", [])]
-    return [m for m in map(email.message_from_string, raw) if m["To"] == address]
+    """What SES took for one address, oldest first, as the local mailbox filed it (raw MIME)."""
+    mailbox = stack.env["SODATE_MAILBOX_URL"]
+    with urllib.request.urlopen(mailbox + "messages.json", timeout=30) as answer:
+        listed = json.loads(answer.read())["messages"]
+    mails = []
+    for mail in sorted(listed, key=lambda m: int(m["number"])):
+        if address in mail["to"]:
+            with urllib.request.urlopen(f"{mailbox}m/{mail['number']}/raw", timeout=30) as raw:
+                mails.append(email.message_from_bytes(raw.read()))
+    return mails
 
 
 def subject(message: email.message.Message) -> str:
@@ -115,10 +120,11 @@ def test_a_first_time_buyer_walks_the_example_scenario_to_its_goal(stack: Stack,
         post(stack, "/admin/jobs/tick", {})
         status, report = stack.api("/admin/scenarios/first_purchase/report")
         assert status == 200 and report["totals"].get("goal", 0) >= 1, report["totals"]
+        assert report["totals"].get("delivered", 0) >= 3, "SES's delivery events, published locally"
 
     eventually(converted, timeout=120)
     status, contact = stack.api(f"/admin/contacts?email={who}")
     assert status == 200, contact
     _, timeline = stack.api(f"/admin/contacts/{contact['contact_id']}/timeline?limit=100")
     kinds = {entry["kind"] for entry in timeline["hits"]}
-    assert {"scenario_enter", "mail_sent", "email_click", "scenario_goal"} <= kinds
+    assert {"scenario_enter", "mail_sent", "mail_delivered", "email_click", "scenario_goal"} <= kinds
