@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from .mail.cap import Cap, frees_at
 from .scenarios import Window
@@ -47,7 +47,10 @@ class Hold:
             found["refusal"] = self.refusal
         if self.retry_at is None:
             return found | {"then": "skipped"}
-        return found | {"then": "retry", "retry_at": self.retry_at.astimezone(zone).isoformat()}
+        at = self.retry_at.astimezone(zone)
+        if at.microsecond:  # to the second, never before the place is due again
+            at = at.replace(microsecond=0) + timedelta(seconds=1)
+        return found | {"then": "retry", "retry_at": at.isoformat()}
 
 
 def deferral(
