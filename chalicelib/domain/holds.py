@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
+from .consent import REFUSALS
 from .mail.cap import Cap, frees_at
 from .scenarios import Window
 
@@ -28,7 +29,6 @@ SEND_WINDOW = "send_window"
 FREQUENCY_CAP = "frequency_cap"
 CONSENT = "consent"
 SUPPRESSED = "suppressed"
-REFUSALS = frozenset({"not_subscribed", "paused", "topic_off"})  # consent.refusal's answers
 
 
 @dataclass(frozen=True)
