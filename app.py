@@ -293,9 +293,10 @@ def sweep(event: Any) -> None:
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))
-def tick(event: Any) -> None:
-    """Scenario steps that are due: mails, waits ending, branches (bounded; the next tick goes on)."""
-    bootstrap.runner().tick(_remaining_ms(event.context))
+def tick(event: Any) -> dict[str, Any]:
+    """Scenario steps that are due: mails, waits ending, branches (bounded; the next tick goes on).
+    Answers what it did, as `POST /admin/jobs/tick` does: walked, tasks, sent, held by reason."""
+    return bootstrap.runner().tick(_remaining_ms(event.context))
 
 
 @app.on_sqs_message(queue=FEEDBACK_QUEUE, batch_size=10)

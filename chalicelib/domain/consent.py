@@ -80,6 +80,9 @@ def imported(at: str, file: str, line: int, status: str) -> ConsentEntry:
     return ConsentEntry(at, change, "import", "import", status, {"file": file, "row": str(line)})
 
 
+REFUSALS = frozenset({"not_subscribed", "paused", "topic_off"})  # what `refusal` may answer
+
+
 def refusal(contact: Mapping[str, Any], topic: str | None, now_iso: str) -> str | None:
     """Why a mail about `topic` may not go to this person now (None: it may).
 

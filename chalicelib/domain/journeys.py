@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .days import iso_day
+from .holds import Hold
 from .scenarios import WEEKDAYS, MailTest, Scenario, Step, clock_time
 from .segments.patterns import Glob
 from .segments.rules import Compiled
@@ -91,6 +92,7 @@ def key_parts(key: str) -> tuple[str, str, str]:
 class Walk:
     actions: list[Action]
     journey: Journey | None  # None: the person has left the scenario
+    held: Hold | None = None  # the send the person waits at (on `journey.step`), and why
 
 
 def advance(
@@ -100,13 +102,14 @@ def advance(
     holds: Callable[[Compiled | MailTest], bool],
     goal_reached: bool = False,
     zone: tzinfo = UTC,
-    defer: Callable[[Step], datetime | None] = lambda step: None,
+    defer: Callable[[Step], Hold | None] = lambda step: None,
     event_seen: bool = False,
 ) -> Walk:
     """Move one person as far as they can go now: do the steps that are due, stop at a wait.
 
     `defer` may hold a send back (quiet hours, the frequency cap): the person stays on that
-    step until the time it gives.  `event_seen` ends a wait for an event early."""
+    step until the hold's `retry_at`, and the walk says why (`Walk.held`); the place is not
+    due again before then.  `event_seen` ends a wait for an event early."""
     actions: list[Action] = []
     if goal_reached:
         return Walk([_action("goal", journey, journey.step, scenario.goal)], None)
@@ -135,10 +138,10 @@ def advance(
         elif step.kind == "exit":
             return Walk([*actions, _action("exit", journey, step.id, None)], None)
         else:
-            later = defer(step) if step.kind == "send" else None
-            if later is not None and later > now:
-                journey.due_at = later
-                return Walk(actions, journey)
+            hold = defer(step) if step.kind == "send" else None
+            if hold is not None and hold.retry_at is not None and hold.retry_at > now:
+                journey.due_at = hold.retry_at
+                return Walk(actions, journey, hold)
             actions.append(_action(step.kind, journey, step.id, step.spec))
             step_id = step.next
     raise RuntimeError(f"scenario {scenario.name}: no wait within {MAX_STEPS_PER_ADVANCE} steps")

@@ -3,8 +3,11 @@ in memory and written together at the batch's end (a few calls, not one per pers
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from .holds import HELD
 from .timeline import scenario_entry
 
 
@@ -36,3 +39,36 @@ class Counts:
     def flush(self) -> dict[tuple[str, str, str, str], int]:
         counts, self._counts = self._counts, {}
         return counts
+
+
+@dataclass
+class Ticked:
+    """A tick's answer: people walked, tasks run, and the mails sent and held (by reason) --
+    read off the timeline entries its walks wrote, so it says what the timelines say."""
+
+    walked: int = 0
+    tasks: int = 0
+    sent: int = 0
+    held: dict[str, int] = field(default_factory=dict)
+
+    def saw(self, entries: list[tuple[str, dict[str, str]]]) -> None:
+        for _, entry in entries:
+            if entry["kind"] == "mail_sent":
+                self.sent += 1
+            elif entry["kind"] == HELD:
+                self.held[entry["reason"]] = self.held.get(entry["reason"], 0) + 1
+
+    def merge(self, other: Ticked) -> None:
+        self.walked += other.walked
+        self.tasks += other.tasks
+        self.sent += other.sent
+        for reason, n in other.held.items():
+            self.held[reason] = self.held.get(reason, 0) + n
+
+    def answer(self) -> dict[str, Any]:
+        return {
+            "walked": self.walked,
+            "tasks": self.tasks,
+            "sent": self.sent,
+            "held": dict(sorted(self.held.items())),
+        }

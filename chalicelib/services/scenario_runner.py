@@ -13,7 +13,12 @@
   walk decided (a branch taken, a goal, an exit) is counted only when its
   place is saved, so a walk that loses the race to another tick leaves no
   trace, and a step already claimed is never held back by the cap its own
-  mail took.
+  mail took;
+- a mail that does not go says why on the person's timeline (`mail_held`,
+  chalicelib/domain/holds.py): quiet hours or the cap put the place off to
+  the moment it is tried again, so the entry is written once per hold, by
+  the walk whose save wins; a consent refusal or the do-not-mail list is the
+  answer to a claimed send, so it too is written once, and the step is skipped.
 
 Editing a running scenario: a person keeps walking the version they entered
 under; when the new version has a step with the id they are on, they move
@@ -26,34 +31,24 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime
+from typing import Any
 
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.definitions.compile import Definitions
 from chalicelib.domain.definitions.mailing import Journeys
 from chalicelib.domain.errors import StaleJourneyError
-from chalicelib.domain.evaluation import History, facts_for
-from chalicelib.domain.journeys import (
-    Action,
-    Journey,
-    Place,
-    Task,
-    action_key,
-    advance,
-    key_parts,
-    triggered,
-    zone_of,
-)
-from chalicelib.domain.mail.cap import frees_at
-from chalicelib.domain.scenarios import MailTest, Scenario, Step
-from chalicelib.domain.segments.rules import Compiled
-from chalicelib.domain.tally import Counts
+from chalicelib.domain.holds import HELD, refused
+from chalicelib.domain.journeys import Action, Journey, Place, Task, advance, key_parts, triggered, zone_of
+from chalicelib.domain.scenarios import Scenario
+from chalicelib.domain.tally import Counts, Ticked
 from chalicelib.domain.timeline import Recorded
 from chalicelib.logs import logger
 from chalicelib.services.definitions import DefinitionsService
 from chalicelib.services.mailer import Mailer, MailServiceBusyError
 from chalicelib.services.ports import Clock, ContactRepository, JourneyRepository
 from chalicelib.services.scenario_actions import Actions
+from chalicelib.services.scenario_checks import WalkChecks
 
 TICK_RESERVE_MS = 15_000
 TICK_WORKERS = 8  # shards walked side by side; DynamoDB and SES calls wait on the network
@@ -82,6 +77,7 @@ class ScenarioRunner:
         self._mailer = mailer
         self._actions = actions
         self._clock = clock
+        self._checks = WalkChecks(journeys, state, definitions)
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
@@ -193,14 +189,15 @@ class ScenarioRunner:
         self._state.add_to_timelines(entries)
 
     # --- the tick ------------------------------------------------------------------------------------
-    def tick(self, remaining_ms: Callable[[], int] = lambda: 10**9, page: int = 200) -> dict[str, int]:
+    def tick(self, remaining_ms: Callable[[], int] = lambda: 10**9, page: int = 200) -> dict[str, Any]:
         """Everyone due: the shards side by side (a person lives in one shard, so no two workers
         ever hold the same person), each page by page until none is due or time is short
-        (or SES keeps throttling even after backing off: the next tick goes on)."""
+        (or SES keeps throttling even after backing off: the next tick goes on).  Answers
+        walked, tasks, mails sent and mails held by reason (what the timelines got)."""
         stop = threading.Event()
 
-        def shard_work(shard: int) -> tuple[int, int]:
-            walked = tasks = 0
+        def shard_work(shard: int) -> Ticked:
+            done = Ticked()
             for _ in range(MAX_ROUNDS):
                 if stop.is_set() or remaining_ms() < TICK_RESERVE_MS:
                     break
@@ -208,18 +205,23 @@ class ScenarioRunner:
                 if not due:
                     break
                 try:
-                    walked += self.walk_many([p for p in due if isinstance(p, Place)], remaining_ms)
+                    done.walked += self.walk_many(
+                        [p for p in due if isinstance(p, Place)], remaining_ms, done
+                    )
                 except MailServiceBusyError:
                     logger.warning("SES is throttling; what is left waits for the next tick")
                     stop.set()
                     break
-                tasks += self._run_tasks([t for t in due if isinstance(t, Task)])
-            return walked, tasks
+                done.tasks += self._run_tasks([t for t in due if isinstance(t, Task)])
+            return done
 
+        total = Ticked()
         with ThreadPoolExecutor(max_workers=TICK_WORKERS) as pool:
-            results = list(pool.map(shard_work, range(self._journeys.shards)))
-        done = {"walked": sum(w for w, _ in results), "tasks": sum(t for _, t in results)}
-        return done | ({"throttled": 1} if stop.is_set() else {})
+            for done in pool.map(shard_work, range(self._journeys.shards)):
+                total.merge(done)
+        if total.sent or total.held:
+            logger.info("tick", extra=total.answer())
+        return total.answer() | ({"throttled": 1} if stop.is_set() else {})
 
     def _run_tasks(self, tasks: list[Task]) -> int:
         """Webhook retries and resends after a soft bounce; each taken by one run only."""
@@ -243,8 +245,11 @@ class ScenarioRunner:
             done += 1
         return done
 
-    def walk_many(self, places: list[Place], remaining_ms: Callable[[], int] = lambda: 10**9) -> int:
-        """Walk these people; stop when the run's time is short (the rest stay due)."""
+    def walk_many(
+        self, places: list[Place], remaining_ms: Callable[[], int] = lambda: 10**9, done: Ticked | None = None
+    ) -> int:
+        """Walk these people; stop when the run's time is short (the rest stay due).  `done`
+        counts the mails sent and held, as written to the timelines."""
         if not places:
             return 0
         in_force = self._definitions.in_force()
@@ -261,6 +266,8 @@ class ScenarioRunner:
                 except (StaleJourneyError, MailCappedError):
                     continue  # another tick walked this person meanwhile, or the cap filled: no trace
         finally:  # what was done is counted, even when SES stops the batch
+            if done is not None:
+                done.saw(counts.timeline)
             self.write(counts)
         return walked
 
@@ -281,13 +288,17 @@ class ScenarioRunner:
             scenario,
             place.journey,
             now,
-            self._holds(contact, definitions, place.journey, now),
+            self._checks.branch_test(contact, definitions, place.journey, now),
             goal_reached=goal,
             zone=zone,
-            defer=self._defer(scenario, place.journey, journeys, now, zone),
+            defer=self._checks.send_hold(scenario, place.journey, journeys, now, zone),
             event_seen=event_seen,
         )
         decided = Counts()  # kept only if this walk's save wins
+        if walk.held is not None and walk.journey is not None:  # put off: the place waits till then
+            waits_at = walk.journey.step
+            fields = walk.held.fields(waits_at, str(scenario.steps[waits_at].spec), zone)
+            decided.note(contact["contact_id"], now, HELD, scenario.name, **fields)
         for step, branch in place.journey.branches.items():
             if place.extra.setdefault("counted", []).count(step) == 0:
                 place.extra["counted"].append(step)
@@ -327,6 +338,10 @@ class ScenarioRunner:
                 counts.note(
                     contact["contact_id"], now, "mail_sent", scenario, step=action.step, template=action.spec
                 )
+            elif (hold := refused(sent.outcome)) is not None:  # claimed, so noted once; the walk goes on
+                counts.note(
+                    contact["contact_id"], now, HELD, scenario, **hold.fields(action.step, str(action.spec))
+                )
         elif action.kind in ("goal", "exit"):
             decided.add(scenario, now, "-", action.kind, branch)
             decided.note(contact["contact_id"], now, f"scenario_{action.kind}", scenario, step=action.step)
@@ -341,43 +356,6 @@ class ScenarioRunner:
             return current
         older = self._definitions.scenarios_of_version(place.version).get(name)
         return older if older is not None and step in older.steps else None
-
-    def _holds(
-        self, contact: Contact, definitions: Definitions, journey: Journey, now: datetime
-    ) -> Callable[[Compiled | MailTest], bool]:
-        def holds(test: Compiled | MailTest) -> bool:
-            if isinstance(test, MailTest):
-                done = self._journeys.action(journey.contact_id, action_key(journey, test.step)) or {}
-                return f"{test.did}_at" in done
-            history = History()
-            if test.uses_history:
-                history = self._state.history(contact["contact_id"], now - timedelta(days=90))
-            facts = facts_for(definitions, contact, history, now, self._definitions.in_force().rfm)
-            facts.segments = frozenset(contact.get("segments") or [])
-            facts.grade = str(contact.get("grade") or "")
-            return test.predicate(facts)
-
-        return holds
-
-    def _defer(
-        self, scenario: Scenario, journey: Journey, journeys: Journeys, now: datetime, zone: tzinfo
-    ) -> Callable[[Step], datetime | None]:
-        """Hold a send for quiet hours, or until a place under the cap frees -- unless this
-        step's mail was claimed already (another tick is sending it, or sent it): then the
-        cap is full with that very mail, and the walk goes on to find it a duplicate."""
-
-        def defer(step: Step) -> datetime | None:
-            later = scenario.window.next_open(now, zone) if scenario.window else None
-            if journeys.cap is not None:
-                times = self._journeys.mail_times(journey.contact_id)  # first the cap, then the ledger
-                free = frees_at(journeys.cap, times, now.timestamp())
-                claimed = self._journeys.action(journey.contact_id, action_key(journey, step.id))
-                if free is not None and claimed is None:
-                    moment = datetime.fromtimestamp(free, UTC)
-                    later = max(later, moment) if later else moment
-            return later
-
-        return defer
 
 
 def _in_goal(scenario: Scenario, contact: Contact) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import json
 import re
 import threading
 from datetime import UTC, datetime, timedelta
@@ -257,6 +258,53 @@ def test_quiet_hours_hold_a_mail_until_the_window_opens_in_the_persons_timezone(
     to_tokyo_hour(8)
     tick(api, aws)
     assert len(raw_mail()) == 1
+
+
+def test_the_readme_clock_example_at_night_holds_the_tips_says_so_and_sends_them_in_the_morning(
+    aws, api, streams, shop, monkeypatch
+):
+    monkeypatch.setenv("SODATE_STAGE", "local")  # POST /admin/clock: the local stack only
+    bootstrap.reset()
+
+    def move_clock(seconds: float) -> datetime:
+        answer = api.http.post(
+            "/admin/clock", body=json.dumps({"advance_seconds": seconds}), headers=auth(aws)
+        )
+        assert answer.status_code == 200, answer.body
+        return datetime.fromtimestamp(answer.json_body["now"], TOKYO)
+
+    drop_and_import(aws, api, "buyers.csv", buyers_csv("aiko@example.com"))
+    streams()
+    assert tick(api, aws) == {"walked": 1, "tasks": 0, "sent": 1, "held": {}}  # the thanks, at 10:00
+    aiko = contact_by_email(api, aws, "aiko@example.com")["contact_id"]
+
+    # 22:50 in Tokyo, then the README's three days on: the tips are due, the window is shut
+    move_clock(12 * 3600 + 50 * 60)
+    night = move_clock(259200)
+    assert (night.hour, night.minute) == (22, 50)
+    assert tick(api, aws) == {"walked": 1, "tasks": 0, "sent": 0, "held": {"send_window": 1}}
+    assert len(raw_mail()) == 1
+    (held,) = [e for e in timeline(api, aws, aiko) if e["kind"] == "mail_held"]
+    morning = (night + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)
+    assert held == {
+        "kind": "mail_held",
+        "at": held["at"],
+        "name": "first_purchase",
+        "step": "tips",
+        "template": "tips",
+        "reason": "send_window",
+        "then": "retry",
+        "retry_at": morning.isoformat(),  # 08:00+09:00, when the window opens
+    }
+
+    move_clock(60)  # the next tick, a minute later: nothing is due, nothing more is said
+    assert tick(api, aws) == {"walked": 0, "tasks": 0, "sent": 0, "held": {}}
+    move_clock((morning - night).total_seconds() - 60)  # 08:00
+    assert tick(api, aws) == {"walked": 1, "tasks": 0, "sent": 1, "held": {}}
+    (_, tips) = raw_mail()
+    assert subject(tips).startswith("三日目") and tips["To"] == "aiko@example.com"
+    kinds = [e["kind"] for e in timeline(api, aws, aiko) if e["kind"].startswith("mail_")]
+    assert kinds == ["mail_sent", "mail_held", "mail_sent"]  # newest first
 
 
 # --- definitions ------------------------------------------------------------------------------------

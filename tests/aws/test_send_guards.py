@@ -7,7 +7,7 @@ import threading
 
 from chalicelib import bootstrap, clock
 from tests.aws.test_api import drop_and_import
-from tests.aws.test_identity import contact_by_email
+from tests.aws.test_identity import contact_by_email, timeline
 from tests.aws.test_scenarios import buyers_csv, path_of, raw_mail, report, subject, tick
 from tests.aws.test_scoring_segments import put_definition
 
@@ -52,16 +52,19 @@ def test_two_scenarios_mailing_one_person_at_once_keep_to_one_mail_a_day(
         walk.start()
     for walk in walks:
         walk.join()
-    monkeypatch.undo()
+    monkeypatch.setattr(store, "mail_times", read)  # (undo() would also drop the fixture's AWS env)
 
     assert len(raw_mail()) == 1
-    engine.tick()  # the one that lost waits out the cap instead of mailing now
+    # the one that lost waits out the cap instead of mailing now, and its timeline says so
+    assert engine.tick() == {"walked": 1, "tasks": 0, "sent": 0, "held": {"frequency_cap": 1}}
     assert len(raw_mail()) == 1
     clock.travel(24 * 3600 + 120)
     engine.tick()
     assert len({subject(m) for m in raw_mail()}) == 2  # a day later, the other scenario's mail
     sent = report(api, aws, "welcome")["totals"]["sent"] + report(api, aws, "teach")["totals"]["sent"]
     assert sent == 2
+    held = [e for e in timeline(api, aws, contact_id) if e["kind"] == "mail_held"]
+    assert [(e["reason"], e["then"]) for e in held] == [("frequency_cap", "retry")]
 
 
 def test_an_unsubscribe_overwritten_by_an_import_in_the_same_instant_still_mails_nothing(

@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.unit.scenario_world import ScenarioWorld
+from tests.unit.scenario_world import ONE_MAIL_A_DAY, ScenarioWorld
 
 
 class Turns:
@@ -97,8 +97,9 @@ def walk_together(world: ScenarioWorld, walkers: int, order: list[int]) -> None:
     assert not errors, errors
 
 
-def world_with(people: int) -> ScenarioWorld:
-    world = ScenarioWorld()
+def world_with(people: int, scenarios: str = ONE_MAIL_A_DAY, hours_on: float = 0) -> ScenarioWorld:
+    world = ScenarioWorld(scenarios)
+    world.clock.travel(hours_on * 3600)
     for n in range(people):
         world.entered(world.subscriber(n))
     return world
@@ -174,3 +175,58 @@ def test_a_tick_that_mailed_is_not_rolled_back_by_one_that_read_the_place_before
     held.go.set()
     a.join(timeout=10)
     assert world.picture() == one_tick_alone(1)
+
+
+QUIET_NIGHTS = """
+timezone: Asia/Tokyo
+frequency_cap: {mails: 1, hours: 24}
+scenarios:
+  - name: welcome
+    entry: {segment: first_time_buyers}
+    send_window: {from: "08:00", to: "21:00"}
+    steps:
+      - {id: hello, send: thank_you}
+      - {id: bye, exit: true}
+"""
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    night=st.lists(st.integers(min_value=0, max_value=7), max_size=60),
+    morning=st.lists(st.integers(min_value=0, max_value=7), max_size=120),
+)
+def test_mail_held_for_the_night_is_noted_once_and_sent_once_whatever_the_interleaving(
+    night: list[int], morning: list[int]
+) -> None:
+    # GIVEN two people due at 22:50 in Tokyo, outside the welcome mail's window
+    world, alone = world_with(2, QUIET_NIGHTS, 12 + 50 / 60), world_with(2, QUIET_NIGHTS, 12 + 50 / 60)
+    written = timeline_writes(world)
+    # WHEN two ticks walk them at once at night, then two more at 08:00
+    walk_together(world, 2, night)
+    alone.runner().walk_many(alone.due())
+    # THEN the night leaves what one tick leaves: one mail_held each, no mail
+    assert world.picture() == alone.picture()
+    assert written == ["mail_held", "mail_held"]
+    for one in (world, alone):
+        one.clock.travel(9 * 3600 + 10 * 60)  # 08:00
+    walk_together(world, 2, morning)
+    alone.runner().walk_many(alone.due())
+    # and the morning too: each mailed once, the hold noted once and never again
+    picture = world.picture()
+    assert picture == alone.picture()
+    assert picture["mail"] == ["p0@example.com", "p1@example.com"]
+    assert sorted(written) == ["mail_held"] * 2 + ["mail_sent"] * 2 + ["scenario_exit"] * 2
+
+
+def timeline_writes(world: ScenarioWorld) -> list[str]:
+    """Every timeline entry written, by kind (two writes of one entry at one instant would
+    otherwise fall on one key and look like one)."""
+    written: list[str] = []
+    write = world.people.add_to_timelines
+
+    def counting(entries: list[tuple[str, dict[str, str]]]) -> None:
+        written.extend(entry["kind"] for _, entry in entries)
+        write(entries)
+
+    world.people.add_to_timelines = counting  # type: ignore[method-assign]
+    return written
