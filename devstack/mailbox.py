@@ -237,7 +237,7 @@ class MailPump(threading.Thread):
         for message in listed["messages"]:
             mail = self.store.add(message["id"], base64.b64decode(message["raw"]), _iso(time.time()))
             recipients = list(dict.fromkeys(a.lower() for _, a in getaddresses(message["destinations"]) if a))
-            self.feedback.publish(mail, "Send", recipients)
+            self.ask(mail, "Send", recipients)
             for recipient in recipients:
                 for kind, why in simulated(recipient):
                     self.ask(mail, kind, [recipient], **why)

@@ -17,7 +17,8 @@ from devstack.mailbox import MailPump
 STYLE = """body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#1d2327;background:#f6f7f7}
 header{background:#1d2327;color:#fff;padding:.6em 1.2em}header a{color:#fff;text-decoration:none}
 main{padding:1em 1.2em;max-width:1100px}table{border-collapse:collapse;width:100%;background:#fff}
-td,th{padding:.4em .6em;border-bottom:1px solid #dcdcde;text-align:left;vertical-align:top}
+td,th{padding:.4em .6em;border-bottom:1px solid #dcdcde;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+iframe,table,pre{box-sizing:border-box;max-width:100%}pre,code{overflow-wrap:anywhere}
 th{background:#f0f0f1}.ev{font-size:.85em;color:#50575e}iframe{width:100%;height:520px;border:1px solid
 #dcdcde;background:#fff}pre{white-space:pre-wrap;background:#fff;padding:.8em;border:1px solid #dcdcde}
 form{display:inline}button{margin-right:.5em}.empty{color:#50575e}"""

@@ -21,7 +21,7 @@ from typing import Any
 
 import boto3
 
-from devstack import demo_site, lock, state
+from devstack import banner, demo_site, lock, state
 from devstack.cloudformation import LocalStack
 from devstack.emulator import Emulator, free_port
 from devstack.pump import QueuePump, Schedule, StreamPump
@@ -353,40 +353,8 @@ def _serve(args: argparse.Namespace, held: Path) -> int:
         save_every=args.save_every,
     )
     env = running.env
-    data = args.local_dir / state.NAME
-    if running.restored is not None:
-        kept = f"{data}, restored: {running.restored.describe()}"
-    else:
-        kept = f"{data} (new; examples/config/*.yaml loaded)"
     lock.describe(held, api=env["SODATE_API"], emulator=env["AWS_ENDPOINT_URL"])
-    print(
-        f"""
-Sodate is running locally.
-  AWS emulator (moto)  {env["AWS_ENDPOINT_URL"]}
-  API (chalice)        {env["SODATE_API"]}
-  bucket               {env["SODATE_BUCKET"]}
-  demo site            {env["SODATE_DEMO_URL"]}  (site id {env["SODATE_SITE_ID"]})
-  sign-up form         {env["SODATE_DEMO_URL"]}newsletter, and on its own page:
-                       {env["SODATE_API"]}/forms/{env["SODATE_SITE_ID"]}/newsletter
-  mailbox              {env["SODATE_MAILBOX_URL"]}  (what SES took; SES's delivery, bounce
-                       and complaint events are published to the feedback queue as on AWS)
-  event pumps          {env["SODATE_IMPORT_QUEUE_NAME"]} -> app.import_file,
-                       events stream -> app.events_changed, contacts stream -> app.contacts_changed
-  schedules            tick and sweep every {args.sweep_seconds:g} s, rfm and dates hourly
-  local data           {kept}
-                       saved on stop and every {args.save_every:g} s; `make reset` forgets it
-  settings             {args.local_dir / "env"}
-
-Try it:
-  set -a; . {args.local_dir / "env"}; set +a
-  aws s3 cp customers.csv s3://$SODATE_BUCKET/imports/customers.csv
-  aws s3 cp s3://$SODATE_BUCKET/results/customers.csv.json -
-  curl -H "Authorization: Bearer $SODATE_ADMIN_TOKEN" "$SODATE_API/admin/contacts?email=someone@example.com"
-  curl -H "Authorization: Bearer $SODATE_ADMIN_TOKEN" "$SODATE_API/admin/segments"
-
-Ctrl-C stops everything.""",
-        flush=True,
-    )
+    print(banner.text(env, args.local_dir, running.restored, args.sweep_seconds, args.save_every), flush=True)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import json
 import re
+import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -35,8 +36,18 @@ def post(stack: Stack, path: str, body: dict[str, Any]) -> Any:
         return json.loads(answer.read())
 
 
-def mails_to(stack: Stack, address: str) -> list[email.message.Message]:
-    """What SES took for one address, oldest first, as the local mailbox filed it (raw MIME)."""
+def mails_to(stack: Stack, address: str, at_least: int = 0) -> list[email.message.Message]:
+    """What SES took for one address, oldest first, as the local mailbox filed it (raw MIME);
+    waits a while for `at_least` of them (the mailbox files what SES took twice a second)."""
+    deadline = time.monotonic() + 15
+    mails = _filed(stack, address)
+    while len(mails) < at_least and time.monotonic() < deadline:
+        time.sleep(0.2)
+        mails = _filed(stack, address)
+    return mails
+
+
+def _filed(stack: Stack, address: str) -> list[email.message.Message]:
     mailbox = stack.env["SODATE_MAILBOX_URL"]
     with urllib.request.urlopen(mailbox + "messages.json", timeout=30) as answer:
         listed = json.loads(answer.read())["messages"]
@@ -92,14 +103,14 @@ def test_a_first_time_buyer_walks_the_example_scenario_to_its_goal(stack: Stack,
         assert "mail_sent" in {entry["kind"] for entry in timeline["hits"]}
 
     eventually(thanked, timeout=120)  # the contact stream evaluates, the events stream enters her
-    (thanks,) = mails_to(stack, who)
+    (thanks,) = mails_to(stack, who, at_least=1)
     assert subject(thanks) == "Yui様、ご購入ありがとうございます"
     assert thanks["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert thanks["List-Unsubscribe"].startswith(f"<{stack.env['SODATE_API']}/u/")
 
     moved_clock(3)
     post(stack, "/admin/jobs/tick", {})
-    tips = mails_to(stack, who)[1]
+    tips = mails_to(stack, who, at_least=2)[1]
     assert subject(tips).startswith("三日目のお茶のコツ")
     link = re.search(r'href="([^"]+/c/[^"]+)"', html_of(tips)).group(1)
     moved_clock(0.01)  # she reads it a quarter of an hour later
@@ -111,7 +122,9 @@ def test_a_first_time_buyer_walks_the_example_scenario_to_its_goal(stack: Stack,
 
     moved_clock(7)
     post(stack, "/admin/jobs/tick", {})
-    assert subject(mails_to(stack, who)[2]).endswith("玉露のご案内")  # she clicked: the upgrade branch
+    assert subject(mails_to(stack, who, at_least=3)[2]).endswith(
+        "玉露のご案内"
+    )  # she clicked: the upgrade branch
 
     stack.drop("journey-2.csv", f"email,購入回数,最終購入日\n{who},2,{day}\n".encode())
     stack.report("journey-2.csv")
