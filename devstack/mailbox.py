@@ -19,7 +19,6 @@ import base64
 import email
 import email.policy
 import json
-import logging
 import threading
 import time
 import urllib.request
@@ -30,7 +29,7 @@ from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("sodate.mailbox")
+from devstack.pump import Every
 
 NAME = "mailbox"
 SIMULATOR = "simulator.amazonses.com"
@@ -207,29 +206,18 @@ def simulated(recipient: str) -> list[tuple[str, dict[str, str]]]:
     return [("Delivery", {})]
 
 
-class MailPump(threading.Thread):
+class MailPump(Every):
     """Files what SES took and publishes its events, every half second."""
 
     def __init__(self, emulator: str, store: MailStore, feedback: Feedback, every_s: float = 0.5) -> None:
-        super().__init__(name="mailbox", daemon=True)
+        super().__init__("mailbox", every_s)
         self._url = f"{emulator}/_sodate/ses/sent"
         self.store = store
         self.feedback = feedback
-        self._every = every_s
         self._after = 0  # the emulator's count starts again with each run; the store's numbers go on
-        self._halt = threading.Event()
 
-    def stop(self) -> None:
-        self._halt.set()
-
-    def run(self) -> None:
-        while not self._halt.wait(self._every):
-            try:
-                self.pump_once()
-            except Exception:
-                if self._halt.is_set():
-                    return
-                log.exception("the mailbox could not read the emulator's SES")
+    def once(self) -> None:
+        self.pump_once()
 
     def pump_once(self) -> int:
         with urllib.request.urlopen(f"{self._url}?after={self._after}", timeout=10) as answer:

@@ -297,36 +297,56 @@ class StreamPump(threading.Thread):
         }
 
 
-class Schedule(threading.Thread):
-    """An EventBridge schedule: calls the handler every `every_s` seconds (first call at once)."""
+class Every(threading.Thread):
+    """Something the local stack does every `every_s` seconds until stopped (a failure is
+    logged and the next turn comes as usual)."""
 
-    def __init__(
-        self, handler: Callable[[dict[str, Any], Any], Any], function_name: str, every_s: float
-    ) -> None:
-        super().__init__(name=f"schedule-{function_name}", daemon=True)
-        self._handler = handler
-        self._function = function_name
+    def __init__(self, name: str, every_s: float, at_once: bool = False) -> None:
+        super().__init__(name=name, daemon=True)
         self._every = every_s
+        self._at_once = at_once
         self._halt = threading.Event()
 
     def stop(self) -> None:
         self._halt.set()
 
     def run(self) -> None:
-        while not self._halt.is_set():
-            event = {
-                "version": "0",
-                "id": str(uuid.uuid4()),
-                "detail-type": "Scheduled Event",
-                "source": "aws.events",
-                "account": "123456789012",
-                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "region": "us-east-1",
-                "resources": [],
-                "detail": {},
-            }
-            try:
-                self._handler(event, LambdaContext(self._function))
-            except Exception:
-                log.exception("scheduled %s failed", self._function)
-            self._halt.wait(self._every)
+        if self._at_once:
+            self._turn()
+        while not self._halt.wait(self._every):
+            self._turn()
+
+    def _turn(self) -> None:
+        try:
+            self.once()
+        except Exception:
+            if not self._halt.is_set():
+                log.exception("%s failed", self.name)
+
+    def once(self) -> None:
+        raise NotImplementedError
+
+
+class Schedule(Every):
+    """An EventBridge schedule: calls the handler every `every_s` seconds (first call at once)."""
+
+    def __init__(
+        self, handler: Callable[[dict[str, Any], Any], Any], function_name: str, every_s: float
+    ) -> None:
+        super().__init__(f"schedule-{function_name}", every_s, at_once=True)
+        self._handler = handler
+        self._function = function_name
+
+    def once(self) -> None:
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "region": "us-east-1",
+            "resources": [],
+            "detail": {},
+        }
+        self._handler(event, LambdaContext(self._function))

@@ -24,7 +24,7 @@ import boto3
 from devstack import banner, demo_site, lock, state
 from devstack.cloudformation import LocalStack
 from devstack.emulator import Emulator, free_port
-from devstack.pump import QueuePump, Schedule, StreamPump
+from devstack.pump import Every, QueuePump, Schedule, StreamPump
 from devstack.state import LocalState, Resources, Restored
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -160,23 +160,15 @@ def start(
     return running
 
 
-class Autosave(threading.Thread):
+class Autosave(Every):
     """Saves the local state every `every_s` seconds, so a killed run loses at most that much."""
 
     def __init__(self, running: Running, every_s: float) -> None:
-        super().__init__(name="autosave", daemon=True)
-        self._running, self._every = running, every_s
-        self._halt = threading.Event()
+        super().__init__("autosave", every_s)
+        self._running = running
 
-    def stop(self) -> None:
-        self._halt.set()
-
-    def run(self) -> None:
-        while not self._halt.wait(self._every):
-            try:
-                self._running.save()
-            except Exception:
-                logging.getLogger("sodate.state").exception("autosave failed; the last dump stays")
+    def once(self) -> None:
+        self._running.save()
 
 
 def _resources(stack: LocalStack) -> Resources:
