@@ -36,6 +36,11 @@ class Settings:
     public_url: str = ""  # the API's public base URL, for links in mail (https://.../api)
     webhook_key_secret: str = "sodate/webhook-signing-key"
     feedback_queue: str = "sodate-mail-feedback"  # SQS queue name (SES feedback via SNS)
+    console_table: str = "sodate-console"  # console sessions and the audit log
+    user_pool_id: str = ""  # the console's Cognito user pool
+    user_pool_client_id: str = ""  # its app client (server-side sign-in, no secret)
+    console_idle_minutes: int = 30  # a session unused this long ends
+    console_session_hours: int = 12  # and any session ends this long after sign-in
 
 
 @lru_cache(maxsize=1)
@@ -65,4 +70,9 @@ def get_settings() -> Settings:
         public_url=env.get("SODATE_PUBLIC_URL", "").rstrip("/"),
         webhook_key_secret=env.get("SODATE_WEBHOOK_KEY_SECRET", "sodate/webhook-signing-key"),
         feedback_queue=env.get("SODATE_FEEDBACK_QUEUE", "sodate-mail-feedback"),
+        console_table=env.get("SODATE_CONSOLE_TABLE", "sodate-console"),
+        user_pool_id=env.get("SODATE_USER_POOL_ID", ""),
+        user_pool_client_id=env.get("SODATE_USER_POOL_CLIENT_ID", ""),
+        console_idle_minutes=int(env.get("SODATE_CONSOLE_IDLE_MINUTES", "30")),
+        console_session_hours=int(env.get("SODATE_CONSOLE_SESSION_HOURS", "12")),
     )

@@ -2,9 +2,10 @@
 
 moto's CloudFormation creates tables, queues, the bucket and the role, but
 ignores a few things real CloudFormation does: bucket notifications, queue
-policies, Secrets Manager secrets, SNS subscriptions and SES configuration sets.  Those are read from the *same*
-template here and applied through the ordinary APIs, so there is still one
-list of resources.
+policies, Secrets Manager secrets, SNS subscriptions, SES configuration sets and
+the console's Cognito user pool (its app client and groups).  Those are read
+from the *same* template here and applied through the ordinary APIs, so there
+is still one list of resources.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from cfnlint.decode import cfn_yaml
 TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "template.yaml"
 
 
+COGNITO = ("AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup")
+
+
 class StackError(RuntimeError):
     pass
 
@@ -36,6 +40,7 @@ class LocalStack:
         self._sts = session.client("sts")
         self._ses = session.client("ses")
         self._sns = session.client("sns")
+        self._cognito = session.client("cognito-idp")
         self._name = stack_name
         self._body = template.read_text()
         self._template = cfn_yaml.loads(self._body)
@@ -113,6 +118,12 @@ class LocalStack:
             kind, props = resource["Type"], resource.get("Properties", {})
             if kind == "AWS::SecretsManager::Secret":
                 self._create_secret(logical, props)
+        for kind in COGNITO:  # the pool before its client and groups, which name it
+            for logical, resource in resources.items():
+                if resource["Type"] == kind and logical not in self._physical:
+                    self._physical[logical] = self._create_cognito(
+                        kind, self._resolve(resource["Properties"])
+                    )
         for logical, resource in resources.items():
             kind, props = resource["Type"], resource.get("Properties", {})
             if kind == "AWS::SQS::QueuePolicy":
@@ -143,6 +154,16 @@ class LocalStack:
         value = "".join(secrets.choice(alphabet) for _ in range(int(spec.get("PasswordLength", 32))))
         arn = self._secrets.create_secret(Name=name, SecretString=value)["ARN"]
         self._physical[logical] = arn
+
+    def _create_cognito(self, kind: str, props: dict[str, Any]) -> str:
+        """The pool as the template declares it (its password policy holds in the emulator too)."""
+        if kind == "AWS::Cognito::UserPool":
+            spec = {("PoolName" if k == "UserPoolName" else k): v for k, v in props.items()}
+            return str(self._cognito.create_user_pool(**spec)["UserPool"]["Id"])
+        if kind == "AWS::Cognito::UserPoolClient":
+            return str(self._cognito.create_user_pool_client(**props)["UserPoolClient"]["ClientId"])
+        self._cognito.create_group(**props)
+        return str(props["GroupName"])
 
     def _verify_identity(self, logical: str, identity: str) -> None:
         """The emulator's SES accepts mail only from verified addresses, as SES's sandbox does."""

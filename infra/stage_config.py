@@ -5,8 +5,9 @@
     python infra/stage_config.py --stack sodate --stage dev
 
 Sets the stage's environment variables (table names, bucket, queue, the admin
-token's secret id) and the least-privilege role the stack created, so
-`chalice deploy --stage dev` needs no hand edits.
+token's secret id, the console's user pool and app client) and the
+least-privilege role the stack created, so `chalice deploy --stage dev` needs
+no hand edits.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ ENVIRONMENT = {
     "SODATE_CONFIGURATION_SET": "MailConfigurationSet",
     "SODATE_FEEDBACK_QUEUE": "MailFeedbackQueueName",
     "SODATE_WEBHOOK_KEY_SECRET": "WebhookSigningKeySecret",
+    "SODATE_CONSOLE_TABLE": "ConsoleTable",
+    "SODATE_USER_POOL_ID": "UserPoolId",
+    "SODATE_USER_POOL_CLIENT_ID": "UserPoolClientId",
 }
 
 

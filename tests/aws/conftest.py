@@ -59,6 +59,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             "SODATE_CONFIGURATION_SET": outputs["MailConfigurationSet"],
             "SODATE_FEEDBACK_QUEUE": outputs["MailFeedbackQueueName"],
             "SODATE_WEBHOOK_KEY_SECRET": outputs["WebhookSigningKeySecret"],
+            "SODATE_CONSOLE_TABLE": outputs["ConsoleTable"],
+            "SODATE_USER_POOL_ID": outputs["UserPoolId"],
+            "SODATE_USER_POOL_CLIENT_ID": outputs["UserPoolClientId"],
             "SODATE_PUBLIC_URL": PUBLIC_URL,
         }
         for name, value in env.items():

@@ -89,6 +89,8 @@ def test_stage_config_takes_the_stacks_outputs(aws) -> None:
         "LinkSigningKeySecret",
         "WebhookSigningKeySecret",
         "MailConfigurationSet",
+        "UserPoolId",
+        "UserPoolClientId",
     ):
         # moto skips the outputs of the types it does not create (filled in by devstack)
         outputs.setdefault(secret, aws[secret])

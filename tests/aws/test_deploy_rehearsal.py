@@ -9,8 +9,9 @@ Where the emulator stops -- named here, not skipped:
   Chalice's document has not, and it implements only OpenAPI 3 imports.  So every deploy here ends
   in a FunctionsError at exactly that call; there is no API URL, so setting SODATE_PUBLIC_URL from
   it (and the second `chalice deploy` that needs) is checked on its own in the last test.
-* moto's CloudFormation creates no Secrets Manager secret and no SES configuration set and leaves
-  their outputs out; `_fill_in` creates them, as devstack does for `make run`.
+* moto's CloudFormation creates no Secrets Manager secret, no SES configuration set and no Cognito
+  user pool (nor its app client) and leaves their outputs out; `_fill_in` creates them, as
+  devstack does for `make run`.
 """
 
 from __future__ import annotations
@@ -35,7 +36,14 @@ from infra.stack import StackError, status
 from infra.stage_config import ENVIRONMENT
 
 ROOT = Path(__file__).resolve().parents[2]
-MOTO_SKIPS = {"AdminTokenSecret", "LinkSigningKeySecret", "WebhookSigningKeySecret", "MailConfigurationSet"}
+MOTO_SKIPS = {
+    "AdminTokenSecret",
+    "LinkSigningKeySecret",
+    "WebhookSigningKeySecret",
+    "MailConfigurationSet",
+    "UserPoolId",
+    "UserPoolClientId",
+}
 SCHEDULES = {
     "tick": "rate(1 minute)",
     "sweep": "rate(1 minute)",
@@ -75,8 +83,13 @@ def _project(directory: Path) -> Path:
 
 
 def _fill_in(session: Any, prefix: str) -> Any:
-    """What moto's CloudFormation leaves out: the three secrets and the SES configuration set."""
-    secrets, ses = session.client("secretsmanager"), session.client("ses")
+    """What moto's CloudFormation leaves out: the three secrets, the SES configuration set, and the
+    console's user pool with its app client (found again by name on a second deploy)."""
+    secrets, ses, cognito = (
+        session.client("secretsmanager"),
+        session.client("ses"),
+        session.client("cognito-idp"),
+    )
     template_outputs = set(load_template()["Outputs"])
 
     def complete(outputs: dict[str, str]) -> dict[str, str]:
@@ -96,6 +109,20 @@ def _fill_in(session: Any, prefix: str) -> Any:
         if f"{prefix}-mail" not in {c["Name"] for c in ses.list_configuration_sets()["ConfigurationSets"]}:
             ses.create_configuration_set(ConfigurationSet={"Name": f"{prefix}-mail"})
         filled["MailConfigurationSet"] = f"{prefix}-mail"
+        pools = {p["Name"]: p["Id"] for p in cognito.list_user_pools(MaxResults=60)["UserPools"]}
+        pool = (
+            pools.get(f"{prefix}-console")
+            or cognito.create_user_pool(PoolName=f"{prefix}-console")["UserPool"]["Id"]
+        )
+        clients = cognito.list_user_pool_clients(UserPoolId=pool, MaxResults=60)["UserPoolClients"]
+        filled["UserPoolId"] = pool
+        filled["UserPoolClientId"] = (
+            clients[0]["ClientId"]
+            if clients
+            else cognito.create_user_pool_client(UserPoolId=pool, ClientName=f"{prefix}-console")[
+                "UserPoolClient"
+            ]["ClientId"]
+        )
         return filled
 
     return complete
