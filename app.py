@@ -16,8 +16,9 @@ from chalice.app import Chalice, Cron, DynamoDBEvent, ForbiddenError, Rate, Resp
 
 from chalicelib import bootstrap
 from chalicelib.domain import limits
-from chalicelib.web import form_pages, requests
+from chalicelib.web import console_access, form_pages, requests
 from chalicelib.web import tag_js as tag_js_source
+from chalicelib.web.console_routes import console_routes
 from chalicelib.web.definition_routes import definition_routes
 from chalicelib.web.mail_routes import mail_routes
 
@@ -29,6 +30,7 @@ app.api.binary_types.append("*/*")
 app.register_blueprint(definition_routes)
 app.register_blueprint(mail_routes)
 app.register_blueprint(form_pages.form_routes)
+app.register_blueprint(console_routes)
 
 IMPORT_QUEUE = os.environ.get("SODATE_IMPORT_QUEUE_NAME", "sodate-imports")
 FEEDBACK_QUEUE = os.environ.get("SODATE_FEEDBACK_QUEUE", "sodate-mail-feedback")
@@ -51,6 +53,9 @@ def security_headers(event: Any, get_response: Any) -> Response:
         response.body = response.body.encode("utf-8")
     response.headers = {**requests.SECURITY_HEADERS, **json_body, **response.headers}
     return response
+
+
+app.register_middleware(console_access.audit_changes, "http")  # every change made, by whom
 
 
 # --- the tag and its beacons ---------------------------------------------------------
@@ -150,8 +155,13 @@ def _json_object(limit_kib: int = limits.SITE_BODY_KIB) -> dict[str, Any]:
 
 
 # --- admin ---------------------------------------------------------------------------
-def _require_admin() -> None:
-    requests.require_admin(app.current_request)
+ANALYST, MARKETER, ADMIN = "analyst", "marketer", "admin"  # the least role each /admin route needs
+
+
+def _require(role: str) -> None:
+    """The admin bearer token, or a console session whose role is at least `role` (and its
+    CSRF token for a change); README "Console: signing in" has the whole table."""
+    console_access.require_console(app.current_request, role)
 
 
 def _params() -> Mapping[str, str]:
@@ -169,7 +179,7 @@ def health() -> dict[str, str]:
 
 @app.route("/admin/contacts")
 def contacts() -> Any:
-    _require_admin()
+    _require(ANALYST)
     if "email" in _params():
         return _answer(bootstrap.contacts().find_by_email, _params()["email"])
     return _answer(bootstrap.contacts().list_page, _limit(), _params().get("cursor"))
@@ -177,40 +187,40 @@ def contacts() -> Any:
 
 @app.route("/admin/contacts/{contact_id}")
 def contact(contact_id: str) -> Any:
-    _require_admin()
+    _require(ANALYST)
     return _answer(bootstrap.contacts().get_by_id, contact_id)
 
 
 @app.route("/admin/contacts/{contact_id}/timeline")
 def contact_timeline(contact_id: str) -> Any:
-    _require_admin()
+    _require(ANALYST)
     return _answer(bootstrap.contacts().timeline, contact_id, _limit(), _params().get("cursor"))
 
 
 @app.route("/admin/contacts/{contact_id}/consent")
 def contact_consent(contact_id: str) -> Any:
     """The person's consent ledger: every change of permission, where it came from, oldest first."""
-    _require_admin()
+    _require(ANALYST)
     return _answer(bootstrap.contacts().consent, contact_id)
 
 
 @app.route("/admin/contacts/{contact_id}/link-token", methods=["POST"])
 def contact_link_token(contact_id: str) -> Any:
     """A signed, expiring token for links in emails to this person (?sodate_t=...)."""
-    _require_admin()
+    _require(ADMIN)
     found = _answer(bootstrap.contacts().get_by_id, contact_id)
     return {"token": bootstrap.identity().link_token(found["contact_id"])}
 
 
 @app.route("/admin/contacts/{contact_id}", methods=["DELETE"])
 def erase_contact(contact_id: str) -> Any:
-    _require_admin()
+    _require(ADMIN)
     return _answer(bootstrap.contacts().erase, contact_id)
 
 
 @app.route("/admin/contacts/{contact_id}/export")
 def export_contact(contact_id: str) -> Response:
-    _require_admin()
+    _require(MARKETER)
     body = _answer(bootstrap.contacts().export, contact_id)
     return Response(
         body,
@@ -223,7 +233,7 @@ def export_contact(contact_id: str) -> Response:
 
 @app.route("/admin/sites", methods=["POST"])
 def register_site() -> Any:
-    _require_admin()
+    _require(MARKETER)
     request = app.current_request
     return Response(
         _answer(bootstrap.sites().register, request.json_body if request else None), status_code=201
@@ -232,19 +242,19 @@ def register_site() -> Any:
 
 @app.route("/admin/sites/{site_id}")
 def site(site_id: str) -> Any:
-    _require_admin()
+    _require(ANALYST)
     return _answer(bootstrap.sites().describe, site_id)
 
 
 @app.route("/admin/sites/{site_id}/pages")
 def site_pages(site_id: str) -> Any:
-    _require_admin()
+    _require(ANALYST)
     return _answer(bootstrap.sites().pages, site_id, _limit("100"), _params().get("cursor"))
 
 
 @app.route("/admin/sites/{site_id}/visitors/{visitor_id}/timeline")
 def visitor_timeline(site_id: str, visitor_id: str) -> Any:
-    _require_admin()
+    _require(ANALYST)
     sites = bootstrap.sites()
     return _answer(sites.visitor_timeline, site_id, visitor_id, _limit(), _params().get("cursor"))
 
@@ -252,14 +262,14 @@ def visitor_timeline(site_id: str, visitor_id: str) -> Any:
 @app.route("/admin/sites/{site_id}/verify", methods=["POST"])
 def verify_tag(site_id: str) -> Any:
     """Fetch a page of the site and report whether the tag is there and reporting."""
-    _require_admin()
+    _require(MARKETER)
     return _answer(bootstrap.tag_verification().verify, site_id, _json_object().get("url"))
 
 
 @app.route("/admin/jobs/{job}", methods=["POST"])
 def run_job(job: str) -> Any:
     """Run a scheduled job now: `rfm`, `sweep`, `tick` or `dates` (within the API's time)."""
-    _require_admin()
+    _require(MARKETER)
     return _answer(bootstrap.work().run_job, job, requests.within_the_request())
 
 

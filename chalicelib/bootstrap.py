@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from chalicelib.services.batches import Isolation
     from chalicelib.services.beacons import Beacons
     from chalicelib.services.consent import ConsentRecords
+    from chalicelib.services.console import ConsoleAccess
     from chalicelib.services.contacts_admin import ContactsAdmin
     from chalicelib.services.definitions import DefinitionsService
     from chalicelib.services.evaluation import Evaluator
@@ -150,17 +151,6 @@ def _secret(secret_id: str) -> SecretValue:
 @_once
 def link_key() -> SecretValue:
     return _secret(settings().link_key_secret)
-
-
-@_once
-def _admin_token() -> SecretValue:
-    return _secret(settings().admin_token_secret)
-
-
-def admin_allowed(authorization: str | None) -> bool:
-    from chalicelib.domain.tokens import bearer_matches
-
-    return bearer_matches(authorization, _admin_token().get())
 
 
 @_once
@@ -388,3 +378,20 @@ def work() -> Work:
     from chalicelib.services.work import Work
 
     return Work(importer(), definitions(), evaluator(), runner(), date_pass(), _work_queue(), clock.now)
+
+
+@_once
+def console() -> ConsoleAccess:
+    """Who acts in the console or the admin API: a user pool sign-in and its session, or the token."""
+    from chalicelib.aws.cognito import CognitoUsers
+    from chalicelib.domain.console import SessionRules
+    from chalicelib.services.audit import AuditLog
+    from chalicelib.services.console import ConsoleAccess
+    from chalicelib.store.console import ConsoleTable
+
+    s = settings()
+    users = CognitoUsers(_client("cognito-idp"), s.user_pool_id, s.user_pool_client_id)
+    table = ConsoleTable(_client("dynamodb"), s.console_table)  # the sessions and the audit log
+    rules = SessionRules(s.console_idle_minutes * 60, s.console_session_hours * 3600)
+    token = _secret(s.admin_token_secret).get
+    return ConsoleAccess(users, table, AuditLog(table, clock.now), clock.now, token, rules)

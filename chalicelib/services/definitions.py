@@ -116,7 +116,13 @@ class DefinitionsService:
         self._cached = None
         if kind in EVALUATED:  # mail and scenarios change no one's scores or segments
             self._on_change(_stamp({**{k: v.number for k, v in active.items()}, kind: number}))
-        return {"kind": kind, "version": number, "status": "applied", "summary": _summary(kind, definitions)}
+        return {
+            "kind": kind,
+            "version": number,
+            "previous_version": replacing,  # 0: the first version of this kind
+            "status": "applied",
+            "summary": _summary(kind, definitions),
+        }
 
     def stamp(self) -> str:
         """The versions in force, read now (not from the container's cache)."""

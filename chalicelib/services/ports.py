@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # names for the type checker only: the beacon path loads none
 
     from chalicelib.domain.commerce import Purchase
     from chalicelib.domain.consent import ConsentEntry
+    from chalicelib.domain.console import AuditEntry, Authenticated, PasswordChangeNeeded, Session
     from chalicelib.domain.contact import Contact
     from chalicelib.domain.definitions.versions import Version
     from chalicelib.domain.evaluation import History, Move
@@ -279,6 +280,50 @@ class AlertChannel(Protocol):
 
     def mail(self, to: list[str], subject: str, text: str) -> None: ...
     def publish(self, subject: str, summary: dict[str, Any], score: str) -> None: ...
+
+
+# --- the console ---------------------------------------------------------------------------------
+class UserDirectory(Protocol):
+    """The user pool: whether an address and password are someone's, and their groups.
+
+    Raises SignInRefusedError (refused -- the same for an unknown address and a wrong password --
+    password_rejected, step_expired)."""
+
+    def sign_in(self, email: str, password: str) -> Authenticated | PasswordChangeNeeded: ...
+    def choose_password(self, email: str, new_password: str, challenge: str) -> Authenticated: ...
+
+
+class ConsoleSessions(Protocol):
+    """Sessions and set-password steps by the hash of the browser's secret, and sign-in failures."""
+
+    def put(self, key: str, session: Session, expires_at: int) -> None: ...
+    def get(self, key: str) -> Session | None: ...
+    def touch(self, key: str, seen_at: float, expires_at: int) -> None: ...
+    def delete(self, key: str) -> None: ...
+    def keep_step(self, key: str, step: PasswordChangeNeeded, expires_at: int) -> None: ...
+    def step(self, key: str, now: float) -> PasswordChangeNeeded | None:
+        """The set-password step, unless it is gone or past its time."""
+        ...
+
+    def drop_step(self, key: str) -> None: ...
+    def failures(self, who: str, window_seconds: int, now: float) -> int:
+        """How many sign-ins failed for `who` in the current window."""
+        ...
+
+    def fail(self, who: str, window_seconds: int, now: float) -> int: ...
+
+
+class AuditTrail(Protocol):
+    """The audit log: appended, never rewritten, kept by day."""
+
+    def append(self, entry: AuditEntry) -> None: ...
+    def first_day(self) -> str | None:
+        """The day of the oldest entry (None when nothing was ever recorded)."""
+        ...
+
+    def day(self, day: str, limit: int, after: str | None) -> tuple[list[AuditEntry], str | None]:
+        """A day's entries newest first, from after the position `after`; the next position."""
+        ...
 
 
 Post = Callable[[str, bytes, dict[str, str]], int]

@@ -7,7 +7,7 @@ from typing import Any
 
 from chalice.app import BadRequestError, Blueprint, Response
 
-from chalicelib.web import requests
+from chalicelib.web import console_access, requests
 
 definition_routes = Blueprint(__name__)
 
@@ -22,8 +22,9 @@ def _request() -> Any:
     content_types=["application/yaml", "application/x-yaml", "text/yaml", "application/json", "text/plain"],
 )
 def put_definition(kind: str) -> Response:
-    """The same check as a file dropped at config/<kind>.yaml; 400 lists every issue."""
-    requests.require_admin(_request())
+    """The same check as a file dropped at config/<kind>.yaml; 400 lists every issue.
+    The audit entry says which version it replaced and which it became."""
+    console_access.require_console(_request(), "marketer")
     from chalicelib import bootstrap
     from chalicelib.domain.definitions.compile import DefinitionsRejectedError
 
@@ -33,7 +34,10 @@ def put_definition(kind: str) -> Response:
 
     def submit() -> Response:
         try:
-            return Response(bootstrap.definitions().submit(kind, body, f"api:{kind}"), status_code=200)
+            applied = bootstrap.definitions().submit(kind, body, f"api:{kind}")
+            before, after = str(applied.get("previous_version", 0)), str(applied["version"])
+            console_access.note_change(request, version_before=before, version_after=after)
+            return Response(applied, status_code=200)
         except DefinitionsRejectedError as error:  # every issue, by line and field
             return Response(
                 {"status": "rejected", "errors": [i.to_json() for i in error.issues]}, status_code=400
@@ -45,7 +49,7 @@ def put_definition(kind: str) -> Response:
 
 @definition_routes.route("/admin/definitions/{kind}")
 def get_definition(kind: str) -> Any:
-    requests.require_admin(_request())
+    console_access.require_console(_request(), "analyst")
     from chalicelib import bootstrap
 
     return requests.answer(bootstrap.definitions().describe, kind)
@@ -53,7 +57,7 @@ def get_definition(kind: str) -> Any:
 
 @definition_routes.route("/admin/definitions/{kind}/versions/{number}")
 def get_definition_version(kind: str, number: str) -> Any:
-    requests.require_admin(_request())
+    console_access.require_console(_request(), "analyst")
     from chalicelib import bootstrap
 
     if not number.isdigit():
@@ -63,7 +67,7 @@ def get_definition_version(kind: str, number: str) -> Any:
 
 @definition_routes.route("/admin/segments")
 def segments() -> Any:
-    requests.require_admin(_request())
+    console_access.require_console(_request(), "analyst")
     from chalicelib import bootstrap
 
     return requests.answer(bootstrap.segments().sizes)
@@ -71,7 +75,7 @@ def segments() -> Any:
 
 @definition_routes.route("/admin/segments/{name}/members")
 def segment_members(name: str) -> Any:
-    requests.require_admin(_request())
+    console_access.require_console(_request(), "analyst")
     from chalicelib import bootstrap
 
     return requests.answer(
@@ -85,7 +89,7 @@ def segment_members(name: str) -> Any:
 @definition_routes.route("/admin/segments/{name}/export", methods=["POST"])
 def export_segment(name: str) -> Any:
     """Writes exports/<segment>-<time>.csv to the bucket (formula-safe) and says where."""
-    requests.require_admin(_request())
+    console_access.require_console(_request(), "marketer")
     from chalicelib import bootstrap
 
     return Response(requests.answer(bootstrap.segments().export, name), status_code=201)

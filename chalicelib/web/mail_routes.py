@@ -7,7 +7,7 @@ from typing import Any
 
 from chalice.app import BadRequestError, Blueprint, ForbiddenError, NotFoundError, Response
 
-from chalicelib.web import requests
+from chalicelib.web import console_access, requests
 from chalicelib.web.pages import NO_STORE, page
 
 mail_routes = Blueprint(__name__)
@@ -167,7 +167,7 @@ def save_preferences(token: str) -> Response:
 
 @mail_routes.route("/admin/scenarios")
 def scenarios() -> Any:
-    requests.require_admin(_request())
+    console_access.require_console(_request(), "analyst")
     from chalicelib import bootstrap
 
     return bootstrap.scenario_reports().scenarios()
@@ -177,7 +177,7 @@ def scenarios() -> Any:
 def scenario_report(name: str) -> Any:
     """Per step, per A/B branch and per day; `?since=YYYY-MM-DD&until=YYYY-MM-DD`."""
     request = _request()
-    requests.require_admin(request)
+    console_access.require_console(request, "analyst")
     from chalicelib import bootstrap
 
     query = requests.params(request)
@@ -190,7 +190,7 @@ def local_clock() -> Any:
     """The local stack only: move Sodate's clock forward ({"advance_seconds": N}) or back to
     the real time ({"reset": true}), so a week-long scenario can be walked in a minute."""
     request = _request()
-    requests.require_admin(request)
+    console_access.require_console(request, "admin" if request.method == "POST" else "analyst")
     from chalicelib import bootstrap, clock
 
     if bootstrap.settings().stage != "local":

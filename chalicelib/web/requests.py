@@ -1,4 +1,4 @@
-"""Request plumbing for app.py: JSON bodies, the admin bearer check, paging parameters,
+"""Request plumbing for app.py: JSON bodies, the admin check, paging parameters,
 and use-case errors turned into HTTP answers.  Light on purpose: the beacon path loads it."""
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from chalice.app import (
     ForbiddenError,
     NotFoundError,
     Request,
-    UnauthorizedError,
 )
 
 from chalicelib import clock
@@ -35,10 +34,10 @@ def json_object(request: Request | None, limit_kib: int = limits.SITE_BODY_KIB) 
 
 
 def require_admin(request: Request | None) -> None:
-    from chalicelib import bootstrap
+    """The admin bearer token, or a console session of the admin role (console_access.py)."""
+    from chalicelib.web.console_access import require_console
 
-    if not bootstrap.admin_allowed(request.headers.get("authorization") if request else None):
-        raise UnauthorizedError("A valid 'Authorization: Bearer <admin token>' header is required.")
+    require_console(request, "admin")
 
 
 def params(request: Request | None) -> Mapping[str, str]:

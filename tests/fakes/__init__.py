@@ -27,6 +27,8 @@ _HOME = {
     "MemoryPeople": "people",
     "MemorySegments": "people",
     "MemorySignups": "consent",
+    "MemoryUsers": "console",
+    "MemoryConsoleTable": "console",
 }
 __all__ = sorted(_HOME)
 

@@ -1,0 +1,166 @@
+"""The console's own pages so far: sign in, choose a password, and the signed-in landing page.
+
+Japanese or English from the browser's Accept-Language (`?lang=ja|en` switches).  The pages run
+no script; their one style element is allowed by its hash, nothing else loads, forms post only
+to the API itself.  Links and redirects are relative, so the pages work under API Gateway's stage
+path (/api/console/...) as well as on the local API (/console/...).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+from typing import Any
+
+from chalice.app import Response
+
+from chalicelib.web.pages import NO_STORE, STYLE
+
+WORDS: dict[str, dict[str, str]] = {
+    "ja": {
+        "title": "Sodate コンソール",
+        "sign_in": "サインイン",
+        "email": "メールアドレス",
+        "password": "パスワード",
+        "choose": "新しいパスワードを設定",
+        "choose_note": "管理者が発行した仮のパスワードでサインインしました。ご自分のパスワードを決めてください"
+        "（12文字以上、大文字・小文字・数字・記号を含む）。",
+        "new_password": "新しいパスワード",
+        "repeat": "新しいパスワード（確認）",
+        "save": "設定してサインイン",
+        "signed_in_as": "サインイン中",
+        "role": "ロール",
+        "sign_out": "サインアウト",
+        "signed_out": "サインアウトしました。",
+        "other": "English",
+    },
+    "en": {
+        "title": "Sodate console",
+        "sign_in": "Sign in",
+        "email": "Email address",
+        "password": "Password",
+        "choose": "Choose your password",
+        "choose_note": "You signed in with a temporary password from an admin. Choose your own "
+        "(at least 12 characters, with upper- and lower-case letters, a digit and a symbol).",
+        "new_password": "New password",
+        "repeat": "New password again",
+        "save": "Save and sign in",
+        "signed_in_as": "Signed in as",
+        "role": "Role",
+        "sign_out": "Sign out",
+        "signed_out": "You have signed out.",
+        "other": "日本語",
+    },
+}
+ROLE_NAMES = {"ja": {"admin": "管理者", "marketer": "マーケター", "analyst": "アナリスト"}}
+_CSS = (
+    STYLE
+    + "input[type=password]{width:100%;box-sizing:border-box;font-size:1rem;padding:.6rem;"
+    + ("border:1px solid #777;border-radius:4px}header{display:flex;justify-content:space-between}")
+)
+_STYLE_HASH = base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()
+POLICY = (
+    f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def language(request: Any) -> str:
+    """`?lang=` when given, else the first of ja/en the browser prefers (q-values honoured); ja."""
+    asked = ((request.query_params or {}) if request else {}).get("lang", "")
+    if asked in WORDS:
+        return str(asked)
+    header = (request.headers.get("accept-language") if request else None) or ""
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate(header[:500].split(",")):
+        tag, _, params = part.strip().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                weight = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in WORDS and weight > 0:
+            ranked.append((-weight, index, primary))
+    return min(ranked)[2] if ranked else "ja"
+
+
+def _frame(lang: str, title: str, body: str, status: int, headers: dict[str, Any] | None = None) -> Response:
+    other = "en" if lang == "ja" else "ja"
+    page = (
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex">'
+        f"<title>{html.escape(title)} · {WORDS[lang]['title']}</title><style>{_CSS}</style></head><body><main>"
+        f"<h1>{html.escape(title)}</h1>{body}"
+        f'<p><a href="?lang={other}" hreflang="{other}">{WORDS[lang]["other"]}</a></p></main></body></html>'
+    )
+    return Response(
+        page,
+        status_code=status,
+        headers={
+            "Content-Type": "text/html; charset=utf-8",
+            "Content-Security-Policy": POLICY,
+            **NO_STORE,
+            "Referrer-Policy": "same-origin",  # a form's post carries its Origin, which is checked
+            **(headers or {}),
+        },
+    )
+
+
+def _error(message: str) -> str:
+    return f'<p class="error" role="alert" id="error">{html.escape(message)}</p>' if message else ""
+
+
+def sign_in(lang: str, message: str = "", email: str = "", status: int = 200, note: str = "") -> Response:
+    words = WORDS[lang]
+    notice = f'<p role="status">{html.escape(note)}</p>' if note else ""
+    body = (
+        f"{notice}{_error(message)}"
+        f'<form method="post" action="sign-in?lang={lang}" accept-charset="utf-8">'
+        f'<label for="email">{words["email"]}</label>'
+        f'<input id="email" name="email" type="email" autocomplete="username" required maxlength="254"'
+        f' value="{html.escape(email)}">'
+        f'<label for="password">{words["password"]}</label>'
+        '<input id="password" name="password" type="password" autocomplete="current-password" required'
+        ' maxlength="256">'
+        f'<button type="submit" id="sign-in">{words["sign_in"]}</button></form>'
+    )
+    return _frame(lang, words["sign_in"], body, status)
+
+
+def choose_password(lang: str, step: str, email: str, message: str = "", status: int = 200) -> Response:
+    words = WORDS[lang]
+    body = (
+        f"<p>{html.escape(words['choose_note'])}</p><p>{html.escape(email)}</p>{_error(message)}"
+        f'<form method="post" action="set-password?lang={lang}" accept-charset="utf-8">'
+        f'<input type="hidden" name="step" value="{html.escape(step)}">'
+        f'<input type="hidden" name="email" value="{html.escape(email)}">'
+        f'<label for="new_password">{words["new_password"]}</label>'
+        '<input id="new_password" name="new_password" type="password" autocomplete="new-password" required'
+        ' minlength="12" maxlength="256">'
+        f'<label for="repeat">{words["repeat"]}</label>'
+        '<input id="repeat" name="repeat" type="password" autocomplete="new-password" required maxlength="256">'
+        f'<button type="submit" id="save">{words["save"]}</button></form>'
+    )
+    return _frame(lang, words["choose"], body, status)
+
+
+def landing(lang: str, email: str, role: str, csrf: str) -> Response:
+    """What there is so far once signed in: who you are, and the way out."""
+    words = WORDS[lang]
+    body = (
+        f'<p id="who">{words["signed_in_as"]} <strong id="email">{html.escape(email)}</strong></p>'
+        f'<p>{words["role"]}: <strong id="role" data-role="{html.escape(role)}">'
+        f"{html.escape(ROLE_NAMES.get(lang, {}).get(role, role))}</strong></p>"
+        f'<form method="post" action="console/sign-out?lang={lang}">'
+        f'<input type="hidden" name="csrf_token" value="{html.escape(csrf)}">'
+        f'<button type="submit" id="sign-out">{words["sign_out"]}</button></form>'
+    )
+    return _frame(lang, words["title"], body, 200)
+
+
+def see_other(location: str, headers: dict[str, Any] | None = None) -> Response:
+    """A 303 to a relative address (after a post, or to the sign-in page)."""
+    return Response("", status_code=303, headers={"Location": location, **NO_STORE, **(headers or {})})
