@@ -24,6 +24,7 @@ Sodate is running locally.
   demo site            {env["SODATE_DEMO_URL"]}  (site id {env["SODATE_SITE_ID"]})
   sign-up form         {env["SODATE_DEMO_URL"]}newsletter, and on its own page:
                        {env["SODATE_API"]}/forms/{env["SODATE_SITE_ID"]}/newsletter
+  console              {env["SODATE_CONSOLE_URL"]}  (SODATE_CONSOLE_USER and _PASSWORD in settings)
   mailbox              {env["SODATE_MAILBOX_URL"]}  (what SES took; SES's delivery, bounce
                        and complaint events are published to the feedback queue as on AWS)
   event pumps          {env["SODATE_IMPORT_QUEUE_NAME"]} -> app.import_file,

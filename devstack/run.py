@@ -21,7 +21,7 @@ from typing import Any
 
 import boto3
 
-from devstack import banner, demo_site, lock, state
+from devstack import banner, console_user, demo_site, lock, state
 from devstack.cloudformation import LocalStack
 from devstack.emulator import Emulator, free_port
 from devstack.pump import Every, QueuePump, Schedule, StreamPump
@@ -138,6 +138,7 @@ def start(
             "SODATE_WEBHOOK_KEY_SECRET": outputs["WebhookSigningKeySecret"],
             "SODATE_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
         }
+        env.update(console_user.local_admin(session, outputs, local_dir, env["SODATE_API"]))
         if rows_per_run:
             env["SODATE_IMPORT_ROWS_PER_RUN"] = str(rows_per_run)
         os.environ.update(env)
