@@ -19,6 +19,8 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
 
+from devstack import atomic_writes
+
 SENT = "/_sodate/ses/sent"
 
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -64,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-p", "--port", type=int, required=True)
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    atomic_writes.serialise()
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(args.host, args.port, with_mail(app), threaded=True, request_handler=MotoRequestHandler)
 

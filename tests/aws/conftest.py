@@ -14,6 +14,7 @@ from moto import mock_aws
 from chalicelib import bootstrap
 from chalicelib.store.events import _LINK_CACHE, _SITE_CACHE, ALL_SITES
 from chalicelib.store.models import ALL_MODELS
+from devstack import atomic_writes
 from devstack.cloudformation import LocalStack
 
 PUBLIC_URL = "https://mail.example.test/api"
@@ -37,6 +38,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         "AWS_SECRET_ACCESS_KEY": "testing",
     }.items():
         monkeypatch.setenv(name, value)
+    atomic_writes.serialise()  # DynamoDB's requests are atomic; moto's in-process backend is not
     with mock_aws():
         session = boto3.session.Session(region_name="us-east-1")
         outputs = LocalStack(session, "sodate").deploy({"Prefix": "sodate"})
