@@ -8,12 +8,9 @@ and every sampled contact -- the first, the last and 50 in between -- answers.""
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
-import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -24,38 +21,21 @@ from typing import Any
 import boto3
 
 from bench.data import customer_lines
+from devstack import child
 
-ROOT = Path(__file__).resolve().parent.parent
 CONTACTS = 10_000
-PORTS = ("--moto-port", "0", "--api-port", "0", "--save-every", "0")
 
 
-def launch(local: Path, *extra: str) -> tuple[subprocess.Popen[str], dict[str, str], float]:
-    env_file = local / "env"
-    env_file.unlink(missing_ok=True)
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SODATE_"))}
+def launch(local: Path, *extra: str) -> tuple[subprocess.Popen[bytes], dict[str, str], float]:
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devstack.run", "--local-dir", str(local), *PORTS, *extra],
-        cwd=ROOT,
-        env=clean,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    while not env_file.exists():
-        if process.poll() is not None or time.perf_counter() - started > 300:
-            process.kill()
-            raise RuntimeError("make run did not come up")
-        time.sleep(0.05)
-    return process, _settings(local), started
+    process = child.launch(local, "--save-every", "0", *extra, timeout=300)
+    return process, child.settings(local), started
 
 
-def stop(process: subprocess.Popen[str]) -> str:
-    process.send_signal(signal.SIGINT)
-    if process.wait(timeout=120) != 0:
-        raise RuntimeError("make run did not stop cleanly")
-    return process.stdout.read() if process.stdout else ""
+def stop(process: subprocess.Popen[bytes], local: Path) -> str:
+    if child.stop(process) != 0:
+        raise RuntimeError(f"make run did not stop cleanly:\n{child.printed(local)}")
+    return child.printed(local)
 
 
 def answers(env: dict[str, str], email: str) -> bool:
@@ -103,7 +83,7 @@ def figures(local: Path) -> dict[str, float]:
     try:
         emails = load(env)
     finally:
-        stop(process)
+        stop(process, local)
     sample = [emails[0], emails[-1], *random.Random(3).sample(emails, 50)]
     process, env, started = launch(local)
     try:
@@ -114,7 +94,7 @@ def figures(local: Path) -> dict[str, float]:
                 raise RuntimeError(f"{len(waiting)} contacts never answered after the restart")
         restart = time.perf_counter() - started
     finally:
-        printed = stop(process)
+        printed = stop(process, local)
     found = re.search(r"restored: ([\d,]+) items.* in ([\d.]+) s", printed)
     return {
         "fresh_start_s": fresh,
@@ -122,8 +102,3 @@ def figures(local: Path) -> dict[str, float]:
         "restore_s": float(found.group(2)) if found else float("nan"),
         "items": float(found.group(1).replace(",", "")) if found else float("nan"),
     }
-
-
-def _settings(local: Path) -> dict[str, str]:
-    lines = (local / "env").read_text().splitlines()
-    return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))

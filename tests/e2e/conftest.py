@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -20,6 +17,8 @@ import boto3
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+
+from devstack import child
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,44 +74,16 @@ class Stack:
             return error.code, json.loads(error.read() or b"null")
 
 
-PORTS = ("--moto-port", "0", "--api-port", "0")
+def launch(local: Path, *extra: str) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    """`make run` in a process of its own, with its data under `local`, and its settings."""
+    process = child.launch(local, *extra)
+    return process, child.settings(local)
 
 
-def launch(local: Path, *extra: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    """`make run` in a process of its own, on free ports, with its data under `local`; returns
-    once it has written its settings (after a restore, if there was one)."""
-    env_file = local / "env"
-    env_file.unlink(missing_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SODATE_"))}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devstack.run", "--local-dir", str(local), *PORTS, *extra],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 90
-    while not env_file.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError(
-                f"make run did not come up:\n{process.stdout.read() if process.stdout else ''}"
-            )
-        time.sleep(0.2)
-    values = dict(
-        line.split("=", 1)
-        for line in env_file.read_text().splitlines()
-        if "=" in line and not line.startswith("#")
-    )
-    return process, values
-
-
-def stop(process: subprocess.Popen[str]) -> str:
-    """Ctrl-C, as a person stops it; returns what it printed."""
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=60) == 0, "Ctrl-C stops the stack cleanly"
-    return process.stdout.read() if process.stdout else ""
+def stop(process: subprocess.Popen[bytes], local: Path) -> str:
+    """Ctrl-C, as a person presses it in the terminal; returns what the stack printed."""
+    assert child.stop(process) == 0, f"Ctrl-C stops the stack cleanly:\n{child.printed(local)}"
+    return child.printed(local)
 
 
 @pytest.fixture(scope="session")
@@ -120,7 +91,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     local = tmp_path_factory.mktemp("local")
     process, values = launch(local, "--rows-per-run", "150")
     yield Stack(values, local)
-    stop(process)
+    stop(process, local)
 
 
 # Headless Chromium says "HeadlessChrome", which Sodate rightly files as a bot;

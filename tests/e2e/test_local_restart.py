@@ -35,7 +35,7 @@ def test_a_restart_brings_everything_back_and_reset_starts_clean(local: Path) ->
     _, person = first.api("/admin/contacts?email=restart-1@example.jp")
     _, timeline = first.api(f"/admin/contacts/{person['contact_id']}/timeline")
     _, scoring = first.api("/admin/definitions/scoring")
-    printed = stop(process)
+    printed = stop(process, local)
     assert "(new; examples/config/*.yaml loaded)" in printed
     assert json.loads((local / "state" / "meta.json").read_text())["counts"]["bucket Bucket"] > 0
 
@@ -59,7 +59,7 @@ def test_a_restart_brings_everything_back_and_reset_starts_clean(local: Path) ->
         assert timeline["hits"] and len(seen) == len(set(seen)), "nothing on the timeline twice"
         assert all(json.dumps(hit, sort_keys=True) in seen for hit in timeline["hits"])
     finally:
-        printed = stop(process)
+        printed = stop(process, local)
     assert "restored: " in printed
 
     # AND --reset forgets it all
@@ -69,5 +69,5 @@ def test_a_restart_brings_everything_back_and_reset_starts_clean(local: Path) ->
         assert clean.api("/admin/contacts?email=restart-2@example.jp")[0] == 404
         assert env["SODATE_ADMIN_TOKEN"] != first.env["SODATE_ADMIN_TOKEN"]
     finally:
-        printed = stop(process)
+        printed = stop(process, local)
     assert "Forgot the saved local state" in printed
