@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run reset test lint bench clean system-deps deploy destroy
+.PHONY: run reset test lint bench clean system-deps deploy destroy console
 
 # Progress goes to stderr, so `make bench` prints nothing but figures on stdout.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -16,7 +16,23 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@$(BIN)/python -m pip install -q -r requirements-dev.txt >&2
 	@rm -f $(VENV)/.installed-* && touch $@
 
-run: $(STAMP)
+# The console's browser code: npm installs what console/package-lock.json pins (Node.js and npm
+# from Debian when the machine has none), esbuild bundles it into chalicelib/web/console_static.
+CONSOLE_MODULES := console/node_modules/.package-lock.json
+CONSOLE_BUILT := chalicelib/web/console_static/manifest.json
+
+$(CONSOLE_MODULES): console/package.json console/package-lock.json
+	@command -v npm >/dev/null || { echo "installing Node.js and npm for the console (needs root)" >&2; \
+	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm; } >&2; }
+	@cd console && npm ci --no-audit --no-fund --loglevel=error >&2
+	@touch $@
+
+$(CONSOLE_BUILT): $(CONSOLE_MODULES) console/build.mjs $(wildcard console/src/*)
+	@node console/build.mjs
+
+console: $(CONSOLE_BUILT)
+
+run: $(STAMP) console
 	$(BIN)/python -m devstack.run
 
 # The local stack's data (.local/state) survives a restart; this forgets it.
@@ -37,7 +53,7 @@ system-deps:
 	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver \
 	    fonts-ipafont-gothic; } >&2; }
 
-test: lint system-deps
+test: lint system-deps console
 	$(BIN)/python -m pytest
 
 # An installation in the AWS account (and region) your credentials point at; see README.
@@ -48,7 +64,7 @@ SENDER ?=
 PUBLIC_URL ?=
 KEEP_DATA ?= 1
 
-deploy: $(STAMP)
+deploy: $(STAMP) console
 	$(BIN)/python -m infra.deploy --stage '$(STAGE)' --prefix '$(PREFIX)' --stack '$(STACK)' \
 	  --sender '$(SENDER)' --public-url '$(PUBLIC_URL)'
 
@@ -56,8 +72,9 @@ destroy: $(STAMP)
 	$(BIN)/python -m infra.destroy --stage '$(STAGE)' --prefix '$(PREFIX)' --stack '$(STACK)' \
 	  $(if $(filter 0 no false,$(KEEP_DATA)),--drop-data)
 
-bench: $(STAMP)
+bench: $(STAMP) console
 	@$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) .local .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .local .mypy_cache .ruff_cache .pytest_cache .hypothesis console/node_modules \
+	  chalicelib/web/console_static

@@ -19,6 +19,7 @@ from chalicelib.domain import limits
 from chalicelib.web import console_access, form_pages, requests
 from chalicelib.web import tag_js as tag_js_source
 from chalicelib.web.console_routes import console_routes
+from chalicelib.web.console_views import console_views
 from chalicelib.web.definition_routes import definition_routes
 from chalicelib.web.mail_routes import mail_routes
 
@@ -31,6 +32,7 @@ app.register_blueprint(definition_routes)
 app.register_blueprint(mail_routes)
 app.register_blueprint(form_pages.form_routes)
 app.register_blueprint(console_routes)
+app.register_blueprint(console_views)
 
 IMPORT_QUEUE = os.environ.get("SODATE_IMPORT_QUEUE_NAME", "sodate-imports")
 FEEDBACK_QUEUE = os.environ.get("SODATE_FEEDBACK_QUEUE", "sodate-mail-feedback")
@@ -280,10 +282,12 @@ def events_changed(event: DynamoDBEvent) -> None:
     Segment entries, forms, purchases and events then enter scenarios and reach goals."""
     from chalicelib.web import records  # event records are parsed here; the beacon path never loads it
 
-    entries, unreadable = records.timeline_inserts(event.to_dict()["Records"])
+    raw = event.to_dict()["Records"]
+    entries, unreadable = records.timeline_inserts(raw)
     bootstrap.isolation().set_aside("events_changed", unreadable)
     bootstrap.evaluator().on_events(entries)
     bootstrap.runner().on_events(entries)
+    bootstrap.figures().on_events(*records.figure_facts(raw))  # last: a retried batch counts once
 
 
 @app.on_dynamodb_record(stream_arn=CONTACTS_STREAM, batch_size=100)
@@ -291,9 +295,11 @@ def contacts_changed(event: DynamoDBEvent) -> None:
     """An import, a purchase or an identification changed someone: evaluate them."""
     from chalicelib.web import records
 
-    removed, changed, unreadable = records.contact_changes(event.to_dict()["Records"])
+    raw = event.to_dict()["Records"]
+    removed, changed, unreadable = records.contact_changes(raw)
     bootstrap.isolation().set_aside("contacts_changed", unreadable)
     bootstrap.evaluator().on_contacts(removed, changed)
+    bootstrap.figures().on_contacts(*records.contact_images(raw))
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from chalicelib.services.contacts_admin import ContactsAdmin
     from chalicelib.services.definitions import DefinitionsService
     from chalicelib.services.evaluation import Evaluator
+    from chalicelib.services.figures import Figures
     from chalicelib.services.identity import Identity
     from chalicelib.services.import_file import Importer
     from chalicelib.services.mail_events import MailEvents
@@ -395,3 +396,12 @@ def console() -> ConsoleAccess:
     rules = SessionRules(s.console_idle_minutes * 60, s.console_session_hours * 3600)
     token = _secret(s.admin_token_secret).get
     return ConsoleAccess(users, table, AuditLog(table, clock.now), clock.now, token, rules)
+
+
+@_once
+def figures() -> Figures:
+    """The console's counters, kept in the console table as the streams deliver."""
+    from chalicelib.services.figures import Figures
+    from chalicelib.store.figures import FigureBook
+
+    return Figures(FigureBook(_client("dynamodb"), settings().console_table), contact_state(), clock.now)

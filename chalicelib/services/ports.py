@@ -13,6 +13,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # names for the type checker only: the beacon path loads none of these
     from datetime import datetime
+    from decimal import Decimal
 
     from chalicelib.domain.commerce import Purchase
     from chalicelib.domain.consent import ConsentEntry
@@ -20,6 +21,7 @@ if TYPE_CHECKING:  # names for the type checker only: the beacon path loads none
     from chalicelib.domain.contact import Contact
     from chalicelib.domain.definitions.versions import Version
     from chalicelib.domain.evaluation import History, Move
+    from chalicelib.domain.figures import Fact
     from chalicelib.domain.hits import Hit
     from chalicelib.domain.imports import Claim
     from chalicelib.domain.journeys import Place, Task
@@ -324,6 +326,21 @@ class AuditTrail(Protocol):
     def day(self, day: str, limit: int, after: str | None) -> tuple[list[AuditEntry], str | None]:
         """A day's entries newest first, from after the position `after`; the next position."""
         ...
+
+
+class FigureBook(Protocol):
+    """The console's counters: per-day series, gauges, each day's hot leads."""
+
+    def add(self, batch: str, counts: dict[tuple[str, str], Decimal], moves: dict[str, int]) -> int:
+        """Add to (series, day) counters and move gauges; a counter that already took `batch`
+        (a stream batch handed over again) is left alone.  How many counters changed."""
+        ...
+
+    def note_hot(self, leads: Iterable[Fact], expires_at: int) -> None: ...
+    def series(self, names: Iterable[str], first: str, last: str) -> dict[str, dict[str, Decimal]]: ...
+    def gauges(self) -> dict[str, int]: ...
+    def set_gauges(self, values: dict[str, int]) -> None: ...
+    def hot(self, day: str, limit: int) -> list[dict[str, str]]: ...
 
 
 Post = Callable[[str, bytes, dict[str, str]], int]

@@ -102,7 +102,10 @@ class EventAdmin(EventStore):
         """Anonymous hits join the contact (and stop expiring); returns how many moved."""
         moved = 0
         for items in self._partition(f"v#{site_id}#{visitor_id}"):
-            kept = [{k: v for k, v in i.items() if k != "expires_at"} for i in items]
+            # Marked as moved: the console counted these hits when they came (as anonymous).
+            kept = [
+                {**{k: v for k, v in i.items() if k != "expires_at"}, "moved": {"BOOL": True}} for i in items
+            ]
             self._write_all([{"PutRequest": {"Item": {**i, "pk": {"S": f"c#{contact_id}"}}}} for i in kept])
             self._write_all([_delete(i["pk"]["S"], i["sk"]["S"]) for i in items])
             moved += len(items)

@@ -1,4 +1,5 @@
-"""The console's own pages so far: sign in, choose a password, and the signed-in landing page.
+"""The console's door: the sign-in page and choosing a password (the signed-in pages are
+console_shell's).
 
 Japanese or English from the browser's Accept-Language (`?lang=ja|en` switches).  The pages run
 no script; their one style element is allowed by its hash, nothing else loads, forms post only
@@ -145,20 +146,6 @@ def choose_password(lang: str, step: str, email: str, message: str = "", status:
         f'<button type="submit" id="save">{words["save"]}</button></form>'
     )
     return _frame(lang, words["choose"], body, status)
-
-
-def landing(lang: str, email: str, role: str, csrf: str) -> Response:
-    """What there is so far once signed in: who you are, and the way out."""
-    words = WORDS[lang]
-    body = (
-        f'<p id="who">{words["signed_in_as"]} <strong id="email">{html.escape(email)}</strong></p>'
-        f'<p>{words["role"]}: <strong id="role" data-role="{html.escape(role)}">'
-        f"{html.escape(ROLE_NAMES.get(lang, {}).get(role, role))}</strong></p>"
-        f'<form method="post" action="console/sign-out?lang={lang}">'
-        f'<input type="hidden" name="csrf_token" value="{html.escape(csrf)}">'
-        f'<button type="submit" id="sign-out">{words["sign_out"]}</button></form>'
-    )
-    return _frame(lang, words["title"], body, 200)
 
 
 def see_other(location: str, headers: dict[str, Any] | None = None) -> Response:

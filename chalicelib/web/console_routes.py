@@ -1,5 +1,5 @@
 """Routes of the console's door: the sign-in page and its post, choosing a password, signing out,
-who is signed in (`GET /console/me`), the audit log (`GET /console/audit`) and the landing page.
+who is signed in (`GET /console/me`) and the audit log (`GET /console/audit`).
 
 Pages answer pages: a refusal is the sign-in page again with the reason (one wording for an
 unknown address and a wrong password), with the status that says it.  A post from another origin
@@ -48,20 +48,6 @@ def _from_here(request: Any) -> None:
 def _signed_in(lang: str, signed: Any) -> Response:
     cookie = console_access.session_cookie(signed.secret, signed.max_age)
     return console_pages.see_other(f"../console?lang={lang}", {"Set-Cookie": cookie})
-
-
-@console_routes.route("/console", methods=["GET"])
-def landing() -> Response:
-    from chalicelib import bootstrap
-
-    request = _request()
-    lang = console_pages.language(request)
-    if str((request.context or {}).get("path", "")).endswith("/"):  # /console/: the pages' links are
-        return console_pages.see_other(f"../console?lang={lang}")  # relative to /console
-    session = bootstrap.console().session(console_access.cookie(request))
-    if session is None:
-        return console_pages.see_other(f"console/sign-in?lang={lang}")
-    return console_pages.landing(lang, session.email, session.role, session.csrf)
 
 
 @console_routes.route("/console/sign-in", methods=["GET"])

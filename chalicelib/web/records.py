@@ -15,6 +15,7 @@ from chalicelib.domain.timeline import Recorded
 
 if TYPE_CHECKING:
     from chalicelib.domain.contact import Contact
+    from chalicelib.domain.figures import Fact
 
 Record = dict[str, Any]
 T = TypeVar("T")
@@ -78,6 +79,61 @@ def _recorded(record: Record) -> Recorded | None:
         because=_text(image, "because"),
         bot="bot" in image,
     )
+
+
+def figure_facts(records: list[Record]) -> tuple[list[Fact], str]:
+    """What the console counts in a batch of the events stream: every new entry and hit, known
+    or anonymous (history moved from a visitor to a person is not new), and the batch's name
+    (its first record's sequence number: Lambda hands a failed batch over again from there)."""
+    from chalicelib.domain.figures import Fact
+
+    facts = []
+    for record in records:
+        change = record.get("dynamodb") if isinstance(record, dict) else None
+        image = change.get("NewImage") if isinstance(change, dict) else None
+        if not isinstance(image, dict) or record.get("eventName") != "INSERT" or "moved" in image:
+            continue
+        pk, kind, at = _text(image, "pk"), _text(image, "kind"), _text(image, "at")
+        if not kind or not at or pk[:2] not in ("c#", "v#", "a#"):
+            continue
+        facts.append(
+            Fact(
+                kind=kind,
+                at=at,
+                known=pk.startswith("c#"),
+                amount=_text(image, "amount"),
+                source=_text(image, "source"),
+                bot="bot" in image,
+                contact_id=pk[2:] if pk.startswith("c#") else "",
+                name=_text(image, "name"),
+                value=_text(image, "score"),
+            )
+        )
+    return facts, _batch(records)
+
+
+def contact_images(records: list[Record]) -> tuple[list[tuple[Record | None, Record | None]], str]:
+    """(before, after) of each contact a batch of the contacts stream changed -- the fields the
+    gauges read, None where the contact was not there -- and the batch's name."""
+    fields = ("status", "grade", "rfm")
+
+    def fields_of(image: Any) -> Record | None:
+        if not isinstance(image, dict) or "email" not in image:
+            return None
+        return {name: _text(image, name) for name in fields}
+
+    changes = []
+    for record in records:
+        change = record.get("dynamodb") if isinstance(record, dict) else None
+        if isinstance(change, dict):
+            changes.append((fields_of(change.get("OldImage")), fields_of(change.get("NewImage"))))
+    return changes, _batch(records)
+
+
+def _batch(records: list[Record]) -> str:
+    first = records[0] if records and isinstance(records[0], dict) else {}
+    change = first.get("dynamodb")
+    return str(change.get("SequenceNumber") or "")[:80] if isinstance(change, dict) else ""
 
 
 def contact_changes(records: list[Record]) -> tuple[list[Contact], list[str], list[Unreadable]]:

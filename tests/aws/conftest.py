@@ -18,6 +18,7 @@ from devstack import atomic_writes
 from devstack.cloudformation import LocalStack
 
 PUBLIC_URL = "https://mail.example.test/api"
+CONSOLE_PASSWORD = "Correct-horse-9-battery"
 
 
 def _reset_caches() -> None:
@@ -163,4 +164,25 @@ def shop(aws: dict[str, Any], api: Any, streams: Any, site: dict[str, Any]) -> I
     load_examples(aws, api)
     to_tokyo_hour(10)
     yield
+    clock.reset()
+
+
+@pytest.fixture
+def people(aws: dict[str, Any]) -> dict[str, str]:
+    """One user per role, and one in no group at all (passwords already their own)."""
+    cognito = aws["session"].client("cognito-idp")
+    made = {}
+    for role in ("admin", "marketer", "analyst", "nobody"):
+        email = f"{role}@shop.example.jp"
+        cognito.admin_create_user(UserPoolId=aws["UserPoolId"], Username=email, MessageAction="SUPPRESS")
+        cognito.admin_set_user_password(
+            UserPoolId=aws["UserPoolId"], Username=email, Password=CONSOLE_PASSWORD, Permanent=True
+        )
+        if role != "nobody":
+            cognito.admin_add_user_to_group(UserPoolId=aws["UserPoolId"], Username=email, GroupName=role)
+        made[role] = email
+    from chalicelib import clock
+
+    clock.reset()
+    yield made
     clock.reset()

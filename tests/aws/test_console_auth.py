@@ -9,32 +9,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import pytest
-
 from chalicelib import clock
+from tests.aws.conftest import CONSOLE_PASSWORD
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "config"
-PASSWORD = "Correct-horse-9-battery"
+
+PASSWORD = CONSOLE_PASSWORD
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-
-
-@pytest.fixture
-def people(aws: dict[str, Any]) -> dict[str, str]:
-    """One user per role, and one in no group at all (passwords already their own)."""
-    cognito = aws["session"].client("cognito-idp")
-    made = {}
-    for role in ("admin", "marketer", "analyst", "nobody"):
-        email = f"{role}@shop.example.jp"
-        cognito.admin_create_user(UserPoolId=aws["UserPoolId"], Username=email, MessageAction="SUPPRESS")
-        cognito.admin_set_user_password(
-            UserPoolId=aws["UserPoolId"], Username=email, Password=PASSWORD, Permanent=True
-        )
-        if role != "nobody":
-            cognito.admin_add_user_to_group(UserPoolId=aws["UserPoolId"], Username=email, GroupName=role)
-        made[role] = email
-    clock.reset()
-    yield made
-    clock.reset()
 
 
 def post_form(api: Any, path: str, fields: dict[str, str], headers: dict[str, str] | None = None) -> Any:

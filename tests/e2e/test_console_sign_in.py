@@ -6,6 +6,7 @@ from __future__ import annotations
 import tempfile
 from typing import Any
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
 from tests.e2e.conftest import Stack, wait_for
@@ -14,8 +15,12 @@ SHOTS = tempfile.gettempdir()
 
 
 def text_of(browser: Any, element_id: str) -> str:
-    found = browser.find_elements(By.ID, element_id)
-    return str(found[0].text) if found else ""
+    """The element's text, or "" while it is not there (or the page is being replaced)."""
+    try:
+        found = browser.find_elements(By.ID, element_id)
+        return str(found[0].text) if found else ""
+    except StaleElementReferenceException:
+        return ""
 
 
 def test_the_local_admin_signs_in_sees_who_they_are_and_signs_out(stack: Stack, browser: Any) -> None:

@@ -29,6 +29,7 @@ _HOME = {
     "MemorySignups": "consent",
     "MemoryUsers": "console",
     "MemoryConsoleTable": "console",
+    "MemoryFigureBook": "figures",
 }
 __all__ = sorted(_HOME)
 

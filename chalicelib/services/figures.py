@@ -1,0 +1,72 @@
+"""The console's figures: kept as the streams deliver, read by the overview.
+
+The events stream's new entries add to per-day series and note hot leads; the contacts
+stream's changes move the gauges.  Drawing the overview reads one query per series and one
+for the gauges -- days x series items, whatever the number of contacts -- and the few people
+who turned hot today.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.domain.figures import SERIES, Fact, day_counts, day_range, gauge_moves, hot_leads, overview
+from chalicelib.services.ports import Clock, ContactRepository, FigureBook
+
+HOT_SHOWN = 20
+HOT_KEPT_SECONDS = 100 * 86400
+
+
+class Figures:
+    def __init__(self, book: FigureBook, people: ContactRepository, clock: Clock) -> None:
+        self._book = book
+        self._people = people
+        self._clock = clock
+
+    def on_events(self, facts: list[Fact], batch: str) -> None:
+        """New timeline entries and hits (one stream batch, named by its first record)."""
+        leads = hot_leads(facts)
+        if leads:
+            self._book.note_hot(leads, int(self._clock()) + HOT_KEPT_SECONDS)
+        counts = day_counts(facts)
+        if counts:
+            self._book.add(batch, counts, {})
+
+    def on_contacts(
+        self, changes: Sequence[tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]], batch: str
+    ) -> None:
+        """Contacts as they were and are (None: not there) -- one stream batch."""
+        moves = gauge_moves(changes)
+        if moves:
+            self._book.add(batch, {}, moves)
+
+    def overview(self, params: Mapping[str, str]) -> dict[str, Any]:
+        """The overview over `range=` (today, 7d, 30d, 90d) or `from=`/`to=`; BadInputError names
+        what is wrong with the range."""
+        today = datetime.fromtimestamp(self._clock(), UTC).date()
+        span = day_range(params, today)
+        series = self._book.series(SERIES, span.first.isoformat(), span.last.isoformat())
+        numbers = overview(span, series, self._book.gauges())
+        numbers["today"] = today.isoformat()
+        numbers["hot_today"] = self.hot_leads(today.isoformat())
+        return numbers
+
+    def hot_leads(self, day: str) -> list[dict[str, str]]:
+        """Who turned hot on the day, newest first, with what sales needs to call them."""
+        shown = []
+        for lead in sorted(self._book.hot(day, HOT_SHOWN), key=lambda lead: lead["at"], reverse=True):
+            person = self._people.by_id(lead["contact_id"])
+            if person is None:
+                continue  # erased since
+            shown.append(
+                {
+                    **lead,
+                    "email": str(person.get("email", "")),
+                    "name": str(person.get("name") or ""),
+                    "company": str(person.get("company") or ""),
+                    "grade": str(person.get("grade") or ""),
+                }
+            )
+        return shown

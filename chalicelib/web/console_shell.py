@@ -1,0 +1,106 @@
+"""The frame of every signed-in console page: the header (where you are, who you are, the way
+out, the other language), the built style sheet and script, and the page's own heading.  The
+script draws the page from the console's JSON API; the policy lets it load from here alone."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+from chalice.app import Response
+
+from chalicelib.web import console_assets
+from chalicelib.web.console_pages import ROLE_NAMES, WORDS
+from chalicelib.web.pages import NO_STORE
+
+APP_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+CURRENT, CHOSEN = ' aria-current="page"', ' aria-current="true"'
+PAGES = {  # what the header links to: page -> (path from /console, words)
+    "overview": ("console", {"ja": "概要", "en": "Overview"}),
+}
+RANGE_WORDS = {
+    "ja": {
+        "today": "今日",
+        "7d": "7日間",
+        "30d": "30日間",
+        "90d": "90日間",
+        "from": "開始日",
+        "to": "終了日",
+        "show": "表示",
+        "ranges": "期間",
+    },
+    "en": {
+        "today": "Today",
+        "7d": "7 days",
+        "30d": "30 days",
+        "90d": "90 days",
+        "from": "From",
+        "to": "To",
+        "show": "Show",
+        "ranges": "Time range",
+    },
+}
+
+
+def page(lang: str, name: str, who: Any, body: str = "", params: Mapping[str, str] | None = None) -> Response:
+    """A signed-in page: `who` is the session (email, role, csrf); `params` its query, which the
+    other language's link keeps."""
+    words, files = WORDS[lang], console_assets.manifest()
+    title = PAGES[name][1][lang]
+    other = "en" if lang == "ja" else "ja"
+    nav = "".join(
+        f'<li><a href="{path}?lang={lang}"{CURRENT if page_name == name else ""}>'
+        f"{html.escape(label[lang])}</a></li>"
+        for page_name, (path, label) in PAGES.items()
+    )
+    role = html.escape(who.role)
+    document = (
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex">'
+        f"<title>{html.escape(title)} · {words['title']}</title>"
+        f'<link rel="stylesheet" href="console/static/{files["console-style.css"]}">'
+        f'<script defer src="console/static/{files["console.js"]}"></script></head>'
+        f'<body data-page="{name}" data-role="{role}">'
+        f'<header class="top"><span class="brand">Sodate</span><nav aria-label="{words["title"]}"><ul>{nav}</ul></nav>'
+        f'<div class="who"><span id="who"><span id="email">{html.escape(who.email)}</span> '
+        f'(<span id="role" data-role="{role}">{html.escape(ROLE_NAMES.get(lang, {}).get(who.role, who.role))}</span>)'
+        f'</span><form method="post" action="console/sign-out?lang={lang}">'
+        f'<input type="hidden" name="csrf_token" value="{html.escape(who.csrf)}">'
+        f'<button type="submit" id="sign-out">{words["sign_out"]}</button></form>'
+        f'<a href="?{html.escape(urlencode({**(params or {}), "lang": other}))}" hreflang="{other}" lang="{other}">'
+        f"{words['other']}</a></div></header>"
+        f'<main id="app"><h1>{html.escape(title)}</h1>{body}</main></body></html>'
+    )
+    return Response(
+        document,
+        headers={
+            "Content-Type": "text/html; charset=utf-8",
+            "Content-Security-Policy": APP_POLICY,
+            **NO_STORE,
+            "Referrer-Policy": "same-origin",  # its forms' posts carry their Origin, which is checked
+        },
+    )
+
+
+def ranges(lang: str, params: dict[str, str]) -> str:
+    """The time-range links (today, 7, 30, 90 days) and a form for any other range."""
+    words = RANGE_WORDS[lang]
+    custom = "from" in params or "to" in params
+    chosen = "" if custom else params.get("range", "7d")
+    links = "".join(
+        f'<a href="?range={key}&amp;lang={lang}"{CHOSEN if key == chosen else ""}>{words[key]}</a>'
+        for key in ("today", "7d", "30d", "90d")
+    )
+    first, last = html.escape(params.get("from", "")[:10]), html.escape(params.get("to", "")[:10])
+    return (
+        f'<div class="ranges" role="group" aria-label="{words["ranges"]}">{links}'
+        f'<form method="get" id="custom-range"><input type="hidden" name="lang" value="{lang}">'
+        f'<label for="from">{words["from"]}<input type="date" id="from" name="from" value="{first}" required></label>'
+        f'<label for="to">{words["to"]}<input type="date" id="to" name="to" value="{last}" required></label>'
+        f'<button type="submit">{words["show"]}</button></form></div>'
+    )

@@ -1,0 +1,70 @@
+"""The console's signed-in pages and the JSON they are drawn from.
+
+Pages: `GET /console` (the overview).  Their data: `GET /console/api/overview`.  Their script
+and style sheet: `GET /console/static/<name>`, open to anyone (they hold no data), cached for a
+year by name.  A page without a session goes to the sign-in page; the API answers 401.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import Blueprint, Response
+
+from chalicelib.web import console_access, console_pages, console_shell, requests
+
+console_views = Blueprint(__name__)
+
+
+def _request() -> Any:
+    return console_views.current_request
+
+
+@console_views.route("/console", methods=["GET"])
+def overview_page() -> Response:
+    from chalicelib import bootstrap
+
+    request = _request()
+    lang = console_pages.language(request)
+    if str((request.context or {}).get("path", "")).endswith("/"):  # /console/: the pages' links are
+        return console_pages.see_other(f"../console?lang={lang}")  # relative to /console
+    session = bootstrap.console().session(console_access.cookie(request))
+    if session is None:
+        return console_pages.see_other(f"console/sign-in?lang={lang}")
+    params = dict(requests.params(request))
+    return console_shell.page(lang, "overview", session, console_shell.ranges(lang, params), params)
+
+
+@console_views.route("/console/api/overview", methods=["GET"])
+def overview() -> Any:
+    """Contacts by consent, grade and RFM cell; each day's page views, conversions, revenue and
+    mail; the complaint rate against Gmail's and Yahoo's bars; today's hot leads."""
+    from chalicelib import bootstrap
+
+    request = _request()
+    console_access.require_console(request, "analyst")
+    numbers = requests.answer(bootstrap.figures().overview, requests.params(request))
+    return Response(numbers, headers={"Cache-Control": "no-store"})
+
+
+@console_views.route("/console/static/{name}", methods=["GET"])
+def static(name: str) -> Response:
+    from chalicelib.web import console_assets
+
+    request = _request()
+    gzip = "gzip" in (request.headers.get("accept-encoding") or "").lower()
+    found = console_assets.asset(name, gzip)
+    if found is None:
+        return Response(
+            {"Code": "NotFoundError", "Message": f"No console file {name[:80]!r}."}, status_code=404
+        )
+    body, content_type, gzipped = found
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": content_type,
+        "Cache-Control": "public, max-age=31536000, immutable",
+        "ETag": f'"{name}"',
+        "Vary": "Accept-Encoding",
+    }
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, headers=headers)

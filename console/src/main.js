@@ -1,0 +1,7 @@
+// The console's one script: each page says what it is (<body data-page>), this draws it.
+import { overview } from "./overview.js";
+
+const pages = { overview };
+const root = document.getElementById("app");
+const draw = pages[document.body.dataset.page];
+if (root && draw) draw(root);

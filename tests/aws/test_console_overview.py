@@ -1,0 +1,151 @@
+"""The console's overview through the real handlers: imports, hits and identification go down
+the streams, the counters keep up, and the overview reads them -- the same figures however often
+Lambda hands a stream batch over, and a refusal for a bad range or no session."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from typing import Any
+
+import pytest
+from botocore.config import Config
+
+from tests.aws.test_api import drop_and_import
+from tests.aws.test_beacons import auth, send
+from tests.aws.test_console_auth import session
+from tests.aws.test_identity import pageview
+from tests.aws.test_scoring_segments import identify, load_examples
+
+CSV = (
+    "email,name,consent\n"
+    "hanako@example.jp,山田 花子,yes\n"
+    "taro@example.jp,鈴木 太郎,\n"
+    "jiro@example.jp,佐藤 次郎,yes\n"
+).encode()
+
+
+@pytest.fixture
+def recorded_streams(aws: dict[str, Any], api: Any) -> Any:
+    """Both streams pumped into their handlers, every batch kept so a test can hand it over again."""
+    import app as sodate
+    from devstack.pump import StreamPump
+
+    batches: list[tuple[Any, dict[str, Any]]] = []
+
+    def keeping(handler: Any) -> Any:
+        def handle(event: dict[str, Any], context: Any) -> Any:
+            batches.append((handler, json.loads(json.dumps(event, default=str))))
+            return handler(event, context)
+
+        return handle
+
+    client = aws["session"].client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
+    pumps = [
+        StreamPump(client, aws["EventsStreamArn"], keeping(sodate.events_changed), "events_changed"),
+        StreamPump(client, aws["ContactsStreamArn"], keeping(sodate.contacts_changed), "contacts_changed"),
+    ]
+
+    def drain() -> None:
+        while sum(p.pump_once() for p in pumps):
+            assert not [e for p in pumps for e in p.errors]
+
+    drain.batches = batches  # type: ignore[attr-defined]
+    return drain
+
+
+def overview(api: Any, headers: dict[str, str], query: str = "range=today") -> dict[str, Any]:
+    answer = api.http.get(f"/console/api/overview?{query}", headers=headers)
+    assert answer.status_code == 200, answer.body
+    assert answer.headers["Cache-Control"] == "no-store"
+    body: dict[str, Any] = answer.json_body
+    return body
+
+
+def test_the_overview_counts_contacts_visits_and_revenue_once(aws, api, site, people, recorded_streams):
+    # GIVEN the example definitions, three people imported (two said yes to mail), visitors
+    load_examples(aws, api)
+    report = drop_and_import(aws, api, "people.csv", CSV)
+    assert report["created"] == 3, report
+    for path in ("/", "/pricing"):
+        assert send(api, pageview(site, "device-anon-01", path)).status_code == 204
+    assert send(api, pageview(site, "device-hanako", "/")).status_code == 204  # before she is known
+    recorded_streams()
+    identify(api, site, "device-hanako", "hanako@example.jp")  # her history moves to her
+    assert send(api, pageview(site, "device-hanako", "/tea")).status_code == 204
+    bought = {**pageview(site, "device-hanako", "/thanks"), "k": "conversion", "n": "purchase", "a": 1200}
+    assert send(api, bought).status_code == 204
+    robot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+    assert send(api, pageview(site, "device-robot", "/"), agent=robot).status_code == 204
+    recorded_streams()
+
+    # WHEN an analyst opens the overview for today
+    analyst = session(api, people["analyst"])
+    seen = overview(api, analyst)
+
+    # THEN the people are counted by consent, and every human page view once, by who made it
+    assert seen["contacts"] == 3
+    assert seen["consent"] == {"subscribed": 2, "pending": 1, "unsubscribed": 0, "suppressed": 0}
+    assert sum(seen["grades"].values()) == 3, "everyone has a grade once evaluated"
+    totals = seen["totals"]
+    assert totals["pageviews_anonymous"] == 3, "two anonymous views and hanako's one before she was known"
+    assert totals["pageviews_known"] == 1, "the moved history is not counted again; the robot not at all"
+    assert (totals["conversions"], totals["revenue"]) == (1, 1200)
+    assert seen["days"] == [seen["today"]] and seen["series"]["conversions"] == [1]
+
+    # AND Lambda handing every batch over again changes nothing
+    from devstack.pump import LambdaContext
+
+    for handler, event in recorded_streams.batches:
+        handler(event, LambdaContext("again"))
+    assert overview(api, analyst) == seen
+
+    # AND an erased person leaves the counts
+    gone = api.http.get("/admin/contacts?email=taro@example.jp", headers=auth(aws)).json_body["contact_id"]
+    assert api.http.delete(f"/admin/contacts/{gone}", headers=auth(aws)).status_code in (200, 204)
+    recorded_streams()
+    after = overview(api, analyst)
+    assert after["contacts"] == 2 and after["consent"]["pending"] == 0
+
+
+def test_a_range_is_checked_and_the_overview_needs_a_session(aws, api, people):
+    analyst = session(api, people["analyst"])
+    assert api.http.get("/console/api/overview").status_code == 401
+    week = overview(api, analyst, "range=7d")
+    assert len(week["days"]) == 7 and week["days"][-1] == week["today"]
+    custom = overview(api, analyst, "from=2026-01-30&to=2026-02-02")
+    assert custom["days"] == ["2026-01-30", "2026-01-31", "2026-02-01", "2026-02-02"]
+    assert custom["series"]["mail_sent"] == [0, 0, 0, 0] and custom["rates"]["complained"] == 0
+    for query, problem in (
+        ("range=1y", "range must be one of"),
+        ("from=2026-02-02&to=2026-01-30", "to comes before from"),
+        ("from=2026-02-30&to=2026-03-01", "not a day of the calendar"),
+        ("from=2024-01-01&to=2026-01-01", "at most 366 days"),
+        ("from=yesterday&to=2026-01-01", "YYYY-MM-DD"),
+    ):
+        refused = api.http.get(f"/console/api/overview?{query}", headers=analyst)
+        assert refused.status_code == 400 and problem in refused.json_body["Message"], (query, refused.body)
+
+
+def test_the_console_page_loads_its_own_script_and_style_only(aws, api, people):
+    analyst = session(api, people["analyst"])
+    page = api.http.get("/console?lang=en&range=30d", headers=analyst)
+    assert page.status_code == 200
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "default-src 'none'" in policy and "unsafe" not in policy
+    assert page.headers["Referrer-Policy"] == "same-origin", "else a form's post says Origin: null"
+    html = page.body.decode()
+    assert 'data-page="overview"' in html and 'aria-current="true">30 days<' in html
+    script = html.split('<script defer src="console/static/')[1].split('"')[0]
+
+    zipped = api.http.get(f"/console/static/{script}", headers={"Accept-Encoding": "gzip, br"})
+    assert zipped.status_code == 200 and zipped.headers["Content-Encoding"] == "gzip"
+    assert zipped.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    plain = api.http.get(f"/console/static/{script}")
+    assert "Content-Encoding" not in plain.headers and gzip.decompress(zipped.body) == plain.body
+    assert plain.headers["Content-Type"].startswith("application/javascript")
+    for name in ("manifest.json", "console-000000000000.js", script + ".gz", "..%2Fapp.py"):
+        assert api.http.get(f"/console/static/{name}").status_code == 404, name
+    assert api.http.get("/console/static/../app.py").status_code in (403, 404)
+
+    assert api.http.get("/console").status_code == 303, "no session: to the door"
