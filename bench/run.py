@@ -11,6 +11,9 @@ Human-readable progress goes to stderr.  Figures:
 - `make run` restarted with 10,000 contacts: until the API answers with them (and a fresh start)
 - on the local stack: page view -> hot segment + sales alert latency; writes per scored page view;
   a sign-up form sent -> its confirmation mail accepted by SES
+- the console: script and style bytes as served; DynamoDB items read to draw the overview with
+  10,000 and 100,000 contacts (equal: counters, not scans); time to the first chart in Chromium
+  on the local stack with 10,000 contacts
 """
 
 from __future__ import annotations
@@ -25,7 +28,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import patterns, pipeline, restart, scenarios, scoring, segments, signups, stages, tracking
+from bench import (
+    console,
+    patterns,
+    pipeline,
+    restart,
+    scenarios,
+    scoring,
+    segments,
+    signups,
+    stages,
+    tracking,
+)
 from bench.data import customer_lines
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,6 +148,23 @@ def restart_figures(directory: Path) -> None:
     figure(
         "local_restart_ratio_to_fresh_start", found["restart_s"] / found["fresh_start_s"], "x", None, "lower"
     )
+
+
+def console_figures(directory: Path, stack: bool) -> None:
+    say("console: script and style as served (gzipped)...")
+    figure("console_js_css_gzip_bytes", console.asset_gzip_bytes(), "bytes", 200_000, "lower")
+    say("console: DynamoDB items read to draw the 90-day overview, 10,000 and 100,000 contacts...")
+    read = console.overview_items_read([10_000, 100_000])
+    figure("console_overview_items_read_10k_contacts", read[10_000], "items", None, "lower")
+    figure("console_overview_items_read_100k_contacts", read[100_000], "items", read[10_000], "lower")
+    figure("console_overview_items_read_ratio_100k_to_10k", read[100_000] / read[10_000], "x", 1, "lower")
+    if stack:
+        say(
+            f"console: make run, {restart.CONTACTS:,} contacts imported, time to the first chart (median of 5)..."
+        )
+        figure(
+            "console_first_chart_ms", console.stack_with_contacts(directory / "console"), "ms", 1000, "lower"
+        )
 
 
 def cpu_figures(path: Path) -> None:
@@ -259,6 +290,7 @@ def main() -> None:
     parser.add_argument("--only-scenarios", action="store_true", help="the scenario figures alone")
     parser.add_argument("--only-restart", action="store_true", help="the local restart figures alone")
     parser.add_argument("--scenario-stack", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--only-console", action="store_true", help="the console figures alone")
     args = parser.parse_args()
     sys.stdout = sys.stderr  # whatever else prints (servers, libraries) stays off the figures
     if args.scoring_stack:  # in a process of its own: Chalice's local server starts once per process
@@ -272,6 +304,10 @@ def main() -> None:
     if args.only_restart:
         with tempfile.TemporaryDirectory() as tmp:
             restart_figures(Path(tmp))
+        return
+    if args.only_console:
+        with tempfile.TemporaryDirectory() as tmp:
+            console_figures(Path(tmp), stack=not args.skip_local_stack)
         return
     if args.only_scenarios:
         scenario_figures()
@@ -296,6 +332,7 @@ def main() -> None:
             stack_in_own_process("--scenario-stack")
             local_stack_figures(path, directory, args.rows)
             restart_figures(directory)
+        console_figures(directory, stack=not args.skip_local_stack)
 
 
 if __name__ == "__main__":

@@ -122,7 +122,7 @@ def chromium(user_agent: str | None, prefs: dict[str, Any] | None = None) -> Any
         options.add_experimental_option("prefs", prefs)
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     driver.set_page_load_timeout(30)
-    driver.profile_dir = profile
+    driver.profile_dir = profile  # type: ignore[attr-defined]
     return driver
 
 
