@@ -20,8 +20,9 @@ APP_POLICY = (
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 CURRENT, CHOSEN = ' aria-current="page"', ' aria-current="true"'
-PAGES = {  # what the header links to: page -> (path from /console, words)
+PAGES = {  # what the header links to: page -> (path from the API's root, words)
     "overview": ("console", {"ja": "概要", "en": "Overview"}),
+    "contacts": ("console/contacts", {"ja": "コンタクト", "en": "Contacts"}),
 }
 RANGE_WORDS = {
     "ja": {
@@ -47,14 +48,17 @@ RANGE_WORDS = {
 }
 
 
-def page(lang: str, name: str, who: Any, body: str = "", params: Mapping[str, str] | None = None) -> Response:
+def page(
+    lang: str, name: str, who: Any, body: str = "", params: Mapping[str, str] | None = None, root: str = ""
+) -> Response:
     """A signed-in page: `who` is the session (email, role, csrf); `params` its query, which the
-    other language's link keeps."""
+    other language's link keeps; `root` the way from the page back to the API's root ("" for
+    /console, "../" for /console/<page>), so every link is relative and works under a stage path."""
     words, files = WORDS[lang], console_assets.manifest()
     title = PAGES[name][1][lang]
     other = "en" if lang == "ja" else "ja"
     nav = "".join(
-        f'<li><a href="{path}?lang={lang}"{CURRENT if page_name == name else ""}>'
+        f'<li><a href="{root}{path}?lang={lang}"{CURRENT if page_name == name else ""}>'
         f"{html.escape(label[lang])}</a></li>"
         for page_name, (path, label) in PAGES.items()
     )
@@ -63,13 +67,13 @@ def page(lang: str, name: str, who: Any, body: str = "", params: Mapping[str, st
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex">'
         f"<title>{html.escape(title)} · {words['title']}</title>"
-        f'<link rel="stylesheet" href="console/static/{files["console-style.css"]}">'
-        f'<script defer src="console/static/{files["console.js"]}"></script></head>'
-        f'<body data-page="{name}" data-role="{role}">'
+        f'<link rel="stylesheet" href="{root}console/static/{files["console-style.css"]}">'
+        f'<script defer src="{root}console/static/{files["console.js"]}"></script></head>'
+        f'<body data-page="{name}" data-role="{role}" data-root="{root}">'
         f'<header class="top"><span class="brand">Sodate</span><nav aria-label="{words["title"]}"><ul>{nav}</ul></nav>'
         f'<div class="who"><span id="who"><span id="email">{html.escape(who.email)}</span> '
         f'(<span id="role" data-role="{role}">{html.escape(ROLE_NAMES.get(lang, {}).get(who.role, who.role))}</span>)'
-        f'</span><form method="post" action="console/sign-out?lang={lang}">'
+        f'</span><form method="post" action="{root}console/sign-out?lang={lang}">'
         f'<input type="hidden" name="csrf_token" value="{html.escape(who.csrf)}">'
         f'<button type="submit" id="sign-out">{words["sign_out"]}</button></form>'
         f'<a href="?{html.escape(urlencode({**(params or {}), "lang": other}))}" hreflang="{other}" lang="{other}">'

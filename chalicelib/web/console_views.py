@@ -1,6 +1,7 @@
 """The console's signed-in pages and the JSON they are drawn from.
 
-Pages: `GET /console` (the overview).  Their data: `GET /console/api/overview`.  Their script
+Pages: `GET /console` (the overview), `GET /console/contacts` (search, and a person's page with
+`?id=`).  Their data: `GET /console/api/overview`, and the admin API, which takes the session.  Their script
 and style sheet: `GET /console/static/<name>`, open to anyone (they hold no data), cached for a
 year by name.  A page without a session goes to the sign-in page; the API answers 401.
 """
@@ -33,6 +34,25 @@ def overview_page() -> Response:
         return console_pages.see_other(f"console/sign-in?lang={lang}")
     params = dict(requests.params(request))
     return console_shell.page(lang, "overview", session, console_shell.ranges(lang, params), params)
+
+
+@console_views.route("/console/contacts", methods=["GET"])
+def contacts_page() -> Response:
+    """Find a person by email; their page: profile, consent, scores, segments, timeline."""
+    return _page("contacts")
+
+
+def _page(name: str) -> Response:
+    """A page under /console/: links go back up one level ("../")."""
+    from chalicelib import bootstrap
+
+    request = _request()
+    lang = console_pages.language(request)
+    session = bootstrap.console().session(console_access.cookie(request))
+    if session is None:
+        return console_pages.see_other(f"sign-in?lang={lang}")
+    params = dict(requests.params(request))
+    return console_shell.page(lang, name, session, "", params, root="../")
 
 
 @console_views.route("/console/api/overview", methods=["GET"])

@@ -15,19 +15,38 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-export class ApiError extends Error {}
+export class ApiError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
 
-// GET a console API path (relative to the page, so it works under a stage path too).
-export async function getJSON(path) {
-  const answer = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json" } });
+// The way from this page back to the API's root ("" on /console, "../" on /console/<page>):
+// every address is relative, so the console works under API Gateway's stage path too.
+export const root = document.body.dataset.root || "";
+
+let csrf = null;
+
+// Call the API (a path from its root: "admin/contacts/...", "console/api/..."); JSON back.
+// A change carries the session's CSRF token, fetched once from console/me.
+export async function api(path, { method = "GET" } = {}) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") {
+    csrf = csrf || (await api("console/me")).csrf_token;
+    headers["X-CSRF-Token"] = csrf;
+  }
+  const answer = await fetch(root + path, { method, credentials: "same-origin", headers });
   if (answer.status === 401) {
-    location.assign(`console/sign-in?lang=${lang}`);
-    throw new ApiError("signed out");
+    location.assign(`${root}console/sign-in?lang=${lang}`);
+    throw new ApiError("signed out", 401);
   }
   const body = await answer.json().catch(() => ({}));
-  if (!answer.ok) throw new ApiError(body.Message || body.message || `${answer.status}`);
+  if (!answer.ok) throw new ApiError(body.Message || body.message || `${answer.status}`, answer.status);
   return body;
 }
+
+export const getJSON = (path) => api(path);
 
 // A table of numbers: a caption, a header row, the rows.
 export function table(caption, head, rows, attrs = {}) {

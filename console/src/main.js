@@ -1,7 +1,8 @@
 // The console's one script: each page says what it is (<body data-page>), this draws it.
+import { contacts } from "./contacts.js";
 import { overview } from "./overview.js";
 
-const pages = { overview };
+const pages = { overview, contacts };
 const root = document.getElementById("app");
 const draw = pages[document.body.dataset.page];
 if (root && draw) draw(root);

@@ -149,3 +149,16 @@ def test_the_console_page_loads_its_own_script_and_style_only(aws, api, people):
     assert api.http.get("/console/static/../app.py").status_code in (403, 404)
 
     assert api.http.get("/console").status_code == 303, "no session: to the door"
+
+
+def test_the_contacts_page_is_for_signed_in_people_and_says_what_they_may_do(aws, api, people):
+    door = api.http.get("/console/contacts?lang=en")
+    assert door.status_code == 303 and door.headers["Location"] == "sign-in?lang=en"
+    for role in ("analyst", "admin"):
+        page = api.http.get("/console/contacts?id=c-1", headers=session(api, people[role]))
+        html = page.body.decode()
+        assert page.status_code == 200 and f'data-role="{role}"' in html and 'data-root="../"' in html
+        assert 'src="../console/static/console-' in html and 'action="../console/sign-out' in html
+    analyst = session(api, people["analyst"])
+    refused = api.http.delete("/admin/contacts/c-1", headers=analyst)
+    assert refused.status_code == 403, "erasure is an admin's, whatever the page shows"
