@@ -263,13 +263,8 @@ def definitions() -> DefinitionsService:
     from chalicelib.services.definitions import DefinitionsService
     from chalicelib.store.definitions import DefinitionStore
 
-    queue = _work_queue()
-    return DefinitionsService(
-        DefinitionStore(_client("dynamodb"), settings().definitions_table),
-        _bucket(),
-        clock.now,
-        on_change=queue.reevaluate,
-    )
+    store = DefinitionStore(_client("dynamodb"), settings().definitions_table)
+    return DefinitionsService(store, _bucket(), clock.now, on_change=_work_queue().reevaluate)
 
 
 @_once
@@ -330,9 +325,8 @@ def mailer() -> Mailer:
 def runner() -> ScenarioRunner:
     from chalicelib.services.scenario_runner import ScenarioRunner
 
-    return ScenarioRunner(
-        journey_store(), contact_state(), definitions(), mailer(), scenario_actions(), clock.now
-    )
+    journeys, state, actions = journey_store(), contact_state(), scenario_actions()
+    return ScenarioRunner(journeys, state, definitions(), mailer(), actions, clock.now)
 
 
 @_once
@@ -347,16 +341,9 @@ def mail_events() -> MailEvents:
     from chalicelib.services.mail_events import MailEvents
 
     _tables()
-    return MailEvents(
-        journey_store(),
-        contact_state(),
-        scenario_actions(),
-        contact_directory(),
-        link_key().get,
-        clock.now,
-        site_directory(),
-        consent(),
-    )
+    journeys, state, actions = journey_store(), contact_state(), scenario_actions()
+    key, sites = link_key().get, site_directory()
+    return MailEvents(journeys, state, actions, contact_directory(), key, clock.now, sites, consent())
 
 
 @_once

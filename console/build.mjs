@@ -14,7 +14,11 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
 const built = await build({
-  entryPoints: { console: join(here, "src", "main.js"), "console-style": join(here, "src", "console.css") },
+  entryPoints: {
+    console: join(here, "src", "main.js"),
+    editor: join(here, "src", "editor-main.js"),
+    "console-style": join(here, "src", "console.css"),
+  },
   bundle: true,
   minify: true,
   format: "iife",

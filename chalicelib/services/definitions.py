@@ -93,8 +93,9 @@ class DefinitionsService:
         self._store.put_population(name, data)
         self._cached = None
 
-    def submit(self, kind: str, raw: bytes, file: str) -> dict[str, Any]:
-        """Check and activate; raises DefinitionsRejectedError (every issue) or BadInputError."""
+    def submit(self, kind: str, raw: bytes, file: str, apply: bool = True) -> dict[str, Any]:
+        """Check and activate (with `apply=False`, only check: status "valid", nothing kept);
+        raises DefinitionsRejectedError (every issue) or BadInputError."""
         if kind not in KINDS:
             raise NotFoundError(f"No definition kind {kind!r}; the kinds are {', '.join(KINDS)}.")
         active = self._store.active(KINDS)
@@ -108,6 +109,13 @@ class DefinitionsService:
         documents[kind] = document
         definitions = compile_set(documents)
         replacing = active[kind].number if kind in active else 0
+        if not apply:
+            return {
+                "kind": kind,
+                "status": "valid",
+                "in_force": replacing,
+                "summary": _summary(kind, definitions),
+            }
         text = raw.decode("utf-8-sig")
         try:
             number = self._store.activate(kind, text, file, _now(self._clock), replacing)
@@ -167,6 +175,12 @@ class DefinitionsService:
             "text": version.text,
             "versions": [v.summary() for v in self._store.versions(kind)],
         }
+
+    def restore(self, kind: str, number: int) -> dict[str, Any]:
+        """Roll back: version `number`'s text, checked again against what is in force now, becomes
+        the newest version (the history keeps everything in between)."""
+        old = self.version(kind, number)
+        return self.submit(kind, old["text"].encode("utf-8"), f"restore:{kind}:{number}")
 
     def version(self, kind: str, number: int) -> dict[str, Any]:
         for version in self._store.versions(kind, limit=1000):

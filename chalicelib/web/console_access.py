@@ -25,6 +25,7 @@ CSRF_FIELD = "csrf_token"
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 _PRINCIPAL = "sodate.principal"  # where the request keeps who was let in, for the audit entry
 _NOTED = "sodate.noted"
+_UNCHANGED = "sodate.unchanged"  # a request that used a change's method but changed nothing
 _FORM = "application/x-www-form-urlencoded"
 _MAX_FORM = 64 * 1024
 
@@ -107,13 +108,19 @@ def note_change(request: Request | None, **detail: str) -> None:
         request.context.setdefault(_NOTED, {}).update(detail)
 
 
+def nothing_changed(request: Request | None) -> None:
+    """This request changed nothing (a check of a definition): no audit entry."""
+    if request is not None:
+        request.context[_UNCHANGED] = True
+
+
 def audit_changes(event: Any, get_response: Any) -> Any:
     """Middleware: a change that succeeded, made by someone `require_console` let in, is recorded.
     A failure to record is logged and the answer still given: the change itself is done."""
     response = get_response(event)
     context = getattr(event, "context", None) or {}
     found = context.get(_PRINCIPAL)
-    if found is None or event.method in READS or response.status_code >= 400:
+    if found is None or event.method in READS or response.status_code >= 400 or context.get(_UNCHANGED):
         return response
     from chalicelib import bootstrap
 

@@ -5,6 +5,7 @@ script draws the page from the console's JSON API; the policy lets it load from 
 from __future__ import annotations
 
 import html
+import secrets
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -23,7 +24,12 @@ CURRENT, CHOSEN = ' aria-current="page"', ' aria-current="true"'
 PAGES = {  # what the header links to: page -> (path from the API's root, words)
     "overview": ("console", {"ja": "概要", "en": "Overview"}),
     "contacts": ("console/contacts", {"ja": "コンタクト", "en": "Contacts"}),
+    "definitions": ("console/definitions", {"ja": "定義", "en": "Definitions"}),
 }
+SCRIPTS = {"definitions": "editor.js"}  # a page with a script of its own (the others share console.js)
+# The editor (CodeMirror) writes its styles into a <style> element: allowed by a nonce made for
+# each answer, which its script reads from <body data-nonce> and gives to the editor.
+STYLE_NONCE = frozenset({"definitions"})
 RANGE_WORDS = {
     "ja": {
         "today": "今日",
@@ -63,13 +69,17 @@ def page(
         for page_name, (path, label) in PAGES.items()
     )
     role = html.escape(who.role)
+    nonce = secrets.token_urlsafe(18) if name in STYLE_NONCE else ""
+    policy = (
+        APP_POLICY.replace("style-src 'self'", f"style-src 'self' 'nonce-{nonce}'") if nonce else APP_POLICY
+    )
     document = (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex">'
         f"<title>{html.escape(title)} · {words['title']}</title>"
         f'<link rel="stylesheet" href="{root}console/static/{files["console-style.css"]}">'
-        f'<script defer src="{root}console/static/{files["console.js"]}"></script></head>'
-        f'<body data-page="{name}" data-role="{role}" data-root="{root}">'
+        f'<script defer src="{root}console/static/{files[SCRIPTS.get(name, "console.js")]}"></script></head>'
+        f'<body data-page="{name}" data-role="{role}" data-root="{root}"{f" data-nonce={nonce!r}" if nonce else ""}>'
         f'<header class="top"><span class="brand">Sodate</span><nav aria-label="{words["title"]}"><ul>{nav}</ul></nav>'
         f'<div class="who"><span id="who"><span id="email">{html.escape(who.email)}</span> '
         f'(<span id="role" data-role="{role}">{html.escape(ROLE_NAMES.get(lang, {}).get(who.role, who.role))}</span>)'
@@ -84,7 +94,7 @@ def page(
         document,
         headers={
             "Content-Type": "text/html; charset=utf-8",
-            "Content-Security-Policy": APP_POLICY,
+            "Content-Security-Policy": policy,
             **NO_STORE,
             "Referrer-Policy": "same-origin",  # its forms' posts carry their Origin, which is checked
         },

@@ -1,7 +1,7 @@
 """The console's signed-in pages and the JSON they are drawn from.
 
 Pages: `GET /console` (the overview), `GET /console/contacts` (search, and a person's page with
-`?id=`).  Their data: `GET /console/api/overview`, and the admin API, which takes the session.  Their script
+`?id=`), `GET /console/definitions` (the editor).  Their data: `GET /console/api/overview`, and the admin API, which takes the session.  Their script
 and style sheet: `GET /console/static/<name>`, open to anyone (they hold no data), cached for a
 year by name.  A page without a session goes to the sign-in page; the API answers 401.
 """
@@ -40,6 +40,12 @@ def overview_page() -> Response:
 def contacts_page() -> Response:
     """Find a person by email; their page: profile, consent, scores, segments, timeline."""
     return _page("contacts")
+
+
+@console_views.route("/console/definitions", methods=["GET"])
+def definitions_page() -> Response:
+    """The editor of each kind of definition (`?kind=`): check, apply, versions, roll back."""
+    return _page("definitions")
 
 
 def _page(name: str) -> Response:

@@ -26,24 +26,47 @@ def put_definition(kind: str) -> Response:
     The audit entry says which version it replaced and which it became."""
     console_access.require_console(_request(), "marketer")
     from chalicelib import bootstrap
-    from chalicelib.domain.definitions.compile import DefinitionsRejectedError
 
     request = _request()
     raw = (request.raw_body if request else b"") or b""
     body = raw.encode("utf-8") if isinstance(raw, str) else raw
 
-    def submit() -> Response:
+    check = requests.params(request).get("check") in ("1", "true")
+    if check:
+        console_access.nothing_changed(request)
+    return _submitted(
+        request, lambda: bootstrap.definitions().submit(kind, body, f"api:{kind}", apply=not check)
+    )
+
+
+@definition_routes.route("/admin/definitions/{kind}/versions/{number}/restore", methods=["POST"])
+def restore_definition(kind: str, number: str) -> Response:
+    """Roll back: that version's text is checked again and becomes the newest version."""
+    console_access.require_console(_request(), "marketer")
+    from chalicelib import bootstrap
+
+    if not number.isdigit():
+        raise BadRequestError("The version is a whole number.")
+    return _submitted(_request(), lambda: bootstrap.definitions().restore(kind, int(number)), restored=number)
+
+
+def _submitted(request: Any, submit: Any, **detail: str) -> Response:
+    """A definition checked (and applied): 200 with its summary, 400 with every issue."""
+    from chalicelib.domain.definitions.compile import DefinitionsRejectedError
+
+    def answer() -> Response:
         try:
-            applied = bootstrap.definitions().submit(kind, body, f"api:{kind}")
-            before, after = str(applied.get("previous_version", 0)), str(applied["version"])
-            console_access.note_change(request, version_before=before, version_after=after)
-            return Response(applied, status_code=200)
+            applied = submit()
         except DefinitionsRejectedError as error:  # every issue, by line and field
             return Response(
                 {"status": "rejected", "errors": [i.to_json() for i in error.issues]}, status_code=400
             )
+        if applied["status"] == "applied":
+            before, after = str(applied.get("previous_version", 0)), str(applied["version"])
+            console_access.note_change(request, version_before=before, version_after=after, **detail)
+        return Response(applied, status_code=200)
 
-    response: Response = requests.answer(submit)
+    response: Response = requests.answer(answer)
     return response
 
 

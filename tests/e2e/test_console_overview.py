@@ -51,7 +51,7 @@ def serious_accessibility_problems(browser: Any) -> list[str]:
     )
     violations = browser.execute_async_script(script)
     return [
-        f"{v['id']}: {v['help']} ({len(v['nodes'])})"
+        f"{v['id']}: {v['help']} {[n['target'] for n in v['nodes']]}"
         for v in violations
         if v["impact"] in ("serious", "critical")
     ]
