@@ -165,13 +165,27 @@ def summary(installation: Installation, result: Deployed) -> list[str]:
     ]
 
 
-def main(argv: list[str] | None = None) -> None:
+def installation_arguments(description: str | None) -> argparse.ArgumentParser:
+    """What names an installation, for `make deploy` and `make destroy` alike."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--stage", default="dev")
     parser.add_argument("--prefix", default="sodate")
     parser.add_argument("--stack", default="", help="the stack's name (default: the prefix)")
+    return parser
+
+
+def regional_session(command: str) -> boto3.session.Session:
+    """The user's AWS session; without a region there is nowhere to deploy to (or from)."""
+    session = boto3.session.Session()
+    if not session.region_name:
+        sys.exit(f"{command}: no region; set AWS_REGION (or AWS_DEFAULT_REGION) as for the aws command")
+    return session
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = installation_arguments(__doc__)
     parser.add_argument("--sender", default="", help="the address Sodate's mail comes from")
     parser.add_argument("--public-url", default="", help="where links in mail point (default: the API)")
     args = parser.parse_args(argv)
@@ -182,9 +196,7 @@ def main(argv: list[str] | None = None) -> None:
         sender=args.sender or None,
         public_url=args.public_url or None,
     )
-    session = boto3.session.Session()
-    if not session.region_name:
-        sys.exit("make deploy: no region; set AWS_REGION (or AWS_DEFAULT_REGION) as for the aws command")
+    session = regional_session("make deploy")
     try:
         deploy(session, installation)
     except (StackError, SystemExit) as error:

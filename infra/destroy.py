@@ -11,16 +11,13 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
-
 from infra import functions, kept_data, stack
-from infra.deploy import Installation
+from infra.deploy import Installation, installation_arguments, regional_session
 from infra.functions import FunctionsError
 from infra.stack import StackError
 
@@ -74,18 +71,11 @@ def destroy(session: Any, installation: Installation, keep_data: bool = True, sa
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--stage", default="dev")
-    parser.add_argument("--prefix", default="sodate")
-    parser.add_argument("--stack", default="", help="the stack's name (default: the prefix)")
+    parser = installation_arguments(__doc__)
     parser.add_argument("--drop-data", action="store_true", help="remove the tables and the bucket too")
     args = parser.parse_args(argv)
     installation = Installation(stage=args.stage, prefix=args.prefix, stack=args.stack)
-    session = boto3.session.Session()
-    if not session.region_name:
-        sys.exit("make destroy: no region; set AWS_REGION (or AWS_DEFAULT_REGION) as for the aws command")
+    session = regional_session("make destroy")
     try:
         destroy(session, installation, keep_data=not args.drop_data)
     except (StackError, FunctionsError) as error:

@@ -23,17 +23,10 @@ def _request() -> Any:
 
 @console_views.route("/console", methods=["GET"])
 def overview_page() -> Response:
-    from chalicelib import bootstrap
-
     request = _request()
-    lang = console_pages.language(request)
     if str((request.context or {}).get("path", "")).endswith("/"):  # /console/: the pages' links are
-        return console_pages.see_other(f"../console?lang={lang}")  # relative to /console
-    session = bootstrap.console().session(console_access.cookie(request))
-    if session is None:
-        return console_pages.see_other(f"console/sign-in?lang={lang}")
-    params = dict(requests.params(request))
-    return console_shell.page(lang, "overview", session, console_shell.ranges(lang, params), params)
+        return console_pages.see_other(f"../console?lang={console_pages.language(request)}")  # from /console
+    return _page("overview", root="")
 
 
 @console_views.route("/console/contacts", methods=["GET"])
@@ -48,17 +41,20 @@ def definitions_page() -> Response:
     return _page("definitions")
 
 
-def _page(name: str) -> Response:
-    """A page under /console/: links go back up one level ("../")."""
+def _page(name: str, root: str = "../") -> Response:
+    """A signed-in page, or the way to the door.  `root` leads back to the API's root: "" from
+    /console, "../" from a page under /console/."""
     from chalicelib import bootstrap
 
     request = _request()
     lang = console_pages.language(request)
     session = bootstrap.console().session(console_access.cookie(request))
     if session is None:
-        return console_pages.see_other(f"sign-in?lang={lang}")
+        door = "sign-in" if root else "console/sign-in"  # /console/sign-in, from here
+        return console_pages.see_other(f"{door}?lang={lang}")
     params = dict(requests.params(request))
-    return console_shell.page(lang, name, session, "", params, root="../")
+    body = console_shell.ranges(lang, params) if name == "overview" else ""
+    return console_shell.page(lang, name, session, body, params, root)
 
 
 @console_views.route("/console/api/overview", methods=["GET"])

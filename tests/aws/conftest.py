@@ -119,15 +119,25 @@ def site(aws: dict[str, Any], api: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def streams(aws: dict[str, Any], api: Any) -> Any:
-    """Both DynamoDB streams feeding their handlers, as Lambda's mappings would; call it to drain."""
+    """Both DynamoDB streams feeding their handlers, as Lambda's mappings would; call it to drain.
+    Every batch handed over is kept (`drain.batches`: handler and event), to hand over again."""
     import app as sodate
     from devstack.pump import StreamPump
+
+    batches: list[tuple[Any, dict[str, Any]]] = []
+
+    def keeping(handler: Any) -> Any:
+        def handle(event: dict[str, Any], context: Any) -> Any:
+            batches.append((handler, json.loads(json.dumps(event, default=str))))
+            return handler(event, context)
+
+        return handle
 
     # moto in-process knows the regional endpoint, not the account-based one botocore picks for an ARN.
     client_ = aws["session"].client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
     pumps = [
-        StreamPump(client_, aws["EventsStreamArn"], sodate.events_changed, "events_changed"),
-        StreamPump(client_, aws["ContactsStreamArn"], sodate.contacts_changed, "contacts_changed"),
+        StreamPump(client_, aws["EventsStreamArn"], keeping(sodate.events_changed), "events_changed"),
+        StreamPump(client_, aws["ContactsStreamArn"], keeping(sodate.contacts_changed), "contacts_changed"),
     ]
 
     def drain(rounds: int = 50) -> None:
@@ -139,6 +149,7 @@ def streams(aws: dict[str, Any], api: Any) -> Any:
                 return
         raise AssertionError("the streams kept producing records")
 
+    drain.batches = batches  # type: ignore[attr-defined]
     return drain
 
 

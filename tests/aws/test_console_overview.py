@@ -5,11 +5,7 @@ Lambda hands a stream batch over, and a refusal for a bad range or no session.""
 from __future__ import annotations
 
 import gzip
-import json
 from typing import Any
-
-import pytest
-from botocore.config import Config
 
 from tests.aws.test_api import drop_and_import
 from tests.aws.test_beacons import auth, send
@@ -25,35 +21,6 @@ CSV = (
 ).encode()
 
 
-@pytest.fixture
-def recorded_streams(aws: dict[str, Any], api: Any) -> Any:
-    """Both streams pumped into their handlers, every batch kept so a test can hand it over again."""
-    import app as sodate
-    from devstack.pump import StreamPump
-
-    batches: list[tuple[Any, dict[str, Any]]] = []
-
-    def keeping(handler: Any) -> Any:
-        def handle(event: dict[str, Any], context: Any) -> Any:
-            batches.append((handler, json.loads(json.dumps(event, default=str))))
-            return handler(event, context)
-
-        return handle
-
-    client = aws["session"].client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
-    pumps = [
-        StreamPump(client, aws["EventsStreamArn"], keeping(sodate.events_changed), "events_changed"),
-        StreamPump(client, aws["ContactsStreamArn"], keeping(sodate.contacts_changed), "contacts_changed"),
-    ]
-
-    def drain() -> None:
-        while sum(p.pump_once() for p in pumps):
-            assert not [e for p in pumps for e in p.errors]
-
-    drain.batches = batches  # type: ignore[attr-defined]
-    return drain
-
-
 def overview(api: Any, headers: dict[str, str], query: str = "range=today") -> dict[str, Any]:
     answer = api.http.get(f"/console/api/overview?{query}", headers=headers)
     assert answer.status_code == 200, answer.body
@@ -62,7 +29,7 @@ def overview(api: Any, headers: dict[str, str], query: str = "range=today") -> d
     return body
 
 
-def test_the_overview_counts_contacts_visits_and_revenue_once(aws, api, site, people, recorded_streams):
+def test_the_overview_counts_contacts_visits_and_revenue_once(aws, api, site, people, streams):
     # GIVEN the example definitions, three people imported (two said yes to mail), visitors
     load_examples(aws, api)
     report = drop_and_import(aws, api, "people.csv", CSV)
@@ -70,14 +37,14 @@ def test_the_overview_counts_contacts_visits_and_revenue_once(aws, api, site, pe
     for path in ("/", "/pricing"):
         assert send(api, pageview(site, "device-anon-01", path)).status_code == 204
     assert send(api, pageview(site, "device-hanako", "/")).status_code == 204  # before she is known
-    recorded_streams()
+    streams()
     identify(api, site, "device-hanako", "hanako@example.jp")  # her history moves to her
     assert send(api, pageview(site, "device-hanako", "/tea")).status_code == 204
     bought = {**pageview(site, "device-hanako", "/thanks"), "k": "conversion", "n": "purchase", "a": 1200}
     assert send(api, bought).status_code == 204
     robot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
     assert send(api, pageview(site, "device-robot", "/"), agent=robot).status_code == 204
-    recorded_streams()
+    streams()
 
     # WHEN an analyst opens the overview for today
     analyst = session(api, people["analyst"])
@@ -96,14 +63,14 @@ def test_the_overview_counts_contacts_visits_and_revenue_once(aws, api, site, pe
     # AND Lambda handing every batch over again changes nothing
     from devstack.pump import LambdaContext
 
-    for handler, event in recorded_streams.batches:
+    for handler, event in streams.batches:
         handler(event, LambdaContext("again"))
     assert overview(api, analyst) == seen
 
     # AND an erased person leaves the counts
     gone = api.http.get("/admin/contacts?email=taro@example.jp", headers=auth(aws)).json_body["contact_id"]
     assert api.http.delete(f"/admin/contacts/{gone}", headers=auth(aws)).status_code in (200, 204)
-    recorded_streams()
+    streams()
     after = overview(api, analyst)
     assert after["contacts"] == 2 and after["consent"]["pending"] == 0
 
