@@ -21,6 +21,7 @@ from chalicelib.web import tag_js as tag_js_source
 from chalicelib.web.console_routes import console_routes
 from chalicelib.web.console_views import console_views
 from chalicelib.web.definition_routes import definition_routes
+from chalicelib.web.import_routes import import_routes
 from chalicelib.web.mail_routes import mail_routes
 
 app = Chalice(app_name="sodate", configure_logs=False)  # chalicelib/logs.py writes one JSON line per event
@@ -30,6 +31,7 @@ app = Chalice(app_name="sodate", configure_logs=False)  # chalicelib/logs.py wri
 app.api.binary_types.append("*/*")
 app.register_blueprint(definition_routes)
 app.register_blueprint(mail_routes)
+app.register_blueprint(import_routes)
 app.register_blueprint(form_pages.form_routes)
 app.register_blueprint(console_routes)
 app.register_blueprint(console_views)

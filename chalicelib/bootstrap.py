@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from chalicelib.services.evaluation import Evaluator
     from chalicelib.services.figures import Figures
     from chalicelib.services.identity import Identity
+    from chalicelib.services.import_desk import ImportDesk
     from chalicelib.services.import_file import Importer
     from chalicelib.services.mail_events import MailEvents
     from chalicelib.services.mailer import Mailer
@@ -245,17 +246,18 @@ def importer() -> Importer:
     from chalicelib.store.imports import DynamoLedger
 
     _tables()
-    s = settings()
-    return Importer(
-        store=DynamoContactStore(_client("dynamodb")),
-        files=_bucket(),
-        ledger=DynamoLedger(),
-        continuations=_work_queue(),
-        clock=clock.now,
-        consent=DynamoConsentLedger(_client("dynamodb"), s.events_table),
-        rows_per_run=s.rows_per_run,
-        max_file_bytes=s.max_file_bytes,
-    )
+    s, dynamodb = settings(), _client("dynamodb")
+    uses = (DynamoContactStore(dynamodb), _bucket(), DynamoLedger(), _work_queue(), clock.now)
+    consent_ledger = DynamoConsentLedger(dynamodb, s.events_table)
+    return Importer(*uses, consent_ledger, rows_per_run=s.rows_per_run, max_file_bytes=s.max_file_bytes)
+
+
+@_once
+def import_desk() -> ImportDesk:
+    """The console's import wizard: signed uploads, a file's preview, its mapping, the history."""
+    from chalicelib.services.import_desk import ImportDesk
+
+    return ImportDesk(_bucket(), clock.now, settings().max_file_bytes)
 
 
 @_once

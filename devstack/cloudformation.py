@@ -130,6 +130,7 @@ class LocalStack:
                 self._apply_queue_policy(props)
             elif kind == "AWS::S3::Bucket" and "NotificationConfiguration" in props:
                 self._apply_bucket_notification(logical, props["NotificationConfiguration"])
+                self._apply_bucket_cors(logical, props.get("CorsConfiguration"))
             elif kind == "AWS::SES::EmailIdentity":
                 self._verify_identity(logical, self._resolve(props["EmailIdentity"]))
             elif kind == "AWS::SES::ConfigurationSet" and logical not in self._physical:
@@ -213,6 +214,12 @@ class LocalStack:
             NotificationConfiguration={"QueueConfigurations": queues},
         )
 
+    def _apply_bucket_cors(self, logical: str, spec: dict[str, Any] | None) -> None:
+        if not spec:
+            return
+        config = {"CORSRules": [_cors_rule(rule) for rule in self._resolve(spec["CorsRules"])]}
+        self._s3.put_bucket_cors(Bucket=self._physical[logical], CORSConfiguration=config)
+
     # --- the intrinsic functions the gaps use ---------------------------------------
     def _resolve(self, value: Any) -> Any:
         if isinstance(value, dict) and len(value) == 1:
@@ -254,3 +261,9 @@ class LocalStack:
         if kind == "AWS::S3::Bucket" and attribute == "Arn":
             return f"arn:aws:s3:::{physical}"
         raise StackError(f"cannot resolve GetAtt {logical}.{attribute} locally")
+
+
+def _cors_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """A CloudFormation CORS rule in the S3 API's words (MaxAge is MaxAgeSeconds there)."""
+    names = {"MaxAge": "MaxAgeSeconds", "Id": "ID"}
+    return {names.get(key, key): value for key, value in rule.items()}

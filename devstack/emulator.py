@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 import socket
 import subprocess
@@ -51,6 +52,8 @@ class Emulator:
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=Path(__file__).resolve().parent.parent,
+            # CORS as each bucket's configuration says (the console's uploads), not moto's allow-all
+            env={**os.environ, "MOTO_DISABLE_GLOBAL_CORS": "true"},
             preexec_fn=_die_with_parent,
         )
         deadline = time.monotonic() + timeout

@@ -1,4 +1,5 @@
-"""An import's identity (the object S3 says was created) and what taking hold of it can find."""
+"""An import's identity (the object S3 says was created), what taking hold of it can find, and a
+file as the bucket lists it."""
 
 from __future__ import annotations
 
@@ -26,3 +27,11 @@ class ObjectCreated:
     @property
     def import_id(self) -> str:
         return hashlib.sha256(f"{self.key}\0{self.etag}\0{self.sequencer}".encode()).hexdigest()[:40]
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    key: str
+    size: int
+    etag: str
+    modified: float  # seconds since the epoch

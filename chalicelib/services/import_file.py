@@ -19,25 +19,20 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO
 
 from chalicelib.domain.contact import Source
 from chalicelib.domain.errors import FileChangedError, TransientError
+from chalicelib.domain.import_preview import open_file
 from chalicelib.domain.imports import Claim, ObjectCreated
-from chalicelib.domain.mapping import MappingError, resolve_mapping
+from chalicelib.domain.mapping import MappingError
 from chalicelib.domain.report import ImportReport, Progress, errors_csv_header
 from chalicelib.domain.rows import Rejection, RowParser
 from chalicelib.domain.seen import SeenSet
-from chalicelib.domain.textstream import (
-    RecordReader,
-    UnreadableFileError,
-    detect_encoding,
-    iter_lines,
-    read_header,
-)
+from chalicelib.domain.textstream import RecordReader, UnreadableFileError, iter_lines
 from chalicelib.services.import_batch import Batcher
 from chalicelib.services.import_state import Checkpoint
 from chalicelib.services.ports import Clock, ConsentLedger, ContactStore, Files, Ledger, WorkQueue
@@ -110,11 +105,8 @@ class Importer:
             if cp.size == 0:
                 raise UnreadableFileError("empty_file", "The file is empty.")
             chunks = self.files.read_chunks(cp.key, 0, cp.etag)
-            first = next(chunks, b"")
-            encoding = detect_encoding(first)
-            lines = iter_lines(_chain(first[encoding.bom_length :], chunks), encoding, encoding.bom_length)
-            header = read_header(lines)
-            mapping = resolve_mapping(header.cells, *self._saved_mapping(cp.key))
+            opening = open_file(next(chunks, b""), chunks, *saved_mapping(self.files, cp.key))
+            encoding, header, mapping = opening.encoding, opening.header, opening.mapping
             if not mapping.has_email:
                 raise UnreadableFileError(
                     "no_email_column",
@@ -208,7 +200,7 @@ class Importer:
     def _finish(self, cp: Checkpoint, errors: IO[str]) -> ImportReport:
         report = self._report(cp, "imported")
         self._save_error_part(cp, errors)
-        errors_key = f"{_results(cp.key)}.errors.csv"
+        errors_key = f"{results_key(cp.key)}.errors.csv"
         if cp.counts.rejected:
             self._write_errors_file(cp, errors_key)
             report.errors_file = errors_key
@@ -220,7 +212,7 @@ class Importer:
     def _fail(self, cp: Checkpoint, reason: str, message: str) -> ImportReport:
         report = self._report(cp, "failed")
         report.error = {"reason": reason, "message": message}
-        self.files.delete(f"{_results(cp.key)}.errors.csv")
+        self.files.delete(f"{results_key(cp.key)}.errors.csv")
         self._clean_state(cp)
         return self._publish(cp, report)
 
@@ -235,7 +227,7 @@ class Importer:
 
     def _put_report(self, cp: Checkpoint, report: ImportReport) -> bytes:
         body = json.dumps(report.as_json(), ensure_ascii=False, indent=2).encode("utf-8")
-        self.files.put_bytes(f"{_results(cp.key)}.json", body, "application/json")
+        self.files.put_bytes(f"{results_key(cp.key)}.json", body, "application/json")
         return body
 
     def _report(self, cp: Checkpoint, status: str) -> ImportReport:
@@ -292,25 +284,32 @@ class Importer:
         data = self.files.get_bytes(_state_key(cp, "seen.bin"))
         return SeenSet.from_bytes(data or b"")
 
-    def _saved_mapping(self, key: str) -> tuple[dict[str, object] | None, str]:
-        stem = _file_name(key).rsplit(".", 1)[0]
-        for candidate in (f"{MAPPING_PREFIX}{stem}.json", f"{MAPPING_PREFIX}default.json"):
-            raw = self.files.get_bytes(candidate)
-            if raw is not None:
-                try:
-                    saved = json.loads(raw.decode("utf-8-sig"))
-                except (UnicodeDecodeError, json.JSONDecodeError) as error:
-                    raise MappingError(f"{candidate} is not valid JSON: {error}") from None
-                if not isinstance(saved, dict):
-                    raise MappingError(f"{candidate} must hold a JSON object.")
-                return saved, candidate
-        return None, ""
-
     def _now(self) -> float:
         return self.clock()
 
     def _iso(self) -> str:
         return _iso(self.clock())
+
+
+def saved_mapping(files: Files, key: str) -> tuple[dict[str, object] | None, str]:
+    """The mapping kept for the file at `key` (mappings/<file stem>.json, else
+    mappings/default.json) and where it came from; (None, "") when there is none."""
+    for candidate in (mapping_key(key), f"{MAPPING_PREFIX}default.json"):
+        raw = files.get_bytes(candidate)
+        if raw is not None:
+            try:
+                saved = json.loads(raw.decode("utf-8-sig"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as error:
+                raise MappingError(f"{candidate} is not valid JSON: {error}") from None
+            if not isinstance(saved, dict):
+                raise MappingError(f"{candidate} must hold a JSON object.")
+            return saved, candidate
+    return None, ""
+
+
+def mapping_key(key: str) -> str:
+    """Where the mapping of the file at `key` is kept: mappings/<file stem>.json."""
+    return f"{MAPPING_PREFIX}{_file_name(key).rsplit('.', 1)[0]}.json"
 
 
 def _iso(at: float) -> str:
@@ -325,17 +324,11 @@ def _broken(reason: str, line: int, values: list[str]) -> Rejection:
     return Rejection(line, "", reason, message, values)
 
 
-def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
-    if first:
-        yield first
-    yield from rest
-
-
 def _name(key: str) -> str:
     return key[len(IMPORT_PREFIX) :]
 
 
-def _results(key: str) -> str:
+def results_key(key: str) -> str:
     """Where an import's reports go: results/<name>, except that a file under imports/config/
     reports under results/imports/config/ -- results/config/ holds the definitions' verdicts,
     and an import must never overwrite one."""

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # names for the type checker only: the beacon path loads none
     from chalicelib.domain.evaluation import History, Move
     from chalicelib.domain.figures import Fact
     from chalicelib.domain.hits import Hit
-    from chalicelib.domain.imports import Claim
+    from chalicelib.domain.imports import Claim, StoredFile
     from chalicelib.domain.journeys import Place, Task
     from chalicelib.domain.site import Site
 
@@ -57,6 +57,27 @@ class Files(Protocol):
     def put_bytes(self, key: str, body: bytes, content_type: str) -> None: ...
     def put_file(self, key: str, body: IO[bytes], content_type: str) -> None: ...
     def delete(self, key: str) -> None: ...
+
+
+class Bucket(Files, Protocol):
+    """The bucket as the console's import wizard also needs it: a browser's uploads and downloads
+    signed for it, listings and copies."""
+
+    def first_bytes(self, key: str, etag: str, count: int) -> bytes: ...
+    def head(self, key: str) -> StoredFile | None: ...
+    def listing(self, prefix: str, most: int) -> list[StoredFile]:
+        """Up to `most` files under `prefix`, in key order."""
+        ...
+
+    def copy(self, source: str, target: str) -> None: ...
+    def upload_form(self, key: str, max_bytes: int, seconds: int) -> tuple[str, dict[str, str]]:
+        """Where a browser posts a file straight to `key` (a form's action and fields, signed for
+        `seconds`, refusing bodies over `max_bytes`)."""
+        ...
+
+    def download_link(self, key: str, seconds: int, file_name: str) -> str:
+        """A signed address that downloads `key` as `file_name` for `seconds`."""
+        ...
 
 
 class Ledger(Protocol):

@@ -24,6 +24,7 @@ CURRENT, CHOSEN = ' aria-current="page"', ' aria-current="true"'
 PAGES = {  # what the header links to: page -> (path from the API's root, words)
     "overview": ("console", {"ja": "概要", "en": "Overview"}),
     "contacts": ("console/contacts", {"ja": "コンタクト", "en": "Contacts"}),
+    "imports": ("console/imports", {"ja": "インポート", "en": "Imports"}),
     "definitions": ("console/definitions", {"ja": "定義", "en": "Definitions"}),
 }
 SCRIPTS = {"definitions": "editor.js"}  # a page with a script of its own (the others share console.js)
@@ -55,11 +56,18 @@ RANGE_WORDS = {
 
 
 def page(
-    lang: str, name: str, who: Any, body: str = "", params: Mapping[str, str] | None = None, root: str = ""
+    lang: str,
+    name: str,
+    who: Any,
+    body: str = "",
+    params: Mapping[str, str] | None = None,
+    root: str = "",
+    connect: str = "",
 ) -> Response:
     """A signed-in page: `who` is the session (email, role, csrf); `params` its query, which the
     other language's link keeps; `root` the way from the page back to the API's root ("" for
-    /console, "../" for /console/<page>), so every link is relative and works under a stage path."""
+    /console, "../" for /console/<page>), so every link is relative and works under a stage path;
+    `connect` one more origin its script may send to (the bucket, for the import wizard)."""
     words, files = WORDS[lang], console_assets.manifest()
     title = PAGES[name][1][lang]
     other = "en" if lang == "ja" else "ja"
@@ -73,6 +81,8 @@ def page(
     policy = (
         APP_POLICY.replace("style-src 'self'", f"style-src 'self' 'nonce-{nonce}'") if nonce else APP_POLICY
     )
+    if connect:
+        policy = policy.replace("connect-src 'self'", f"connect-src 'self' {connect}")
     document = (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex">'

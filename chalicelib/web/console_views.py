@@ -1,7 +1,8 @@
 """The console's signed-in pages and the JSON they are drawn from.
 
 Pages: `GET /console` (the overview), `GET /console/contacts` (search, and a person's page with
-`?id=`), `GET /console/definitions` (the editor).  Their data: `GET /console/api/overview`, and the admin API, which takes the session.  Their script
+`?id=`), `GET /console/imports` (the wizard and the history), `GET /console/definitions` (the
+editor).  Their data: `GET /console/api/overview`, and the admin API, which takes the session.  Their script
 and style sheet: `GET /console/static/<name>`, open to anyone (they hold no data), cached for a
 year by name.  A page without a session goes to the sign-in page; the API answers 401.
 """
@@ -35,13 +36,21 @@ def contacts_page() -> Response:
     return _page("contacts")
 
 
+@console_views.route("/console/imports", methods=["GET"])
+def imports_page() -> Response:
+    """The import wizard (upload, check, map, start, progress, report) and the history."""
+    from chalicelib import bootstrap
+
+    return _page("imports", connect=bootstrap.import_desk().upload_origin())
+
+
 @console_views.route("/console/definitions", methods=["GET"])
 def definitions_page() -> Response:
     """The editor of each kind of definition (`?kind=`): check, apply, versions, roll back."""
     return _page("definitions")
 
 
-def _page(name: str, root: str = "../") -> Response:
+def _page(name: str, root: str = "../", connect: str = "") -> Response:
     """A signed-in page, or the way to the door.  `root` leads back to the API's root: "" from
     /console, "../" from a page under /console/."""
     from chalicelib import bootstrap
@@ -54,7 +63,7 @@ def _page(name: str, root: str = "../") -> Response:
         return console_pages.see_other(f"{door}?lang={lang}")
     params = dict(requests.params(request))
     body = console_shell.ranges(lang, params) if name == "overview" else ""
-    return console_shell.page(lang, name, session, body, params, root)
+    return console_shell.page(lang, name, session, body, params, root, connect)
 
 
 @console_views.route("/console/api/overview", methods=["GET"])

@@ -2,11 +2,9 @@
 // scores as of now (decayed), grade, RFM, segments and the timeline (filtered by kind), with
 // an export and, for admins, erasure after typing the address again.  All from the admin API,
 // which takes the console's session.
-import { api, el, root, table } from "./dom.js";
+import { api, el, may, root, table } from "./dom.js";
 import { lang, t } from "./words.js";
 
-const RANK = { analyst: 0, marketer: 1, admin: 2 };
-const may = (role) => (RANK[document.body.dataset.role] ?? -1) >= RANK[role];
 const PROFILE = ["email", "name", "company", "phone", "status", "topics", "grade", "rfm", "rfm_group", "source", "created_at", "updated_at"];
 
 function searchForm(email) {

@@ -28,22 +28,28 @@ export const root = document.body.dataset.root || "";
 
 let csrf = null;
 
+// Whether the signed-in role may act as `role` (the server checks again).
+const RANK = { analyst: 0, marketer: 1, admin: 2 };
+export const may = (role) => (RANK[document.body.dataset.role] ?? -1) >= RANK[role];
+
 // Call the API (a path from its root: "admin/contacts/...", "console/api/..."); JSON back.
-// A change carries the session's CSRF token, fetched once from console/me.
-export async function api(path, { method = "GET" } = {}) {
+// A change carries the session's CSRF token, fetched once from console/me; `body` is sent as JSON.
+export async function api(path, { method = "GET", body } = {}) {
   const headers = { Accept: "application/json" };
   if (method !== "GET") {
     csrf = csrf || (await api("console/me")).csrf_token;
     headers["X-CSRF-Token"] = csrf;
   }
-  const answer = await fetch(root + path, { method, credentials: "same-origin", headers });
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const sent = body === undefined ? undefined : JSON.stringify(body);
+  const answer = await fetch(root + path, { method, credentials: "same-origin", headers, body: sent });
   if (answer.status === 401) {
     location.assign(`${root}console/sign-in?lang=${lang}`);
     throw new ApiError("signed out", 401);
   }
-  const body = await answer.json().catch(() => ({}));
-  if (!answer.ok) throw new ApiError(body.Message || body.message || `${answer.status}`, answer.status);
-  return body;
+  const found = await answer.json().catch(() => ({}));
+  if (!answer.ok) throw new ApiError(found.Message || found.message || `${answer.status}`, answer.status);
+  return found;
 }
 
 export const getJSON = (path) => api(path);

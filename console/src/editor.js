@@ -9,12 +9,11 @@ import { lintGutter, setDiagnostics } from "@codemirror/lint";
 import { EditorState } from "@codemirror/state";
 import { EditorView, drawSelection, highlightActiveLine, keymap, lineNumbers } from "@codemirror/view";
 import { diffLines } from "diff";
-import { ApiError, api, el, root } from "./dom.js";
+import { ApiError, api, el, may, root } from "./dom.js";
 import { lang, t } from "./words.js";
 
 const KINDS = ["catalogue", "scoring", "segments", "templates", "scenarios", "forms"];
-const RANK = { analyst: 0, marketer: 1, admin: 2 };
-const mayChange = (RANK[document.body.dataset.role] ?? -1) >= RANK.marketer;
+const mayChange = may("marketer");
 
 async function put(kind, text, check) {
   const csrf = (await api("console/me")).csrf_token;

@@ -9,7 +9,7 @@ from typing import IO, Any
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.emails import email_hash
 from chalicelib.domain.errors import FileChangedError
-from chalicelib.domain.imports import Claim
+from chalicelib.domain.imports import Claim, StoredFile
 from chalicelib.store.contact_codec import Item, from_item, to_item
 
 
@@ -51,11 +51,19 @@ class MemoryFiles:
         self.etags: dict[str, str] = {}
         self.versions: dict[str, list[bytes]] = {}
         self.on_chunk = on_chunk
+        self.modified: dict[str, float] = {}
+        self.forms: dict[str, int] = {}  # the keys signed forms were made for, and their size limit
 
     def put(self, key: str, body: bytes) -> str:
         self.objects[key] = body
-        self.etags[key] = f"etag-{len(self.etags)}-{len(body)}"
+        self.etags[key] = f"etag-{len(self.modified)}-{len(body)}"
+        self.modified[key] = float(len(self.modified))  # later puts are newer
         return self.etags[key]
+
+    def post_form(self, fields: dict[str, str], body: bytes) -> None:
+        """What a browser posting a signed form does (S3 refuses a body over the form's limit)."""
+        assert len(body) <= self.forms[fields["key"]], "EntityTooLarge"
+        self.put(fields["key"], body)
 
     def read_chunks(self, key: str, start: int, etag: str) -> Iterator[bytes]:
         if self.etags.get(key) != etag:
@@ -70,11 +78,38 @@ class MemoryFiles:
         return self.objects.get(key)
 
     def put_bytes(self, key: str, body: bytes, content_type: str) -> None:
-        self.objects[key] = body
+        self.put(key, body)
         self.versions.setdefault(key, []).append(body)
 
     def put_file(self, key: str, body: IO[bytes], content_type: str) -> None:
-        self.objects[key] = body.read()
+        self.put(key, body.read())
+
+    def first_bytes(self, key: str, etag: str, count: int) -> bytes:
+        if self.etags.get(key) != etag:
+            raise FileChangedError(key)
+        return self.objects[key][:count]
+
+    def head(self, key: str) -> StoredFile | None:
+        if key not in self.objects:
+            return None
+        return StoredFile(key, len(self.objects[key]), self.etags[key], self.modified[key])
+
+    def listing(self, prefix: str, most: int) -> list[StoredFile]:
+        return [
+            StoredFile(k, len(v), self.etags[k], self.modified[k])
+            for k, v in sorted(self.objects.items())
+            if k.startswith(prefix)
+        ][:most]
+
+    def copy(self, source: str, target: str) -> None:
+        self.put(target, self.objects[source])
+
+    def upload_form(self, key: str, max_bytes: int, seconds: int) -> tuple[str, dict[str, str]]:
+        self.forms[key] = max_bytes
+        return "https://bucket.example/", {"key": key, "policy": f"expires in {seconds}s"}
+
+    def download_link(self, key: str, seconds: int, file_name: str) -> str:
+        return f"https://bucket.example/{key}?as={file_name}&expires={seconds}"
 
     def delete(self, key: str) -> None:
         self.objects.pop(key, None)
