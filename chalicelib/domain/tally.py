@@ -10,9 +10,14 @@ from typing import Any
 from .holds import HELD
 from .timeline import scenario_entry
 
+LIVE = "live"  # the "day" of the counters that are gauges: how many people are at a step now
+WAITING = "waiting"
+
 
 class Counts:
-    """Report counters, one per (scenario, day, step, figure), and the batch's timeline entries."""
+    """Report counters, one per (scenario, day, step, figure), and the batch's timeline entries.
+    Besides the day's figures, (scenario, LIVE, step, WAITING) counts who is at each step now:
+    +1 as a person arrives, -1 as they leave it."""
 
     def __init__(self) -> None:
         self._counts: dict[tuple[str, str, str, str], int] = {}
@@ -28,6 +33,15 @@ class Counts:
         for where in (step, *(b for b in branch.split(",") if b)):
             key = (scenario, day, where, figure)
             self._counts[key] = self._counts.get(key, 0) + 1
+
+    def moved(self, scenario: str, left: str | None, arrived: str | None) -> None:
+        """A person left one step (None: they just entered) for another (None: they are out)."""
+        if left == arrived:
+            return
+        for step, n in ((left, -1), (arrived, 1)):
+            if step is not None:
+                key = (scenario, LIVE, step, WAITING)
+                self._counts[key] = self._counts.get(key, 0) + n
 
     def merge(self, other: Counts) -> None:
         """Take in what another tally gathered (a walk whose place was saved)."""

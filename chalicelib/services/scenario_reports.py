@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.domain.errors import NotFoundError
+from chalicelib.domain.scenarios import Step
+from chalicelib.domain.tally import LIVE
 from chalicelib.services.definitions import DefinitionsService
 from chalicelib.services.ports import JourneyRepository
 
@@ -45,8 +47,10 @@ def scenario_list(service: DefinitionsService, journeys: JourneyRepository) -> d
     found = []
     for scenario in definitions.journeys.scenarios.values():
         totals: dict[str, int] = {}
-        for _, step, figure, n in journeys.counters(scenario.name):
-            if step == "-" or figure in MAIL_FIGURES:
+        for day, step, figure, n in journeys.counters(scenario.name):
+            if day == LIVE:  # how many are inside now
+                totals["waiting"] = totals.get("waiting", 0) + n
+            elif step == "-" or figure in MAIL_FIGURES:
                 totals[figure] = totals.get(figure, 0) + n
         found.append(
             {
@@ -72,6 +76,9 @@ def scenario_report(
     days: dict[str, dict[str, int]] = {}
     totals: dict[str, int] = {}
     for day, step, figure, n in journeys.counters(name):
+        if day == LIVE:  # a gauge, whatever the days asked: who is at the step now
+            steps.setdefault(step, {})[figure] = n
+            continue
         if (since and day < since) or (until and day > until):
             continue
         if step == "-":
@@ -99,6 +106,7 @@ def scenario_report(
                     if step_id in scenario.steps and scenario.steps[step_id].kind == "send"
                     else {}
                 ),
+                **_paths(scenario.steps.get(step_id)),
                 **_with_rates(figures),
             }
             for step_id, figures in steps.items()
@@ -106,6 +114,18 @@ def scenario_report(
         "branches": [{"branch": b, **_with_rates(f)} for b, f in sorted(branches.items())],
         "days": [{"day": d, **_with_rates(f)} for d, f in sorted(days.items())],
     }
+
+
+def _paths(step: Step | None) -> dict[str, Any]:
+    """Where a step leads: `next`, and a branch's or split's ways out (by name)."""
+    if step is None:
+        return {}
+    ways: dict[str, Any] = {"next": step.next}
+    if step.kind == "branch":
+        ways["ways"] = {way: step.spec.get(way, step.next) for way in ("then", "else")}
+    elif step.kind == "split":
+        ways["ways"] = {f"{name} {share}%": str(name) for name, share in step.spec.items()}
+    return ways
 
 
 def _with_rates(figures: dict[str, int]) -> dict[str, Any]:

@@ -179,6 +179,7 @@ class ScenarioRunner:
         except StaleJourneyError:
             return False  # entered by a redelivered record already
         counts.add(scenario.name, now, "-", "entered")
+        counts.moved(scenario.name, None, scenario.first)
         counts.note(contact["contact_id"], now, "scenario_enter", scenario.name, entry=str(entry))
         return True
 
@@ -280,7 +281,9 @@ class ScenarioRunner:
         if contact is None or scenario is None:  # erased, or the scenario is gone
             place.status, place.ended_at = "left", now.timestamp()
             self._journeys.save(place)
+            counts.moved(place.journey.scenario, place.journey.step, None)
             return 1
+        was_at = place.journey.step
         goal = bool(place.extra.pop("goal_seen", False)) or _in_goal(scenario, contact)
         event_seen = bool(place.extra.pop("event_seen", False))
         zone = zone_of(contact.get("timezone"), journeys.timezone)
@@ -308,6 +311,7 @@ class ScenarioRunner:
         if walk.journey is None:
             place.status = "goal" if any(a.kind == "goal" for a in walk.actions) else "exited"
             place.ended_at = now.timestamp()
+        decided.moved(scenario.name, was_at, place.journey.step if walk.journey else None)
         self._journeys.save(place)
         counts.merge(decided)
         return 1
