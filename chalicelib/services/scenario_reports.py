@@ -120,7 +120,9 @@ def _paths(step: Step | None) -> dict[str, Any]:
     """Where a step leads: `next`, and a branch's or split's ways out (by name)."""
     if step is None:
         return {}
-    ways: dict[str, Any] = {"next": step.next}
+    spec = step.spec
+    said = ", ".join(f"{k}: {v}" for k, v in spec.items()) if isinstance(spec, dict) else str(spec)
+    ways: dict[str, Any] = {"next": step.next, "spec": said[:120]}
     if step.kind == "branch":
         ways["ways"] = {way: step.spec.get(way, step.next) for way in ("then", "else")}
     elif step.kind == "split":

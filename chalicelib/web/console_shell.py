@@ -25,6 +25,7 @@ PAGES = {  # what the header links to: page -> (path from the API's root, words)
     "overview": ("console", {"ja": "概要", "en": "Overview"}),
     "contacts": ("console/contacts", {"ja": "コンタクト", "en": "Contacts"}),
     "imports": ("console/imports", {"ja": "インポート", "en": "Imports"}),
+    "scenarios": ("console/scenarios", {"ja": "シナリオ", "en": "Scenarios"}),
     "definitions": ("console/definitions", {"ja": "定義", "en": "Definitions"}),
 }
 SCRIPTS = {"definitions": "editor.js"}  # a page with a script of its own (the others share console.js)

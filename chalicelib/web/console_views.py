@@ -1,8 +1,8 @@
 """The console's signed-in pages and the JSON they are drawn from.
 
 Pages: `GET /console` (the overview), `GET /console/contacts` (search, and a person's page with
-`?id=`), `GET /console/imports` (the wizard and the history), `GET /console/definitions` (the
-editor).  Their data: `GET /console/api/overview`, and the admin API, which takes the session.  Their script
+`?id=`), `GET /console/imports` (the wizard and the history), `GET /console/scenarios` (the
+journey maps), `GET /console/definitions` (the editor).  Their data: `GET /console/api/overview`, and the admin API, which takes the session.  Their script
 and style sheet: `GET /console/static/<name>`, open to anyone (they hold no data), cached for a
 year by name.  A page without a session goes to the sign-in page; the API answers 401.
 """
@@ -42,6 +42,12 @@ def imports_page() -> Response:
     from chalicelib import bootstrap
 
     return _page("imports", connect=bootstrap.import_desk().upload_origin())
+
+
+@console_views.route("/console/scenarios", methods=["GET"])
+def scenarios_page() -> Response:
+    """The scenarios, and one scenario's journey map (`?name=`) with live counts."""
+    return _page("scenarios")
 
 
 @console_views.route("/console/definitions", methods=["GET"])

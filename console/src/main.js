@@ -1,9 +1,10 @@
 // The console's one script: each page says what it is (<body data-page>), this draws it.
 import { contacts } from "./contacts.js";
 import { imports } from "./imports.js";
+import { journeys } from "./journeys.js";
 import { overview } from "./overview.js";
 
-const pages = { overview, contacts, imports };
+const pages = { overview, contacts, imports, scenarios: journeys };
 const root = document.getElementById("app");
 const draw = pages[document.body.dataset.page];
 if (root && draw) draw(root);

@@ -9,9 +9,11 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
@@ -142,3 +144,21 @@ def wait_for(check: Any, timeout: float = 15) -> Any:
             return value
         time.sleep(0.2)
     raise AssertionError("timed out waiting for the hits")
+
+
+@pytest.fixture
+def moved_clock(stack: Stack) -> Iterator[Callable[[float], Any]]:
+    """Sodate's clock at the next 10:00 in Tokyo (the examples mail 08:00-21:00 there), moved on
+    by `days` when called; put back after."""
+
+    def advance(seconds: float) -> Any:
+        status, answer = stack.api("/admin/clock", method="POST", body={"advance_seconds": seconds})
+        assert status == 200, answer
+        return answer
+
+    now = datetime.fromtimestamp(advance(1)["now"], ZoneInfo("Asia/Tokyo"))
+    ten = now.replace(hour=10, minute=0, second=0, microsecond=0)
+    ten += timedelta(days=1) if ten <= now else timedelta(0)
+    advance((ten - now).total_seconds())
+    yield lambda days: advance(days * 86400)
+    stack.api("/admin/clock", method="POST", body={"reset": True})

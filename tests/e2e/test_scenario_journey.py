@@ -9,10 +9,9 @@ import re
 import time
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.header import decode_header, make_header
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -71,19 +70,6 @@ def html_of(message: email.message.Message) -> str:
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: Any) -> None:
         return None
-
-
-@pytest.fixture
-def moved_clock(stack: Stack) -> Any:
-    """Sodate's clock at the next 10:00 in Tokyo (the examples mail 08:00-21:00 there); put back after."""
-    now = datetime.fromtimestamp(
-        post(stack, "/admin/clock", {"advance_seconds": 1})["now"], ZoneInfo("Asia/Tokyo")
-    )
-    ten = now.replace(hour=10, minute=0, second=0, microsecond=0)
-    ten += timedelta(days=1) if ten <= now else timedelta(0)
-    post(stack, "/admin/clock", {"advance_seconds": (ten - now).total_seconds()})
-    yield lambda days: post(stack, "/admin/clock", {"advance_seconds": days * 86400})
-    post(stack, "/admin/clock", {"reset": True})
 
 
 def test_a_first_time_buyer_walks_the_example_scenario_to_its_goal(stack: Stack, moved_clock: Any) -> None:

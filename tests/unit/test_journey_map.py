@@ -96,6 +96,7 @@ def test_each_step_says_where_it_leads() -> None:
     report = ScenarioReports(world.definitions, world.journeys).report("welcome")
 
     ways = {s["step"]: (s.get("next"), s.get("ways")) for s in report["steps"]}
-    assert ways["hello"] == ("pause", None)
+    steps = {s["step"]: s for s in report["steps"]}
+    assert ways["hello"] == ("pause", None) and steps["pause"]["spec"] == "days: 1"
     assert ways["ab"] == (None, {"a 50%": "a", "b 50%": "b"})
     assert ways["a"] == ("bye", None) and ways["bye"] == (None, None)
