@@ -7,6 +7,7 @@ Only the HTTP room (app.py, web/), devstack, bench and the tests import this mod
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -235,7 +236,8 @@ def contacts() -> ContactsAdmin:
 def segments() -> SegmentsAdmin:
     from chalicelib.services.segments_admin import SegmentsAdmin
 
-    return SegmentsAdmin(definitions(), segment_store(), contact_state(), _bucket(), clock.now)
+    uses = (definitions(), segment_store(), contact_state(), _bucket(), clock.now, figures())
+    return SegmentsAdmin(*uses)
 
 
 @_once
@@ -302,8 +304,6 @@ def scenario_actions() -> Actions:
 @_once
 def pause() -> Callable[[float], None]:
     """How a retry waits (backing off while SES throttles)."""
-    import time
-
     return time.sleep
 
 

@@ -42,6 +42,8 @@ _KIND_SERIES = {
     "unsubscribed": "mail_unsubscribed",
     "hot": HOT,
 }
+# A person entering or leaving a segment: the segment's own series (segment_in:<name>, ...).
+_SEGMENT_MOVES = {"segment_enter": "segment_in", "segment_leave": "segment_out"}
 SERIES = (
     PAGEVIEWS_KNOWN,
     PAGEVIEWS_ANONYMOUS,
@@ -88,12 +90,35 @@ def day_counts(facts: Iterable[Fact]) -> dict[tuple[str, str], Decimal]:
             continue
         if fact.kind == "pageview":
             add(PAGEVIEWS_KNOWN if fact.known else PAGEVIEWS_ANONYMOUS, day, Decimal(1))
+        elif fact.kind in _SEGMENT_MOVES and fact.name:
+            add(f"{_SEGMENT_MOVES[fact.kind]}:{fact.name}", day, Decimal(1))
         elif fact.kind in _KIND_SERIES:
             add(_KIND_SERIES[fact.kind], day, Decimal(1))
         amount = _amount(fact.amount)
         if amount and (fact.kind == "conversion" or (fact.kind == "purchase" and fact.source != "tag")):
             add(REVENUE, day, amount)  # the tag's purchase counted once, as its conversion
     return counts
+
+
+def segment_series(name: str) -> tuple[str, str]:
+    """The two series of a segment: who entered it and who left it, per day."""
+    return f"segment_in:{name}", f"segment_out:{name}"
+
+
+def size_history(
+    days: list[str], size_now: int, entered: Mapping[str, Decimal], left: Mapping[str, Decimal]
+) -> list[int]:
+    """A segment's size at the end of each day, worked back from its size now: each later day's
+    entries are taken off and its leavers put back.  `entered`/`left` cover the days up to now."""
+    later = sorted({*entered, *left}, reverse=True)
+    sizes, size, i = [], size_now, 0
+    for day in sorted(days, reverse=True):
+        while i < len(later) and later[i] > day:
+            size -= int(entered.get(later[i], 0)) - int(left.get(later[i], 0))
+            i += 1
+        sizes.append(size)
+    sizes.reverse()
+    return sizes
 
 
 def hot_leads(facts: Iterable[Fact]) -> list[Fact]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from chalicelib.domain.figures import SERIES, Fact, day_counts, day_range, gauge_moves, hot_leads, overview
@@ -52,6 +53,10 @@ class Figures:
         numbers["today"] = today.isoformat()
         numbers["hot_today"] = self.hot_leads(today.isoformat())
         return numbers
+
+    def series(self, names: Sequence[str], first: str, last: str) -> dict[str, dict[str, Decimal]]:
+        """Named per-day series between two days (ISO, inclusive): series -> day -> sum."""
+        return self._book.series(names, first, last)
 
     def hot_leads(self, day: str) -> list[dict[str, str]]:
         """Who turned hot on the day, newest first, with what sales needs to call them."""

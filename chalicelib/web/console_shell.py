@@ -24,6 +24,7 @@ CURRENT, CHOSEN = ' aria-current="page"', ' aria-current="true"'
 PAGES = {  # what the header links to: page -> (path from the API's root, words)
     "overview": ("console", {"ja": "概要", "en": "Overview"}),
     "contacts": ("console/contacts", {"ja": "コンタクト", "en": "Contacts"}),
+    "segments": ("console/segments", {"ja": "セグメント", "en": "Segments"}),
     "imports": ("console/imports", {"ja": "インポート", "en": "Imports"}),
     "scenarios": ("console/scenarios", {"ja": "シナリオ", "en": "Scenarios"}),
     "definitions": ("console/definitions", {"ja": "定義", "en": "Definitions"}),
@@ -112,19 +113,23 @@ def page(
     )
 
 
-def ranges(lang: str, params: dict[str, str]) -> str:
-    """The time-range links (today, 7, 30, 90 days) and a form for any other range."""
+def ranges(lang: str, params: dict[str, str], keep: tuple[str, ...] = ()) -> str:
+    """The time-range links (today, 7, 30, 90 days) and a form for any other range; `keep`
+    names the page's own parameters they carry along (a segment's name)."""
     words = RANGE_WORDS[lang]
     custom = "from" in params or "to" in params
     chosen = "" if custom else params.get("range", "7d")
+    kept = {k: params[k] for k in keep if k in params}
+    carried = html.escape(urlencode(kept) + "&") if kept else ""
+    hidden = "".join(f'<input type="hidden" name="{k}" value="{html.escape(v)}">' for k, v in kept.items())
     links = "".join(
-        f'<a href="?range={key}&amp;lang={lang}"{CHOSEN if key == chosen else ""}>{words[key]}</a>'
+        f'<a href="?{carried}range={key}&amp;lang={lang}"{CHOSEN if key == chosen else ""}>{words[key]}</a>'
         for key in ("today", "7d", "30d", "90d")
     )
     first, last = html.escape(params.get("from", "")[:10]), html.escape(params.get("to", "")[:10])
     return (
         f'<div class="ranges" role="group" aria-label="{words["ranges"]}">{links}'
-        f'<form method="get" id="custom-range"><input type="hidden" name="lang" value="{lang}">'
+        f'<form method="get" id="custom-range"><input type="hidden" name="lang" value="{lang}">{hidden}'
         f'<label for="from">{words["from"]}<input type="date" id="from" name="from" value="{first}" required></label>'
         f'<label for="to">{words["to"]}<input type="date" id="to" name="to" value="{last}" required></label>'
         f'<button type="submit">{words["show"]}</button></form></div>'

@@ -1,7 +1,8 @@
 """The console's signed-in pages and the JSON they are drawn from.
 
 Pages: `GET /console` (the overview), `GET /console/contacts` (search, and a person's page with
-`?id=`), `GET /console/imports` (the wizard and the history), `GET /console/scenarios` (the
+`?id=`), `GET /console/segments` (sizes; a segment's page with `?name=`), `GET /console/imports`
+(the wizard and the history), `GET /console/scenarios` (the
 journey maps), `GET /console/definitions` (the editor).  Their data: `GET /console/api/overview`, and the admin API, which takes the session.  Their script
 and style sheet: `GET /console/static/<name>`, open to anyone (they hold no data), cached for a
 year by name.  A page without a session goes to the sign-in page; the API answers 401.
@@ -36,6 +37,12 @@ def contacts_page() -> Response:
     return _page("contacts")
 
 
+@console_views.route("/console/segments", methods=["GET"])
+def segments_page() -> Response:
+    """Every segment's size; a segment's page (`?name=`): size by day, rule, members, export."""
+    return _page("segments")
+
+
 @console_views.route("/console/imports", methods=["GET"])
 def imports_page() -> Response:
     """The import wizard (upload, check, map, start, progress, report) and the history."""
@@ -68,7 +75,9 @@ def _page(name: str, root: str = "../", connect: str = "") -> Response:
         door = "sign-in" if root else "console/sign-in"  # /console/sign-in, from here
         return console_pages.see_other(f"{door}?lang={lang}")
     params = dict(requests.params(request))
-    body = console_shell.ranges(lang, params) if name == "overview" else ""
+    body = ""
+    if name == "overview" or (name == "segments" and "name" in params):
+        body = console_shell.ranges(lang, params, keep=("name",))
     return console_shell.page(lang, name, session, body, params, root, connect)
 
 

@@ -96,6 +96,16 @@ def segments() -> Any:
     return requests.answer(bootstrap.segments().sizes)
 
 
+@definition_routes.route("/admin/segments/{name}/history")
+def segment_history(name: str) -> Any:
+    """Its size at the end of each day (`range=` or `from`/`to`), who entered and left, its rule."""
+    request = _request()
+    console_access.require_console(request, "analyst")
+    from chalicelib import bootstrap
+
+    return requests.answer(bootstrap.segments().history, name, requests.params(request))
+
+
 @definition_routes.route("/admin/segments/{name}/members")
 def segment_members(name: str) -> Any:
     console_access.require_console(_request(), "analyst")

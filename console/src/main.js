@@ -3,8 +3,9 @@ import { contacts } from "./contacts.js";
 import { imports } from "./imports.js";
 import { journeys } from "./journeys.js";
 import { overview } from "./overview.js";
+import { segments } from "./segments.js";
 
-const pages = { overview, contacts, imports, scenarios: journeys };
+const pages = { overview, contacts, imports, segments, scenarios: journeys };
 const root = document.getElementById("app");
 const draw = pages[document.body.dataset.page];
 if (root && draw) draw(root);

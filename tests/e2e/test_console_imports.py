@@ -47,7 +47,10 @@ def person(stack: Stack, role: str) -> tuple[str, str]:
         aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
     )
-    email, password = f"{role}@example.com", "Pw-" + secrets.token_urlsafe(12)
+    email, password = (
+        f"{role}@example.com",
+        "Pw-7" + secrets.token_urlsafe(12),
+    )  # the pool's policy: upper, lower, digit, symbol
     pool = env["SODATE_USER_POOL_ID"]
     with contextlib.suppress(cognito.exceptions.UsernameExistsException):
         attributes = [{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}]

@@ -9,7 +9,15 @@ from decimal import Decimal
 import pytest
 
 from chalicelib.domain.errors import BadInputError
-from chalicelib.domain.figures import Fact, day_counts, day_range, gauge_moves, gauges_of
+from chalicelib.domain.figures import (
+    Fact,
+    day_counts,
+    day_range,
+    gauge_moves,
+    gauges_of,
+    segment_series,
+    size_history,
+)
 from chalicelib.services.figures import Figures
 from tests.fakes import FakeClock, MemoryFigureBook, MemoryPeople
 
@@ -168,3 +176,28 @@ def test_the_overview_reads_the_same_items_for_ten_people_as_for_ten_thousand():
         assert seen["contacts"] == people_count
         reads.append(book.reads)
     assert reads[0] == reads[1]
+
+
+def test_a_segments_entries_and_exits_count_per_day_under_its_own_series():
+    facts = [
+        Fact("segment_enter", "2026-11-20T10:00:00Z", True, name="vip"),
+        Fact("segment_enter", "2026-11-20T11:00:00Z", True, name="vip"),
+        Fact("segment_leave", "2026-11-21T09:00:00Z", True, name="vip"),
+        Fact("segment_enter", "2026-11-21T09:00:00Z", True, name="mailable"),
+    ]
+
+    counts = day_counts(facts)
+
+    entered, left = segment_series("vip")
+    assert counts[(entered, "2026-11-20")] == 2 and counts[(left, "2026-11-21")] == 1
+    assert counts[(segment_series("mailable")[0], "2026-11-21")] == 1
+
+
+def test_a_segments_size_by_day_is_worked_back_from_its_size_now():
+    days = ["2026-11-20", "2026-11-21", "2026-11-22"]
+    entered = {"2026-11-20": Decimal(5), "2026-11-22": Decimal(2), "2026-11-24": Decimal(1)}
+    left = {"2026-11-21": Decimal(1), "2026-11-23": Decimal(3)}
+
+    # now (the 24th) 10: the 24th added 1, the 23rd took 3, so the 22nd ended at 12, the 21st at 10
+    assert size_history(days, 10, entered, left) == [11, 10, 12]
+    assert size_history([], 10, entered, left) == []
