@@ -244,6 +244,12 @@ def register_site() -> Any:
     )
 
 
+@app.route("/admin/sites", methods=["GET"])
+def sites() -> Any:
+    _require(ANALYST)
+    return _answer(bootstrap.sites().listing)
+
+
 @app.route("/admin/sites/{site_id}")
 def site(site_id: str) -> Any:
     _require(ANALYST)

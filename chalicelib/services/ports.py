@@ -227,6 +227,10 @@ class SiteDirectory(HitLog, Protocol):
     """The admin side of the events table: sites, timelines, pages, links, erasure."""
 
     def put_site(self, site: Site) -> None: ...
+    def all_sites(self) -> list[Site]:
+        """Every registered site (a handful: read whole, cached)."""
+        ...
+
     def site_for_host(self, host: str) -> Site | None:
         """The registered site whose domains take in this host (a few sites: read whole, cached)."""
         ...

@@ -31,6 +31,14 @@ class SitesAdmin:
             raise SiteNotFoundError(f"No site has id {site_id}.")
         return site
 
+    def listing(self) -> dict[str, Any]:
+        """Every site, by name, with today's rejected hits by reason."""
+        today = self._now().strftime("%Y-%m-%d")
+        found = sorted(self._store.all_sites(), key=lambda site: (site.name.lower(), site.site_id))
+        return {
+            "sites": [{**s.public(), "rejected_today": self._store.rejected(s.site_id, today)} for s in found]
+        }
+
     def describe(self, site_id: str) -> dict[str, Any]:
         site = self.find(site_id)
         today = self._now().strftime("%Y-%m-%d")

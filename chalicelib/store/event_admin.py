@@ -47,6 +47,10 @@ class EventAdmin(EventStore):
 
     def site_for_host(self, host: str) -> Site | None:
         """The site owning `host`: the sites table is a handful of rows, read whole a minute at most."""
+        return next((site for site in self.all_sites() if site.rules.owns(host)), None)
+
+    def all_sites(self) -> list[Site]:
+        """Every registered site (a handful: the table is read whole, kept a minute at most)."""
         cached = ALL_SITES.get("all")
         if cached is None or clock.stopwatch() - cached[0] > SITE_CACHE_SECONDS:
             sites: list[Site] = []
@@ -58,7 +62,7 @@ class EventAdmin(EventStore):
                     break
                 request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
             cached = ALL_SITES["all"] = (clock.stopwatch(), sites)
-        return next((site for site in cached[1] if site.rules.owns(host)), None)
+        return list(cached[1])
 
     def link(self, site_id: str, visitor_id: str, contact_id: str, at: str) -> None:
         """From now on this browser's hits belong to the contact.

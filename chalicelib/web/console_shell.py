@@ -27,6 +27,7 @@ PAGES = {  # what the header links to: page -> (path from the API's root, words)
     "segments": ("console/segments", {"ja": "セグメント", "en": "Segments"}),
     "imports": ("console/imports", {"ja": "インポート", "en": "Imports"}),
     "scenarios": ("console/scenarios", {"ja": "シナリオ", "en": "Scenarios"}),
+    "sites": ("console/sites", {"ja": "サイト", "en": "Sites"}),
     "definitions": ("console/definitions", {"ja": "定義", "en": "Definitions"}),
 }
 SCRIPTS = {"definitions": "editor.js"}  # a page with a script of its own (the others share console.js)

@@ -2,10 +2,11 @@
 
 Pages: `GET /console` (the overview), `GET /console/contacts` (search, and a person's page with
 `?id=`), `GET /console/segments` (sizes; a segment's page with `?name=`), `GET /console/imports`
-(the wizard and the history), `GET /console/scenarios` (the
-journey maps), `GET /console/definitions` (the editor).  Their data: `GET /console/api/overview`, and the admin API, which takes the session.  Their script
-and style sheet: `GET /console/static/<name>`, open to anyone (they hold no data), cached for a
-year by name.  A page without a session goes to the sign-in page; the API answers 401.
+(the wizard and the history), `GET /console/scenarios` (the journey maps), `GET /console/sites`
+(the tag, pages seen, checks), `GET /console/definitions` (the editor).  Their data:
+`GET /console/api/overview`, and the admin API, which takes the session.  Their script and style
+sheet: `GET /console/static/<name>`, open to anyone (they hold no data), cached for a year by
+name.  A page without a session goes to the sign-in page; the API answers 401.
 """
 
 from __future__ import annotations
@@ -55,6 +56,12 @@ def imports_page() -> Response:
 def scenarios_page() -> Response:
     """The scenarios, and one scenario's journey map (`?name=`) with live counts."""
     return _page("scenarios")
+
+
+@console_views.route("/console/sites", methods=["GET"])
+def sites_page() -> Response:
+    """The sites; a site's page (`?id=`): the tag, pages seen, a check on demand, rejected hits."""
+    return _page("sites")
 
 
 @console_views.route("/console/definitions", methods=["GET"])

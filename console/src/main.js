@@ -4,8 +4,9 @@ import { imports } from "./imports.js";
 import { journeys } from "./journeys.js";
 import { overview } from "./overview.js";
 import { segments } from "./segments.js";
+import { sites } from "./sites.js";
 
-const pages = { overview, contacts, imports, segments, scenarios: journeys };
+const pages = { overview, contacts, imports, segments, scenarios: journeys, sites };
 const root = document.getElementById("app");
 const draw = pages[document.body.dataset.page];
 if (root && draw) draw(root);

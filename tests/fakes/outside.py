@@ -42,6 +42,9 @@ class MemorySites:
     def put_site(self, site: Site) -> None:
         self.sites[site.site_id] = site
 
+    def all_sites(self) -> list[Site]:
+        return list(self.sites.values())
+
     def site_for_host(self, host: str) -> Site | None:
         return next((s for s in self.sites.values() if s.rules.owns(host)), None)
 
