@@ -41,6 +41,7 @@ class Settings:
     user_pool_client_id: str = ""  # its app client (server-side sign-in, no secret)
     console_idle_minutes: int = 30  # a session unused this long ends
     console_session_hours: int = 12  # and any session ends this long after sign-in
+    mailbox_url: str = ""  # make run's local mailbox, shown inside the console (none on AWS)
 
 
 @lru_cache(maxsize=1)
@@ -75,4 +76,5 @@ def get_settings() -> Settings:
         user_pool_client_id=env.get("SODATE_USER_POOL_CLIENT_ID", ""),
         console_idle_minutes=int(env.get("SODATE_CONSOLE_IDLE_MINUTES", "30")),
         console_session_hours=int(env.get("SODATE_CONSOLE_SESSION_HOURS", "12")),
+        mailbox_url=env.get("SODATE_MAILBOX_URL", "") if env.get("SODATE_STAGE") == "local" else "",
     )

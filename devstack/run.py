@@ -141,12 +141,12 @@ def start(
         env.update(console_user.local_admin(session, outputs, local_dir, env["SODATE_API"]))
         if rows_per_run:
             env["SODATE_IMPORT_ROWS_PER_RUN"] = str(rows_per_run)
-        os.environ.update(env)
         running.env = env
+        env["SODATE_MAILBOX_URL"] = _serve_mailbox(running, session, stack, local_dir)  # the console shows it
+        os.environ.update(env)
         _serve_api(running, api_port)
         env["SODATE_DEMO_URL"] = _serve_demo(running, env)
         _start_pumps(running, session, sweep_seconds)
-        env["SODATE_MAILBOX_URL"] = _serve_mailbox(running, session, stack, local_dir)
         if durable and save_every > 0:
             autosave = Autosave(running, save_every)
             autosave.start()

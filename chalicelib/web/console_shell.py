@@ -30,6 +30,8 @@ PAGES = {  # what the header links to: page -> (path from the API's root, words)
     "sites": ("console/sites", {"ja": "サイト", "en": "Sites"}),
     "definitions": ("console/definitions", {"ja": "定義", "en": "Definitions"}),
 }
+# make run's local mailbox, shown in a frame: in the header only where there is one.
+MAILBOX = ("console/mailbox", {"ja": "メールボックス", "en": "Mailbox"})
 SCRIPTS = {"definitions": "editor.js"}  # a page with a script of its own (the others share console.js)
 # The editor (CodeMirror) writes its styles into a <style> element: allowed by a nonce made for
 # each answer, which its script reads from <body data-nonce> and gives to the editor.
@@ -66,18 +68,21 @@ def page(
     params: Mapping[str, str] | None = None,
     root: str = "",
     connect: str = "",
+    mailbox: str = "",
 ) -> Response:
     """A signed-in page: `who` is the session (email, role, csrf); `params` its query, which the
     other language's link keeps; `root` the way from the page back to the API's root ("" for
     /console, "../" for /console/<page>), so every link is relative and works under a stage path;
-    `connect` one more origin its script may send to (the bucket, for the import wizard)."""
+    `connect` one more origin its script may send to (the bucket, for the import wizard);
+    `mailbox` the local mailbox's address (make run), which the header then links to."""
     words, files = WORDS[lang], console_assets.manifest()
-    title = PAGES[name][1][lang]
+    title = {**PAGES, "mailbox": MAILBOX}[name][1][lang]
     other = "en" if lang == "ja" else "ja"
+    shown = {**PAGES, "mailbox": MAILBOX} if mailbox else PAGES
     nav = "".join(
         f'<li><a href="{root}{path}?lang={lang}"{CURRENT if page_name == name else ""}>'
         f"{html.escape(label[lang])}</a></li>"
-        for page_name, (path, label) in PAGES.items()
+        for page_name, (path, label) in shown.items()
     )
     role = html.escape(who.role)
     nonce = secrets.token_urlsafe(18) if name in STYLE_NONCE else ""
@@ -86,6 +91,10 @@ def page(
     )
     if connect:
         policy = policy.replace("connect-src 'self'", f"connect-src 'self' {connect}")
+    if name == "mailbox":
+        origin = "/".join(mailbox.split("/")[:3])
+        policy = policy.replace("default-src 'none';", f"default-src 'none'; frame-src {origin};")
+        body = f'<iframe id="mailbox" title="{html.escape(title)}" src="{html.escape(mailbox)}"></iframe>'
     document = (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex">'

@@ -3,7 +3,8 @@
 Pages: `GET /console` (the overview), `GET /console/contacts` (search, and a person's page with
 `?id=`), `GET /console/segments` (sizes; a segment's page with `?name=`), `GET /console/imports`
 (the wizard and the history), `GET /console/scenarios` (the journey maps), `GET /console/sites`
-(the tag, pages seen, checks), `GET /console/definitions` (the editor).  Their data:
+(the tag, pages seen, checks), `GET /console/definitions` (the editor), and under make run
+`GET /console/mailbox` (the local mailbox, in a frame).  Their data:
 `GET /console/api/overview`, and the admin API, which takes the session.  Their script and style
 sheet: `GET /console/static/<name>`, open to anyone (they hold no data), cached for a year by
 name.  A page without a session goes to the sign-in page; the API answers 401.
@@ -64,6 +65,16 @@ def sites_page() -> Response:
     return _page("sites")
 
 
+@console_views.route("/console/mailbox", methods=["GET"])
+def mailbox_page() -> Response:
+    """make run only: the local mailbox (what SES took), in a frame."""
+    from chalicelib import bootstrap
+
+    if not bootstrap.settings().mailbox_url:
+        return Response({"Code": "NotFoundError", "Message": "The mailbox is make run's."}, status_code=404)
+    return _page("mailbox")
+
+
 @console_views.route("/console/definitions", methods=["GET"])
 def definitions_page() -> Response:
     """The editor of each kind of definition (`?kind=`): check, apply, versions, roll back."""
@@ -85,7 +96,8 @@ def _page(name: str, root: str = "../", connect: str = "") -> Response:
     body = ""
     if name == "overview" or (name == "segments" and "name" in params):
         body = console_shell.ranges(lang, params, keep=("name",))
-    return console_shell.page(lang, name, session, body, params, root, connect)
+    mailbox = bootstrap.settings().mailbox_url
+    return console_shell.page(lang, name, session, body, params, root, connect, mailbox)
 
 
 @console_views.route("/console/api/overview", methods=["GET"])

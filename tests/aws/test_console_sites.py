@@ -28,3 +28,10 @@ def test_every_site_is_listed_by_name_with_todays_rejected_hits(aws, api, site, 
     mine = sites[1]
     assert mine["site_id"] == site["site_id"] and sum(mine["rejected_today"].values()) == 1
     assert api.http.get("/admin/sites").status_code == 401
+
+
+def test_the_mailbox_is_make_runs_alone(aws, api, people):
+    admin = session(api, people["admin"])
+
+    assert api.http.get("/console/mailbox", headers=admin).status_code == 404
+    assert "console/mailbox" not in api.http.get("/console/contacts", headers=admin).body.decode()

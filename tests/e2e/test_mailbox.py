@@ -126,3 +126,20 @@ def test_the_mailbox_refuses_events_asked_from_another_site(stack: Stack) -> Non
         raise AssertionError("a cross-site post was taken")
     except urllib.error.HTTPError as error:
         assert error.code == 403
+
+
+def test_the_console_shows_the_local_mailbox_in_a_frame(stack: Stack, browser: Any) -> None:
+    from tests.e2e.test_console_overview import serious_accessibility_problems, sign_in
+
+    send(stack, "in-console@example.jp", "コンソールで読むメール")
+    sign_in(stack, browser)
+    browser.get(f"{stack.env['SODATE_API']}/console?lang=en")
+    browser.find_element(By.LINK_TEXT, "Mailbox").click()
+
+    frame = browser.find_element(By.ID, "mailbox")
+    assert frame.get_attribute("src") == stack.env["SODATE_MAILBOX_URL"]
+    browser.switch_to.frame(frame)
+    assert wait_for(lambda: "in-console@example.jp" in page_text(browser) or browser.refresh(), timeout=30)
+    assert "コンソールで読むメール" in page_text(browser)
+    browser.switch_to.default_content()
+    assert serious_accessibility_problems(browser) == []
