@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from typing import Any
 
 import boto3
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
 from tests.e2e.conftest import Stack, wait_for
@@ -56,7 +56,7 @@ def page_text(browser: Any) -> str:
     """The page's words, or nothing while it is being replaced by the next."""
     try:
         return str(browser.find_element(By.TAG_NAME, "main").text)
-    except StaleElementReferenceException:
+    except (StaleElementReferenceException, NoSuchElementException):  # between two pages
         return ""
 
 
