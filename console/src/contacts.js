@@ -64,7 +64,7 @@ async function timeline(host, id) {
   const more = el("button", { type: "button", id: "more", text: t("more") });
   const hits = [];
   let cursor = "";
-  section.append(label, filter, el("table", { class: "numbers wide text" }, el("caption", { text: t("timeline") }), el("thead", {}, el("tr", {}, [t("at"), t("kind_column"), t("detail")].map((h) => el("th", { scope: "col", text: h })))), body), more);
+  section.append(label, filter, table(t("timeline"), [t("at"), t("kind_column"), t("detail")], body, { class: "numbers wide text" }), more);
   host.append(section);
 
   function draw() {

@@ -54,13 +54,13 @@ export async function api(path, { method = "GET", body } = {}) {
 
 export const getJSON = (path) => api(path);
 
-// A table of numbers: a caption, a header row, the rows.
+// A table: a caption, a header row, the rows -- each a list of cells (text, or an element such
+// as a link; the first heads its row) or a <tr> made by the caller -- or a <tbody> filled later.
 export function table(caption, head, rows, attrs = {}) {
-  return el(
-    "table",
-    attrs,
-    el("caption", { text: caption }),
-    el("thead", {}, el("tr", {}, head.map((h) => el("th", { scope: "col", text: h })))),
-    el("tbody", {}, rows.map((row) => el("tr", {}, row.map((cell, i) => el(i ? "td" : "th", i ? { text: cell } : { scope: "row", text: cell }))))),
-  );
+  const cell = (value, i) => el(i ? "td" : "th", i ? {} : { scope: "row" }, value instanceof Node ? value : String(value ?? ""));
+  const body = rows instanceof Node ? rows : el("tbody", {}, rows.map((row) => (row instanceof Node ? row : el("tr", {}, row.map(cell)))));
+  return el("table", attrs, el("caption", { text: caption }), el("thead", {}, el("tr", {}, head.map((h) => el("th", { scope: "col", text: h })))), body);
 }
+
+// A moment (ISO) in the reader's language and time zone.
+export const when = (iso) => (iso ? new Date(iso).toLocaleString(lang === "ja" ? "ja-JP" : "en-GB") : "–");

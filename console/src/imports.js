@@ -1,13 +1,12 @@
 // Imports: the wizard (upload straight to the bucket with a signed form, see how the file reads,
 // choose each column's field, start), the import's live progress and report with its rejected
 // rows, and the history of imports.  Analysts see the history and the reports only.
-import { api, el, may, root, table } from "./dom.js";
-import { lang, number, t } from "./words.js";
+import { api, el, may, root, table, when } from "./dom.js";
+import { number, t } from "./words.js";
 
 const COUNTS = ["rows", "created", "updated", "unchanged", "rejected", "duplicates", "consent_refused"];
 const SKIP = "";
 const POLL_MS = 700;
-const when = (iso) => (iso ? new Date(iso).toLocaleString(lang === "ja" ? "ja-JP" : "en-GB") : "–");
 
 // Post the file with the signed form; the bar follows the bytes sent.
 function send(form, file, bar) {
@@ -127,12 +126,12 @@ function historyPanel(onOpen) {
     const rows = found.imports.map((i) => {
       const open = el("button", { type: "button", class: "link", text: i.name });
       open.addEventListener("click", () => onOpen(i.name));
-      return el("tr", {}, el("th", { scope: "row" }, open), ...[t(`st_${i.status}`), number(i.rows || 0), number(i.created || 0), number(i.updated || 0), number(i.rejected || 0), when(i.finished_at)].map((v) => el("td", { text: v })));
+      return [open, t(`st_${i.status}`), number(i.rows || 0), number(i.created || 0), number(i.updated || 0), number(i.rejected || 0), when(i.finished_at)];
     });
     const head = [t("file"), t("import_status"), t("c_rows"), t("c_created"), t("c_updated"), t("c_rejected"), t("finished_at")];
     body.replaceChildren(
       rows.length
-        ? el("table", { class: "numbers wide", id: "history" }, el("caption", { text: t("newest_imports") }), el("thead", {}, el("tr", {}, head.map((h) => el("th", { scope: "col", text: h })))), el("tbody", {}, rows))
+        ? table(t("newest_imports"), head, rows, { class: "numbers wide", id: "history" })
         : el("p", { text: t("no_imports") }),
     );
   };

@@ -128,15 +128,11 @@ async function scenario(main, name) {
 async function list(main) {
   const found = await api("admin/scenarios");
   const head = [t("scenario"), t("steps"), t("inside_now"), t("entered"), t("sent"), t("clicked"), t("goal"), t("goal_rate")];
-  const rows = found.scenarios.map((s) =>
-    el(
-      "tr",
-      {},
-      el("th", { scope: "row" }, el("a", { href: `?name=${encodeURIComponent(s.name)}&lang=${lang}`, text: s.name })),
-      ...[number(s.steps), number(s.totals.waiting || 0), number(s.totals.entered || 0), number(s.totals.sent || 0), number(s.totals.clicked || 0), number(s.totals.goal || 0), percent(s.totals.goal_rate)].map((v) => el("td", { text: v })),
-    ),
-  );
-  main.append(el("table", { class: "numbers wide", id: "scenarios" }, el("caption", { text: t("scenarios_in_force") }), el("thead", {}, el("tr", {}, head.map((h) => el("th", { scope: "col", text: h })))), el("tbody", {}, rows)));
+  const rows = found.scenarios.map((s) => [
+    el("a", { href: `?name=${encodeURIComponent(s.name)}&lang=${lang}`, text: s.name }),
+    ...[number(s.steps), number(s.totals.waiting || 0), number(s.totals.entered || 0), number(s.totals.sent || 0), number(s.totals.clicked || 0), number(s.totals.goal || 0), percent(s.totals.goal_rate)],
+  ]);
+  main.append(table(t("scenarios_in_force"), head, rows, { class: "numbers wide", id: "scenarios" }));
   document.body.dataset.ready = "journeys";
 }
 

@@ -2,18 +2,16 @@
 // entered and left (the console's counters, worked back from the size now), its rule as written,
 // its members page by page (each opening their contact page), and an export for marketers.
 import { dayChart } from "./charts.js";
-import { api, el, may, root, table } from "./dom.js";
+import { api, el, may, root, table, when } from "./dom.js";
 import { lang, number, t } from "./words.js";
 
 const PAGE = 50;
 
 async function list(main) {
   const found = await api("admin/segments");
-  const rows = found.segments.map((s) =>
-    el("tr", {}, el("th", { scope: "row" }, el("a", { href: `?name=${encodeURIComponent(s.name)}&lang=${lang}`, text: s.name })), el("td", { class: "text", text: s.description || "" }), el("td", { text: number(s.size) })),
-  );
+  const rows = found.segments.map((s) => [el("a", { href: `?name=${encodeURIComponent(s.name)}&lang=${lang}`, text: s.name }), s.description || "", number(s.size)]);
   const head = [t("segment"), t("description"), t("size_now")];
-  main.append(el("table", { class: "numbers wide", id: "segments-list" }, el("caption", { text: `${t("segments")} (${t("version")} ${found.version ?? "–"})` }), el("thead", {}, el("tr", {}, head.map((h) => el("th", { scope: "col", text: h })))), el("tbody", {}, rows)));
+  main.append(table(`${t("segments")} (${t("version")} ${found.version ?? "–"})`, head, rows, { class: "numbers wide", id: "segments-list" }));
   document.body.dataset.ready = "segments";
 }
 
@@ -24,13 +22,13 @@ function members(name) {
   const load = async () => {
     const page = await api(`admin/segments/${encodeURIComponent(name)}/members?limit=${PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
     for (const m of page.members) {
-      body.append(el("tr", {}, el("th", { scope: "row" }, el("a", { href: `${root}console/contacts?id=${encodeURIComponent(m.contact_id)}&lang=${lang}`, text: m.email })), el("td", { text: m.since })));
+      body.append(el("tr", {}, el("th", { scope: "row" }, el("a", { href: `${root}console/contacts?id=${encodeURIComponent(m.contact_id)}&lang=${lang}`, text: m.email })), el("td", { text: when(m.since) })));
     }
     cursor = page.next_cursor;
     more.hidden = !cursor;
   };
   more.addEventListener("click", () => load());
-  const shown = el("table", { class: "numbers wide text", id: "members" }, el("caption", { text: t("members") }), el("thead", {}, el("tr", {}, [t("f_email"), t("member_since")].map((h) => el("th", { scope: "col", text: h })))), body);
+  const shown = table(t("members"), [t("f_email"), t("member_since")], body, { class: "numbers wide text", id: "members" });
   return { panel: el("section", { class: "panel" }, shown, more), load };
 }
 

@@ -2,11 +2,10 @@
 // every page (with a copy button), the pages the tag has reported from -- those gone quiet
 // stand out -- a check of any page on demand (is the tag there, is it reporting?), and today's
 // rejected hits by reason.
-import { api, el, may, root, table } from "./dom.js";
+import { api, el, may, root, table, when } from "./dom.js";
 import { lang, number, t } from "./words.js";
 
 const QUIET_DAYS = 7; // a page with no hit for this long stands out
-const when = (iso) => (iso ? new Date(iso).toLocaleString(lang === "ja" ? "ja-JP" : "en-GB") : "–");
 const total = (counts) => Object.values(counts || {}).reduce((a, b) => a + b, 0);
 
 // The two lines of the README, with this installation's address and the site's id.
@@ -49,7 +48,7 @@ function pagesPanel(site) {
   };
   more.addEventListener("click", () => load());
   const head = [t("page"), t("hits"), t("last_hit"), t("quiet_days")];
-  const shown = el("table", { class: "numbers wide", id: "pages" }, el("caption", { text: t("pages_seen") }), el("thead", {}, el("tr", {}, head.map((h) => el("th", { scope: "col", text: h })))), body);
+  const shown = table(t("pages_seen"), head, body, { class: "numbers wide", id: "pages" });
   return { panel: el("section", { class: "panel" }, shown, more), load };
 }
 
@@ -99,11 +98,9 @@ async function site(main, id) {
 
 async function list(main) {
   const found = await api("admin/sites");
-  const rows = found.sites.map((s) =>
-    el("tr", {}, el("th", { scope: "row" }, el("a", { href: `?id=${encodeURIComponent(s.site_id)}&lang=${lang}`, text: s.name })), ...[s.site_id, s.domains.join(", "), s.consent_mode, number(total(s.rejected_today))].map((v) => el("td", { class: "text", text: v }))),
-  );
+  const rows = found.sites.map((s) => [el("a", { href: `?id=${encodeURIComponent(s.site_id)}&lang=${lang}`, text: s.name }), s.site_id, s.domains.join(", "), s.consent_mode, number(total(s.rejected_today))]);
   const head = [t("site"), t("site_id"), t("domains"), t("consent_mode"), t("rejected_today")];
-  main.append(rows.length ? el("table", { class: "numbers wide", id: "sites" }, el("caption", { text: t("sites") }), el("thead", {}, el("tr", {}, head.map((h) => el("th", { scope: "col", text: h })))), el("tbody", {}, rows)) : el("p", { text: t("no_sites") }));
+  main.append(rows.length ? table(t("sites"), head, rows, { class: "numbers wide text", id: "sites" }) : el("p", { text: t("no_sites") }));
   document.body.dataset.ready = "sites";
 }
 

@@ -19,6 +19,7 @@ import boto3
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
 
 from devstack import child
 
@@ -162,3 +163,22 @@ def moved_clock(stack: Stack) -> Iterator[Callable[[float], Any]]:
     advance((ten - now).total_seconds())
     yield lambda days: advance(days * 86400)
     stack.api("/admin/clock", method="POST", body={"reset": True})
+
+
+def ready(browser: Any, state: str) -> bool:
+    """The console's page says it is drawn (<body data-ready=...>)."""
+    return bool(browser.find_elements(By.CSS_SELECTOR, f"body[data-ready='{state}']"))
+
+
+def open_listed(browser: Any, listed: str, link: str, opened: str) -> None:
+    """On a console list (drawn as `listed`), open the entry `link` and wait for it (`opened`)."""
+    assert wait_for(lambda: ready(browser, listed))
+    browser.find_element(By.LINK_TEXT, link).click()
+    assert wait_for(lambda: ready(browser, opened))
+
+
+def text_of(browser: Any, selector: str) -> str:
+    """An element's text, read in one step (the console redraws and reloads pages under it)."""
+    return str(
+        browser.execute_script("return document.querySelector(arguments[0])?.textContent || ''", selector)
+    )

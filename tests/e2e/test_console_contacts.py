@@ -9,19 +9,10 @@ from typing import Any
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from tests.e2e.conftest import Stack, wait_for
+from tests.e2e.conftest import Stack, ready, text_of, wait_for
 from tests.e2e.test_console_overview import serious_accessibility_problems, shot, sign_in
 
 CSV = "メールアドレス,氏名,会社名,メルマガ\r\nsachiko@example.jp,高橋 幸子,高橋商会,はい\r\n".encode("cp932")
-
-
-def status_text(browser: Any) -> str:
-    """The page's status line, read in one step (the search reloads the page under it)."""
-    return str(browser.execute_script("return document.getElementById('status')?.textContent || ''"))
-
-
-def ready(browser: Any, state: str = "contacts") -> bool:
-    return bool(browser.find_elements(By.CSS_SELECTOR, f"body[data-ready={state}]"))
 
 
 def test_a_marketer_finds_a_person_reads_their_page_and_an_admin_erases_them(
@@ -39,10 +30,10 @@ def test_a_marketer_finds_a_person_reads_their_page_and_an_admin_erases_them(
 
     # WHEN they are looked up by address
     browser.get(f"{stack.env['SODATE_API']}/console/contacts?lang=en")
-    assert wait_for(lambda: ready(browser))
+    assert wait_for(lambda: ready(browser, "contacts"))
     browser.find_element(By.ID, "find-email").send_keys("Sachiko@Example.jp")
     browser.find_element(By.CSS_SELECTOR, "#find button").click()
-    assert wait_for(lambda: "id=" in browser.current_url and ready(browser))
+    assert wait_for(lambda: "id=" in browser.current_url and ready(browser, "contacts"))
 
     # THEN their page shows who they are, their consent and where it came from, and their history
     assert browser.find_element(By.ID, "person").text == "高橋 幸子 <sachiko@example.jp>"
@@ -80,4 +71,6 @@ def test_a_marketer_finds_a_person_reads_their_page_and_an_admin_erases_them(
     # AND looking for them again finds nobody
     browser.find_element(By.ID, "find-email").send_keys("sachiko@example.jp")
     browser.find_element(By.CSS_SELECTOR, "#find button").click()
-    assert wait_for(lambda: "No contact has that address." in status_text(browser))  # read across the reload
+    assert wait_for(
+        lambda: "No contact has that address." in text_of(browser, "#status")
+    )  # read across the reload

@@ -7,12 +7,8 @@ from typing import Any
 
 from selenium.webdriver.common.by import By
 
-from tests.e2e.conftest import Stack, wait_for
+from tests.e2e.conftest import Stack, ready, wait_for
 from tests.e2e.test_console_overview import serious_accessibility_problems, shot, sign_in
-
-
-def ready(browser: Any, state: str) -> bool:
-    return bool(browser.find_elements(By.CSS_SELECTOR, f"body[data-ready='{state}']"))
 
 
 def editor_text(browser: Any) -> str:

@@ -16,7 +16,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from tests.e2e.conftest import Stack, wait_for
+from tests.e2e.conftest import Stack, ready, wait_for
 from tests.e2e.test_console_overview import serious_accessibility_problems, shot, sign_in
 
 ROWS = 3000
@@ -26,10 +26,6 @@ HEADER = "メールアドレス,氏名,会員ランク,メモ\r\n"
 def members_csv() -> bytes:
     rows = [f"kaiin{i:05d}@example.jp,会員 {i}号,ゴールド,髙橋さん紹介 ①\r\n" for i in range(ROWS)]
     return (HEADER + "".join(rows) + "not-an-address,誰か,ブロンズ,\r\n").encode("cp932")
-
-
-def ready(browser: Any) -> bool:
-    return bool(browser.find_elements(By.CSS_SELECTOR, "body[data-ready=imports]"))
 
 
 def texts(browser: Any, *ids: str) -> str:
@@ -70,7 +66,7 @@ def test_a_cp932_csv_goes_through_the_wizard_with_one_mapping_changed(
     path.write_bytes(members_csv())
     sign_in(stack, browser, "ja")
     browser.get(f"{stack.env['SODATE_API']}/console/imports?lang=ja")
-    assert wait_for(lambda: ready(browser))
+    assert wait_for(lambda: ready(browser, "imports"))
 
     # WHEN they upload it
     browser.find_element(By.ID, "file").send_keys(str(path))
@@ -157,7 +153,7 @@ def test_each_role_sees_only_what_it_may_do(
     assert browser.find_element(By.ID, "role").get_attribute("data-role") == role
 
     browser.get(f"{api}/console/imports?lang=en")
-    assert wait_for(lambda: ready(browser))
+    assert wait_for(lambda: ready(browser, "imports"))
     assert bool(browser.find_elements(By.ID, "new-import")) is may_upload
     assert browser.find_elements(By.ID, "history") or browser.find_elements(By.ID, "history-table")
     shot(browser, f"console-imports-{role}")

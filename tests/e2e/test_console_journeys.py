@@ -9,7 +9,7 @@ from typing import Any
 
 from selenium.webdriver.common.by import By
 
-from tests.e2e.conftest import Stack, wait_for
+from tests.e2e.conftest import Stack, open_listed, text_of, wait_for
 from tests.e2e.test_console_overview import serious_accessibility_problems, shot, sign_in
 from tests.e2e.test_scenario_journey import post
 
@@ -24,12 +24,6 @@ def step_counts(browser: Any) -> dict[str, dict[str, int]]:
         cells[0]: {"waiting": int(cells[2].replace(",", "")), "sent": int(cells[3].replace(",", ""))}
         for cells in rows
     }
-
-
-def text_of(browser: Any, selector: str) -> str:
-    return str(
-        browser.execute_script("return document.querySelector(arguments[0])?.textContent || ''", selector)
-    )
 
 
 def waiting_at(stack: Stack, step: str) -> int:
@@ -52,9 +46,7 @@ def test_a_tick_moves_the_counts_on_the_open_journey_map(
     # WHEN the marketer opens its journey map
     sign_in(stack, browser)
     browser.get(f"{stack.env['SODATE_API']}/console/scenarios?lang=en")
-    assert wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "body[data-ready=journeys]"))
-    browser.find_element(By.LINK_TEXT, "first_purchase").click()
-    assert wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "body[data-ready=journey]"))
+    open_listed(browser, "journeys", "first_purchase", "journey")
 
     # THEN each step is drawn, joined as the scenario says, with who waits where
     boxes = {g.get_attribute("data-step") for g in browser.find_elements(By.CSS_SELECTOR, "#map g.step")}

@@ -9,7 +9,7 @@ from typing import Any
 
 from selenium.webdriver.common.by import By
 
-from tests.e2e.conftest import Stack, wait_for
+from tests.e2e.conftest import Stack, open_listed, ready, wait_for
 from tests.e2e.test_console_overview import serious_accessibility_problems, shot, sign_in
 
 CSV = b"email,name,consent\r\nseg-a@example.jp,A,yes\r\nseg-b@example.jp,B,yes\r\n"
@@ -36,12 +36,11 @@ def test_a_marketer_reads_a_segment_and_exports_it(stack: Stack, browser: Any) -
 
     # WHEN the segments are listed and mailable is opened for the last 30 days
     browser.get(f"{stack.env['SODATE_API']}/console/segments?lang=en")
-    assert wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "body[data-ready=segments]"))
+    assert wait_for(lambda: ready(browser, "segments"))
     assert "mailable" in browser.find_element(By.ID, "segments-list").text
-    browser.find_element(By.LINK_TEXT, "mailable").click()
-    assert wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "body[data-ready=segment]"))
+    open_listed(browser, "segments", "mailable", "segment")
     browser.find_element(By.LINK_TEXT, "30 days").click()
-    assert wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "body[data-ready=segment]"))
+    assert wait_for(lambda: "range=30d" in browser.current_url and ready(browser, "segment"))
 
     # THEN it shows its size, its days, its rule and its members
     assert "name=mailable" in browser.current_url and "range=30d" in browser.current_url

@@ -8,7 +8,7 @@ from typing import Any
 
 from selenium.webdriver.common.by import By
 
-from tests.e2e.conftest import Stack, wait_for
+from tests.e2e.conftest import Stack, open_listed, ready, wait_for
 from tests.e2e.test_console_overview import serious_accessibility_problems, shot, sign_in
 
 
@@ -25,10 +25,9 @@ def test_the_demo_shops_tag_pages_and_a_check_on_demand(stack: Stack, browser: A
 
     # WHEN the sites are listed and the demo site opened
     browser.get(f"{stack.env['SODATE_API']}/console/sites?lang=en")
-    assert wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "body[data-ready=sites]"))
+    assert wait_for(lambda: ready(browser, "sites"))
     assert "local-demo" in browser.find_element(By.ID, "sites").text
-    browser.find_element(By.LINK_TEXT, "Local demo").click()
-    assert wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "body[data-ready=site]"))
+    open_listed(browser, "sites", "Local demo", "site")
 
     # THEN the tag to copy names this installation's tag.js and the site
     snippet = browser.find_element(By.ID, "snippet").get_attribute("value")
@@ -56,6 +55,6 @@ def test_the_demo_shops_tag_pages_and_a_check_on_demand(stack: Stack, browser: A
     moved_clock(8)
     sign_in(stack, browser)  # eight days on, the session has ended
     browser.get(f"{stack.env['SODATE_API']}/console/sites?id=local-demo&lang=en")
-    assert wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "body[data-ready=site]"))
+    assert wait_for(lambda: ready(browser, "site"))
     row = browser.find_element(By.CSS_SELECTOR, "#pages tr[data-path='/pricing']")
     assert row.get_attribute("class") == "quiet" and "days without a hit" in row.text
