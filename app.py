@@ -184,8 +184,13 @@ def health() -> dict[str, str]:
 @app.route("/admin/contacts")
 def contacts() -> Any:
     _require(ANALYST)
-    if "email" in _params():
-        return _answer(bootstrap.contacts().find_by_email, _params()["email"])
+    params = _params()
+    if "email" in params:
+        return _answer(bootstrap.contacts().find_by_email, params["email"])
+    if "name" in params:  # the start of a name, family or given name
+        return _answer(bootstrap.figures().named, params["name"], _limit("20"))
+    if "cell" in params:  # a cell of the overview's grids: grade:A1, rfm:54
+        return _answer(bootstrap.figures().in_cell, params["cell"], _limit(), params.get("cursor"))
     return _answer(bootstrap.contacts().list_page, _limit(), _params().get("cursor"))
 
 

@@ -39,6 +39,7 @@ def _items_read(count: int, days: int) -> int:
     from chalicelib.store.contact_state import ContactState
     from chalicelib.store.dynamo import batch_write
     from chalicelib.store.figures import FigureBook
+    from chalicelib.store.people_index import PeopleIndexTable
     from devstack.cloudformation import LocalStack
 
     with mock_aws():
@@ -54,7 +55,8 @@ def _items_read(count: int, days: int) -> int:
         people = ContactState(
             db, outputs["ContactsTable"], outputs["EventsTable"], outputs["SuppressionsTable"]
         )
-        figures = Figures(FigureBook(db, outputs["ConsoleTable"]), people, time.time)
+        table = outputs["ConsoleTable"]
+        figures = Figures(FigureBook(db, table), PeopleIndexTable(db, table), people, time.time)
         images = []
         items = []
         for i in range(count):

@@ -392,5 +392,7 @@ def figures() -> Figures:
     """The console's counters, kept in the console table as the streams deliver."""
     from chalicelib.services.figures import Figures
     from chalicelib.store.figures import FigureBook
+    from chalicelib.store.people_index import PeopleIndexTable
 
-    return Figures(FigureBook(_client("dynamodb"), settings().console_table), contact_state(), clock.now)
+    db, table = _client("dynamodb"), settings().console_table
+    return Figures(FigureBook(db, table), PeopleIndexTable(db, table), contact_state(), clock.now)

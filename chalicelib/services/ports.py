@@ -368,5 +368,19 @@ class FigureBook(Protocol):
     def hot(self, day: str, limit: int) -> list[dict[str, str]]: ...
 
 
+class PeopleIndex(Protocol):
+    """Who is in each grid cell and under which names (domain/people_index.py): entries are
+    (partition, sort key) pairs."""
+
+    def apply(self, puts: Iterable[tuple[str, str]], deletes: Iterable[tuple[str, str]]) -> None: ...
+    def starting(self, partitions: list[str], prefix: str, limit: int) -> list[str]:
+        """The first `limit` sort keys starting with `prefix` in any of the partitions, sorted."""
+        ...
+
+    def page(self, partitions: list[str], limit: int, cursor: str | None) -> tuple[list[str], str | None]:
+        """Sort keys partition after partition; a cursor while any are left."""
+        ...
+
+
 Post = Callable[[str, bytes, dict[str, str]], int]
 """POST a body to a URL (a scenario's webhook); the HTTP status, or an exception when unreachable."""

@@ -114,8 +114,9 @@ def figure_facts(records: list[Record]) -> tuple[list[Fact], str]:
 
 def contact_images(records: list[Record]) -> tuple[list[tuple[Record | None, Record | None]], str]:
     """(before, after) of each contact a batch of the contacts stream changed -- the fields the
-    gauges read, None where the contact was not there -- and the batch's name."""
-    fields = ("status", "grade", "rfm")
+    gauges and the people index read, None where the contact was not there -- and the batch's
+    name."""
+    fields = ("email", "status", "grade", "rfm", "name", "last_name", "first_name")
 
     def fields_of(image: Any) -> Record | None:
         if not isinstance(image, dict) or "email" not in image:

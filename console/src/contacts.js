@@ -1,4 +1,5 @@
-// Contacts: find a person by email; their page shows the profile, consent and its history,
+// Contacts: find a person by email or by the start of a name (a list), list the people of a
+// grade or RFM cell (the overview's grids link here); a person's page shows the profile, consent and its history,
 // scores as of now (decayed), grade, RFM, segments and the timeline (filtered by kind), with
 // an export and, for admins, erasure after typing the address again.  All from the admin API,
 // which takes the console's session.
@@ -7,15 +8,53 @@ import { lang, t } from "./words.js";
 
 const PROFILE = ["email", "name", "company", "phone", "status", "topics", "grade", "rfm", "rfm_group", "source", "created_at", "updated_at"];
 
-function searchForm(email) {
+function searchForm(typed) {
   return el(
     "form",
     { method: "get", role: "search", id: "find", class: "find" },
     el("input", { type: "hidden", name: "lang", value: lang }),
     el("label", { for: "find-email", text: t("find_label") }),
-    el("input", { type: "email", id: "find-email", name: "email", value: email, required: true, autocomplete: "off" }),
+    el("input", { type: "search", id: "find-email", name: "q", value: typed, required: true, maxlength: 320, autocomplete: "off" }),
     el("button", { type: "submit", text: t("find") }),
   );
+}
+
+// People as a list: each name opens their page.
+function peopleTable(id, caption) {
+  const body = el("tbody");
+  const host = table(caption, [t("f_name"), t("f_email"), t("f_company"), t("f_grade"), t("f_rfm"), t("f_status")], body, { class: "numbers wide text", id });
+  const add = (rows) =>
+    body.append(
+      ...rows.map((p) =>
+        el("tr", {}, el("td", {}, el("a", { href: `?id=${encodeURIComponent(p.contact_id)}&lang=${lang}`, text: p.name || p.email })), el("td", { text: p.email }), el("td", { text: p.company }), el("td", { text: p.grade }), el("td", { text: p.rfm }), el("td", { text: p.status ? t(p.status) : "" })),
+      ),
+    );
+  return { host, add, body };
+}
+
+async function named(main, typed, status) {
+  const found = await api(`admin/contacts?name=${encodeURIComponent(typed)}`);
+  const list = peopleTable("named", `${t("named")}: ${typed}`);
+  list.add(found.contacts);
+  main.append(el("section", { class: "panel" }, list.host));
+  status.textContent = found.contacts.length ? "" : t("nobody_named");
+}
+
+async function inCell(main, cell, status) {
+  const [kind, code] = cell.split(":");
+  const list = peopleTable("in-cell", `${t(kind === "rfm" ? "rfm" : "grades")}: ${code}`);
+  const more = el("button", { type: "button", id: "more-people", text: t("more") });
+  main.append(el("section", { class: "panel" }, list.host, more));
+  let cursor = "";
+  async function page() {
+    const found = await api(`admin/contacts?cell=${encodeURIComponent(cell)}&limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    list.add(found.contacts);
+    cursor = found.next_cursor || "";
+    more.hidden = !cursor;
+    status.textContent = list.body.children.length ? "" : t("nobody_in_cell");
+  }
+  more.addEventListener("click", page);
+  await page();
 }
 
 function text(value) {
@@ -121,13 +160,16 @@ function actions(host, person, status) {
 export async function contacts(main) {
   const params = new URLSearchParams(location.search);
   const status = el("p", { role: "status", id: "status" });
-  main.append(searchForm(params.get("email") || ""), status);
+  const typed = (params.get("q") || params.get("email") || "").trim();
+  main.append(searchForm(typed), status);
   try {
-    if (params.get("email")) {
-      const found = await api(`admin/contacts?email=${encodeURIComponent(params.get("email"))}`);
+    if (typed.includes("@")) {
+      const found = await api(`admin/contacts?email=${encodeURIComponent(typed)}`);
       location.replace(`?id=${encodeURIComponent(found.contact_id)}&lang=${lang}`);
       return;
     }
+    if (typed) await named(main, typed, status);
+    if (params.get("cell")) await inCell(main, params.get("cell"), status);
     const id = params.get("id");
     if (id) {
       const [person, history] = await Promise.all([api(`admin/contacts/${encodeURIComponent(id)}`), api(`admin/contacts/${encodeURIComponent(id)}/consent`)]);

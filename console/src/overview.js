@@ -1,7 +1,7 @@
 // The overview: who is on the list, what the site and the mail did day by day, who turned hot
 // today, and the grade and RFM grids -- all from GET console/api/overview (counters, not scans).
 import { dayChart } from "./charts.js";
-import { el, getJSON, table } from "./dom.js";
+import { el, getJSON, root, table } from "./dom.js";
 import { lang, number, t } from "./words.js";
 
 const percent = (v) => `${(v ?? 0).toFixed(2)}%`;
@@ -35,12 +35,15 @@ function consent(data) {
 }
 
 // A grid whose cells are shaded by their share of the largest cell.
+// A heat map; a cell with people links to them (the contacts page lists a cell's people).
 function grid(id, caption, rowLabel, columnLabel, rows, columns, value) {
+  const kind = id === "grades" ? "grade" : "rfm";
   const most = Math.max(1, ...rows.flatMap((r) => columns.map((c) => value(r, c))));
   const body = rows.map((r) =>
     el("tr", {}, el("th", { scope: "row", text: r }), columns.map((c) => {
       const n = value(r, c);
-      const cell = el("td", { "data-cell": `${r}${c}`, text: number(n) });
+      const href = `${root}console/contacts?cell=${kind}:${r}${c}&lang=${lang}`;
+      const cell = el("td", { "data-cell": `${r}${c}` }, n ? el("a", { href, text: number(n) }) : number(n));
       const share = n / most;
       cell.style.background = `rgba(43, 110, 63, ${0.08 + 0.82 * share})`;
       cell.style.color = share > 0.5 ? "#fff" : "#1a1a1a";

@@ -129,3 +129,46 @@ def test_the_contacts_page_is_for_signed_in_people_and_says_what_they_may_do(aws
     analyst = session(api, people["analyst"])
     refused = api.http.delete("/admin/contacts/c-1", headers=analyst)
     assert refused.status_code == 403, "erasure is an admin's, whatever the page shows"
+
+
+def test_a_grid_cell_opens_its_people_and_a_name_finds_its_person(aws, api, people, streams):
+    # GIVEN three people imported and evaluated
+    load_examples(aws, api)
+    assert drop_and_import(aws, api, "people.csv", CSV)["created"] == 3
+    streams()
+    analyst = session(api, people["analyst"])
+    grades = {cell: n for cell, n in overview(api, analyst)["grades"].items() if n}
+
+    # WHEN an analyst opens each counted cell, two people a page
+    listed: list[str] = []
+    for cell, counted in grades.items():
+        cursor, in_cell = "", []
+        while True:
+            answer = api.http.get(f"/admin/contacts?cell=grade:{cell}&limit=2{cursor}", headers=analyst)
+            assert answer.status_code == 200, answer.body
+            in_cell += [row["email"] for row in answer.json_body["contacts"]]
+            if not answer.json_body["next_cursor"]:
+                break
+            cursor = f"&cursor={answer.json_body['next_cursor']}"
+        # THEN each cell lists as many people as its gauge counts
+        assert len(in_cell) == counted, (cell, in_cell)
+        listed += in_cell
+    assert sorted(listed) == ["hanako@example.jp", "jiro@example.jp", "taro@example.jp"]
+
+    # AND a name's start finds its person, in any width; a bad cell or cursor is a 400
+    def named(typed: str) -> list[str]:
+        answer = api.http.get(f"/admin/contacts?name={typed}", headers=analyst)
+        assert answer.status_code == 200, answer.body
+        return [row["email"] for row in answer.json_body["contacts"]]
+
+    assert named("山田") == ["hanako@example.jp"] and named("花子") == ["hanako@example.jp"]
+    assert named("%E9%88%B4%E6%9C%A8") == ["taro@example.jp"]  # 鈴木, as a browser sends it
+    for query in ("cell=grade:Z9", "cell=rfm:66", "cell=grade:A1&cursor=bm90LWEtY3Vyc29y"):
+        answer = api.http.get(f"/admin/contacts?{query}", headers=analyst)
+        assert answer.status_code == 400 and answer.json_body["Message"], query
+
+    # AND once erased, a person is found nowhere
+    gone = api.http.get("/admin/contacts?email=hanako@example.jp", headers=auth(aws)).json_body["contact_id"]
+    assert api.http.delete(f"/admin/contacts/{gone}", headers=auth(aws)).status_code in (200, 204)
+    streams()
+    assert named("山田") == []

@@ -74,3 +74,49 @@ def test_a_marketer_finds_a_person_reads_their_page_and_an_admin_erases_them(
     assert wait_for(
         lambda: "No contact has that address." in text_of(browser, "#status")
     )  # read across the reload
+
+
+def test_people_are_found_by_name_and_a_grid_cell_of_the_overview_opens_its_people(
+    stack: Stack, browser: Any
+) -> None:
+    # GIVEN two people imported and evaluated, one written in half-width katakana
+    rows = "メールアドレス,氏名\r\nmisaki-w@example.jp,渡辺 美咲\r\nmisaki-k@example.jp,ﾜﾀﾅﾍﾞ ﾐｻｷ\r\n"
+    stack.drop("console-names.csv", rows.encode("cp932"))
+    assert stack.report("console-names.csv")["created"] == 2
+    misaki = wait_for(
+        lambda: (lambda s: s[1] if s[0] == 200 and s[1].get("grade") else None)(
+            stack.api("/admin/contacts?email=misaki-w@example.jp")
+        )
+    )
+    sign_in(stack, browser, "ja")
+
+    # WHEN someone types the given name
+    browser.get(f"{stack.env['SODATE_API']}/console/contacts?lang=ja")
+    assert wait_for(lambda: ready(browser, "contacts"))
+    browser.find_element(By.ID, "find-email").send_keys("美咲")
+    browser.find_element(By.CSS_SELECTOR, "#find button").click()
+    # THEN the list shows her, and a kana search finds the katakana one, whatever the width
+    assert wait_for(lambda: "misaki-w@example.jp" in text_of(browser, "#named"))
+    assert "misaki-k@example.jp" not in text_of(browser, "#named")
+    browser.get(f"{stack.env['SODATE_API']}/console/contacts?q=わたなべ&lang=ja")
+    assert wait_for(lambda: "misaki-k@example.jp" in text_of(browser, "#named"))
+    assert serious_accessibility_problems(browser) == []
+    shot(browser, "console-named-ja")
+
+    # AND her grade's cell on the overview opens a list with her in it, and her name her page
+    browser.get(f"{stack.env['SODATE_API']}/console?lang=ja")
+    assert wait_for(lambda: ready(browser, "overview"))
+    browser.find_element(By.CSS_SELECTOR, f"#grades td[data-cell='{misaki['grade']}'] a").click()
+    assert wait_for(lambda: ready(browser, "contacts") and "cell=grade" in browser.current_url)
+    while "misaki-w@example.jp" not in text_of(browser, "#in-cell"):
+        shown = len(browser.find_elements(By.CSS_SELECTOR, "#in-cell tbody tr"))
+        more = browser.find_element(By.ID, "more-people")
+        assert more.is_displayed(), "she is in her grade's cell"
+        more.click()
+        assert wait_for(
+            lambda shown=shown: len(browser.find_elements(By.CSS_SELECTOR, "#in-cell tbody tr")) > shown
+        )
+    shot(browser, "console-cell-ja")
+    browser.find_element(By.LINK_TEXT, "渡辺 美咲").click()
+    assert wait_for(lambda: ready(browser, "contacts") and "id=" in browser.current_url)
+    assert wait_for(lambda: text_of(browser, "#person") == "渡辺 美咲 <misaki-w@example.jp>")

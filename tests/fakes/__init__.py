@@ -17,6 +17,7 @@ _HOME = {
     "QueuedWork": "imports",
     "csv_bytes": "imports",
     "MemoryJourneys": "journeys",
+    "MemoryPeopleIndex": "figures",
     "FakeClock": "outside",
     "MemoryDefinitionVersions": "outside",
     "MemoryParking": "outside",

@@ -64,3 +64,33 @@ class MemoryFigureBook:
         found = list(self.leads.get(day, {}).values())[:limit]
         self.reads += len(found)
         return found
+
+
+class MemoryPeopleIndex:
+    """The people index (PeopleIndex) as sorted partitions; `page` goes on from its cursor as
+    the DynamoDB one does (the partition's position, then the last sort key)."""
+
+    def __init__(self) -> None:
+        self.partitions: dict[str, set[str]] = {}
+
+    def apply(self, puts: Iterable[tuple[str, str]], deletes: Iterable[tuple[str, str]]) -> None:
+        for pk, sk in puts:
+            self.partitions.setdefault(pk, set()).add(sk)
+        for pk, sk in deletes:
+            self.partitions.get(pk, set()).discard(sk)
+
+    def starting(self, partitions: list[str], prefix: str, limit: int) -> list[str]:
+        found = [
+            sk for pk in partitions for sk in sorted(self.partitions.get(pk, ())) if sk.startswith(prefix)
+        ]
+        return sorted(found)[:limit]
+
+    def page(self, partitions: list[str], limit: int, cursor: str | None) -> tuple[list[str], str | None]:
+        every = [(at, sk) for at, pk in enumerate(partitions) for sk in sorted(self.partitions.get(pk, ()))]
+        start = 0
+        if cursor:
+            mark, _, after = cursor.partition("|")
+            start = next((i for i, (at, sk) in enumerate(every) if (at, sk) > (int(mark), after)), len(every))
+        taken = every[start : start + limit]
+        left = start + limit < len(every)
+        return [sk for _, sk in taken], (f"{taken[-1][0]}|{taken[-1][1]}" if left and taken else None)

@@ -19,7 +19,7 @@ from chalicelib.domain.figures import (
     size_history,
 )
 from chalicelib.services.figures import Figures
-from tests.fakes import FakeClock, MemoryFigureBook, MemoryPeople
+from tests.fakes import FakeClock, MemoryFigureBook, MemoryPeople, MemoryPeopleIndex
 
 TODAY = "2026-11-23"
 
@@ -112,7 +112,7 @@ def test_a_time_range_is_one_of_the_presets_or_two_days_in_order():
 def world() -> tuple[Figures, MemoryFigureBook, MemoryPeople]:
     book, people = MemoryFigureBook(), MemoryPeople()
     clock = FakeClock(datetime(2026, 11, 23, 12, 0, tzinfo=UTC))
-    return Figures(book, people, clock), book, people
+    return Figures(book, MemoryPeopleIndex(), people, clock), book, people
 
 
 def test_the_overview_shows_each_day_of_the_range_and_the_complaint_rate_against_the_bars():

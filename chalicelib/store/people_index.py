@@ -1,0 +1,68 @@
+"""The console's people index in the console table (pk x#<cell or name letter>#<shard>, sk the
+address, or the name key and the address): see domain/people_index.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from chalicelib.store.dynamo import InvalidCursorError, batch_write, decode, encode
+
+
+class PeopleIndexTable:
+    """The PeopleIndex port on DynamoDB."""
+
+    def __init__(self, dynamodb: Any, table: str) -> None:
+        self._db = dynamodb
+        self._table = table
+
+    def apply(self, puts: Iterable[tuple[str, str]], deletes: Iterable[tuple[str, str]]) -> None:
+        requests: list[dict[str, Any]] = [
+            {"PutRequest": {"Item": {"pk": {"S": pk}, "sk": {"S": sk}}}} for pk, sk in sorted(puts)
+        ]
+        requests += [
+            {"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}} for pk, sk in sorted(deletes)
+        ]
+        if requests:
+            batch_write(self._db, self._table, requests)
+
+    def starting(self, partitions: list[str], prefix: str, limit: int) -> list[str]:
+        """The first `limit` sort keys starting with `prefix` across the partitions, in order."""
+        found: list[str] = []
+        for pk in partitions:
+            answer = self._db.query(
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
+                ExpressionAttributeValues={":pk": {"S": pk}, ":p": {"S": prefix}},
+                ProjectionExpression="sk",
+                Limit=limit,
+            )
+            found += [item["sk"]["S"] for item in answer.get("Items", [])]
+        return sorted(found)[:limit]
+
+    def page(self, partitions: list[str], limit: int, cursor: str | None) -> tuple[list[str], str | None]:
+        """Sort keys partition after partition, `limit` at a time; the cursor goes on from the last."""
+        at, after = 0, ""
+        if cursor:
+            mark, _, after = decode(cursor).partition("|")
+            if not mark.isdigit() or int(mark) >= len(partitions):
+                raise InvalidCursorError("The cursor is not one this API gave out.")
+            at = int(mark)
+        found: list[str] = []
+        while at < len(partitions) and len(found) < limit:
+            request: dict[str, Any] = {
+                "TableName": self._table,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": partitions[at]}},
+                "ProjectionExpression": "sk",
+                "Limit": limit - len(found),
+            }
+            if after:
+                request["ExclusiveStartKey"] = {"pk": {"S": partitions[at]}, "sk": {"S": after}}
+            answer = self._db.query(**request)
+            found += [item["sk"]["S"] for item in answer.get("Items", [])]
+            if answer.get("LastEvaluatedKey"):
+                after = found[-1]
+            else:
+                at, after = at + 1, ""
+        return found, (None if at >= len(partitions) else encode(f"{at}|{after}"))
