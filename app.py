@@ -23,6 +23,7 @@ from chalicelib.web.console_views import console_views
 from chalicelib.web.definition_routes import definition_routes
 from chalicelib.web.import_routes import import_routes
 from chalicelib.web.mail_routes import mail_routes
+from chalicelib.web.member_routes import member_routes
 
 app = Chalice(app_name="sodate", configure_logs=False)  # chalicelib/logs.py writes one JSON line per event
 # Every answer may be binary to API Gateway, whatever the request's Accept says: an open pixel
@@ -35,6 +36,7 @@ app.register_blueprint(import_routes)
 app.register_blueprint(form_pages.form_routes)
 app.register_blueprint(console_routes)
 app.register_blueprint(console_views)
+app.register_blueprint(member_routes)
 
 IMPORT_QUEUE = os.environ.get("SODATE_IMPORT_QUEUE_NAME", "sodate-imports")
 FEEDBACK_QUEUE = os.environ.get("SODATE_FEEDBACK_QUEUE", "sodate-mail-feedback")

@@ -216,10 +216,8 @@ def tag_verification() -> TagVerification:
     from chalicelib.aws.page_fetch import fetch
     from chalicelib.services.tag_verification import TagVerification
 
-    local = settings().stage == "local"  # the local stack may fetch pages on loopback
-
     def get(url: str) -> tuple[int, str]:
-        page = fetch(url, local)
+        page = fetch(url, settings().stage == "local")  # the local stack may fetch pages on loopback
         return page.status, page.html
 
     return TagVerification(sites(), site_directory(), get, clock.now)
@@ -236,8 +234,7 @@ def contacts() -> ContactsAdmin:
 def segments() -> SegmentsAdmin:
     from chalicelib.services.segments_admin import SegmentsAdmin
 
-    uses = (definitions(), segment_store(), contact_state(), _bucket(), clock.now, figures())
-    return SegmentsAdmin(*uses)
+    return SegmentsAdmin(definitions(), segment_store(), contact_state(), _bucket(), clock.now, figures())
 
 
 @_once
@@ -377,6 +374,7 @@ def console() -> ConsoleAccess:
     from chalicelib.domain.console import SessionRules
     from chalicelib.services.audit import AuditLog
     from chalicelib.services.console import ConsoleAccess
+    from chalicelib.services.console_members import ConsoleMembers
     from chalicelib.store.console import ConsoleTable
 
     s = settings()
@@ -384,7 +382,8 @@ def console() -> ConsoleAccess:
     table = ConsoleTable(_client("dynamodb"), s.console_table)  # the sessions and the audit log
     rules = SessionRules(s.console_idle_minutes * 60, s.console_session_hours * 3600)
     token = _secret(s.admin_token_secret).get
-    return ConsoleAccess(users, table, AuditLog(table, clock.now), clock.now, token, rules)
+    members = ConsoleMembers(users, table, clock.now)
+    return ConsoleAccess(users, table, AuditLog(table, clock.now), members, clock.now, token, rules)
 
 
 @_once

@@ -6,8 +6,17 @@ sent mail) and publishes no configuration-set events.  `GET /_sodate/ses/sent?af
 the messages after the first N as JSON (raw MIME base64), so the local mailbox can show them
 and emit the events SES would.  moto answers a preflight by the bucket's CORS rules but leaves
 them off the answer to a POST upload itself (S3 sends them), so a browser could not read it:
-`with_upload_cors` adds them, from the same rules.  Everything else is moto as
-`python -m moto.server` runs it.
+`with_upload_cors` adds them, from the same rules.
+
+moto's Cognito sends no mail, where Cognito mails an invited user their temporary password and
+someone who forgot theirs a code (with the pool's message templates).  `with_pool_mail` is that
+mail's stand-in, following Cognito's documented behaviour: an AdminCreateUser without
+MessageAction SUPPRESS gets a temporary password the pool's policy accepts (Cognito makes one;
+moto would leave the user without any), and the invitation goes to the local mailbox from
+Cognito's own sender; a ForgotPassword's code (moto hands it over in a header of its own) goes
+there as the verification message, six digits as Cognito sends, and a ConfirmForgotPassword
+carrying those digits is checked against it (moto checks only codes with its prefix, and takes
+any other as right).  Everything else is moto as `python -m moto.server` runs it.
 """
 
 from __future__ import annotations
@@ -15,9 +24,12 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import secrets
 import signal
 import sys
 from collections.abc import Callable, Iterable
+from email.message import EmailMessage
+from io import BytesIO
 from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -26,6 +38,9 @@ from werkzeug.serving import run_simple
 from devstack import atomic_writes
 
 SENT = "/_sodate/ses/sent"
+POOL_SENDER = "no-reply@verificationemail.com"  # Cognito's own sender, when no SES identity is set
+_POOL = "AWSCognitoIdentityProviderService."
+_MOTO_CODE = "moto-confirmation-code:"
 
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -44,6 +59,7 @@ def sent_after(after: int) -> dict[str, Any]:
             "source": m.source,
             "destinations": list(m.destinations),
             "raw": base64.b64encode(str(m.raw_data).encode("utf-8", "surrogateescape")).decode(),
+            "pool": m.source == POOL_SENDER,  # the user pool's own mail: no configuration set, no events
         }
         for index, m in enumerate(messages[after:], start=after)
         if hasattr(m, "raw_data")  # raw mail is what Sodate sends
@@ -96,6 +112,80 @@ def upload_cors(bucket_name: str, origin: str) -> list[tuple[str, str]]:
     return []
 
 
+def with_pool_mail(app: Wsgi) -> Wsgi:
+    def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+        action = target.removeprefix(_POOL) if target.startswith(_POOL) else ""
+        if action not in ("AdminCreateUser", "ForgotPassword", "ConfirmForgotPassword"):
+            return app(environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = json.loads(environ["wsgi.input"].read(length) or b"{}")
+        if action == "AdminCreateUser" and body.get("MessageAction") != "SUPPRESS":
+            body.setdefault("TemporaryPassword", temporary_password())
+        if action == "ConfirmForgotPassword":
+            body["ConfirmationCode"] = _MOTO_CODE + str(body.get("ConfirmationCode", ""))
+        raw = json.dumps(body).encode()
+        environ["wsgi.input"], environ["CONTENT_LENGTH"] = BytesIO(raw), str(len(raw))
+        answered: dict[str, Any] = {}
+
+        def respond(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+            answered.update(status=status, headers=dict(headers))
+            return start_response(status, headers, *rest)
+
+        chunks = list(app(environ, respond))
+        if str(answered.get("status", "")).startswith("200"):
+            if action == "AdminCreateUser" and body.get("MessageAction") != "SUPPRESS":
+                pool_mail(body["UserPoolId"], "", str(body["Username"]), body["TemporaryPassword"])
+            code = str(answered["headers"].get("x-moto-forgot-password-confirmation-code") or "")
+            if action == "ForgotPassword" and code:
+                pool_mail(
+                    "", str(body.get("ClientId", "")), str(body["Username"]), code.removeprefix(_MOTO_CODE)
+                )
+        return chunks
+
+    return serve
+
+
+def temporary_password() -> str:
+    """What Cognito makes for an invitation: letters of both cases, a digit and a symbol."""
+    picks = [
+        secrets.choice(s)
+        for s in ("ABCDEFGHJKLMNPQRSTUVWXYZ", "abcdefghijkmnpqrstuvwxyz", "23456789", "-!#%")
+    ]
+    return "".join(picks) + secrets.token_urlsafe(9)
+
+
+def pool_mail(pool_id: str, client_id: str, username: str, secret: str) -> None:
+    """The invitation (with the temporary password) or the verification message (with the code),
+    from the pool's own templates, into the emulator's sent mail for the local mailbox."""
+    from moto.cognitoidp.models import cognitoidp_backends
+    from moto.ses.models import RawMessage, ses_backends
+
+    for account in list(cognitoidp_backends):
+        for region in list(cognitoidp_backends[account]):
+            for pool in list(cognitoidp_backends[account][region].user_pools.values()):
+                if pool.id != pool_id and client_id not in pool.clients:
+                    continue
+                config = pool.extended_config
+                if pool_id:
+                    template = (config.get("AdminCreateUserConfig") or {}).get("InviteMessageTemplate") or {}
+                    subject = template.get("EmailSubject", "Your temporary password")
+                    text = template.get(
+                        "EmailMessage", "Your username is {username} and temporary password is {####}."
+                    )
+                else:
+                    template = config.get("VerificationMessageTemplate") or {}
+                    subject = template.get("EmailSubject", "Your verification code")
+                    text = template.get("EmailMessage", "Your verification code is {####}.")
+                mail = EmailMessage()
+                mail["From"], mail["To"], mail["Subject"] = POOL_SENDER, username, subject
+                mail["Message-ID"] = f"<{secrets.token_hex(12)}@{region}.amazonses.com>"
+                mail.set_content(text.replace("{username}", username).replace("{####}", secret))
+                sent = RawMessage(secrets.token_hex(16), POOL_SENDER, [username], mail.as_string())
+                ses_backends[account][region].sent_messages.append(sent)
+                return
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-H", "--host", default="127.0.0.1")
@@ -104,7 +194,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     atomic_writes.serialise()
     app = DomainDispatcherApplication(create_backend_app)
-    served = with_upload_cors(with_mail(app))
+    served = with_pool_mail(with_upload_cors(with_mail(app)))
     run_simple(args.host, args.port, served, threaded=True, request_handler=MotoRequestHandler)
 
 

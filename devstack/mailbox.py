@@ -224,6 +224,8 @@ class MailPump(Every):
             listed = json.loads(answer.read())
         for message in listed["messages"]:
             mail = self.store.add(message["id"], base64.b64decode(message["raw"]), _iso(time.time()))
+            if message.get("pool"):
+                continue  # the user pool's own mail: SES publishes no events about it
             recipients = list(dict.fromkeys(a.lower() for _, a in getaddresses(message["destinations"]) if a))
             self.ask(mail, "Send", recipients)
             for recipient in recipients:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from .errors import BadInputError
+from .errors import BadInputError, ConflictError, NotFoundError
 
 ROLES = ("analyst", "marketer", "admin")  # each may do everything the ones before it may
 ADMIN_TOKEN = "admin-token"  # who a change was made by when the admin bearer token made it
@@ -118,6 +118,36 @@ class SignInRefusedError(BadInputError):
 
 
 REFUSED = "The email address or the password is not right."
+CODE_WRONG = "That code is not right or has expired; ask for a new one."
+
+
+@dataclass(frozen=True)
+class Member:
+    """Someone who may sign in to the console, as the user pool knows them."""
+
+    email: str
+    role: str | None  # None: in none of the console's groups (they cannot sign in)
+    status: str  # the pool's: FORCE_CHANGE_PASSWORD (invited, not yet in), CONFIRMED, RESET_REQUIRED
+    enabled: bool
+    created_at: str  # ISO 8601
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "email": self.email,
+            "role": self.role,
+            "status": self.status,
+            "enabled": self.enabled,
+            "created_at": self.created_at,
+        }
+
+
+class MemberExistsError(ConflictError):
+    """An invitation for an address the pool has already."""
+
+
+class NoSuchMemberError(NotFoundError):
+    """A change for an address the pool does not have."""
+
 
 # The template's PasswordPolicy (infra/template.yaml), so a refusal names the rule it broke.
 PASSWORD_POLICY = {

@@ -15,7 +15,8 @@ from typing import Any
 
 from chalicelib.domain.console import AuditEntry, iso
 from chalicelib.domain.errors import BadInputError
-from chalicelib.services.ports import AuditTrail, Clock
+from chalicelib.services.console_ports import AuditTrail
+from chalicelib.services.ports import Clock
 
 DAYS_PER_PAGE = 31
 MAX_LIMIT = 200

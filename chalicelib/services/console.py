@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from chalicelib.domain.console import (
     ADMIN_TOKEN,
+    CODE_WRONG,
     REFUSED,
     Authenticated,
     PasswordChangeNeeded,
@@ -29,7 +30,9 @@ from chalicelib.domain.console import (
 from chalicelib.domain.emails import InvalidEmailError, normalize_email
 from chalicelib.domain.tokens import bearer_matches
 from chalicelib.services.audit import AuditLog
-from chalicelib.services.ports import Clock, ConsoleSessions, Secret, UserDirectory
+from chalicelib.services.console_members import ConsoleMembers
+from chalicelib.services.console_ports import ConsoleSessions, UserDirectory
+from chalicelib.services.ports import Clock, Secret
 
 FAILURES_ALLOWED = 5  # failed sign-ins per address and network address ...
 FAILURE_WINDOW = 15 * 60  # ... in this many seconds
@@ -60,6 +63,7 @@ class ConsoleAccess:
         users: UserDirectory,
         sessions: ConsoleSessions,
         audit: AuditLog,
+        members: ConsoleMembers,
         clock: Clock,
         admin_token: Secret,
         rules: SessionRules | None = None,
@@ -67,6 +71,7 @@ class ConsoleAccess:
         self._users = users
         self._sessions = sessions
         self.audit = audit  # sign-ins and sign-outs are in it, and every change (web/console_access.py)
+        self.members = members  # who may sign in, managed by an admin
         self._clock = clock
         self._admin_token = admin_token
         self.rules = rules or SessionRules()
@@ -88,12 +93,7 @@ class ConsoleAccess:
         now = self._clock()
         address = _address(email)
         attempt = hashlib.sha256(f"{address}|{ip}".encode()).hexdigest()
-        if self._sessions.failures(attempt, FAILURE_WINDOW, now) >= FAILURES_ALLOWED:
-            minutes = math.ceil((FAILURE_WINDOW - now % FAILURE_WINDOW) / 60)
-            raise SignInRefusedError(
-                "rate_limited",
-                f"Too many failed sign-ins for this address from here; try again in {minutes} minutes.",
-            )
+        self._not_too_many(attempt, now)
         try:
             if not address or not password or len(password) > MAX_PASSWORD:
                 raise SignInRefusedError("refused", REFUSED)
@@ -130,6 +130,34 @@ class ConsoleAccess:
         self.audit.record(found.email, "POST", "/console/set-password")
         return self._open(authenticated)
 
+    def forgot(self, email: str) -> None:
+        """The pool mails a reset code if the address has an account; the answer is the same."""
+        address = _address(email)
+        if address:
+            self._users.forgot(address)
+
+    def reset(self, email: str, code: str, new_password: str, ip: str) -> None:
+        """A forgotten password set again with the mailed code; every session of the person ends.
+        Raises SignInRefusedError: code_wrong, password_rejected, rate_limited, busy."""
+        now = self._clock()
+        address = _address(email)
+        attempt = hashlib.sha256(f"reset|{address}|{ip}".encode()).hexdigest()
+        self._not_too_many(attempt, now)
+        problems = password_problems(new_password)
+        if problems or len(new_password) > MAX_PASSWORD:
+            needs = ", ".join(problems) if problems else f"at most {MAX_PASSWORD} characters"
+            raise SignInRefusedError("password_rejected", f"The new password needs {needs}.")
+        try:
+            if not address or not code.strip().isdigit() or len(code.strip()) > 12:
+                raise SignInRefusedError("code_wrong", CODE_WRONG)
+            self._users.reset(address, code.strip(), new_password)
+        except SignInRefusedError as error:
+            if error.reason == "code_wrong":
+                self._sessions.fail(attempt, FAILURE_WINDOW, now)
+            raise
+        self._sessions.cut_off(address, now)
+        self.audit.record(address, "POST", "/console/reset")
+
     def session(self, secret: str | None) -> Session | None:
         """The live session this secret opens, its last use noted; None when there is none."""
         key = key_of(secret) if secret else None
@@ -137,7 +165,7 @@ class ConsoleAccess:
         if key is None or found is None:
             return None
         now = self._clock()
-        if not self.rules.alive(found, now):
+        if not self.rules.alive(found, now) or _cut(self._sessions.cut_of(found.email), found):
             self._sessions.delete(key)
             return None
         if self.rules.needs_touch(found, now):
@@ -155,6 +183,14 @@ class ConsoleAccess:
             self.audit.record(found.email, "POST", "/console/sign-out", detail={"role": found.role})
         return found
 
+    def _not_too_many(self, attempt: str, now: float) -> None:
+        if self._sessions.failures(attempt, FAILURE_WINDOW, now) >= FAILURES_ALLOWED:
+            minutes = math.ceil((FAILURE_WINDOW - now % FAILURE_WINDOW) / 60)
+            raise SignInRefusedError(
+                "rate_limited",
+                f"Too many failed attempts for this address from here; try again in {minutes} minutes.",
+            )
+
     def _open(self, person: Authenticated) -> SignedIn:
         role = role_of(person.groups)
         if role is None:
@@ -168,6 +204,12 @@ class ConsoleAccess:
         self._sessions.put(_key(secret), session, math.ceil(self.rules.ends_at(session)))
         self.audit.record(person.email, "POST", "/console/sign-in", detail={"role": role})
         return SignedIn(secret, session, self.rules.absolute_seconds)
+
+
+def _cut(cut: float | None, session: Session) -> bool:
+    """The person's role changed, their account was switched off or their password reset since
+    this session began."""
+    return cut is not None and session.created_at <= cut
 
 
 def _key(secret: str) -> str:

@@ -18,7 +18,8 @@ from chalicelib.domain import people_index
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.figures import SERIES, Fact, day_counts, day_range, gauge_moves, hot_leads, overview
 from chalicelib.domain.limits import ADMIN_PAGE
-from chalicelib.services.ports import Clock, ContactRepository, FigureBook, PeopleIndex
+from chalicelib.services.console_ports import FigureBook, PeopleIndex
+from chalicelib.services.ports import Clock, ContactRepository
 
 HOT_SHOWN = 20
 HOT_KEPT_SECONDS = 100 * 86400

@@ -13,15 +13,12 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # names for the type checker only: the beacon path loads none of these
     from datetime import datetime
-    from decimal import Decimal
 
     from chalicelib.domain.commerce import Purchase
     from chalicelib.domain.consent import ConsentEntry
-    from chalicelib.domain.console import AuditEntry, Authenticated, PasswordChangeNeeded, Session
     from chalicelib.domain.contact import Contact
     from chalicelib.domain.definitions.versions import Version
     from chalicelib.domain.evaluation import History, Move
-    from chalicelib.domain.figures import Fact
     from chalicelib.domain.hits import Hit
     from chalicelib.domain.imports import Claim, StoredFile
     from chalicelib.domain.journeys import Place, Task
@@ -310,77 +307,5 @@ class AlertChannel(Protocol):
 
 
 # --- the console ---------------------------------------------------------------------------------
-class UserDirectory(Protocol):
-    """The user pool: whether an address and password are someone's, and their groups.
-
-    Raises SignInRefusedError (refused -- the same for an unknown address and a wrong password --
-    password_rejected, step_expired)."""
-
-    def sign_in(self, email: str, password: str) -> Authenticated | PasswordChangeNeeded: ...
-    def choose_password(self, email: str, new_password: str, challenge: str) -> Authenticated: ...
-
-
-class ConsoleSessions(Protocol):
-    """Sessions and set-password steps by the hash of the browser's secret, and sign-in failures."""
-
-    def put(self, key: str, session: Session, expires_at: int) -> None: ...
-    def get(self, key: str) -> Session | None: ...
-    def touch(self, key: str, seen_at: float, expires_at: int) -> None: ...
-    def delete(self, key: str) -> None: ...
-    def keep_step(self, key: str, step: PasswordChangeNeeded, expires_at: int) -> None: ...
-    def step(self, key: str, now: float) -> PasswordChangeNeeded | None:
-        """The set-password step, unless it is gone or past its time."""
-        ...
-
-    def drop_step(self, key: str) -> None: ...
-    def failures(self, who: str, window_seconds: int, now: float) -> int:
-        """How many sign-ins failed for `who` in the current window."""
-        ...
-
-    def fail(self, who: str, window_seconds: int, now: float) -> int: ...
-
-
-class AuditTrail(Protocol):
-    """The audit log: appended, never rewritten, kept by day."""
-
-    def append(self, entry: AuditEntry) -> None: ...
-    def first_day(self) -> str | None:
-        """The day of the oldest entry (None when nothing was ever recorded)."""
-        ...
-
-    def day(self, day: str, limit: int, after: str | None) -> tuple[list[AuditEntry], str | None]:
-        """A day's entries newest first, from after the position `after`; the next position."""
-        ...
-
-
-class FigureBook(Protocol):
-    """The console's counters: per-day series, gauges, each day's hot leads."""
-
-    def add(self, batch: str, counts: dict[tuple[str, str], Decimal], moves: dict[str, int]) -> int:
-        """Add to (series, day) counters and move gauges; a counter that already took `batch`
-        (a stream batch handed over again) is left alone.  How many counters changed."""
-        ...
-
-    def note_hot(self, leads: Iterable[Fact], expires_at: int) -> None: ...
-    def series(self, names: Iterable[str], first: str, last: str) -> dict[str, dict[str, Decimal]]: ...
-    def gauges(self) -> dict[str, int]: ...
-    def set_gauges(self, values: dict[str, int]) -> None: ...
-    def hot(self, day: str, limit: int) -> list[dict[str, str]]: ...
-
-
-class PeopleIndex(Protocol):
-    """Who is in each grid cell and under which names (domain/people_index.py): entries are
-    (partition, sort key) pairs."""
-
-    def apply(self, puts: Iterable[tuple[str, str]], deletes: Iterable[tuple[str, str]]) -> None: ...
-    def starting(self, partitions: list[str], prefix: str, limit: int) -> list[str]:
-        """The first `limit` sort keys starting with `prefix` in any of the partitions, sorted."""
-        ...
-
-    def page(self, partitions: list[str], limit: int, cursor: str | None) -> tuple[list[str], str | None]:
-        """Sort keys partition after partition; a cursor while any are left."""
-        ...
-
-
 Post = Callable[[str, bytes, dict[str, str]], int]
 """POST a body to a URL (a scenario's webhook); the HTTP status, or an exception when unreachable."""

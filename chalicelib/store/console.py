@@ -1,6 +1,8 @@
 """The console table: sessions (pk s#<key>), set-password steps (c#<key>), failed sign-in counters
 (a#<who>#<window>) -- all ending by TTL, and read as ended once past their time whatever TTL has
-done yet -- and the audit log (audit#<day>, sk <time>#<nonce>), which never ends."""
+done yet -- the moment before which a person's sessions no longer count (u#<email>: their role
+changed or their account was switched off), and the audit log (audit#<day>, sk <time>#<nonce>),
+which never ends."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any
 
 from chalicelib.domain.console import AuditEntry, PasswordChangeNeeded, Session
 
-SESSION, STEP, FAILURES, AUDIT = "s#", "c#", "a#", "audit#"
+SESSION, STEP, FAILURES, AUDIT, MEMBER = "s#", "c#", "a#", "audit#", "u#"
 _FIRST = {"pk": {"S": "audit"}, "sk": {"S": "first"}}
 
 
@@ -61,6 +63,13 @@ class ConsoleTable:
 
     def delete(self, key: str) -> None:
         self._db.delete_item(TableName=self._table, Key=_session(key))
+
+    def cut_off(self, email: str, at: float) -> None:
+        self._db.put_item(TableName=self._table, Item={**_member(email), "cut": {"N": repr(at)}})
+
+    def cut_of(self, email: str) -> float | None:
+        item = self._db.get_item(TableName=self._table, Key=_member(email), ConsistentRead=True).get("Item")
+        return float(item["cut"]["N"]) if item else None
 
     def keep_step(self, key: str, step: PasswordChangeNeeded, expires_at: int) -> None:
         self._db.put_item(
@@ -153,6 +162,10 @@ def _entry(item: dict[str, Any]) -> AuditEntry:
 
 def _session(key: str) -> dict[str, Any]:
     return {"pk": {"S": f"{SESSION}{key}"}, "sk": {"S": "session"}}
+
+
+def _member(email: str) -> dict[str, Any]:
+    return {"pk": {"S": f"{MEMBER}{email}"}, "sk": {"S": "member"}}
 
 
 def _step(key: str) -> dict[str, Any]:

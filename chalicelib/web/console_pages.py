@@ -34,6 +34,15 @@ WORDS: dict[str, dict[str, str]] = {
         "role": "ロール",
         "sign_out": "サインアウト",
         "signed_out": "サインアウトしました。",
+        "forgot": "パスワードをお忘れですか？",
+        "forgot_title": "パスワードの再設定",
+        "forgot_note": "アカウントのメールアドレスを入力してください。確認コードをお送りします。",
+        "send_code": "確認コードを送る",
+        "reset_note": "アカウントがあれば、確認コードをメールでお送りしました。コードと新しいパスワードを入力してください"
+        "（12文字以上、大文字・小文字・数字・記号を含む）。",
+        "code": "確認コード",
+        "reset": "パスワードを再設定",
+        "reset_done": "パスワードを再設定しました。新しいパスワードでサインインしてください。",
         "other": "English",
     },
     "en": {
@@ -51,13 +60,22 @@ WORDS: dict[str, dict[str, str]] = {
         "role": "Role",
         "sign_out": "Sign out",
         "signed_out": "You have signed out.",
+        "forgot": "Forgot your password?",
+        "forgot_title": "Reset your password",
+        "forgot_note": "Type your account's email address; we will mail you a code.",
+        "send_code": "Send the code",
+        "reset_note": "If the address has an account, a code is on its way by mail. Type it with a new "
+        "password (at least 12 characters, with upper- and lower-case letters, a digit and a symbol).",
+        "code": "Code from the mail",
+        "reset": "Set the new password",
+        "reset_done": "Your password is set. Sign in with the new one.",
         "other": "日本語",
     },
 }
 ROLE_NAMES = {"ja": {"admin": "管理者", "marketer": "マーケター", "analyst": "アナリスト"}}
 _CSS = (
     STYLE
-    + "input[type=password]{width:100%;box-sizing:border-box;font-size:1rem;padding:.6rem;"
+    + "input[type=password],input[type=text]{width:100%;box-sizing:border-box;font-size:1rem;padding:.6rem;"
     + ("border:1px solid #777;border-radius:4px}header{display:flex;justify-content:space-between}")
 )
 _STYLE_HASH = base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()
@@ -127,8 +145,41 @@ def sign_in(lang: str, message: str = "", email: str = "", status: int = 200, no
         '<input id="password" name="password" type="password" autocomplete="current-password" required'
         ' maxlength="256">'
         f'<button type="submit" id="sign-in">{words["sign_in"]}</button></form>'
+        f'<p><a href="forgot?lang={lang}" id="forgot">{words["forgot"]}</a></p>'
     )
     return _frame(lang, words["sign_in"], body, status)
+
+
+def forgot(lang: str, message: str = "", email: str = "", status: int = 200) -> Response:
+    words = WORDS[lang]
+    body = (
+        f"<p>{html.escape(words['forgot_note'])}</p>{_error(message)}"
+        f'<form method="post" action="forgot?lang={lang}" accept-charset="utf-8">'
+        f'<label for="email">{words["email"]}</label>'
+        f'<input id="email" name="email" type="email" autocomplete="username" required maxlength="254"'
+        f' value="{html.escape(email)}">'
+        f'<button type="submit" id="send-code">{words["send_code"]}</button></form>'
+    )
+    return _frame(lang, words["forgot_title"], body, status)
+
+
+def reset(lang: str, email: str, message: str = "", status: int = 200) -> Response:
+    words = WORDS[lang]
+    body = (
+        f"<p>{html.escape(words['reset_note'])}</p><p>{html.escape(email)}</p>{_error(message)}"
+        f'<form method="post" action="reset?lang={lang}" accept-charset="utf-8">'
+        f'<input type="hidden" name="email" value="{html.escape(email)}">'
+        f'<label for="code">{words["code"]}</label>'
+        '<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required'
+        ' maxlength="12">'
+        f'<label for="new_password">{words["new_password"]}</label>'
+        '<input id="new_password" name="new_password" type="password" autocomplete="new-password" required'
+        ' minlength="12" maxlength="256">'
+        f'<label for="repeat">{words["repeat"]}</label>'
+        '<input id="repeat" name="repeat" type="password" autocomplete="new-password" required maxlength="256">'
+        f'<button type="submit" id="reset">{words["reset"]}</button></form>'
+    )
+    return _frame(lang, words["forgot_title"], body, status)
 
 
 def choose_password(lang: str, step: str, email: str, message: str = "", status: int = 200) -> Response:

@@ -1,5 +1,6 @@
-"""Routes of the console's door: the sign-in page and its post, choosing a password, signing out,
-who is signed in (`GET /console/me`) and the audit log (`GET /console/audit`).
+"""Routes of the console's door: the sign-in page and its post, choosing a password, a forgotten
+password (a code by mail, then a new password), signing out, who is signed in
+(`GET /console/me`) and the audit log (`GET /console/audit`).
 
 Pages answer pages: a refusal is the sign-in page again with the reason (one wording for an
 unknown address and a wrong password), with the status that says it.  A post from another origin
@@ -23,6 +24,7 @@ STATUS = {  # SignInRefusedError's reasons
     "unsupported": 403,
     "password_rejected": 400,
     "step_expired": 400,
+    "code_wrong": 400,
     "busy": 503,
 }
 
@@ -105,6 +107,49 @@ def set_password() -> Response:
             return console_pages.choose_password(lang, step, email, str(error), status)
         return console_pages.sign_in(lang, str(error), status=status)
     return _signed_in(lang, signed)
+
+
+@console_routes.route("/console/forgot", methods=["GET"])
+def forgot_page() -> Response:
+    return console_pages.forgot(console_pages.language(_request()))
+
+
+@console_routes.route("/console/forgot", methods=["POST"], content_types=[FORM])
+def forgot() -> Response:
+    """The pool mails a code if the address has an account; the next page is the same either way."""
+    from chalicelib import bootstrap
+    from chalicelib.domain.console import SignInRefusedError
+
+    request = _request()
+    _from_here(request)
+    lang = console_pages.language(request)
+    email = console_access.form_fields(request).get("email", "")[:320].strip()
+    try:
+        bootstrap.console().forgot(email)
+    except SignInRefusedError as error:
+        return console_pages.forgot(lang, str(error), email, STATUS.get(error.reason, 400))
+    return console_pages.reset(lang, email)
+
+
+@console_routes.route("/console/reset", methods=["POST"], content_types=[FORM])
+def reset() -> Response:
+    """The mailed code and a new password; then the sign-in page, to sign in with it."""
+    from chalicelib import bootstrap
+    from chalicelib.domain.console import SignInRefusedError
+
+    request = _request()
+    _from_here(request)
+    lang = console_pages.language(request)
+    fields = console_access.form_fields(request)
+    email, new = fields.get("email", "")[:320], fields.get("new_password", "")
+    if new != fields.get("repeat", ""):
+        message = "The two new passwords differ; type the same one twice."
+        return console_pages.reset(lang, email, message, 400)
+    try:
+        bootstrap.console().reset(email, fields.get("code", "")[:40], new, _ip(request))
+    except SignInRefusedError as error:
+        return console_pages.reset(lang, email, str(error), STATUS.get(error.reason, 400))
+    return console_pages.sign_in(lang, email=email, note=console_pages.WORDS[lang]["reset_done"])
 
 
 @console_routes.route("/console/sign-out", methods=["POST"], content_types=[FORM, "application/json"])

@@ -29,7 +29,9 @@ PAGES = {  # what the header links to: page -> (path from the API's root, words)
     "scenarios": ("console/scenarios", {"ja": "シナリオ", "en": "Scenarios"}),
     "sites": ("console/sites", {"ja": "サイト", "en": "Sites"}),
     "definitions": ("console/definitions", {"ja": "定義", "en": "Definitions"}),
+    "users": ("console/users", {"ja": "ユーザー", "en": "Users"}),
 }
+ADMIN_ONLY = frozenset({"users"})  # in the header for admins only (the page refuses anyone else)
 # make run's local mailbox, shown in a frame: in the header only where there is one.
 MAILBOX = ("console/mailbox", {"ja": "メールボックス", "en": "Mailbox"})
 SCRIPTS = {"definitions": "editor.js"}  # a page with a script of its own (the others share console.js)
@@ -79,6 +81,8 @@ def page(
     title = {**PAGES, "mailbox": MAILBOX}[name][1][lang]
     other = "en" if lang == "ja" else "ja"
     shown = {**PAGES, "mailbox": MAILBOX} if mailbox else PAGES
+    if who.role != "admin":
+        shown = {page_name: entry for page_name, entry in shown.items() if page_name not in ADMIN_ONLY}
     nav = "".join(
         f'<li><a href="{root}{path}?lang={lang}"{CURRENT if page_name == name else ""}>'
         f"{html.escape(label[lang])}</a></li>"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Blueprint, Response
+from chalice.app import Blueprint, ForbiddenError, Response
 
 from chalicelib.web import console_access, console_pages, console_shell, requests
 
@@ -81,6 +81,12 @@ def definitions_page() -> Response:
     return _page("definitions")
 
 
+@console_views.route("/console/users", methods=["GET"])
+def users_page() -> Response:
+    """Admins: the console's users (invite, role, switch off or on) and the audit log."""
+    return _page("users")
+
+
 def _page(name: str, root: str = "../", connect: str = "") -> Response:
     """A signed-in page, or the way to the door.  `root` leads back to the API's root: "" from
     /console, "../" from a page under /console/."""
@@ -92,6 +98,8 @@ def _page(name: str, root: str = "../", connect: str = "") -> Response:
     if session is None:
         door = "sign-in" if root else "console/sign-in"  # /console/sign-in, from here
         return console_pages.see_other(f"{door}?lang={lang}")
+    if name in console_shell.ADMIN_ONLY and session.role != "admin":
+        raise ForbiddenError(f"The {session.role} role may not open this page; it is for admins.")
     params = dict(requests.params(request))
     body = ""
     if name == "overview" or (name == "segments" and "name" in params):

@@ -5,8 +5,9 @@ import { journeys } from "./journeys.js";
 import { overview } from "./overview.js";
 import { segments } from "./segments.js";
 import { sites } from "./sites.js";
+import { users } from "./users.js";
 
-const pages = { overview, contacts, imports, segments, scenarios: journeys, sites };
+const pages = { overview, contacts, imports, segments, scenarios: journeys, sites, users };
 const root = document.getElementById("app");
 const draw = pages[document.body.dataset.page];
 if (root && draw) draw(root);

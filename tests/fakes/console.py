@@ -6,10 +6,15 @@ from __future__ import annotations
 import copy
 import itertools
 
+from chalicelib.domain import console as rules
 from chalicelib.domain.console import (
+    CODE_WRONG,
     REFUSED,
     AuditEntry,
     Authenticated,
+    Member,
+    MemberExistsError,
+    NoSuchMemberError,
     PasswordChangeNeeded,
     Session,
     SignInRefusedError,
@@ -25,6 +30,9 @@ class MemoryUsers:
         self.groups: dict[str, tuple[str, ...]] = {}
         self.temporary: set[str] = set()
         self.challenges: dict[str, str] = {}  # challenge -> address
+        self.disabled: set[str] = set()
+        self.codes: dict[str, str] = {}  # address -> the reset code mailed
+        self.mailed: list[tuple[str, str]] = []  # (address, what the pool mailed: a code or a password)
         self.calls = 0
         self._ids = itertools.count(1)
 
@@ -36,7 +44,7 @@ class MemoryUsers:
 
     def sign_in(self, email: str, password: str) -> Authenticated | PasswordChangeNeeded:
         self.calls += 1
-        if self.passwords.get(email) != password:
+        if self.passwords.get(email) != password or email in self.disabled:
             raise SignInRefusedError("refused", REFUSED)
         if email in self.temporary:
             challenge = f"challenge-{next(self._ids)}"
@@ -53,6 +61,44 @@ class MemoryUsers:
         self.temporary.discard(email)
         return Authenticated(email, self.groups[email])
 
+    def forgot(self, email: str) -> None:
+        if email in self.passwords and email not in self.temporary and email not in self.disabled:
+            self.codes[email] = f"{100000 + next(self._ids)}"
+            self.mailed.append((email, self.codes[email]))
+
+    def reset(self, email: str, code: str, new_password: str) -> None:
+        if email not in self.codes or self.codes[email] != code:
+            raise SignInRefusedError("code_wrong", CODE_WRONG)
+        del self.codes[email]
+        self.passwords[email] = new_password
+
+    def members(self) -> list[Member]:
+        return [self._member(email) for email in sorted(self.passwords)]
+
+    def invite(self, email: str, role: str) -> Member:
+        if email in self.passwords:
+            raise MemberExistsError(f"{email} has an account already.")
+        self.add(email, f"Temp-{next(self._ids)}-Pass!", role, temporary=True)
+        self.mailed.append((email, self.passwords[email]))
+        return self._member(email)
+
+    def set_role(self, email: str, role: str) -> None:
+        self._known(email)
+        self.groups[email] = (role,)
+
+    def set_enabled(self, email: str, enabled: bool) -> None:
+        self._known(email)
+        (self.disabled.discard if enabled else self.disabled.add)(email)
+
+    def _known(self, email: str) -> None:
+        if email not in self.passwords:
+            raise NoSuchMemberError("The user pool has no account with that address.")
+
+    def _member(self, email: str) -> Member:
+        status = "FORCE_CHANGE_PASSWORD" if email in self.temporary else "CONFIRMED"
+        role = rules.role_of(self.groups[email])
+        return Member(email, role, status, email not in self.disabled, "2026-11-01T00:00:00+00:00")
+
 
 class MemoryConsoleTable:
     """Sessions, steps and failure counters by key (with their TTL), and the audit log by day."""
@@ -64,6 +110,7 @@ class MemoryConsoleTable:
         self.writes = 0
         self.audit: dict[str, list[AuditEntry]] = {}  # day -> entries in the order written
         self.first: str | None = None
+        self.cuts: dict[str, float] = {}
 
     def put(self, key: str, session: Session, expires_at: int) -> None:
         self.writes += 1
@@ -98,6 +145,12 @@ class MemoryConsoleTable:
         key = f"{who}#{int(now) // window_seconds}"
         self.counts[key] = self.counts.get(key, 0) + 1
         return self.counts[key]
+
+    def cut_off(self, email: str, at: float) -> None:
+        self.cuts[email] = at
+
+    def cut_of(self, email: str) -> float | None:
+        return self.cuts.get(email)
 
     def append(self, entry: AuditEntry) -> None:
         self.audit.setdefault(entry.day, []).append(copy.deepcopy(entry))

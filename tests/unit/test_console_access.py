@@ -16,6 +16,7 @@ from chalicelib.domain.console import PASSWORD_POLICY, Principal, SignInRefusedE
 from chalicelib.domain.errors import BadInputError
 from chalicelib.services.audit import DAYS_PER_PAGE, AuditLog
 from chalicelib.services.console import ChoosePassword, ConsoleAccess, SignedIn
+from chalicelib.services.console_members import ConsoleMembers
 from tests.fakes import FakeClock, MemoryConsoleTable, MemoryUsers
 
 PASSWORD = "Correct-horse-9-battery"
@@ -30,7 +31,10 @@ class World:
         self.users = MemoryUsers()
         self.table = MemoryConsoleTable()
         self.audit = AuditLog(self.table, self.clock)
-        self.access = ConsoleAccess(self.users, self.table, self.audit, self.clock, lambda: TOKEN)
+        self.members = ConsoleMembers(self.users, self.table, self.clock)
+        self.access = ConsoleAccess(
+            self.users, self.table, self.audit, self.members, self.clock, lambda: TOKEN
+        )
         for role in ("admin", "marketer", "analyst"):
             self.users.add(f"{role}@example.jp", PASSWORD, role)
 
