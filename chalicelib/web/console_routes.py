@@ -47,6 +47,13 @@ def _from_here(request: Any) -> None:
         raise ForbiddenError("The console's forms may only be posted from the console's own pages.")
 
 
+def _posted() -> tuple[Any, str, dict[str, str]]:
+    """A form posted to the door: the request (from our own pages only), its language, its fields."""
+    request = _request()
+    _from_here(request)
+    return request, console_pages.language(request), console_access.form_fields(request)
+
+
 def _signed_in(lang: str, signed: Any) -> Response:
     cookie = console_access.session_cookie(signed.secret, signed.max_age)
     return console_pages.see_other(f"../console?lang={lang}", {"Set-Cookie": cookie})
@@ -70,10 +77,7 @@ def sign_in() -> Response:
     from chalicelib.domain.console import SignInRefusedError
     from chalicelib.services.console import ChoosePassword
 
-    request = _request()
-    _from_here(request)
-    lang = console_pages.language(request)
-    fields = console_access.form_fields(request)
+    request, lang, fields = _posted()
     email = fields.get("email", "")[:320]
     try:
         signed = bootstrap.console().sign_in(email, fields.get("password", ""), _ip(request))
@@ -90,10 +94,7 @@ def set_password() -> Response:
     from chalicelib import bootstrap
     from chalicelib.domain.console import SignInRefusedError
 
-    request = _request()
-    _from_here(request)
-    lang = console_pages.language(request)
-    fields = console_access.form_fields(request)
+    _, lang, fields = _posted()
     step, new = fields.get("step", ""), fields.get("new_password", "")
     email = fields.get("email", "")
     if new != fields.get("repeat", ""):
@@ -120,10 +121,8 @@ def forgot() -> Response:
     from chalicelib import bootstrap
     from chalicelib.domain.console import SignInRefusedError
 
-    request = _request()
-    _from_here(request)
-    lang = console_pages.language(request)
-    email = console_access.form_fields(request).get("email", "")[:320].strip()
+    _, lang, fields = _posted()
+    email = fields.get("email", "")[:320].strip()
     try:
         bootstrap.console().forgot(email)
     except SignInRefusedError as error:
@@ -137,10 +136,7 @@ def reset() -> Response:
     from chalicelib import bootstrap
     from chalicelib.domain.console import SignInRefusedError
 
-    request = _request()
-    _from_here(request)
-    lang = console_pages.language(request)
-    fields = console_access.form_fields(request)
+    request, lang, fields = _posted()
     email, new = fields.get("email", "")[:320], fields.get("new_password", "")
     if new != fields.get("repeat", ""):
         message = "The two new passwords differ; type the same one twice."
