@@ -56,7 +56,8 @@ def _items_read(count: int, days: int) -> int:
             db, outputs["ContactsTable"], outputs["EventsTable"], outputs["SuppressionsTable"]
         )
         table = outputs["ConsoleTable"]
-        figures = Figures(FigureBook(db, table), PeopleIndexTable(db, table), people, time.time)
+        index = PeopleIndexTable(db, outputs["PeopleIndexTable"])
+        figures = Figures(FigureBook(db, table), index, people, time.time)
         images = []
         items = []
         for i in range(count):

@@ -393,5 +393,6 @@ def figures() -> Figures:
     from chalicelib.store.figures import FigureBook
     from chalicelib.store.people_index import PeopleIndexTable
 
-    db, table = _client("dynamodb"), settings().console_table
-    return Figures(FigureBook(db, table), PeopleIndexTable(db, table), contact_state(), clock.now)
+    db, s = _client("dynamodb"), settings()
+    index = PeopleIndexTable(db, s.people_index_table)
+    return Figures(FigureBook(db, s.console_table), index, contact_state(), clock.now)

@@ -37,6 +37,7 @@ class Settings:
     webhook_key_secret: str = "sodate/webhook-signing-key"
     feedback_queue: str = "sodate-mail-feedback"  # SQS queue name (SES feedback via SNS)
     console_table: str = "sodate-console"  # console sessions and the audit log
+    people_index_table: str = "sodate-people-index"  # who is in each grid cell, under which names
     user_pool_id: str = ""  # the console's Cognito user pool
     user_pool_client_id: str = ""  # its app client (server-side sign-in, no secret)
     console_idle_minutes: int = 30  # a session unused this long ends
@@ -72,6 +73,7 @@ def get_settings() -> Settings:
         webhook_key_secret=env.get("SODATE_WEBHOOK_KEY_SECRET", "sodate/webhook-signing-key"),
         feedback_queue=env.get("SODATE_FEEDBACK_QUEUE", "sodate-mail-feedback"),
         console_table=env.get("SODATE_CONSOLE_TABLE", "sodate-console"),
+        people_index_table=env.get("SODATE_PEOPLE_INDEX_TABLE", "sodate-people-index"),
         user_pool_id=env.get("SODATE_USER_POOL_ID", ""),
         user_pool_client_id=env.get("SODATE_USER_POOL_CLIENT_ID", ""),
         console_idle_minutes=int(env.get("SODATE_CONSOLE_IDLE_MINUTES", "30")),

@@ -132,6 +132,7 @@ def start(
             "SODATE_EVENTS_STREAM_ARN": outputs["EventsStreamArn"],
             "SODATE_CONTACTS_STREAM_ARN": outputs["ContactsStreamArn"],
             "SODATE_JOURNEYS_TABLE": outputs["JourneysTable"],
+            "SODATE_PEOPLE_INDEX_TABLE": outputs["PeopleIndexTable"],
             "SODATE_CONFIGURATION_SET": outputs["MailConfigurationSet"],
             "SODATE_FEEDBACK_QUEUE": outputs["MailFeedbackQueueName"],
             "SODATE_FEEDBACK_QUEUE_URL": outputs["MailFeedbackQueueUrl"],

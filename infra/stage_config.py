@@ -44,6 +44,7 @@ ENVIRONMENT = {
     "SODATE_FEEDBACK_QUEUE": "MailFeedbackQueueName",
     "SODATE_WEBHOOK_KEY_SECRET": "WebhookSigningKeySecret",
     "SODATE_CONSOLE_TABLE": "ConsoleTable",
+    "SODATE_PEOPLE_INDEX_TABLE": "PeopleIndexTable",
     "SODATE_USER_POOL_ID": "UserPoolId",
     "SODATE_USER_POOL_CLIENT_ID": "UserPoolClientId",
 }

@@ -1,7 +1,7 @@
 """Who is where, for the console's lists: the people in a cell of the overview's grade and RFM
 grids, and the people whose name starts with what was typed.
 
-Each entry is one small item of the console table, kept by the contacts stream beside the
+Each entry is one small item of the people index table, kept by the contacts stream beside the
 gauges (the same images, so a cell's list holds exactly whom its gauge counts).  An entry's
 partition is its cell, or a name's first letter, split in SHARDS by the address, so an import
 that puts 50,000 people a second in grade D4 spreads them over SHARDS keys; a read asks each

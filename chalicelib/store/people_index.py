@@ -1,5 +1,6 @@
-"""The console's people index in the console table (pk x#<cell or name letter>#<shard>, sk the
-address, or the name key and the address): see domain/people_index.py."""
+"""The console's people index, a table of its own (pk x#<cell or name letter>#<shard>, sk the
+address, or the name key and the address): see domain/people_index.py.  Not in the console
+table, whose sessions and counters are read on every page: the index grows with the contacts."""
 
 from __future__ import annotations
 

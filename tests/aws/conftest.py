@@ -63,6 +63,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             "SODATE_FEEDBACK_QUEUE": outputs["MailFeedbackQueueName"],
             "SODATE_WEBHOOK_KEY_SECRET": outputs["WebhookSigningKeySecret"],
             "SODATE_CONSOLE_TABLE": outputs["ConsoleTable"],
+            "SODATE_PEOPLE_INDEX_TABLE": outputs["PeopleIndexTable"],
             "SODATE_USER_POOL_ID": outputs["UserPoolId"],
             "SODATE_USER_POOL_CLIENT_ID": outputs["UserPoolClientId"],
             "SODATE_PUBLIC_URL": PUBLIC_URL,
