@@ -17,6 +17,12 @@ from .rows import ContactRow
 Contact = dict[str, Any]
 
 
+def display_name(contact: Contact) -> str:
+    """The name as given, else family and given name ('' when none is known)."""
+    parts = (contact.get("last_name"), contact.get("first_name"))
+    return str(contact.get("name") or " ".join(str(p) for p in parts if p))
+
+
 class Status:
     PENDING = "pending"  # no opt-in on record: not to be sent marketing email
     SUBSCRIBED = "subscribed"

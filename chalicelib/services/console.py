@@ -116,10 +116,7 @@ class ConsoleAccess:
             raise SignInRefusedError(
                 "step_expired", "This step has expired; sign in again with the temporary password."
             )
-        problems = password_problems(new_password)
-        if problems or len(new_password) > MAX_PASSWORD:
-            needs = ", ".join(problems) if problems else f"at most {MAX_PASSWORD} characters"
-            raise SignInRefusedError("password_rejected", f"The new password needs {needs}.")
+        _check_new(new_password)
         try:
             authenticated = self._users.choose_password(found.email, new_password, found.challenge)
         except SignInRefusedError as error:
@@ -143,10 +140,7 @@ class ConsoleAccess:
         address = _address(email)
         attempt = hashlib.sha256(f"reset|{address}|{ip}".encode()).hexdigest()
         self._not_too_many(attempt, now)
-        problems = password_problems(new_password)
-        if problems or len(new_password) > MAX_PASSWORD:
-            needs = ", ".join(problems) if problems else f"at most {MAX_PASSWORD} characters"
-            raise SignInRefusedError("password_rejected", f"The new password needs {needs}.")
+        _check_new(new_password)
         try:
             if not address or not code.strip().isdigit() or len(code.strip()) > 12:
                 raise SignInRefusedError("code_wrong", CODE_WRONG)
@@ -204,6 +198,14 @@ class ConsoleAccess:
         self._sessions.put(_key(secret), session, math.ceil(self.rules.ends_at(session)))
         self.audit.record(person.email, "POST", "/console/sign-in", detail={"role": role})
         return SignedIn(secret, session, self.rules.absolute_seconds)
+
+
+def _check_new(new_password: str) -> None:
+    """A new password the pool's policy would refuse is refused here first, rule by rule."""
+    problems = password_problems(new_password)
+    if problems or len(new_password) > MAX_PASSWORD:
+        needs = ", ".join(problems) if problems else f"at most {MAX_PASSWORD} characters"
+        raise SignInRefusedError("password_rejected", f"The new password needs {needs}.")
 
 
 def _cut(cut: float | None, session: Session) -> bool:

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.domain import people_index
-from chalicelib.domain.contact import Contact
+from chalicelib.domain.contact import Contact, display_name
 from chalicelib.domain.figures import SERIES, Fact, day_counts, day_range, gauge_moves, hot_leads, overview
 from chalicelib.domain.limits import ADMIN_PAGE
 from chalicelib.services.console_ports import FigureBook, PeopleIndex
@@ -104,6 +104,5 @@ class Figures:
 
 
 def _row(person: Contact) -> dict[str, str]:
-    name = person.get("name") or " ".join(p for p in (person.get("last_name"), person.get("first_name")) if p)
     fields = ("contact_id", "email", "company", "grade", "rfm", "status")
-    return {"name": str(name or ""), **{f: str(person.get(f) or "") for f in fields}}
+    return {"name": display_name(person), **{f: str(person.get(f) or "") for f in fields}}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from chalicelib.domain.contact import Contact
+from chalicelib.domain.contact import Contact, display_name
 from chalicelib.domain.segments.facts import Visit
 from chalicelib.domain.timeline import Recorded
 from chalicelib.services.ports import AlertChannel
@@ -16,11 +16,7 @@ class SalesAlerts:
 
     def send(self, to: Sequence[str], contact: Contact, hot: Recorded, pages: list[Visit]) -> None:
         """`hot` names the score (`name`), its value (`score`), why and when."""
-        who = (
-            contact.get("name")
-            or " ".join(p for p in (contact.get("last_name"), contact.get("first_name")) if p)
-            or contact["email"]
-        )
+        who = display_name(contact) or contact["email"]
         summary = {
             "contact_id": contact["contact_id"],
             "email": contact["email"],
