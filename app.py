@@ -16,8 +16,7 @@ from chalice.app import Chalice, Cron, DynamoDBEvent, ForbiddenError, Rate, Resp
 
 from chalicelib import bootstrap
 from chalicelib.domain import limits
-from chalicelib.web import console_access, form_pages, requests
-from chalicelib.web import tag_js as tag_js_source
+from chalicelib.web import beacon_door, console_access, form_pages, requests
 from chalicelib.web.console_routes import console_routes
 from chalicelib.web.console_views import console_views
 from chalicelib.web.definition_routes import definition_routes
@@ -25,7 +24,17 @@ from chalicelib.web.import_routes import import_routes
 from chalicelib.web.mail_routes import mail_routes
 from chalicelib.web.member_routes import member_routes
 
-app = Chalice(app_name="sodate", configure_logs=False)  # chalicelib/logs.py writes one JSON line per event
+
+class _Sodate(Chalice):
+    def __call__(self, event: Any, context: Any) -> Any:
+        """The API's entry point; the beacon's paths skip routing (chalicelib/web/beacon_door.py)."""
+        call = beacon_door.from_rest(event)
+        if call is not None:
+            return beacon_door.respond(call, bootstrap.beacons, rest=True)
+        return super().__call__(event, context)
+
+
+app = _Sodate(app_name="sodate", configure_logs=False)  # chalicelib/logs.py writes one JSON line per event
 # Every answer may be binary to API Gateway, whatever the request's Accept says: an open pixel
 # fetched by a mail client or image proxy that sends no image type still gets a GIF, not base64
 # text (AWS's advice for clients whose Accept header we cannot choose).
@@ -65,15 +74,35 @@ app.register_middleware(console_access.audit_changes, "http")  # every change ma
 
 
 # --- the tag and its beacons ---------------------------------------------------------
-@app.route("/tag.js")
-def tag_js() -> Response:
-    return Response(
-        tag_js_source(),
-        headers={
-            "Content-Type": "application/javascript; charset=utf-8",
-            "Cache-Control": "public, max-age=3600",
-        },
+# /t, /t.gif and /tag.js are answered by their own door before Chalice routes anything (see
+# _Sodate.__call__); the routes stay declared so API Gateway has them.
+def _door() -> Response:
+    """The same door, if an event ever reaches Chalice's routing for these paths."""
+    request = app.current_request
+    assert request is not None
+    raw = request.raw_body if request.method == "POST" else b""
+    call = beacon_door.Call(
+        request.method,
+        request.context.get("resourcePath", ""),
+        {k.lower(): v for k, v in request.headers.items()},
+        _client()[1],
+        raw.encode("utf-8") if isinstance(raw, str) else raw or b"",
+        request.query_params or {},
     )
+    done = beacon_door.answer(call, bootstrap.beacons)
+    return Response(done.body, status_code=done.status, headers=dict(done.headers))
+
+
+app.route("/tag.js", methods=["GET", "HEAD"], name="tag")(_door)
+app.route("/t", methods=["POST"], content_types=list(beacon_door.BEACON_TYPES), name="page_view")(_door)
+app.route("/t.gif", methods=["GET"], name="pixel")(_door)
+
+
+@app.lambda_function(name="beacon")
+def beacon(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The beacon function's own URL (a Lambda function URL, made by `make deploy`): page views
+    and the tag without API Gateway's per-request charge."""
+    return beacon_door.respond(beacon_door.from_url(event), bootstrap.beacons)
 
 
 @app.route("/form.js")
@@ -93,34 +122,6 @@ def _client() -> tuple[Mapping[str, str], str, str]:
     assert request is not None
     identity = (request.context or {}).get("identity") or {}
     return request.headers, str(identity.get("sourceIp", "")), request.method
-
-
-@app.route("/t", methods=["POST"], content_types=["text/plain", "application/json"])
-def beacon() -> Response:
-    headers, ip, method = _client()
-    request = app.current_request
-    body = request.raw_body if request else b""
-    raw = body.encode("utf-8") if isinstance(body, str) else body or b""
-    outcome = bootstrap.beacons().from_post(raw, headers, ip, method)
-    return Response(
-        "", status_code=requests.beacon_status(outcome.refused), headers=_no_store(outcome.origin)
-    )
-
-
-@app.route("/t.gif", methods=["GET"])
-def pixel() -> Response:
-    headers, ip, method = _client()
-    outcome = bootstrap.beacons().from_pixel(_params().get("d", ""), headers, ip, method)
-    status = requests.beacon_status(outcome.refused)
-    return Response(
-        requests.GIF,
-        status_code=status if status >= 400 else 200,
-        headers={**_no_store(outcome.origin), "Content-Type": "image/gif"},
-    )
-
-
-def _no_store(origin: str) -> dict[str, str | list[str]]:
-    return {**requests.cors(origin), "Cache-Control": "no-store"}
 
 
 @app.route("/identify", methods=["POST"])

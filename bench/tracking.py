@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib import bootstrap, clock
-from chalicelib.domain.hits import Hit
 from chalicelib.domain.site import Site
 from chalicelib.services.beacons import Beacons
+from chalicelib.store.events import EventStore
 from chalicelib.web import tag_js
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,56 +25,119 @@ def tag_gzip_bytes() -> int:
     return len(gzip.compress(tag_js().encode("utf-8"), compresslevel=9))
 
 
-class StubStore:
-    """The EventStore's surface with AWS stubbed: what a beacon costs us, not DynamoDB."""
+class CountingDynamo:
+    """A DynamoDB client for the beacon's real store (chalicelib/store/events.py): it answers the
+    site's read and counts every call, so a beacon costs all our side of a write -- the request
+    built -- and none of DynamoDB's."""
 
     def __init__(self, site: Site) -> None:
-        self._site = site
-        self.writes = 0
+        self._site = {
+            "site_id": {"S": site.site_id},
+            "name": {"S": site.name},
+            "domains": {"L": [{"S": d} for d in site.domains]},
+            "secret": {"S": site.secret},
+            "consent_mode": {"S": site.consent_mode},
+            "created_at": {"S": site.created_at},
+        }
+        self.calls: dict[str, int] = {}
 
-    def site(self, site_id: str) -> Site | None:
-        return self._site if site_id == self._site.site_id else None
+    def _count(self, name: str) -> None:
+        self.calls[name] = self.calls.get(name, 0) + 1
 
-    def linked_contact(self, site_id: str, visitor_id: str) -> str | None:
-        return None
+    def get_item(self, TableName: str, Key: dict[str, Any], **_: Any) -> dict[str, Any]:
+        self._count("get_item")
+        return {"Item": self._site} if "site_id" in Key else {}
 
-    def record(self, hit: Hit, owner: str, at: str, expires_at: int | None) -> None:
-        self.writes += 2 if hit.kind == "pageview" else 1
+    def put_item(self, **request: Any) -> dict[str, Any]:
+        self._count("put_item")
+        return {}
 
-    def count_rejected(self, site_id: str, reason: str, day: str) -> None:
-        self.writes += 1
+    def update_item(self, **request: Any) -> dict[str, Any]:
+        self._count("update_item")
+        return {}
+
+    @property
+    def writes(self) -> int:
+        return self.calls.get("put_item", 0) + self.calls.get("update_item", 0)
 
 
-def beacon_cpu_us(beacons_count: int = 20_000) -> tuple[float, float]:
-    """CPU µs per beacon through the Lambda entry point (Chalice routing included), and writes per view."""
+def _bodies(count: int) -> list[tuple[str, str]]:
+    """(JSON body, source IP) of `count` page views from 5,000 visitors over 300 products."""
+    views = []
+    for i in range(count):
+        body = {
+            "site": "s_bench",
+            "k": "pageview",
+            "v": f"visitor-{i % 5000:06d}",
+            "u": f"https://shop.example.jp/products/{i % 300}?utm_source=mail",
+            "t": "Green tea",
+            "r": "https://www.google.com/",
+            "s": "1920x1080",
+        }
+        views.append((json.dumps(body), f"203.0.{i % 250}.{i % 200}"))
+    return views
+
+
+def beacon_cpu_us(beacons_count: int = 20_000, door: str = "rest") -> tuple[float, float]:
+    """CPU µs per beacon through a Lambda entry point -- the API's (`rest`, API Gateway's event)
+    or the beacon function's URL (`url`) -- and DynamoDB writes per view, AWS stubbed."""
     import app as sodate
 
     site = Site("s_bench", "Bench", ("shop.example.jp",), "secret", "none", "2026-01-01")
-    store = StubStore(site)
+    dynamodb = CountingDynamo(site)
+    store = EventStore(dynamodb, "sodate-sites", "sodate-events")
     bootstrap.reset()
     bootstrap.provide(beacons=Beacons(store, 90, clock.now, identify=lambda site, visitor, token: ""))
-    events = []
-    for i in range(beacons_count):
-        body = json.dumps(
-            {
-                "site": "s_bench",
-                "k": "pageview",
-                "v": f"visitor-{i % 5000:06d}",
-                "u": f"https://shop.example.jp/products/{i % 300}?utm_source=mail",
-                "t": "Green tea",
-                "r": "https://www.google.com/",
-                "s": "1920x1080",
-            }
-        )
-        events.append(_api_event(body, f"203.0.{i % 250}.{i % 200}"))
+    shape = _api_event if door == "rest" else _url_event
+    events = [shape(body, ip) for body, ip in _bodies(beacons_count)]
+    handler = sodate.app if door == "rest" else sodate.beacon
     context = _Context()
     started = time.process_time()
     for event in events:
-        answer = sodate.app(event, context)
+        answer = handler(event, context)
         assert answer["statusCode"] == 204, answer
     elapsed = time.process_time() - started
     bootstrap.reset()
-    return elapsed / beacons_count * 1e6, store.writes / beacons_count
+    return elapsed / beacons_count * 1e6, dynamodb.writes / beacons_count
+
+
+def bare_floor_us(beacons_count: int = 20_000) -> float:
+    """The floor: a bare handler that decodes the same event, parses the same JSON and builds the
+    same two write requests (the hit and its page's line), checking nothing."""
+    events = [_api_event(body, ip) for body, ip in _bodies(beacons_count)]
+    requests: list[Any] = []
+
+    def bare(event: dict[str, Any]) -> dict[str, Any]:
+        hit = json.loads(base64.b64decode(event["body"]))
+        at = "2026-12-07T00:00:00.000+00:00"
+        item = {
+            "pk": {"S": f"v#{hit['site']}#{hit['v']}"},
+            "sk": {"S": f"{at}#{hit['v']}#000000"},
+            "kind": {"S": hit["k"]},
+            "site": {"S": hit["site"]},
+            "url": {"S": hit["u"]},
+            "path": {"S": hit["u"].split("?")[0]},
+            "at": {"S": at},
+            "title": {"S": hit["t"]},
+            "referrer": {"S": hit["r"]},
+            "screen": {"S": hit["s"]},
+            "ip": {"S": event["requestContext"]["identity"]["sourceIp"]},
+            "visitor": {"S": hit["v"]},
+            "utm": {"M": {"utm_source": {"S": "mail"}}},
+        }
+        line = {
+            "Key": {"pk": {"S": f"p#{hit['site']}"}, "sk": {"S": item["path"]["S"]}},
+            "UpdateExpression": "SET last_hit = :at, last_url = :url ADD hits :one",
+            "ExpressionAttributeValues": {":at": {"S": at}, ":url": {"S": hit["u"]}, ":one": {"N": "1"}},
+        }
+        requests.append((item, line))
+        return {"statusCode": 204, "headers": {}, "body": ""}
+
+    started = time.process_time()
+    for event in events:
+        bare(event)
+    elapsed = time.process_time() - started
+    return elapsed / beacons_count * 1e6
 
 
 def _api_event(body: str, ip: str) -> dict[str, Any]:
@@ -104,6 +167,26 @@ def _api_event(body: str, ip: str) -> dict[str, Any]:
             "identity": {"sourceIp": ip},
             "stage": "api",
         },
+        "body": base64.b64encode(body.encode()).decode("ascii"),
+        "isBase64Encoded": True,
+    }
+
+
+def _url_event(body: str, ip: str) -> dict[str, Any]:
+    """The same beacon as a Lambda function URL hands it over (payload format 2.0)."""
+    headers = {
+        "accept": "*/*",
+        "content-type": "text/plain;charset=UTF-8",
+        "origin": "https://shop.example.jp",
+        "user-agent": CHROME,
+        "host": "abc123.lambda-url.ap-northeast-1.on.aws",
+    }
+    return {
+        "version": "2.0",
+        "rawPath": "/t",
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {"http": {"method": "POST", "path": "/t", "sourceIp": ip}},
         "body": base64.b64encode(body.encode()).decode("ascii"),
         "isBase64Encoded": True,
     }

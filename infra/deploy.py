@@ -65,6 +65,7 @@ class Deployed:
     outputs: dict[str, str]
     api_url: str | None = None
     public_url: str | None = None
+    beacon_url: str | None = None
     chalice_runs: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -137,6 +138,7 @@ def deploy(
         say(f"SODATE_PUBLIC_URL is now {result.public_url}; deploying the functions again")
         functions.deploy(installation.project_dir, installation.stage, env)
         result.chalice_runs += 1
+    result.beacon_url = functions.beacon_url(session, installation.project_dir, installation.stage)
     for line in summary(installation, result):
         say(line)
     return result
@@ -144,12 +146,16 @@ def deploy(
 
 def summary(installation: Installation, result: Deployed) -> list[str]:
     outputs = result.outputs
+    tag_base = result.beacon_url or result.public_url or "<API>"
+    # Through the beacon's URL, the tag's forms still need the API (data-api; tag.js).
+    forms = f' data-api="{result.public_url}"' if result.beacon_url and result.public_url else ""
     secret = outputs["AdminTokenSecret"]
     return [
         "",
         f"Sodate is deployed: stage {installation.stage}, stack {installation.stack_name} ({result.stack}).",
         f"  API:          {result.api_url or '(not known)'}",
         f"  Links in mail point at {result.public_url or '(not set)'}",
+        f"  Page views:   {result.beacon_url or '(not known)'} (the beacon function's URL)",
         f"  Bucket:       {outputs['Bucket']}",
         f"  Admin token:  in Secrets Manager, secret {secret}",
         f"                aws secretsmanager get-secret-value --secret-id {secret} "
@@ -159,8 +165,9 @@ def summary(installation: Installation, result: Deployed) -> list[str]:
         "to it (a domain identity needs its DNS records).",
         "  2. Leave the SES sandbox (request production access in the SES console); until then SES "
         "mails only verified addresses.",
-        f"  3. Put {result.api_url or '<API>'}/tag.js on your site and register the site: "
-        "POST /admin/sites with the admin token.",
+        "  3. Register your site (POST /admin/sites with the admin token, or the console's Sites page) "
+        "and put its tag on every page:",
+        f'     <script async src="{tag_base}/tag.js" data-site="<site id>"{forms}></script>',
         "Run `make deploy` again to update; `make destroy` removes the installation (keeping the data).",
     ]
 

@@ -57,6 +57,52 @@ def api_url(project_dir: Path, stage: str) -> str | None:
     return None
 
 
+BEACON = "beacon"  # app.py's function for page views and the tag (chalicelib/web/beacon_door.py)
+
+
+def beacon_url(session: Any, project_dir: Path, stage: str) -> str | None:
+    """The beacon function's own URL, made once and then found again: a Lambda function URL open
+    to every browser (auth NONE; since October 2025 that takes both lambda:InvokeFunctionUrl and
+    lambda:InvokeFunction in the function's policy).  None when Chalice has not made it."""
+    arn = next(
+        (
+            r["lambda_arn"]
+            for r in recorded(project_dir, stage)
+            if r.get("resource_type") == "lambda_function" and r.get("name") == BEACON
+        ),
+        None,
+    )
+    if arn is None:
+        return None
+    lam = session.client("lambda")
+    try:
+        url = lam.get_function_url_config(FunctionName=arn)["FunctionUrl"]
+    except lam.exceptions.ResourceNotFoundException:
+        url = lam.create_function_url_config(FunctionName=arn, AuthType="NONE", InvokeMode="BUFFERED")[
+            "FunctionUrl"
+        ]
+    grants: list[dict[str, Any]] = [
+        {
+            "StatementId": "browsers-call-the-url",
+            "Action": "lambda:InvokeFunctionUrl",
+            "FunctionUrlAuthType": "NONE",
+        },
+        {
+            "StatementId": "browsers-invoke-via-the-url",
+            "Action": "lambda:InvokeFunction",
+            "InvokedViaFunctionUrl": True,
+        },
+    ]
+    try:
+        granted = {g.get("Sid") for g in json.loads(lam.get_policy(FunctionName=arn)["Policy"])["Statement"]}
+    except lam.exceptions.ResourceNotFoundException:
+        granted = set()  # no policy yet
+    for grant in grants:
+        if grant["StatementId"] not in granted:  # granted by an earlier deploy otherwise
+            lam.add_permission(FunctionName=arn, Principal="*", **grant)
+    return str(url).rstrip("/")
+
+
 def deploy(project_dir: Path, stage: str, env: dict[str, str] | None = None) -> None:
     """`chalice deploy --stage <stage>` in `project_dir`, with `env` added to its environment."""
     _run("deploy", project_dir, stage, env or {})

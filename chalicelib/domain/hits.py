@@ -13,13 +13,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from .limits import BEACON_BYTES, BEACON_PROPS
 
 MAX_BODY_BYTES = BEACON_BYTES
 KINDS = frozenset({"pageview", "event", "conversion"})
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+_UTM = frozenset(UTM_KEYS)
+# scheme://host[:port]/path?query#fragment with nothing urlsplit would treat specially
+_PLAIN_URL = re.compile(
+    r"(https?)://([A-Za-z0-9.-]*(?::[0-9]*)?)(/[^?#\x00-\x20\x7f]*)?(?:\?([^#\x00-\x20\x7f]*))?(?:#[^\x00-\x20\x7f]*)?\Z",
+    re.I,
+)
+_IPV4 = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\Z")
 _VISITOR = re.compile(r"[A-Za-z0-9_-]{8,64}\Z")
 _NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}\Z")
 _LIMITS = {"url": 512, "title": 200, "referrer": 300, "utm": 100, "prop": 100}
@@ -86,25 +93,23 @@ def parse_hit(payload: Any, rules: SiteRules) -> Hit:
     if kind not in KINDS:
         raise InvalidHitError(400, "bad_kind", f"k must be one of {sorted(KINDS)}.")
     url = _without_identity(_text(payload.get("u"), 2048))
-    parts = urlsplit(url)
-    host = parts.hostname
-    if parts.scheme not in ("http", "https") or not host:
+    scheme, host, path, query = _page(url)
+    if scheme not in ("http", "https") or not host:
         raise InvalidHitError(400, "bad_url", "u must be the page's http(s) URL.")
     if not rules.owns(host):
         raise InvalidHitError(403, "foreign_url", "The page is not on one of the site's domains.")
     visitor = payload.get("v")
     if visitor is not None and not (isinstance(visitor, str) and _VISITOR.match(visitor)):
         raise InvalidHitError(400, "bad_visitor", "v must be 8-64 letters, digits, '-' or '_'.")
-    query = dict(parse_qsl(parts.query)) if "utm_" in parts.query else {}
     hit = Hit(
         site_id=rules.site_id,
         visitor_id=visitor,
         kind=kind,
         url=url[: _LIMITS["url"]],
-        path=(parts.path or "/")[: _LIMITS["url"]],
+        path=(path or "/")[: _LIMITS["url"]],
         title=_text(payload.get("t"), _LIMITS["title"]),
         referrer=_without_identity(_text(payload.get("r"), 2048))[: _LIMITS["referrer"]],
-        utm={k: query[k][: _LIMITS["utm"]] for k in UTM_KEYS if query.get(k)},
+        utm=_utm(query) if "utm_" in query else {},
         screen=_text(payload.get("s"), 20),
     )
     if kind != "pageview":
@@ -116,6 +121,34 @@ def parse_hit(payload: Any, rules: SiteRules) -> Hit:
     if kind == "conversion" and payload.get("a") is not None:
         hit.amount = _amount(payload.get("a"))
     return hit
+
+
+def _page(url: str) -> tuple[str, str, str, str]:
+    """(scheme, host, path, query) as urlsplit gives them.  A plain http(s) address -- nearly
+    every beacon's -- is split by one regular expression; anything else (user info, an IPv6 host,
+    spaces or control characters) goes through urlsplit, and one it cannot split has no host."""
+    plain = _PLAIN_URL.match(url)
+    if plain:
+        scheme, netloc, path, query = plain.groups()
+        return scheme.lower(), netloc.partition(":")[0].lower(), path or "", query or ""
+    try:
+        parts = urlsplit(url)
+        return parts.scheme, parts.hostname or "", parts.path, parts.query
+    except ValueError:  # an unbalanced IPv6 bracket, a bad port
+        return "", "", "", ""
+
+
+def _utm(query: str) -> dict[str, str]:
+    """The campaign's utm_* values (the last of each name, as the page reads them), capped; only
+    these pairs are decoded -- a query's other pairs cost nothing."""
+    found: dict[str, str] = {}
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        if "%" in name or "+" in name:
+            name = unquote_plus(name)
+        if name in _UTM and value:
+            found[name] = unquote_plus(value)[: _LIMITS["utm"]]
+    return {k: found[k] for k in UTM_KEYS if found.get(k)}
 
 
 def _without_identity(url: str) -> str:
@@ -162,9 +195,11 @@ def _amount(value: Any) -> str:
 
 def truncate_ip(address: str) -> str:
     """IPv4 keeps /24, IPv6 keeps /48: enough for rate limits and region, not a person."""
-    octets = address.split(".")
-    if len(octets) == 4 and all(o.isdigit() and len(o) <= 3 and int(o) <= 255 for o in octets):
-        return f"{int(octets[0])}.{int(octets[1])}.{int(octets[2])}.0"  # the common case, fast
+    four = _IPV4.match(address)
+    if four:  # the common case, fast
+        a, b, c, d = map(int, four.groups())
+        if a <= 255 and b <= 255 and c <= 255 and d <= 255:
+            return f"{a}.{b}.{c}.0"
     try:
         ip = ipaddress.ip_address(address.strip())
     except ValueError:

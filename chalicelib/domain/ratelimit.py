@@ -18,9 +18,10 @@ class WindowCounter:
         self._current = -1
         self._counts: dict[str, int] = {}
 
-    def add(self, key: str) -> int:
-        """Count one hit for `key`; returns the hits in the current window, this one included."""
-        window = int(self._clock() // self._window)
+    def add(self, key: str, now: float | None = None) -> int:
+        """Count one hit for `key` (at `now`, the clock's time when not given); returns the hits
+        in the current window, this one included."""
+        window = int((self._clock() if now is None else now) // self._window)
         if window != self._current or len(self._counts) > MAX_KEYS:
             self._current, self._counts = window, {}
         count = self._counts.get(key, 0) + 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from .errors import BadInputError
@@ -29,8 +30,9 @@ class Site:
     consent_mode: str
     created_at: str
 
-    @property
+    @cached_property
     def rules(self) -> SiteRules:
+        """Made once per site (the site is cached per container): every beacon checks them."""
         return SiteRules(self.site_id, self.domains)
 
     def public(self) -> dict[str, Any]:

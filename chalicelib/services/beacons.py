@@ -71,8 +71,8 @@ class Beacons:
         if site is None:
             return Outcome("unknown_site")
         now = self._clock()
-        moment = datetime.fromtimestamp(now, UTC)
-        day = moment.date().isoformat()
+        at = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")
+        day = at[:10]
         origin = headers.get("origin")
         if not site.rules.allows_origin(origin):
             self._store.count_rejected(site.site_id, "foreign_origin", day)
@@ -84,9 +84,9 @@ class Beacons:
             self._store.count_rejected(site.site_id, error.reason, day)
             return Outcome(error.reason, cors)
         ip = truncate_ip(source_ip)
-        if self._per_ip.add(ip) > IP_HITS_PER_MINUTE or (
-            hit.visitor_id
-            and self._per_visitor.add(f"{site.site_id}#{hit.visitor_id}") > VISITOR_HITS_PER_10S
+        visitor = f"{site.site_id}#{hit.visitor_id}"
+        if self._per_ip.add(ip, now) > IP_HITS_PER_MINUTE or (
+            hit.visitor_id and self._per_visitor.add(visitor, now) > VISITOR_HITS_PER_10S
         ):
             self._store.count_rejected(site.site_id, "rate_limited", day)
             return Outcome("rate_limited", cors)
@@ -94,10 +94,9 @@ class Beacons:
             hit.visitor_id = None  # the browser asked not to be tracked: keep no identifier
         elif site.consent_mode == "required" and payload.get("c") != 1:
             hit.visitor_id = None  # no consent recorded by the page: no identifier either
-        speed = self._per_second.add(f"{site.site_id}#{hit.visitor_id}") if hit.visitor_id else 1
+        speed = self._per_second.add(visitor, now) if hit.visitor_id else 1
         hit.bot = bot_reason(headers.get("user-agent", ""), method, speed)
         hit.ip = ip
-        at = moment.isoformat(timespec="milliseconds")
         contact_id = self._contact_of(site, hit.visitor_id, payload.get("i"), day) if not hit.bot else None
         if contact_id:
             self._store.record(hit, f"c#{contact_id}", at, None)  # a known person's history stays

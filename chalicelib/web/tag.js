@@ -43,7 +43,7 @@
     form: function () {
       (w.sodate_forms = w.sodate_forms || []).push(arguments);
       if (w.sodate_form) w.sodate_form();
-      else if (!fl) (fl = d.head.appendChild(d.createElement("script"))).src = api + "/form.js";
+      else if (!fl) (fl = d.head.appendChild(d.createElement("script"))).src = (s.getAttribute("data-api") || api) + "/form.js";
     }
   };
   var push = history.pushState;

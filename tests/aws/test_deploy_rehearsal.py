@@ -50,7 +50,7 @@ SCHEDULES = {
     "rfm": "cron(0 3 * * ? *)",
     "dates": "cron(0 0 * * ? *)",
 }
-HANDLERS = {"events_changed", "contacts_changed", "mail_feedback", "import_file", *SCHEDULES}
+HANDLERS = {"events_changed", "contacts_changed", "mail_feedback", "import_file", "beacon", *SCHEDULES}
 
 
 @pytest.fixture(scope="module")
@@ -191,8 +191,17 @@ def test_deploy_redeploy_and_destroy_against_the_emulator(emulator: Any, tmp_pat
         assert function["Handler"] == (
             "app.app" if name == "sodate-dev" else f"app.{name[len('sodate-dev-') :]}"
         )
-        importer = name.endswith("import_file")
-        assert (function["Timeout"], function["MemorySize"]) == ((900, 1024) if importer else (60, 512)), name
+        limits = {"import_file": (900, 1024), "beacon": (10, 512)}.get(name[len("sodate-dev-") :], (60, 512))
+        assert (function["Timeout"], function["MemorySize"]) == limits, name
+
+    # The beacon function's own URL: open to browsers (both grants), made once, found again.
+    url = functions.beacon_url(session, installation.project_dir, "dev")
+    assert url and url == functions.beacon_url(session, installation.project_dir, "dev")
+    lam = session.client("lambda")
+    config = lam.get_function_url_config(FunctionName="sodate-dev-beacon")
+    assert (config["AuthType"], config["FunctionUrl"].rstrip("/")) == ("NONE", url)
+    grants = json.loads(lam.get_policy(FunctionName="sodate-dev-beacon")["Policy"])["Statement"]
+    assert sorted(g["Action"] for g in grants) == ["lambda:InvokeFunction", "lambda:InvokeFunctionUrl"]
 
     # The event sources: both streams and both queues, once each.
     expected_sources = sorted(

@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chalicelib.domain.bots import bot_reason
 from chalicelib.domain.hits import InvalidHitError, SiteRules, parse_hit, truncate_ip
@@ -136,3 +138,68 @@ def test_a_site_needs_real_host_names():
     for domains in (["https://shop.example.jp"], ["shop.example.jp/path"], [], "shop.example.jp"):
         with pytest.raises(InvalidSiteError):
             new_site({"name": "Shop", "domains": domains}, "2026-01-01")
+
+
+_URL_PARTS = st.lists(
+    st.sampled_from(
+        [
+            "https://",
+            "HTTP://",
+            "http:",
+            "//",
+            "shop.example.jp",
+            "Example.COM",
+            ":8080",
+            ":",
+            "@",
+            "u:p@",
+            "[::1]",
+            "[",
+            "/",
+            "/商品",
+            "?",
+            "utm_source=",
+            "utm_medium=a+b",
+            "%5F",
+            "&",
+            "=",
+            "#",
+            "x",
+            " ",
+            "\t",
+            "\x00",
+            "%E5%B1%B1",
+            ";",
+        ]
+    ),
+    max_size=12,
+).map("".join)
+
+
+@given(_URL_PARTS)
+def test_any_page_address_is_read_as_urlsplit_and_parse_qsl_read_it(url):
+    """The beacon's quick split of a page's address agrees with the standard library's, on
+    addresses made of the parts that make parsers disagree -- or refuses it as bad_url."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    seen = "".join(c for c in url if c.isprintable())  # what the beacon keeps of any text
+    try:
+        parts = urlsplit(seen)
+        expected_host = parts.hostname
+    except ValueError:
+        with pytest.raises(InvalidHitError) as error:
+            parse_hit({"u": url}, RULES)
+        assert error.value.reason == "bad_url"
+        return
+    try:
+        hit = parse_hit({"u": url}, SiteRules("s1", (expected_host or "none.invalid",)))
+    except InvalidHitError as error:
+        assert error.reason == "bad_url" and (parts.scheme not in ("http", "https") or not expected_host)
+        return
+    query = dict(parse_qsl(parts.query))
+    assert hit.path == (parts.path or "/")[:512]
+    assert hit.utm == {
+        k: query[k][:100]
+        for k in ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+        if query.get(k)
+    }
