@@ -78,9 +78,10 @@ def _bodies(count: int) -> list[tuple[str, str]]:
     return views
 
 
-def beacon_cpu_us(beacons_count: int = 20_000, door: str = "rest") -> tuple[float, float]:
+def beacon_cpu_us(beacons_count: int = 20_000, door: str = "rest") -> tuple[float, float, float]:
     """CPU µs per beacon through a Lambda entry point -- the API's (`rest`, API Gateway's event)
-    or the beacon function's URL (`url`) -- and DynamoDB writes per view, AWS stubbed."""
+    or the beacon function's URL (`url`) -- and DynamoDB writes and reads per view, AWS stubbed
+    (5,000 visitors: each one's link is looked up once, then cached)."""
     import app as sodate
 
     site = Site("s_bench", "Bench", ("shop.example.jp",), "secret", "none", "2026-01-01")
@@ -98,7 +99,20 @@ def beacon_cpu_us(beacons_count: int = 20_000, door: str = "rest") -> tuple[floa
         assert answer["statusCode"] == 204, answer
     elapsed = time.process_time() - started
     bootstrap.reset()
-    return elapsed / beacons_count * 1e6, dynamodb.writes / beacons_count
+    reads = dynamodb.calls.get("get_item", 0) + dynamodb.calls.get("query", 0)
+    return elapsed / beacons_count * 1e6, dynamodb.writes / beacons_count, reads / beacons_count
+
+
+def tag_bytes_via_url() -> int:
+    """The tag's body as the beacon function's URL sends it to a browser that takes gzip."""
+    import app as sodate
+
+    event = _url_event("", "198.51.100.7") | {"rawPath": "/tag.js", "body": "", "isBase64Encoded": False}
+    event["headers"] = {"accept-encoding": "gzip, deflate, br", "user-agent": CHROME}
+    event["requestContext"] = {"http": {"method": "GET", "path": "/tag.js", "sourceIp": "198.51.100.7"}}
+    answer = sodate.beacon(event, _Context())
+    assert answer["statusCode"] == 200 and answer["headers"]["Content-Encoding"] == "gzip", answer
+    return len(base64.b64decode(answer["body"]))
 
 
 def bare_floor_us(beacons_count: int = 20_000) -> float:
