@@ -58,6 +58,7 @@ def api_url(project_dir: Path, stage: str) -> str | None:
 
 
 BEACON = "beacon"  # app.py's function for page views and the tag (chalicelib/web/beacon_door.py)
+QUIET_LOGS = {"LogFormat": "JSON", "ApplicationLogLevel": "WARN", "SystemLogLevel": "WARN"}
 
 
 def beacon_url(session: Any, project_dir: Path, stage: str) -> str | None:
@@ -100,6 +101,9 @@ def beacon_url(session: Any, project_dir: Path, stage: str) -> str | None:
     for grant in grants:
         if grant["StatementId"] not in granted:  # granted by an earlier deploy otherwise
             lam.add_permission(FunctionName=arn, Principal="*", **grant)
+    # Lambda's own START/END/REPORT lines for every page view would cost more in CloudWatch Logs
+    # than the function's time: the beacon function logs warnings and errors only.
+    lam.update_function_configuration(FunctionName=arn, LoggingConfig=QUIET_LOGS)
     return str(url).rstrip("/")
 
 

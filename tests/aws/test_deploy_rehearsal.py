@@ -194,7 +194,12 @@ def test_deploy_redeploy_and_destroy_against_the_emulator(emulator: Any, tmp_pat
         limits = {"import_file": (900, 1024), "beacon": (10, 512)}.get(name[len("sodate-dev-") :], (60, 512))
         assert (function["Timeout"], function["MemorySize"]) == limits, name
 
-    # The beacon function's own URL: open to browsers (both grants), made once, found again.
+    # The beacon function's own URL: open to browsers (both grants), made once, found again; and
+    # its logs quiet (moto keeps no LoggingConfig, so what was asked of it is read on the way).
+    asked: list[dict[str, Any]] = []
+    session.events.register(
+        "provide-client-params.lambda.UpdateFunctionConfiguration", lambda params, **_: asked.append(params)
+    )
     url = functions.beacon_url(session, installation.project_dir, "dev")
     assert url and url == functions.beacon_url(session, installation.project_dir, "dev")
     lam = session.client("lambda")
@@ -202,6 +207,7 @@ def test_deploy_redeploy_and_destroy_against_the_emulator(emulator: Any, tmp_pat
     assert (config["AuthType"], config["FunctionUrl"].rstrip("/")) == ("NONE", url)
     grants = json.loads(lam.get_policy(FunctionName="sodate-dev-beacon")["Policy"])["Statement"]
     assert sorted(g["Action"] for g in grants) == ["lambda:InvokeFunction", "lambda:InvokeFunctionUrl"]
+    assert {a["LoggingConfig"]["SystemLogLevel"] for a in asked} == {"WARN"}, "no START/REPORT per view"
 
     # The event sources: both streams and both queues, once each.
     expected_sources = sorted(
