@@ -215,5 +215,6 @@ def test_compiled_rules_agree_with_the_reference(rule, contact, visits, score, p
         rfm=rfm,
         grade=grade,
     )
-    compiled = compile_rule(rule, catalogue=_CATALOGUE).predicate
-    assert compiled(context) == evaluate(rule, context)
+    compiled = compile_rule(rule, catalogue=_CATALOGUE)
+    assert compiled.predicate(context) == evaluate(rule, context)
+    assert compiled.fast(context) == evaluate(rule, context), "the fast form evaluation uses agrees too"

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..days import iso_day
 from ..errors import BadInputError
-from ..fields import Kind
+from ..fields import FIELD_KINDS, Kind
 from .facts import Facts
 from .patterns import UnsafePatternError, safe_regex
 
@@ -30,6 +30,16 @@ COMPARISONS = (
     "within_last_days",
     "more_than_days_ago",
 )
+FOREVER_DAYS = 3650  # a window this long is no window
+
+_STATUS_FIELDS = {
+    "status": Kind.TEXT,
+    "source": Kind.TEXT,
+    "created_at": Kind.DATE,
+    "updated_at": Kind.DATE,
+    "consent_at": Kind.DATE,
+    "grade": Kind.TEXT,
+}
 
 
 class RuleError(BadInputError):
@@ -39,6 +49,17 @@ class RuleError(BadInputError):
         super().__init__(f"{where}: {message}")
         self.where = where
         self.message = message
+
+
+def field_kind(name: str) -> Kind:
+    if name.startswith("attr.") and len(name) > 5:
+        return Kind.TEXT
+    if name in _STATUS_FIELDS:
+        return _STATUS_FIELDS[name]
+    if name in FIELD_KINDS and name != "consent":
+        return FIELD_KINDS[name]
+    known = ", ".join(sorted([*(f for f in FIELD_KINDS if f != "consent"), *_STATUS_FIELDS]))
+    raise KeyError(f"unknown field '{name}' (known: {known}, or attr.<name>)")
 
 
 def whole(value: Any, where: str, low: int, high: int) -> int:

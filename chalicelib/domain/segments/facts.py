@@ -20,7 +20,7 @@ class Visit:
         object.__setattr__(self, "ts", self.at.timestamp())
 
 
-@dataclass
+@dataclass(slots=True)
 class Facts:
     contact: dict[str, Any]
     now: datetime

@@ -28,21 +28,25 @@ from datetime import timedelta
 from typing import Any
 
 from ..commerce import RFM_GROUP_NAMES, Catalogue, replenishment_due_on
-from ..fields import FIELD_KINDS, Kind
-from .compare import COMPARISONS, Predicate, RuleError, comparison, one_op, only, score_test, whole
+from ..fields import Kind
+from .compare import (
+    COMPARISONS,
+    FOREVER_DAYS,
+    Predicate,
+    RuleError,
+    comparison,
+    field_kind,
+    one_op,
+    only,
+    score_test,
+    whole,
+)
 from .facts import Facts
+from .fast import fast_rule
 from .patterns import Glob
 
 __all__ = ["Compiled", "Glob", "Predicate", "RuleError", "compile_rule", "field_kind", "parse_rule"]
 
-_STATUS_FIELDS = {
-    "status": Kind.TEXT,
-    "source": Kind.TEXT,
-    "created_at": Kind.DATE,
-    "updated_at": Kind.DATE,
-    "consent_at": Kind.DATE,
-    "grade": Kind.TEXT,
-}
 _GRADES = frozenset(f"{p}{e}" for p in "ABCD" for e in "1234") | frozenset("ABCD")
 _CUSTOMER = {
     "new": lambda n: n == 0,
@@ -69,25 +73,18 @@ _KEYS = (
 )
 MAX_DEPTH = 12
 MAX_NODES = 200
-FOREVER_DAYS = 3650
-
-
-def field_kind(name: str) -> Kind:
-    if name.startswith("attr.") and len(name) > 5:
-        return Kind.TEXT
-    if name in _STATUS_FIELDS:
-        return _STATUS_FIELDS[name]
-    if name in FIELD_KINDS and name != "consent":
-        return FIELD_KINDS[name]
-    known = ", ".join(sorted([*(f for f in FIELD_KINDS if f != "consent"), *_STATUS_FIELDS]))
-    raise KeyError(f"unknown field '{name}' (known: {known}, or attr.<name>)")
 
 
 @dataclass
 class Compiled:
-    """A checked rule and what can make its answer change as time passes."""
+    """A checked rule and what can make its answer change as time passes.
+
+    `predicate` is the reference reading of the rule, built part by part as the rule is
+    checked; `fast` answers the same, built from the checked rule for the hot path
+    (see fast.py).  Evaluation uses `fast`; tests hold it to `predicate`."""
 
     predicate: Predicate
+    fast: Predicate = field(default=lambda facts: False)
     segments: set[str] = field(default_factory=set)  # other segments it names
     windows: set[int] = field(default_factory=set)  # day windows over visits, events, purchases
     date_windows: set[tuple[str, int]] = field(default_factory=set)  # (date field, days)
@@ -111,6 +108,7 @@ def compile_rule(
     parser = _Parser(known_segments, scores, catalogue)
     predicate = parser.node(node, where, 0)
     parser.out.predicate = predicate
+    parser.out.fast = fast_rule(node, catalogue)
     return parser.out
 
 
