@@ -33,12 +33,21 @@ Catalogue = Mapping[str, Product]
 
 def products_bought(contact: Mapping[str, Any]) -> dict[str, date]:
     """SKU -> the last day this person bought it (orders, plus an import's 'last product')."""
+    return products_bought_by(contact, last_purchase_day(contact))
+
+
+def last_purchase_day(contact: Mapping[str, Any]) -> date | None:
+    return iso_day(contact.get("last_purchase_date"))
+
+
+def products_bought_by(contact: Mapping[str, Any], last_day: date | None) -> dict[str, date]:
+    """products_bought(), given the contact's last_purchase_day() (read once by evaluation)."""
     bought: dict[str, date] = {}
     for sku, day in (contact.get("products") or {}).items():
         parsed = iso_day(day)
         if parsed:
             bought[sku] = parsed
-    last, last_day = contact.get("last_product"), iso_day(contact.get("last_purchase_date"))
+    last = contact.get("last_product")
     if isinstance(last, str) and last and last_day and (last not in bought or bought[last] < last_day):
         bought[last] = last_day
     return bought
@@ -168,7 +177,11 @@ def rfm_bounds(buyers: Iterable[tuple[int, int, float]], computed_at: str) -> Rf
 
 def rfm_code(bounds: RfmBounds | None, contact: Mapping[str, Any], today: date) -> str:
     """'RFM' digits 1-5 each (e.g. '545'), or '' for someone who never bought."""
-    last = iso_day(contact.get("last_purchase_date"))
+    return rfm_code_by(bounds, contact, today, last_purchase_day(contact))
+
+
+def rfm_code_by(bounds: RfmBounds | None, contact: Mapping[str, Any], today: date, last: date | None) -> str:
+    """rfm_code(), given the contact's last_purchase_day() (read once by evaluation)."""
     count = orders(contact)
     if bounds is None or not bounds.buyers or last is None or count < 1:
         return ""
@@ -206,6 +219,11 @@ def rfm_group(code: str) -> str:
         if recency in recencies and frequency in frequencies:
             return name
     return ""
+
+
+RFM_GROUP_OF = {
+    code: rfm_group(code) for code in ["", *(f"{r}{f}{m}" for r in "12345" for f in "12345" for m in "12345")]
+}
 
 
 def recency_changes_at(bounds: RfmBounds | None, last_bought: date | None, today: date) -> date | None:

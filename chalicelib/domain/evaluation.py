@@ -176,6 +176,17 @@ def facts_for(
 def evaluate(
     defs: Definitions, contact: Mapping[str, Any], history: History, now: datetime, bounds: RfmBounds | None
 ) -> Evaluation:
+    """Scores, grade, segments, RFM and next check: the set compiled once (see program.py)."""
+    return defs.program.evaluate(contact, history, now, bounds)
+
+
+def interpret(
+    defs: Definitions, contact: Mapping[str, Any], history: History, now: datetime, bounds: RfmBounds | None
+) -> Evaluation:
+    """The reference interpreter: what `evaluate` must answer, read straight off the definitions.
+
+    It takes every stored score, each rule's reference predicate and next_check() as
+    written; the compiled program is tested (and benchmarked) against it."""
     states = score_states(contact, caps_too=False)
     facts = facts_for(defs, contact, history, now, bounds, states)
     profile = "D"
@@ -205,7 +216,7 @@ def next_check(
     later: list[float] = []
     if timing.windows:
         times = [v.ts for v in facts.visits] + [t.timestamp() for t in facts.events.values()]
-        times += [_midnight(d) + DAY for d in facts.products.values()]
+        times += [midnight(d) + DAY for d in facts.products.values()]
         times.sort()
         for window in timing.windows:
             span = window * DAY
@@ -215,17 +226,17 @@ def next_check(
     for name, window in timing.date_windows:
         day = iso_day(facts.contact.get(name))
         if day:
-            later.append(_midnight(day) + (window + 1) * DAY)
+            later.append(midnight(day) + (window + 1) * DAY)
     if timing.uses_catalogue_cycles:
         for sku, day in facts.products.items():
             product = defs.catalogue.get(sku)
             due = replenishment_due_on(product, day) if product else None
             if due:
-                later.append(_midnight(due))
+                later.append(midnight(due))
     if timing.uses_rfm:
         drop = recency_changes_at(bounds, iso_day(facts.contact.get("last_purchase_date")), facts.today)
         if drop:
-            later.append(_midnight(drop))
+            later.append(midnight(drop))
     for name, thresholds in timing.score_thresholds:
         state = states.get(name)
         if state is None or state.at is None or state.value <= 0:
@@ -241,5 +252,6 @@ def next_check(
 _EPOCH = date(1970, 1, 1).toordinal()
 
 
-def _midnight(day: date) -> float:
+def midnight(day: date) -> float:
+    """The epoch second at which `day` starts (UTC)."""
     return (day.toordinal() - _EPOCH) * DAY

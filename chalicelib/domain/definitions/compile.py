@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..commerce import Product
 from ..emails import InvalidEmailError, normalize_email
@@ -21,6 +22,9 @@ from ..segments.rules import Compiled, RuleError, compile_rule
 from .forms import Forms, parse_forms
 from .mailing import Journeys, Mailing, parse_journeys, parse_mailing
 from .source import Document, Issue, top
+
+if TYPE_CHECKING:
+    from ..program import Program
 
 T = TypeVar("T")
 KINDS = ("catalogue", "scoring", "segments", "templates", "scenarios", "forms")
@@ -85,6 +89,13 @@ class Definitions:
     mailing: Mailing = field(default_factory=Mailing)
     journeys: Journeys = field(default_factory=Journeys)
     forms: Forms = field(default_factory=Forms)
+
+    @cached_property
+    def program(self) -> Program:
+        """The set compiled into one evaluation function, on first use (then kept with the set)."""
+        from ..program import Program  # here: loading or checking definitions never builds one
+
+        return Program(self)
 
 
 def compile_set(
