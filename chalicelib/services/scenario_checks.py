@@ -46,7 +46,7 @@ class WalkChecks:
             facts = facts_for(definitions, contact, history, now, self._definitions.in_force().rfm)
             facts.segments = frozenset(contact.get("segments") or [])
             facts.grade = str(contact.get("grade") or "")
-            return test.predicate(facts)
+            return test.fast(facts)
 
         return holds
 
