@@ -78,22 +78,11 @@ def tracking_figures() -> None:
 
 
 def evaluation_figures() -> None:
-    say("segments: 20 rules per contact, pure, one core (best of 3)...")
-    figure(
-        "segment_contact_evaluations_per_s", -best(3, lambda: -segments.run()), "contacts/s", 20000, "higher"
-    )
+    scoring.figures(figure, say)
     say("matches: the slowest pattern x 1,000-character value of the adversarial corpus (best of 5)...")
     worst, literal = patterns.worst_search_ms()
     figure("matches_worst_ms_per_1000_chars", worst, "ms", 5, "lower")
     ratio("matches_worst_ratio_to_a_literal_search", worst, literal, None)
-    say("evaluation: decayed scores, grade, 20 segments, RFM and the next check per contact (best of 3)...")
-    figure(
-        "contact_evaluations_per_s",
-        -best(3, lambda: -scoring.evaluations_per_s()),
-        "contacts/s",
-        20000,
-        "higher",
-    )
 
 
 def scenario_figures() -> None:
