@@ -33,7 +33,6 @@ from bench import (
     scenario_sim,
     scenarios,
     scoring,
-    segments,
     stack_figures,
     tracking,
 )
