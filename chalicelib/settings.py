@@ -34,6 +34,7 @@ class Settings:
     journeys_table: str = "sodate-journeys"
     configuration_set: str = ""  # SES configuration set: its events come back as mail feedback
     public_url: str = ""  # the API's public base URL, for links in mail (https://.../api)
+    beacon_url: str = ""  # the beacon function's own URL, where the tag comes from (make deploy)
     webhook_key_secret: str = "sodate/webhook-signing-key"
     feedback_queue: str = "sodate-mail-feedback"  # SQS queue name (SES feedback via SNS)
     console_table: str = "sodate-console"  # console sessions and the audit log
@@ -70,6 +71,7 @@ def get_settings() -> Settings:
         journeys_table=env.get("SODATE_JOURNEYS_TABLE", "sodate-journeys"),
         configuration_set=env.get("SODATE_CONFIGURATION_SET", ""),
         public_url=env.get("SODATE_PUBLIC_URL", "").rstrip("/"),
+        beacon_url=env.get("SODATE_BEACON_URL", "").rstrip("/"),
         webhook_key_secret=env.get("SODATE_WEBHOOK_KEY_SECRET", "sodate/webhook-signing-key"),
         feedback_queue=env.get("SODATE_FEEDBACK_QUEUE", "sodate-mail-feedback"),
         console_table=env.get("SODATE_CONSOLE_TABLE", "sodate-console"),

@@ -98,15 +98,16 @@ def deploy_time_env(outputs: dict[str, str]) -> dict[str, str]:
     return {name: outputs[ENVIRONMENT[name]] for name in DEPLOY_TIME}
 
 
-def set_public_url(installation: Installation, url: str) -> bool:
-    """Step 4: SODATE_PUBLIC_URL in the stage; True when it changed (the functions need it)."""
+def set_stage_url(installation: Installation, url: str, name: str = "SODATE_PUBLIC_URL") -> bool:
+    """Step 4: an address the functions need in the stage (SODATE_PUBLIC_URL, where links in mail
+    point; SODATE_BEACON_URL, the tag's address the console shows); True when it changed."""
     path = installation.config_path
     config = json.loads(path.read_text())
     environment = config["stages"][installation.stage].setdefault("environment_variables", {})
     url = url.rstrip("/")
-    if environment.get("SODATE_PUBLIC_URL") == url:
+    if environment.get(name) == url:
         return False
-    environment["SODATE_PUBLIC_URL"] = url
+    environment[name] = url
     path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
     return True
 
@@ -129,16 +130,21 @@ def deploy(
     result = Deployed(action, outputs)
     env = deploy_time_env(outputs)
     if installation.public_url:
-        set_public_url(installation, installation.public_url)
+        set_stage_url(installation, installation.public_url)
     functions.deploy(installation.project_dir, installation.stage, env)
     result.chalice_runs += 1
     result.api_url = functions.api_url(installation.project_dir, installation.stage)
     result.public_url = installation.public_url or result.api_url
-    if result.public_url and set_public_url(installation, result.public_url):
-        say(f"SODATE_PUBLIC_URL is now {result.public_url}; deploying the functions again")
+    result.beacon_url = functions.beacon_url(session, installation.project_dir, installation.stage)
+    changed = [
+        f"{name} is now {url}"
+        for name, url in (("SODATE_PUBLIC_URL", result.public_url), ("SODATE_BEACON_URL", result.beacon_url))
+        if url and set_stage_url(installation, url, name)
+    ]
+    if changed:
+        say("; ".join(changed) + "; deploying the functions again")
         functions.deploy(installation.project_dir, installation.stage, env)
         result.chalice_runs += 1
-    result.beacon_url = functions.beacon_url(session, installation.project_dir, installation.stage)
     for line in summary(installation, result):
         say(line)
     return result

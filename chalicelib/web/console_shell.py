@@ -71,12 +71,14 @@ def page(
     root: str = "",
     connect: str = "",
     mailbox: str = "",
+    tag: str = "",
 ) -> Response:
     """A signed-in page: `who` is the session (email, role, csrf); `params` its query, which the
     other language's link keeps; `root` the way from the page back to the API's root ("" for
     /console, "../" for /console/<page>), so every link is relative and works under a stage path;
     `connect` one more origin its script may send to (the bucket, for the import wizard);
-    `mailbox` the local mailbox's address (make run), which the header then links to."""
+    `mailbox` the local mailbox's address (make run), which the header then links to; `tag` where
+    sites load the tag from when that is not the API (the beacon function's URL)."""
     words, files = WORDS[lang], console_assets.manifest()
     title = {**PAGES, "mailbox": MAILBOX}[name][1][lang]
     other = "en" if lang == "ja" else "ja"
@@ -105,7 +107,8 @@ def page(
         f"<title>{html.escape(title)} · {words['title']}</title>"
         f'<link rel="stylesheet" href="{root}console/static/{files["console-style.css"]}">'
         f'<script defer src="{root}console/static/{files[SCRIPTS.get(name, "console.js")]}"></script></head>'
-        f'<body data-page="{name}" data-role="{role}" data-root="{root}"{f" data-nonce={nonce!r}" if nonce else ""}>'
+        f'<body data-page="{name}" data-role="{role}" data-root="{root}"{f" data-nonce={nonce!r}" if nonce else ""}'
+        f"{f' data-tag={html.escape(tag, quote=True)!r}' if tag else ''}>"
         f'<header class="top"><span class="brand">Sodate</span><nav aria-label="{words["title"]}"><ul>{nav}</ul></nav>'
         f'<div class="who"><span id="who"><span id="email">{html.escape(who.email)}</span> '
         f'(<span id="role" data-role="{role}">{html.escape(ROLE_NAMES.get(lang, {}).get(who.role, who.role))}</span>)'

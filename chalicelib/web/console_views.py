@@ -104,8 +104,9 @@ def _page(name: str, root: str = "../", connect: str = "") -> Response:
     body = ""
     if name == "overview" or (name == "segments" and "name" in params):
         body = console_shell.ranges(lang, params, keep=("name",))
-    mailbox = bootstrap.settings().mailbox_url
-    return console_shell.page(lang, name, session, body, params, root, connect, mailbox)
+    settings = bootstrap.settings()
+    tag = settings.beacon_url if name == "sites" else ""
+    return console_shell.page(lang, name, session, body, params, root, connect, settings.mailbox_url, tag)
 
 
 @console_views.route("/console/api/overview", methods=["GET"])

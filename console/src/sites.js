@@ -8,9 +8,12 @@ import { lang, number, t } from "./words.js";
 const QUIET_DAYS = 7; // a page with no hit for this long stands out
 const total = (counts) => Object.values(counts || {}).reduce((a, b) => a + b, 0);
 
-// The two lines of the README, with this installation's address and the site's id.
+// The two lines of the README, with this installation's address and the site's id: the tag from
+// the beacon function's own URL when the installation has one (its forms then come from the API).
 function snippet(site) {
-  const tag = new URL(`${root}tag.js`, location.href).href;
+  const api = new URL(root || "./", location.href).href.replace(/\/$/, "");
+  const own = document.body.dataset.tag;
+  const tag = own ? `${own}/tag.js" data-api="${api}` : `${api}/tag.js`;
   const queue = 'window.sodate=window.sodate||{q:[]};["event","conversion","consent","form"].forEach(function(m){sodate[m]=sodate[m]||function(){sodate.q.push([m,arguments])}})';
   return `<script>${queue}</script>\n<script async src="${tag}" data-site="${site.site_id}"></script>`;
 }

@@ -35,3 +35,23 @@ def test_the_mailbox_is_make_runs_alone(aws, api, people):
 
     assert api.http.get("/console/mailbox", headers=admin).status_code == 404
     assert "console/mailbox" not in api.http.get("/console/contacts", headers=admin).body.decode()
+
+
+def test_the_sites_page_gives_the_tag_from_the_beacon_functions_url_once_deployed(
+    aws, api, people, monkeypatch
+):
+    """make deploy sets SODATE_BEACON_URL; the page's script then writes the snippet with it."""
+    from chalicelib.settings import get_settings
+
+    admin = session(api, people["admin"])
+    assert "data-tag" not in api.http.get("/console/sites", headers=admin).body.decode(), "locally: the API's"
+    monkeypatch.setenv("SODATE_BEACON_URL", "https://abc123.lambda-url.ap-northeast-1.on.aws/")
+    get_settings.cache_clear()
+    try:
+        page = api.http.get("/console/sites", headers=admin).body.decode()
+        other = api.http.get("/console/contacts", headers=admin).body.decode()
+    finally:
+        monkeypatch.delenv("SODATE_BEACON_URL")
+        get_settings.cache_clear()
+    assert "data-tag='https://abc123.lambda-url.ap-northeast-1.on.aws'" in page
+    assert "data-tag" not in other

@@ -192,7 +192,7 @@ def test_any_page_address_is_read_as_urlsplit_and_parse_qsl_read_it(url):
         assert error.value.reason == "bad_url"
         return
     try:
-        hit = parse_hit({"u": url}, SiteRules("s1", (expected_host or "none.invalid",)))
+        hit = parse_hit({"u": url}, SiteRules("s1", ((expected_host or "none.invalid").lower(),)))
     except InvalidHitError as error:
         assert error.reason == "bad_url" and (parts.scheme not in ("http", "https") or not expected_host)
         return
