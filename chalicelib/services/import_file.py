@@ -32,7 +32,7 @@ from chalicelib.domain.mapping import MappingError
 from chalicelib.domain.report import ImportReport, Progress, errors_csv_header
 from chalicelib.domain.rows import Rejection, RowParser
 from chalicelib.domain.seen import SeenSet
-from chalicelib.domain.textstream import RecordReader, UnreadableFileError, iter_lines
+from chalicelib.domain.textstream import UnreadableFileError, read_records
 from chalicelib.services.import_batch import Batcher
 from chalicelib.services.import_state import Checkpoint
 from chalicelib.services.ports import Clock, ConsentLedger, ContactStore, Files, Ledger, WorkQueue
@@ -155,8 +155,7 @@ class Importer:
         next_report = self._now() + PROGRESS_SECONDS
         try:
             chunks = self.files.read_chunks(cp.key, cp.offset, cp.etag)
-            lines = iter_lines(chunks, cp.get_encoding(), cp.offset)
-            for record in RecordReader(lines, cp.delimiter, cp.next_line):
+            for record in read_records(chunks, cp.get_encoding(), cp.offset, cp.delimiter, cp.next_line):
                 if record.error:
                     batcher.reject(_broken(record.error, record.line, record.values))
                 else:

@@ -13,6 +13,7 @@ from chalicelib.domain.textstream import (
     detect_encoding,
     iter_lines,
     read_header,
+    read_records,
     sniff_delimiter,
 )
 
@@ -157,3 +158,63 @@ def test_resuming_at_any_record_end_reads_the_rest(rows, codec, data):
     assert [(r.values, r.line, r.end) for r in rest] == [
         (r.values, r.line, r.end) for r in records[cut + 1 :]
     ]
+
+
+# What a marketer's file may hold: quotes, commas and line ends inside cells, ragged rows,
+# Japanese text, characters str.splitlines takes for line ends (form feed, NEL, U+2028),
+# and bytes that are no text at all.
+_PIECES = [
+    "a",
+    "x" * 40,
+    "髙橋",
+    "あ",
+    ",",
+    ";",
+    '"',
+    '""',
+    "\r\n",
+    "\n",
+    "\r",
+    " ",
+    "\x0c",
+    "\x85",
+    "\u2028",
+]
+_BAD_BYTES = [b"\xff", b"\x81", b"\xe3\x81", b"\x00", b"\xed\xa0\x80"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pieces=st.lists(st.sampled_from(_PIECES), max_size=60),
+    codec=st.sampled_from(["utf-8", "utf-8-sig", "cp932", "utf-16"]),
+    bad=st.lists(st.tuples(st.integers(min_value=0), st.sampled_from(_BAD_BYTES)), max_size=2),
+    chunk=st.sampled_from([1, 2, 5, 64, 1 << 20]),
+)
+def test_the_fast_record_path_reads_exactly_what_the_line_by_line_path_reads(pieces, codec, bad, chunk):
+    """read_records (whole chunks decoded at once) against RecordReader over iter_lines:
+    the same cells, line numbers, end offsets and errors, on any input."""
+    text = "email,name,note\r\n" + "".join(pieces)
+    data = text.encode(codec, errors="replace")
+    if codec != "utf-16":
+        for position, junk in bad:
+            at = position % (len(data) + 1)
+            data = data[:at] + junk + data[at:]
+    try:
+        encoding, header, slow = read_all(data, chunk)
+    except UnreadableFileError:
+        return
+    rest = data[header.end :]
+    chunks = (rest[i : i + chunk] for i in range(0, len(rest), chunk))
+    fast = list(read_records(chunks, encoding, header.end, header.delimiter, header.line + 1))
+    assert [(r.values, r.line, r.end, r.next_line, r.error) for r in fast] == [
+        (r.values, r.line, r.end, r.next_line, r.error) for r in slow
+    ]
+
+
+def test_a_bad_byte_inside_a_quoted_newline_spoils_that_record_and_no_other():
+    data = 'email,note\r\na@x.com,"one\r\ntw\xffo"\r\nb@x.com,fine\r\n'.encode("latin-1")
+    encoding = Encoding("utf-8", "utf-8", 0)
+    header = read_header(iter_lines(iter([data]), encoding, 0))
+    records = list(read_records(iter([data[header.end :]]), encoding, header.end, ",", header.line + 1))
+    assert [(r.line, r.error) for r in records] == [(2, "encoding"), (4, None)]
+    assert records[-1].end == len(data)
