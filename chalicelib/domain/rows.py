@@ -57,6 +57,31 @@ _PARSERS: dict[Kind, Callable[[str], Value]] = {
 }
 
 
+MEMO_ENTRIES = 4096  # distinct cells remembered per column: a few MB at most for a whole file
+MEMO_CELL_CHARS = 32  # longer cells are parsed afresh each time (and not kept)
+
+
+class _Memo(dict[str, Value | None]):
+    """One column's parser with the answers it gave so far (None: the cell is empty).
+
+    Typed columns repeat themselves (dates, ages, genders, yes/no), and their parsers
+    are pure, so a cell seen before is answered from here: a dict lookup instead of
+    stripping, folding and matching.  Bounded, so a hostile file costs no more memory
+    than a friendly one; once full, new cells are parsed and not kept.  A cell that is
+    no valid value raises InvalidValueError every time (and is not kept)."""
+
+    def __init__(self, parse: Callable[[str], Value]) -> None:
+        super().__init__()
+        self._parse = parse
+
+    def __missing__(self, raw: str) -> Value | None:
+        cell = raw.strip()
+        parsed = self._parse(cell) if cell else None
+        if len(self) < MEMO_ENTRIES and len(raw) <= MEMO_CELL_CHARS:
+            self[raw] = parsed
+        return parsed
+
+
 class RowParser:
     """Built once per file from its mapping; parse() is the import's hot loop."""
 
@@ -67,7 +92,7 @@ class RowParser:
         self._email = next(c for c in mapping.columns if c.target == "email")
         fields = [c for c in self._columns if not c.target.startswith(ATTR_PREFIX) and c.target != "email"]
         self._plan = [
-            (c.index, c.header, c.target, _PARSERS[FIELD_KINDS[c.target]])
+            (c.index, c.target, _Memo(_PARSERS[FIELD_KINDS[c.target]]))
             for c in fields
             if FIELD_KINDS[c.target] is not Kind.TEXT
         ]
@@ -76,35 +101,41 @@ class RowParser:
         self._attrs = [
             (c.index, c.target[len(ATTR_PREFIX) :]) for c in self._columns if c.target.startswith(ATTR_PREFIX)
         ]
+        self._names = any(c.target in ("last_name", "first_name") for c in fields)
 
     def parse(self, values: list[str], line: int) -> ContactRow | Rejection:
-        if len(values) > self._width and any(v.strip() for v in values[self._width :]):
-            return Rejection(
-                line,
-                "",
-                "extra_columns",
-                f"The row has {len(values)} cells; the header has {self._width}.",
-                values,
-            )
-        if len(values) < self._width:
-            values = values + [""] * (self._width - len(values))
+        width = self._width
+        if len(values) != width:
+            if len(values) > width and any(v.strip() for v in values[width:]):
+                return Rejection(
+                    line,
+                    "",
+                    "extra_columns",
+                    f"The row has {len(values)} cells; the header has {width}.",
+                    values,
+                )
+            if len(values) < width:
+                values = values + [""] * (width - len(values))
         raw_email = values[self._email.index]
-        if not raw_email.strip():
-            return Rejection(line, self._email.header, "missing_email", "The email cell is empty.", values)
         try:
             email = normalize_email(raw_email)
         except InvalidEmailError as error:
+            if not raw_email.strip():
+                return Rejection(
+                    line, self._email.header, "missing_email", "The email cell is empty.", values
+                )
             return Rejection(line, self._email.header, "invalid_email", error.reason, values)
         if max(map(len, values)) > MAX_VALUE_CHARS:
             return self._too_long(values, line)
         fields: dict[str, Value] = {}
-        for index, header, target, parse in self._plan:
-            cell = values[index].strip()
-            if cell:
-                try:
-                    fields[target] = parse(cell)
-                except InvalidValueError as error:
-                    return Rejection(line, header, error.reason, str(error), values)
+        index = 0
+        try:
+            for index, target, memo in self._plan:
+                parsed = memo[values[index]]
+                if parsed is not None:
+                    fields[target] = parsed
+        except InvalidValueError as error:  # `index` is the column that failed
+            return Rejection(line, self._headers[index], error.reason, str(error), values)
         for index, target in self._texts:
             cell = values[index].strip()
             if cell:
@@ -114,7 +145,7 @@ class RowParser:
             cell = values[index].strip()
             if cell:
                 attrs[name] = cell if cell.isprintable() else cell.translate(_CONTROL)
-        if "name" not in fields and ("last_name" in fields or "first_name" in fields):
+        if self._names and "name" not in fields and ("last_name" in fields or "first_name" in fields):
             fields["name"] = _full_name(str(fields.get("last_name", "")), str(fields.get("first_name", "")))
         return ContactRow(line, email, fields, attrs)
 
