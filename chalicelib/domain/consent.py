@@ -47,8 +47,10 @@ class ConsentEntry:
     user_agent: str = ""
 
     def __post_init__(self) -> None:
-        if any(not isinstance(v, str) or len(v) > DETAIL_CHARS for v in self.detail.values()):
-            object.__setattr__(self, "detail", {k: str(v)[:DETAIL_CHARS] for k, v in self.detail.items()})
+        for value in self.detail.values():  # a loop, not any(): an import makes one entry a row
+            if not isinstance(value, str) or len(value) > DETAIL_CHARS:
+                object.__setattr__(self, "detail", {k: str(v)[:DETAIL_CHARS] for k, v in self.detail.items()})
+                break
         if len(self.user_agent) > AGENT_CHARS:
             object.__setattr__(self, "user_agent", self.user_agent[:AGENT_CHARS])
 

@@ -18,6 +18,7 @@ from chalicelib.domain.seen import SeenSet
 from chalicelib.services.ports import ConsentLedger, ContactStore
 
 BATCH_SIZE = 100
+_COUNTED = {outcome: outcome.value for outcome in Outcome}  # an Enum's .value is a slow property
 
 
 class Batcher:
@@ -96,7 +97,8 @@ class Batcher:
                 self._consent_change(found, merged.contact, row.line, entries)
             self.counts.consent_refused += merged.consent_refused
             if email not in repeats:
-                setattr(self.counts, merged.outcome.value, getattr(self.counts, merged.outcome.value) + 1)
+                name = _COUNTED[merged.outcome]
+                setattr(self.counts, name, getattr(self.counts, name) + 1)
         self._store.put_many(changed)
         if entries:  # after the contacts: an entry never stands for a change that was not made
             self._consent.append_many(entries)

@@ -14,8 +14,7 @@ from chalicelib.domain.contact import Contact
 
 _NUMBERS = frozenset({"age", "purchase_count"})
 _DECIMALS = frozenset({"total_spent"})
-_NUMERIC = (*_NUMBERS, *_DECIMALS)
-_SPECIAL = frozenset({*_NUMERIC, "attrs"})
+_NUMERIC = _NUMBERS | _DECIMALS
 
 Item = dict[str, dict[str, Any]]
 
@@ -62,18 +61,26 @@ def plain(item: dict[str, Any]) -> Any:
 
 
 def to_item(contact: Contact) -> Item:
-    item: Item = {
-        k: {"S": v} if isinstance(v, str) else wire(v)
-        for k, v in contact.items()
-        if k not in _SPECIAL and v is not None
-    }
-    for name in _NUMERIC:
-        value = contact.get(name)
-        if value is not None:
+    """One pass over the contact, written over a copy of it: the copy has the size the item
+    needs, so no insert makes the item's table grow."""
+    item: Item = contact.copy()
+    for name, value in contact.items():
+        if value.__class__ is str:
+            item[name] = {"S": value}
+        elif value is None:
+            del item[name]
+        elif name in _NUMERIC:
             item[name] = {"N": str(value)}
-    attrs = contact.get("attrs")
-    if attrs:
-        item["attrs"] = {"M": {k: {"S": v} for k, v in attrs.items()}}
+        elif name == "attrs":
+            if value:
+                item[name] = {"M": {k: {"S": v} for k, v in value.items()}}
+            else:
+                del item[name]
+        else:
+            item[name] = wire(value)
+    for name in _NUMERIC:
+        if contact.get(name).__class__ is str:  # a number kept as text is still a number
+            item[name] = {"N": contact[name]}
     return item
 
 

@@ -86,3 +86,8 @@ def test_what_evaluation_keeps_on_a_contact_round_trips_through_the_codec():
         "products": {"TEA-100": "2026-11-01"},
     }
     assert from_item(to_item(contact)) == contact
+
+
+def test_the_codec_drops_empty_values_and_writes_numbers_kept_as_text_as_numbers():
+    contact = {"email": "a@example.com", "age": "41", "total_spent": None, "attrs": {}, "phone": None}
+    assert to_item(contact) == {"email": {"S": "a@example.com"}, "age": {"N": "41"}}
