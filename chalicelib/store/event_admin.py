@@ -11,7 +11,16 @@ from typing import Any
 from chalicelib import clock
 from chalicelib.domain.site import Site
 from chalicelib.store.dynamo import InvalidCursorError, batch_write, decode, encode
-from chalicelib.store.events import ALL_SITES, LINK_MARK, SITE_CACHE_SECONDS, EventStore, site_of
+from chalicelib.store.events import (
+    ALL_SITES,
+    LINK_MARK,
+    SITE_CACHE_SECONDS,
+    EventStore,
+    page_key,
+    page_keys,
+    rejected_keys,
+    site_of,
+)
 
 __all__ = ["EventAdmin", "InvalidCursorError"]
 
@@ -138,27 +147,46 @@ class EventAdmin(EventStore):
         batch_write(self._db, self._events, requests)
 
     def pages(self, site_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        items, next_cursor = self._query(f"p#{site_id}", limit, cursor, newest_first=False)
-        pages = [
-            {
-                "path": i["sk"]["S"],
-                "last_url": i["last_url"]["S"],
-                "last_hit": i["last_hit"]["S"],
-                "hits": int(i["hits"]["N"]),
+        """The site's page lines in path order, `limit` at a time: each shard asked for its next
+        `limit` after the cursor, merged (a line from before the shards adds to its page's)."""
+        after = decode(cursor) if cursor else None
+        lines: dict[str, dict[str, Any]] = {}
+        more = False
+        for pk in page_keys(site_id):
+            request: dict[str, Any] = {
+                "TableName": self._events,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": pk}},
+                "Limit": limit,
             }
-            for i in items
-        ]
-        return pages, next_cursor
+            if after is not None:
+                request["ExclusiveStartKey"] = {"pk": {"S": pk}, "sk": {"S": after}}
+            answer = self._db.query(**request)
+            more = more or "LastEvaluatedKey" in answer
+            for item in answer.get("Items", []):
+                _merge(lines, item)
+        paths = sorted(lines)
+        shown = [lines[path] for path in paths[:limit]]
+        more = more or len(paths) > limit
+        return shown, encode(shown[-1]["path"]) if more and shown else None
 
     def page_last_hit(self, site_id: str, path: str) -> str | None:
-        item = self._db.get_item(
-            TableName=self._events, Key={"pk": {"S": f"p#{site_id}"}, "sk": {"S": path}}
-        ).get("Item")
-        return item["last_hit"]["S"] if item else None
+        for pk in (page_key(site_id, path), f"p#{site_id}"):  # then the line from before the shards
+            item = self._db.get_item(TableName=self._events, Key={"pk": {"S": pk}, "sk": {"S": path}}).get(
+                "Item"
+            )
+            if item:
+                return str(item["last_hit"]["S"])
+        return None
 
     def rejected(self, site_id: str, day: str) -> dict[str, int]:
-        items, _ = self._query(f"n#{site_id}#{day}", 100, None, newest_first=False)
-        return {i["sk"]["S"]: int(i["hits"]["N"]) for i in items}
+        """Today's rejected hits by reason, added up over the shards."""
+        counts: dict[str, int] = {}
+        for pk in rejected_keys(site_id, day):
+            items, _ = self._query(pk, 100, None, newest_first=False)
+            for i in items:
+                counts[i["sk"]["S"]] = counts.get(i["sk"]["S"], 0) + int(i["hits"]["N"])
+        return counts
 
     def timeline(self, owner: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
         items, next_cursor = self._query(owner, limit, cursor, newest_first=True, before=LINK_MARK)
@@ -179,6 +207,17 @@ class EventAdmin(EventStore):
         answer = self._db.query(**request)
         last = answer.get("LastEvaluatedKey")
         return answer.get("Items", []), encode(last["sk"]["S"]) if last else None
+
+
+def _merge(lines: dict[str, dict[str, Any]], item: dict[str, Any]) -> None:
+    path = item["sk"]["S"]
+    line = {"path": path, "last_url": item["last_url"]["S"], "last_hit": item["last_hit"]["S"]}
+    line["hits"] = int(item["hits"]["N"])
+    found = lines.get(path)
+    if found:  # the same page before and after the shards: one line
+        newest = max(found, line, key=lambda seen: seen["last_hit"])
+        line = {**newest, "hits": found["hits"] + line["hits"]}
+    lines[path] = line
 
 
 def _delete(pk: str, sk: str) -> dict[str, Any]:

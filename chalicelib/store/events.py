@@ -2,20 +2,50 @@
 
 The beacon path must start fast (DESIGN: fast cold starts), so this module
 avoids PynamoDB; every call here is a single-item or single-query request.
+
+No key takes a site's whole traffic (DynamoDB allows 1,000 writes a second on one key;
+`make bench` replays a large shop's peak, bench/partitions.py):
+- a page's last-seen line lives under `p#<site>#<shard of its path>`, and each container
+  writes a busy page's line at most once a minute, adding the hits it held (domain/coalesce.py);
+- rejected hits count under `n#<site>#<day>#<shard of the container>`, coalesced per second;
+- anonymous hits go to `a#<site>#<day>#<n>`, n taken in turn (only the events stream reads them).
+Readers ask every shard and add up (store/event_admin.py).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from chalicelib import clock
+from chalicelib.domain.coalesce import Coalescer
 from chalicelib.domain.hits import Hit
 from chalicelib.domain.limits import can_be_id
 from chalicelib.domain.site import Site
+from chalicelib.store.dynamo import shard_of
 
 SITE_CACHE_SECONDS = 60
 LINK_CACHE_SECONDS = 30
 LINK_MARK = "link#"  # sorts after every ISO time, so timelines end before the markers
+PAGE_SHARDS = 16
+PAGE_BURST, PAGE_WINDOW = 3, 60.0  # a page's line: 3 writes at once, then one a minute a container
+REJECTED_SHARDS = 16
+REJECTED_BURST, REJECTED_WINDOW = 10, 1.0  # a rejection counter: 10 at once, then one a second
+ANONYMOUS_SHARDS = 32
+
+
+def page_key(site_id: str, path: str) -> str:
+    return f"p#{site_id}#{shard_of(path, PAGE_SHARDS)}"
+
+
+def page_keys(site_id: str) -> list[str]:
+    """Every partition of a site's page lines (the last, unsharded, from before the shards)."""
+    return [*(f"p#{site_id}#{n}" for n in range(PAGE_SHARDS)), f"p#{site_id}"]
+
+
+def rejected_keys(site_id: str, day: str) -> list[str]:
+    return [f"n#{site_id}#{day}#{n}" for n in range(REJECTED_SHARDS)]
+
 
 # Per container, shared by every store object: the admin side (event_admin.py)
 # updates a link here the moment it makes one.
@@ -31,6 +61,11 @@ class EventStore:
         self._events = events_table
         self._site_cache = _SITE_CACHE
         self._link_cache = _LINK_CACHE
+        self._container = int.from_bytes(os.urandom(2), "big")  # one store per container
+        self._pages = Coalescer(PAGE_BURST, PAGE_WINDOW)
+        self._rejected = Coalescer(REJECTED_BURST, REJECTED_WINDOW)
+        self._rejected_shard = self._container % REJECTED_SHARDS
+        self._turn = self._container
 
     def site(self, site_id: str) -> Site | None:
         """Cached a minute per container: a beacon costs no read for its site."""
@@ -47,7 +82,12 @@ class EventStore:
         return site
 
     def record(self, hit: Hit, owner: str, at: str, expires_at: int | None) -> None:
-        """Two writes at most: the hit (one item, < 1 KB) and its page's last-seen line."""
+        """Two writes at most: the hit (one item, < 1 KB) and its page's last-seen line (most
+        page views of a busy page write no line: their container adds them to its next one).
+        An anonymous day's hits (owner `a#<site>#<day>`) are spread over its shards."""
+        if owner.startswith("a#"):
+            self._turn += 1
+            owner = f"{owner}#{self._turn % ANONYMOUS_SHARDS}"
         item: dict[str, Any] = {
             "pk": {"S": owner},
             "sk": {"S": f"{at}#{hit.visitor_id or '-'}#{clock.ticks_ns() % 10**6:06d}"},
@@ -70,12 +110,15 @@ class EventStore:
         if expires_at:
             item["expires_at"] = {"N": str(expires_at)}
         self._db.put_item(TableName=self._events, Item=item)
-        if hit.kind == "pageview" and not hit.bot:
+        if hit.kind != "pageview" or hit.bot:
+            return
+        hits = self._pages.add((hit.site_id, hit.path), clock.stopwatch())
+        if hits:
             self._db.update_item(
                 TableName=self._events,
-                Key={"pk": {"S": f"p#{hit.site_id}"}, "sk": {"S": hit.path}},
-                UpdateExpression="SET last_hit = :at, last_url = :url ADD hits :one",
-                ExpressionAttributeValues={":at": {"S": at}, ":url": {"S": hit.url}, ":one": {"N": "1"}},
+                Key={"pk": {"S": page_key(hit.site_id, hit.path)}, "sk": {"S": hit.path}},
+                UpdateExpression="SET last_hit = :at, last_url = :url ADD hits :n",
+                ExpressionAttributeValues={":at": {"S": at}, ":url": {"S": hit.url}, ":n": {"N": str(hits)}},
             )
 
     def linked_contact(self, site_id: str, visitor_id: str) -> str | None:
@@ -94,11 +137,16 @@ class EventStore:
         return contact_id
 
     def count_rejected(self, site_id: str, reason: str, day: str) -> None:
+        """Exact while rejections are few; under an attack, one write a second a container."""
+        hits = self._rejected.add((site_id, reason, day), clock.stopwatch())
+        if not hits:
+            return
+        shard = self._rejected_shard
         self._db.update_item(
             TableName=self._events,
-            Key={"pk": {"S": f"n#{site_id}#{day}"}, "sk": {"S": reason}},
-            UpdateExpression="ADD hits :one",
-            ExpressionAttributeValues={":one": {"N": "1"}},
+            Key={"pk": {"S": f"n#{site_id}#{day}#{shard}"}, "sk": {"S": reason}},
+            UpdateExpression="ADD hits :n",
+            ExpressionAttributeValues={":n": {"N": str(hits)}},
         )
 
 
