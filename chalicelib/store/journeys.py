@@ -10,13 +10,15 @@ One table, keyed by person, holds:
 - `cap`: the times of the person's recent marketing mails (the frequency cap);
 - `t#<kind>#<key>`: a task for later (a webhook to retry, a mail to resend
   after a soft bounce), due through the same index.
-`ses#<message id>` maps SES's id back to the ledger, and `r#<scenario>` rows
-count the report per day, step and figure.
+`ses#<message id>` maps SES's id back to the ledger; `r#<scenario>#<shard>` rows count the
+report per day, step and figure, spread so SES's notices at the sending rate (each counted in a
+transaction: two write units) fall on 16 keys; reads add the shards (and `r#<scenario>`) up.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +29,7 @@ from chalicelib.domain.mail.cap import KEEP_SENT, with_mail, without_mail
 from chalicelib.store.dynamo import batch_get, shard_of
 
 SHARDS = 16
+REPORT_SHARDS = 16
 
 
 def _shard(contact_id: str) -> str:
@@ -163,7 +166,8 @@ class JourneyStore:
             }
         }
         try:
-            self._db.transact_write_items(TransactItems=[mark, *self._counter_updates(counts)])
+            shard = int(shard_of(contact_id, REPORT_SHARDS))
+            self._db.transact_write_items(TransactItems=[mark, *self._counter_updates(counts, shard)])
         except self._db.exceptions.TransactionCanceledException as error:
             reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
             if reasons and reasons[0] == "ConditionalCheckFailed":
@@ -290,15 +294,18 @@ class JourneyStore:
     # --- report counters -------------------------------------------------------------------------
     def count(self, counts: dict[tuple[str, str, str, str], int]) -> None:
         """Add to (scenario, day, step, figure) counters; a batch's counts are summed first."""
-        for update in self._counter_updates(counts):
+        shard = os.urandom(1)[0] % REPORT_SHARDS
+        for update in self._counter_updates(counts, shard):
             self._db.update_item(**update["Update"])
 
-    def _counter_updates(self, counts: dict[tuple[str, str, str, str], int]) -> list[dict[str, Any]]:
+    def _counter_updates(
+        self, counts: dict[tuple[str, str, str, str], int], shard: int
+    ) -> list[dict[str, Any]]:
         return [
             {
                 "Update": {
                     "TableName": self._table,
-                    "Key": {"pk": {"S": f"r#{scenario}"}, "sk": {"S": f"{day}#{step}#{figure}"}},
+                    "Key": {"pk": {"S": f"r#{scenario}#{shard}"}, "sk": {"S": f"{day}#{step}#{figure}"}},
                     "UpdateExpression": "ADD n :n",
                     "ExpressionAttributeValues": {":n": {"N": str(n)}},
                 }
@@ -308,20 +315,20 @@ class JourneyStore:
         ]
 
     def counters(self, scenario: str) -> Iterable[tuple[str, str, str, int]]:
-        """(day, step, figure, count) for one scenario."""
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :p",
-            "ExpressionAttributeValues": {":p": {"S": f"r#{scenario}"}},
-        }
-        while True:
-            answer = self._db.query(**request)
-            for item in answer.get("Items", []):
-                day, step, figure = item["sk"]["S"].split("#", 2)
-                yield day, step, figure, int(item["n"]["N"])
-            if "LastEvaluatedKey" not in answer:
-                return
-            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        """(day, step, figure, count) for one scenario, added up over the shards."""
+        found: dict[tuple[str, str, str], int] = {}
+        for pk in [f"r#{scenario}", *(f"r#{scenario}#{n}" for n in range(REPORT_SHARDS))]:
+            request: dict[str, Any] = {"TableName": self._table, "KeyConditionExpression": "pk = :p"}
+            request["ExpressionAttributeValues"] = {":p": {"S": pk}}
+            while True:
+                answer = self._db.query(**request)
+                for item in answer.get("Items", []):
+                    day, step, figure = item["sk"]["S"].split("#", 2)
+                    found[(day, step, figure)] = found.get((day, step, figure), 0) + int(item["n"]["N"])
+                if "LastEvaluatedKey" not in answer:
+                    break
+                request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        return [(day, step, figure, n) for (day, step, figure), n in sorted(found.items())]
 
 
 def _action(key: str) -> str:

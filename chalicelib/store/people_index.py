@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from chalicelib.domain.people_index import LEGACY_SHARDS
 from chalicelib.store.dynamo import InvalidCursorError, batch_write, decode, encode
 
 
@@ -21,8 +22,9 @@ class PeopleIndexTable:
         requests: list[dict[str, Any]] = [
             {"PutRequest": {"Item": {"pk": {"S": pk}, "sk": {"S": sk}}}} for pk, sk in sorted(puts)
         ]
+        gone = {*deletes, *(_legacy(pk, sk) for pk, sk in deletes)}
         requests += [
-            {"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}} for pk, sk in sorted(deletes)
+            {"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}} for pk, sk in sorted(gone)
         ]
         if requests:
             batch_write(self._db, self._table, requests)
@@ -67,3 +69,10 @@ class PeopleIndexTable:
             else:
                 at, after = at + 1, ""
         return found, (None if at >= len(partitions) else encode(f"{at}|{after}"))
+
+
+def _legacy(pk: str, sk: str) -> tuple[str, str]:
+    """Where the entry was written when the index had 8 shards: readers ask every shard, so an
+    old entry is still found, and a person leaving the cell must leave it there too."""
+    partition, _, shard = pk.rpartition("#")
+    return f"{partition}#{int(shard) % LEGACY_SHARDS}", sk
