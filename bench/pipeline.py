@@ -8,9 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from bench.costs import write_units
 from chalicelib import clock
+from chalicelib.domain import people_index
 from chalicelib.domain.consent import ConsentEntry
 from chalicelib.domain.contact import Contact
+from chalicelib.domain.figures import gauge_moves
 from chalicelib.domain.imports import ObjectCreated
 from chalicelib.services.import_file import Importer
 from chalicelib.store.consent import ledger_item
@@ -22,17 +25,26 @@ class SerialisingStore:
     """Does everything a DynamoDB write does on our side -- build the wire items, group by 25 --
     then drops them, so memory measures the pipeline, not a fake database."""
 
-    def __init__(self) -> None:
+    def __init__(self, priced: bool = False) -> None:
         self.write_calls = 0
         self.read_calls = 0
         self.items_written = 0
+        # With `priced`, what the bill counts too (bench/costs.py): write units of the items,
+        # keys read, and what the contacts stream then writes for the new contacts.
+        self.priced = priced
+        self.write_units = 0
+        self.read_keys = 0
+        self.index_entries = 0
+        self.gauge_writes = 0
 
     def get_many(self, emails: list[str]) -> dict[str, Contact]:
         self.read_calls += 1
+        self.read_keys += len(emails)
         return {}
 
     def suppressed_among(self, emails: list[str]) -> set[str]:
         self.read_calls += 1
+        self.read_keys += len(emails)
         return set()
 
     def put_many(self, contacts: list[Contact]) -> None:
@@ -40,6 +52,11 @@ class SerialisingStore:
             self.write_calls += 1
             batch = [{"PutRequest": {"Item": to_item(c)}} for c in contacts[start : start + 25]]
             self.items_written += len(batch)
+            if self.priced:
+                self.write_units += sum(write_units(r["PutRequest"]["Item"]) for r in batch)
+        if self.priced:
+            self.index_entries += sum(len(people_index.entries(c)) for c in contacts)
+            self.gauge_writes += len(gauge_moves([(None, c) for c in contacts]))
 
 
 class SerialisingLedger:
@@ -53,6 +70,8 @@ class SerialisingLedger:
             self.store.write_calls += 1
             batch = [ledger_item(c, e, x) for c, e, x in entries[start : start + 25]]
             self.store.items_written += len(batch)
+            if self.store.priced:
+                self.store.write_units += sum(write_units(item) for item in batch)
 
     def keep_until(self, contact_id: str, expires_at: int | None) -> None:
         self.store.write_calls += 1
@@ -93,8 +112,8 @@ class DiskFiles:
         self.objects.pop(key, None)
 
 
-def run(path: Path) -> tuple[int, float, SerialisingStore]:
-    store = SerialisingStore()
+def run(path: Path, priced: bool = False) -> tuple[int, float, SerialisingStore]:
+    store = SerialisingStore(priced)
     importer = Importer(
         store, DiskFiles(path), MemoryLedger(), QueuedWork(), clock.now, SerialisingLedger(store)
     )

@@ -29,11 +29,14 @@ from pathlib import Path
 from bench import (
     console,
     costs,
+    partitions,
     patterns,
+    pipeline,
     scenario_sim,
     scenarios,
     scoring,
     stack_figures,
+    stages,
     tracking,
 )
 from bench.data import customer_lines
@@ -162,6 +165,19 @@ def cost_figures() -> None:
         figure("cost_usd_per_100k_mails", sent["total"], "USD", 11, "lower")
 
 
+def import_figures(path: Path) -> None:
+    stages.figures(figure, say, path)
+    rows, _, store = pipeline.run(path, priced=True)
+    SEEN["import_write_units_per_row"] = store.write_units / rows
+    SEEN["import_read_keys_per_row"] = store.read_keys / rows
+    SEEN["import_index_entries_per_row"] = store.index_entries / rows
+    SEEN["import_gauge_writes_per_row"] = store.gauge_writes / rows
+    say(
+        f"  per row: {store.write_units / rows:.2f} write units (contact, consent ledger), "
+        f"{store.read_keys / rows:.2f} keys read, then {store.index_entries / rows:.2f} people-index entries"
+    )
+
+
 def memory_figure(directory: Path) -> None:
     say("peak RSS for 1M rows (fresh process)...")
     big = write_csv(directory / "million.csv", 1_000_000)
@@ -237,7 +253,9 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
+        import_figures(write_csv(directory / "bench.csv", args.rows))
         memory_figure(directory)
+        partitions.figures(figure, say)
         scenario_sim_figures()
         cost_figures()
         if not args.skip_local_stack:
