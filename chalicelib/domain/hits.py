@@ -64,7 +64,7 @@ def _origin_allowed(domains: tuple[str, ...], origin: str) -> bool:
     return parts.scheme in ("http", "https") and SiteRules("", domains).owns(parts.hostname or "")
 
 
-@dataclass
+@dataclass(slots=True)
 class Hit:
     site_id: str
     visitor_id: str | None  # None when the browser asked not to be tracked

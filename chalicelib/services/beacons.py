@@ -8,9 +8,8 @@ imported here, so a cold start stays close to a bare `import boto3`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from chalicelib.domain.bots import bot_reason
 from chalicelib.domain.hits import MAX_BODY_BYTES, InvalidHitError, parse_hit, truncate_ip
@@ -28,8 +27,7 @@ IdentifyByLink = Callable[[Site, str, str], str]
 """(site, visitor id, identity token from a mail link) -> the contact id; raises on a bad token."""
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What became of a beacon: `refused` names why not (counted per site), '' when stored;
     `origin` is the page's origin to answer CORS for ('' to reflect nothing)."""
 

@@ -97,16 +97,22 @@ class EventStore:
             "path": {"S": hit.path},
             "at": {"S": at},
         }
-        for name in ("title", "referrer", "screen", "name", "amount", "ip", "bot"):
-            value = getattr(hit, name)
+        for name, value in (
+            ("title", hit.title),
+            ("referrer", hit.referrer),
+            ("screen", hit.screen),
+            ("name", hit.name),
+            ("amount", hit.amount),
+            ("ip", hit.ip),
+            ("bot", hit.bot),
+            ("visitor", hit.visitor_id),
+        ):
             if value:
                 item[name] = {"S": value}
-        if hit.visitor_id:
-            item["visitor"] = {"S": hit.visitor_id}
-        for name in ("utm", "props"):
-            values = getattr(hit, name)
-            if values:
-                item[name] = {"M": {k: {"S": v} for k, v in values.items()}}
+        if hit.utm:
+            item["utm"] = {"M": {k: {"S": v} for k, v in hit.utm.items()}}
+        if hit.props:
+            item["props"] = {"M": {k: {"S": v} for k, v in hit.props.items()}}
         if expires_at:
             item["expires_at"] = {"N": str(expires_at)}
         self._db.put_item(TableName=self._events, Item=item)

@@ -20,9 +20,8 @@ import gzip
 import hashlib
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl
 
 from chalicelib.web import requests, tag_js
@@ -36,8 +35,7 @@ TAG_CACHE = "public, max-age=3600, stale-while-revalidate=86400"
 _log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Call:
+class Call(NamedTuple):
     """One request to the door, whichever event shape brought it."""
 
     method: str
@@ -48,8 +46,7 @@ class Call:
     query: Mapping[str, str]
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     status: int
     headers: dict[str, str]
     body: bytes = b""
@@ -107,7 +104,7 @@ def answer(call: Call, beacons: Callable[[], Beacons]) -> Answer:
     if call.path == "/t":
         if call.method != "POST":
             return _unsupported(call.method)
-        kind = call.headers.get("content-type", "").split(";")[0].strip().lower()
+        kind = call.headers.get("content-type", "").partition(";")[0].strip().lower()
         if kind not in BEACON_TYPES:
             return _refuse(415, "UnsupportedMediaType", f"Unsupported media type: {kind or 'none'}")
         outcome = beacons().from_post(call.body, call.headers, call.ip, call.method)
@@ -124,8 +121,11 @@ def answer(call: Call, beacons: Callable[[], Beacons]) -> Answer:
     )
 
 
+_NO_STORE = {**requests.SECURITY_HEADERS, "Cache-Control": "no-store"}
+
+
 def _no_store(origin: str) -> dict[str, str]:
-    return {**requests.SECURITY_HEADERS, **requests.cors(origin), "Cache-Control": "no-store"}
+    return {**_NO_STORE, **requests.cors(origin)} if origin else dict(_NO_STORE)
 
 
 def _unsupported(method: str) -> Answer:
