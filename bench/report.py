@@ -22,6 +22,16 @@ def ratio(name: str, value: float, floor: float, target: float | None, better: s
     figure(name, value / floor, "x", target, better)
 
 
+def logs_to_stderr() -> None:
+    """Sodate's own log lines (Powertools writes them to the stdout it found at import) go to
+    stderr with the progress, so stdout holds figures alone."""
+    import logging
+
+    for handler in logging.getLogger("sodate").handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(sys.stderr)
+
+
 def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
@@ -29,7 +39,7 @@ def say(text: str) -> None:
 def passed_on(out: str) -> None:
     """Figures a child process printed: shown, and kept like our own."""
     for line in out.splitlines():
-        if line.startswith("{"):
+        if line.startswith('{"name"'):
             SEEN[json.loads(line)["name"]] = json.loads(line)["value"]
     FIGURES.write(out)
     FIGURES.flush()

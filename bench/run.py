@@ -40,7 +40,7 @@ from bench import (
     tracking,
 )
 from bench.data import customer_lines
-from bench.report import SEEN, figure, passed_on, ratio, say
+from bench.report import SEEN, figure, logs_to_stderr, passed_on, ratio, say
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -227,6 +227,7 @@ def main() -> None:
         parser.add_argument(hidden, action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sys.stdout = sys.stderr  # whatever else prints (servers, libraries) stays off the figures
+    logs_to_stderr()
     children = {
         "scoring_stack": stack_figures.scoring_stack_figures,
         "scenario_stack": stack_figures.scenario_stack_figures,
