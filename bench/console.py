@@ -143,7 +143,6 @@ def _contacts_counted(env: dict[str, str]) -> int:
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
         region_name=env["AWS_DEFAULT_REGION"],
     ).client("dynamodb", endpoint_url=env["AWS_ENDPOINT_URL"])
-    item = db.get_item(
-        TableName=env["SODATE_CONSOLE_TABLE"], Key={"pk": {"S": "gauges"}, "sk": {"S": "contacts"}}
-    ).get("Item")
-    return int(item["n"]["N"]) if item else 0
+    from chalicelib.store.figures import FigureBook
+
+    return FigureBook(db, env["SODATE_CONSOLE_TABLE"]).gauges().get("contacts", 0)  # its shards added
