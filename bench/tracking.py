@@ -15,7 +15,7 @@ from chalicelib import bootstrap, clock
 from chalicelib.domain.site import Site
 from chalicelib.services.beacons import Beacons
 from chalicelib.store import events as event_store
-from chalicelib.store.events import EventStore
+from chalicelib.store.events import EventStore, site_item
 from chalicelib.web import tag_js
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,14 +32,7 @@ class CountingDynamo:
     built -- and none of DynamoDB's."""
 
     def __init__(self, site: Site) -> None:
-        self._site = {
-            "site_id": {"S": site.site_id},
-            "name": {"S": site.name},
-            "domains": {"L": [{"S": d} for d in site.domains]},
-            "secret": {"S": site.secret},
-            "consent_mode": {"S": site.consent_mode},
-            "created_at": {"S": site.created_at},
-        }
+        self._site = site_item(site)
         self.calls: dict[str, int] = {}
 
     def _count(self, name: str) -> None:

@@ -19,6 +19,7 @@ from chalicelib.store.events import (
     page_key,
     page_keys,
     rejected_keys,
+    site_item,
     site_of,
 )
 
@@ -29,14 +30,7 @@ class EventAdmin(EventStore):
     def put_site(self, site: Site) -> None:
         self._db.put_item(
             TableName=self._sites,
-            Item={
-                "site_id": {"S": site.site_id},
-                "name": {"S": site.name},
-                "domains": {"L": [{"S": d} for d in site.domains]},
-                "secret": {"S": site.secret},
-                "consent_mode": {"S": site.consent_mode},
-                "created_at": {"S": site.created_at},
-            },
+            Item=site_item(site),
             ConditionExpression="attribute_not_exists(site_id)",
         )
         self._site_cache.pop(site.site_id, None)

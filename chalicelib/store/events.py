@@ -165,3 +165,15 @@ def site_of(item: dict[str, Any]) -> Site:
         consent_mode=item["consent_mode"]["S"],
         created_at=item["created_at"]["S"],
     )
+
+
+def site_item(site: Site) -> dict[str, Any]:
+    """The sites table's item for `site` (site_of reads it back)."""
+    return {
+        "site_id": {"S": site.site_id},
+        "name": {"S": site.name},
+        "domains": {"L": [{"S": d} for d in site.domains]},
+        "secret": {"S": site.secret},
+        "consent_mode": {"S": site.consent_mode},
+        "created_at": {"S": site.created_at},
+    }

@@ -82,17 +82,7 @@ def comparison(read: Callable[[Facts], Any], kind: Kind, op: str, arg: Any, wher
     if op in ("within_last_days", "more_than_days_ago"):
         if kind is not Kind.DATE:
             raise RuleError(where, "works on date fields only")
-        days = whole(arg, where, 0, 36500)
-        recent = op == "within_last_days"
-
-        def relative(facts: Facts) -> bool:
-            value = iso_day(read(facts))
-            if value is None:
-                return False
-            age = (facts.today - value).days
-            return 0 <= age <= days if recent else age > days
-
-        return relative
+        return within_days(read, whole(arg, where, 0, 36500), op == "within_last_days")
     if kind in NUMERIC:
         return _numeric(read, op, arg, where)
     if op in ("lt", "lte", "gt", "gte", "between"):
@@ -207,3 +197,52 @@ def one_op(node: Mapping[str, Any], base: set[str], ops: tuple[str, ...], where:
             where, f"expected exactly one of {', '.join(ops)}; got {', '.join(map(str, given)) or 'none'}"
         )
     return str(given[0])
+
+
+def every(parts: tuple[Predicate, ...] | list[Predicate]) -> Predicate:
+    """All of `parts` (the first that fails ends it), with no generator on the hot path."""
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        first, second = parts
+        return lambda facts: first(facts) and second(facts)
+    held = tuple(parts)
+
+    def all_hold(facts: Facts) -> bool:
+        for part in held:  # noqa: SIM110  (a plain loop: no generator on the hot path)
+            if not part(facts):
+                return False
+        return True
+
+    return all_hold
+
+
+def some(parts: tuple[Predicate, ...] | list[Predicate]) -> Predicate:
+    """Any of `parts` (the first that holds ends it)."""
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        first, second = parts
+        return lambda facts: first(facts) or second(facts)
+    held = tuple(parts)
+
+    def one_holds(facts: Facts) -> bool:
+        for part in held:  # noqa: SIM110
+            if part(facts):
+                return True
+        return False
+
+    return one_holds
+
+
+def within_days(read: Callable[[Facts], Any], days: int, recent: bool) -> Predicate:
+    """A day read from the facts is at most `days` ago (`recent`), or longer ago than that."""
+
+    def relative(facts: Facts) -> bool:
+        value = iso_day(read(facts))
+        if value is None:
+            return False
+        age = (facts.today - value).days
+        return 0 <= age <= days if recent else age > days
+
+    return relative

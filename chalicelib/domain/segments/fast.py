@@ -20,7 +20,17 @@ from typing import Any
 from ..commerce import Catalogue
 from ..days import iso_day
 from ..fields import Kind
-from .compare import FOREVER_DAYS, NUMERIC, Predicate, against, field_kind, score_test
+from .compare import (
+    FOREVER_DAYS,
+    NUMERIC,
+    Predicate,
+    against,
+    every,
+    field_kind,
+    score_test,
+    some,
+    within_days,
+)
 from .facts import Facts
 from .patterns import Glob, safe_regex
 
@@ -50,36 +60,10 @@ class _Builder:
         return _leaf(node, self.catalogue)
 
     def _all(self, items: list[Any]) -> Predicate:
-        parts = tuple(self.node(item) for item in items)
-        if len(parts) == 1:
-            return parts[0]
-        if len(parts) == 2:
-            first, second = parts
-            return lambda facts: first(facts) and second(facts)
-
-        def every(facts: Facts) -> bool:
-            for part in parts:  # noqa: SIM110  (a plain loop: no generator on the hot path)
-                if not part(facts):
-                    return False
-            return True
-
-        return every
+        return every([self.node(item) for item in items])
 
     def _any(self, items: list[Any]) -> Predicate:
-        parts = tuple(self.node(item) for item in items)
-        if len(parts) == 1:
-            return parts[0]
-        if len(parts) == 2:
-            first, second = parts
-            return lambda facts: first(facts) or second(facts)
-
-        def some(facts: Facts) -> bool:
-            for part in parts:  # noqa: SIM110
-                if part(facts):
-                    return True
-            return False
-
-        return some
+        return some([self.node(item) for item in items])
 
     def _not(self, item: Any) -> Predicate:
         inner = self.node(item)
@@ -211,7 +195,7 @@ def _field(node: Mapping[str, Any]) -> Predicate:
     if op == "exists":
         return lambda facts: (read(facts) not in _EMPTY) is arg
     if op in ("within_last_days", "more_than_days_ago"):
-        return _relative(read, arg, op == "within_last_days")
+        return within_days(read, arg, op == "within_last_days")
     if kind in NUMERIC:
         return _numeric(read, op, arg)
     if op in ("lt", "lte", "gt", "gte", "between"):
@@ -252,17 +236,6 @@ def _reader(name: str) -> Callable[[Facts], Any]:
     if name == "grade":
         return lambda facts: facts.grade
     return lambda facts: facts.contact.get(name)
-
-
-def _relative(read: Callable[[Facts], Any], days: int, recent: bool) -> Predicate:
-    def relative(facts: Facts) -> bool:
-        value = iso_day(read(facts))
-        if value is None:
-            return False
-        age = (facts.today - value).days
-        return 0 <= age <= days if recent else age > days
-
-    return relative
 
 
 def _dates(read: Callable[[Facts], Any], op: str, arg: Any) -> Predicate:

@@ -35,10 +35,12 @@ from .compare import (
     Predicate,
     RuleError,
     comparison,
+    every,
     field_kind,
     one_op,
     only,
     score_test,
+    some,
     whole,
 )
 from .facts import Facts
@@ -151,36 +153,10 @@ class _Parser:
         return [self.node(item, f"{where}.{key}[{i}]", depth + 1) for i, item in enumerate(items)]
 
     def _all(self, node: Mapping[str, Any], where: str, depth: int) -> Predicate:
-        parts = self._children(node, "all", where, depth)
-        if len(parts) == 1:
-            return parts[0]
-        if len(parts) == 2:
-            first, second = parts
-            return lambda facts: first(facts) and second(facts)
-
-        def every(facts: Facts) -> bool:
-            for part in parts:  # noqa: SIM110  (a plain loop: no generator on the hot path)
-                if not part(facts):
-                    return False
-            return True
-
-        return every
+        return every(self._children(node, "all", where, depth))
 
     def _any(self, node: Mapping[str, Any], where: str, depth: int) -> Predicate:
-        parts = self._children(node, "any", where, depth)
-        if len(parts) == 1:
-            return parts[0]
-        if len(parts) == 2:
-            first, second = parts
-            return lambda facts: first(facts) or second(facts)
-
-        def some(facts: Facts) -> bool:
-            for part in parts:  # noqa: SIM110  (a plain loop: no generator on the hot path)
-                if part(facts):
-                    return True
-            return False
-
-        return some
+        return some(self._children(node, "any", where, depth))
 
     def _not(self, node: Mapping[str, Any], where: str, depth: int) -> Predicate:
         only(node, {"not"}, where)
