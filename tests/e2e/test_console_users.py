@@ -11,6 +11,7 @@ import shutil
 import urllib.request
 from typing import Any
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
@@ -20,6 +21,15 @@ from tests.e2e.test_console_overview import serious_accessibility_problems, shot
 AOI = "aoi@example.jp"
 CHOSEN = "Aoi-chooses-9-own"
 RESET = "Aoi-resets-7-again"
+
+
+def clicked(browser: Any, selector: str) -> bool:
+    """Clicks the element; False when the page redrew it under us (the next try finds the new one)."""
+    try:
+        browser.find_element(By.CSS_SELECTOR, selector).click()
+    except StaleElementReferenceException:
+        return False
+    return True
 
 
 def pool_mail(stack: Stack, address: str, subject: str, seen: int = 0) -> str:
@@ -84,7 +94,7 @@ def test_an_admin_invites_a_marketer_who_chooses_a_password_is_switched_off_and_
         assert wait_for(lambda: state_of(browser) == "Active")
         Select(browser.find_element(By.ID, f"role-{AOI}")).select_by_value("analyst")
         assert wait_for(lambda: f"Role changed: {AOI}" in text_of(browser, "#status"))
-        browser.find_element(By.CSS_SELECTOR, f"button[data-email='{AOI}']").click()
+        assert wait_for(lambda: clicked(browser, f"button[data-email='{AOI}']"))  # the list is redrawn
         assert wait_for(lambda: state_of(browser) == "Switched off")
         aoi.refresh()
         assert wait_for(lambda: aoi.find_elements(By.ID, "sign-in")), "signed out"
@@ -95,7 +105,7 @@ def test_an_admin_invites_a_marketer_who_chooses_a_password_is_switched_off_and_
         assert "POST /admin/users" in audit and f"PUT /admin/users/{{email}} {AOI}" in audit, audit
 
         # AND switched on again, she resets a forgotten password with the code the pool mails
-        browser.find_element(By.CSS_SELECTOR, f"button[data-email='{AOI}']").click()
+        assert wait_for(lambda: clicked(browser, f"button[data-email='{AOI}']"))
         assert wait_for(lambda: state_of(browser) == "Active")
         aoi.get(f"{stack.env['SODATE_CONSOLE_URL']}?lang=en")
         aoi.find_element(By.ID, "forgot").click()
