@@ -118,18 +118,18 @@ def _numeric(read: Callable[[Facts], Any], op: str, arg: Any, where: str) -> Pre
         low, high = number(arg[0], f"{where}[0]"), number(arg[1], f"{where}[1]")
         if low > high:
             raise RuleError(where, "the low end is above the high end")
-        return lambda facts: (v := _as_number(read(facts))) is not None and low <= v <= high
+        return lambda facts: (v := as_number(read(facts))) is not None and low <= v <= high
     if op == "in":
         if not isinstance(arg, list) or not arg:
             raise RuleError(where, "expected a non-empty list of numbers")
         options = frozenset(number(v, f"{where}[{i}]") for i, v in enumerate(arg))
-        return lambda facts: _as_number(read(facts)) in options
+        return lambda facts: as_number(read(facts)) in options
     if op in ("contains", "matches"):
         raise RuleError(where, f"{op} works on text fields only")
     test = against(number(arg, where), op)
     if op == "ne":
-        return lambda facts: (v := _as_number(read(facts))) is None or bool(test(v))
-    return lambda facts: (v := _as_number(read(facts))) is not None and bool(test(v))
+        return lambda facts: (v := as_number(read(facts))) is None or bool(test(v))
+    return lambda facts: (v := as_number(read(facts))) is not None and bool(test(v))
 
 
 def against(bound: Any, op: str) -> Callable[[Any], Any]:
@@ -162,7 +162,7 @@ def _dates(read: Callable[[Facts], Any], op: str, arg: Any, where: str) -> Predi
     return lambda facts: (d := iso_day(read(facts))) is not None and bool(test(d))
 
 
-def _as_number(value: Any) -> Decimal | int | None:
+def as_number(value: Any) -> Decimal | int | None:
     """Ints and Decimals compare with Decimal bounds exactly as they are; floats go through str."""
     if value is None or value is True or value is False:
         return None
@@ -246,3 +246,13 @@ def within_days(read: Callable[[Facts], Any], days: int, recent: bool) -> Predic
         return 0 <= age <= days if recent else age > days
 
     return relative
+
+
+def field_reader(name: str) -> Callable[[Facts], Any]:
+    """How a rule reads a field of the person: `attr.<name>`, the grade, or a contact field."""
+    if name.startswith("attr."):
+        attr = name[5:]
+        return lambda facts: facts.contact.get("attrs", {}).get(attr)
+    if name == "grade":
+        return lambda facts: facts.grade
+    return lambda facts: facts.contact.get(name)

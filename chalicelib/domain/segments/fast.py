@@ -25,8 +25,10 @@ from .compare import (
     NUMERIC,
     Predicate,
     against,
+    as_number,
     every,
     field_kind,
+    field_reader,
     score_test,
     some,
     within_days,
@@ -188,7 +190,7 @@ def _field(node: Mapping[str, Any]) -> Predicate:
     name: str = node["field"]
     op = next(k for k in node if k != "field")
     arg, kind = node[op], field_kind(name)
-    read = _reader(name)
+    read = field_reader(name)
     plain = _plain(name, op, arg, kind)
     if plain is not None:
         return plain
@@ -229,15 +231,6 @@ def _plain(name: str, op: str, arg: Any, kind: Kind) -> Predicate | None:
     return None
 
 
-def _reader(name: str) -> Callable[[Facts], Any]:
-    if name.startswith("attr."):
-        attr = name[5:]
-        return lambda facts: facts.contact.get("attrs", {}).get(attr)
-    if name == "grade":
-        return lambda facts: facts.grade
-    return lambda facts: facts.contact.get(name)
-
-
 def _dates(read: Callable[[Facts], Any], op: str, arg: Any) -> Predicate:
     if op == "between":
         first, last = date.fromisoformat(str(arg[0])), date.fromisoformat(str(arg[1]))
@@ -257,13 +250,13 @@ def _numeric(read: Callable[[Facts], Any], op: str, arg: Any) -> Predicate:
             value = read(facts)
             if value.__class__ is int:
                 return int_low <= value <= int_high
-            v = _as_number(value)
+            v = as_number(value)
             return v is not None and low <= v <= high
 
         return between
     if op == "in":
         options = frozenset(_decimal(v) for v in arg)  # an int and its equal Decimal hash alike
-        return lambda facts: _as_number(read(facts)) in options
+        return lambda facts: as_number(read(facts)) in options
     bound = _decimal(arg)
     test, int_test = against(bound, op), against(_whole(bound), op)
     missing = op == "ne"  # no number: only "not equal" holds
@@ -272,7 +265,7 @@ def _numeric(read: Callable[[Facts], Any], op: str, arg: Any) -> Predicate:
         value = read(facts)
         if value.__class__ is int:
             return bool(int_test(value))
-        v = _as_number(value)
+        v = as_number(value)
         return missing if v is None else bool(test(v))
 
     return compare
@@ -285,13 +278,3 @@ def _decimal(value: Any) -> Decimal:
 def _whole(bound: Decimal) -> int | Decimal:
     """The bound as an int when it is one (exact against ints, and faster)."""
     return int(bound) if bound.is_finite() and bound == bound.to_integral_value() else bound
-
-
-def _as_number(value: Any) -> Decimal | int | None:
-    if value is None or value is True or value is False:
-        return None
-    if isinstance(value, (int, Decimal)):
-        return value
-    if isinstance(value, float):
-        return Decimal(str(value))
-    return None

@@ -37,6 +37,7 @@ from .compare import (
     comparison,
     every,
     field_kind,
+    field_reader,
     one_op,
     only,
     score_test,
@@ -174,7 +175,7 @@ class _Parser:
         op = one_op(node, {"field"}, COMPARISONS, where)
         if op in ("within_last_days", "more_than_days_ago") and isinstance(node[op], int):
             self.out.date_windows.add((name, node[op]))
-        return comparison(_reader(name), kind, op, node[op], f"{where}.{op}")
+        return comparison(field_reader(name), kind, op, node[op], f"{where}.{op}")
 
     def _days(self, node: Mapping[str, Any], where: str) -> int:
         days = whole(node.get("within_days", FOREVER_DAYS), f"{where}.within_days", 1, FOREVER_DAYS)
@@ -337,15 +338,6 @@ class _Parser:
                 if cycleless:
                     raise RuleError(where, f"no cycle_days in the catalogue for {', '.join(cycleless)}")
         return frozenset(values)
-
-
-def _reader(name: str) -> Callable[[Facts], Any]:
-    if name.startswith("attr."):
-        attr = name[5:]
-        return lambda facts: facts.contact.get("attrs", {}).get(attr)
-    if name == "grade":
-        return lambda facts: facts.grade
-    return lambda facts: facts.contact.get(name)
 
 
 def _glob(value: Any, where: str) -> Glob:
