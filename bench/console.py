@@ -72,8 +72,8 @@ def _items_read(count: int, days: int) -> int:
                 }
             )
         batch_write(db, outputs["ContactsTable"], items)
-        for start in range(0, count, 1000):
-            figures.on_contacts(images[start : start + 1000], f"contacts-{start}")
+        for start in range(0, count, 100):  # as the contacts stream hands them over (batch_size=100)
+            figures.on_contacts(images[start : start + 100], f"contacts-{start}")
         today = datetime.now(UTC)
         for back in range(days):
             at = (today - timedelta(days=back)).isoformat()

@@ -1,19 +1,26 @@
 """The console's figures, in the console table: per-day series (pk f#<series>, sk <day>), the
-gauges (pk gauges#<shard>, sk <name>) and each day's hot leads (pk hot#<day>, sk <contact>#<score>).
+gauges and each day's hot leads (pk hot#<day>, sk <contact>#<score>).
 
-A contacts-stream batch moves up to ~45 gauges: an import of 10,000 people a second is a hundred
-batches a second, so each batch writes to the shard of its name and the reader adds the shards
-(and the unsharded `gauges` of before) up.
+The gauges: a contacts-stream batch moves up to ~45 of them at once, and an import of 10,000
+people a second is a hundred batches a second.  So a batch adds all its moves with one update to
+one item, the shard of its name (pk gauges#<shard>, sk `*`, one attribute a gauge), and the
+reader adds up GAUGE_SHARDS items: the overview reads the same few items for 10,000 contacts
+as for ten million.  The recount job's values stand in `gauges` (sk <name>), and per-gauge items
+under a shard's key, as written before, are still added in.
 
-A stream batch adds to each counter with one update that also notes the batch it came from
-(`last`); when Lambda hands the same batch over again after a failure, a counter that has it
-already is left alone.  No transaction: DynamoDB's costs twice the writes, and the emulator's
+A stream batch adds to its counters with one update that also notes the batch it came from;
+when Lambda hands the same batch over again after a failure, a counter that has it already is
+left alone.  A day's series item notes its last batch (`last`: a stream shard's retry comes before
+its next batch).  A gauge item is shared by every stream shard's batches, so it keeps the last
+RECENT batches' marks (`recent`, newest first, trimmed as it grows).  No transaction: DynamoDB's costs twice the writes, and the emulator's
 copies the whole table for each one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +29,10 @@ from chalicelib.store.dynamo import batch_write, shard_of
 
 SERIES, GAUGES, HOT = "f#", "gauges", "hot#"
 GAUGE_SHARDS = 16
+ALL = "*"  # the sort key of a shard's one item holding every gauge
+RECENT = 64  # batches a gauge item remembers: a retry later than 64 others to its shard counts twice
+TRIM_SLACK = 16  # marks let pile up past RECENT before one update drops them
+_NOT_GAUGES = frozenset({"pk", "sk", "last", "recent"})
 
 
 class FigureBook:
@@ -36,29 +47,60 @@ class FigureBook:
         that already took this batch is skipped)."""
         changed = 0
         for (series, day), count in sorted(counts.items()):
-            changed += self._add({"pk": {"S": f"{SERIES}{series}"}, "sk": {"S": day}}, str(count), batch)
-        shard = f"{GAUGES}#{shard_of(batch, GAUGE_SHARDS)}"  # a batch handed over again: the same items
-        for gauge, move in sorted(moves.items()):
-            changed += self._add({"pk": {"S": shard}, "sk": {"S": gauge}}, str(move), batch)
+            changed += self._add({"pk": {"S": f"{SERIES}{series}"}, "sk": {"S": day}}, {"n": count}, batch)
+        moved = {gauge: move for gauge, move in moves.items() if move}
+        if moved:
+            shard = f"{GAUGES}#{shard_of(batch, GAUGE_SHARDS)}"
+            changed += len(moved) * self._add({"pk": {"S": shard}, "sk": {"S": ALL}}, moved, batch, RECENT)
         return changed
 
-    def _add(self, key: dict[str, Any], n: str, batch: str) -> int:
+    def _add(self, key: dict[str, Any], moves: Mapping[str, Decimal | int], batch: str, keep: int = 0) -> int:
+        """ADD each move to its attribute of one item, in one update, unless the item took `batch`
+        already: it notes the last batch (`last`), or with `keep` the last `keep` batches (`recent`:
+        the item many stream shards' batches share, so a retry may come after others)."""
+        names = {f"#a{i}": name for i, name in enumerate(sorted(moves))}
+        values: dict[str, Any] = {f":{a[1:]}": {"N": str(moves[n])} for a, n in names.items()}
         request: dict[str, Any] = {
             "TableName": self._table,
             "Key": key,
-            "UpdateExpression": "ADD n :n",
-            "ExpressionAttributeValues": {":n": {"N": n}},
+            "UpdateExpression": "ADD " + ", ".join(f"{a} :{a[1:]}" for a in names),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
         }
-        if batch:
+        if batch and keep:
+            mark = {"S": hashlib.blake2b(batch.encode(), digest_size=6).hexdigest()}
+            request["UpdateExpression"] += " SET #recent = list_append(:mark, if_not_exists(#recent, :none))"
+            request["ConditionExpression"] = "NOT contains(#recent, :seen)"
+            request["ReturnValues"] = "UPDATED_NEW"
+            names["#recent"] = "recent"
+            values |= {":mark": {"L": [mark]}, ":none": {"L": []}, ":seen": mark}
+        elif batch:
             request["UpdateExpression"] += " SET #last = :batch"
             request["ConditionExpression"] = "attribute_not_exists(#last) OR #last <> :batch"
-            request["ExpressionAttributeNames"] = {"#last": "last"}
-            request["ExpressionAttributeValues"][":batch"] = {"S": batch}
+            names["#last"] = "last"
+            values[":batch"] = {"S": batch}
         try:
-            self._db.update_item(**request)
+            answer = self._db.update_item(**request)
         except self._db.exceptions.ConditionalCheckFailedException:
             return 0  # this batch was counted here before its retry
+        noted = len(answer.get("Attributes", {}).get("recent", {}).get("L", ()))
+        if keep and noted > keep + TRIM_SLACK:
+            self._forget(key, keep, noted)
         return 1
+
+    def _forget(self, key: dict[str, Any], keep: int, noted: int) -> None:
+        """Drop the oldest batch marks past the newest `keep` (the list's head is the newest: a
+        batch prepended meanwhile only shifts older marks further back)."""
+        gone = ", ".join(f"#recent[{i}]" for i in range(keep, noted))
+        with suppress(self._db.exceptions.ConditionalCheckFailedException):  # trimmed by another
+            self._db.update_item(
+                TableName=self._table,
+                Key=key,
+                UpdateExpression=f"REMOVE {gone}",
+                ConditionExpression="size(#recent) >= :noted",
+                ExpressionAttributeNames={"#recent": "recent"},
+                ExpressionAttributeValues={":noted": {"N": str(noted)}},
+            )
 
     def note_hot(self, leads: Iterable[Fact], expires_at: int) -> None:
         for lead in leads:
@@ -88,7 +130,12 @@ class FigureBook:
         found: dict[str, int] = {}
         for pk in _gauge_keys():
             for item in self._query(pk):
-                found[item["sk"]["S"]] = found.get(item["sk"]["S"], 0) + int(item["n"]["N"])
+                if item["sk"]["S"] != ALL:  # a recounted value, or one gauge's item of before
+                    moves = {item["sk"]["S"]: item["n"]}
+                else:
+                    moves = {name: value for name, value in item.items() if name not in _NOT_GAUGES}
+                for gauge, value in moves.items():
+                    found[gauge] = found.get(gauge, 0) + int(value["N"])
         return found
 
     def set_gauges(self, values: dict[str, int]) -> None:
@@ -100,7 +147,9 @@ class FigureBook:
             )
         shards = _gauge_keys()[1:]
         deletes = [
-            {"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": g}}}} for pk in shards for g in values
+            {"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": g}}}}
+            for pk in shards
+            for g in (ALL, *values)
         ]
         batch_write(self._db, self._table, deletes)
 

@@ -1,0 +1,68 @@
+"""The console's gauges in DynamoDB: one update per stream batch, a few items to read however many
+people there are, and a batch handed over again counted once."""
+
+from decimal import Decimal
+from typing import Any
+
+from chalicelib.store.figures import GAUGE_SHARDS, FigureBook
+
+
+def _book(aws: dict[str, Any]) -> tuple[FigureBook, Any]:
+    db = aws["session"].client("dynamodb")
+    return FigureBook(db, aws["ConsoleTable"]), db
+
+
+def _gauge_items(db: Any, table: str) -> list[dict[str, Any]]:
+    items = db.scan(TableName=table)["Items"]
+    return [i for i in items if i["pk"]["S"].startswith("gauges")]
+
+
+def test_a_batch_moves_its_gauges_with_one_item_and_is_counted_once(aws):
+    book, db = _book(aws)
+    moves = {"contacts": 3, "grade:A1": 2, "rfm:54": 1, "status:subscribed": 3}
+    assert book.add("shard-1:100", {}, moves) == 4
+    assert book.add("shard-1:100", {}, moves) == 0  # Lambda hands the same batch over again
+    assert book.add("shard-1:101", {}, {"contacts": 2, "grade:A1": -1, "rfm:54": 0}) == 2
+
+    assert book.gauges() == {"contacts": 5, "grade:A1": 1, "rfm:54": 1, "status:subscribed": 3}
+    assert len(_gauge_items(db, aws["ConsoleTable"])) <= 2  # one item a batch's shard, not one a gauge
+
+
+def test_the_gauges_read_the_same_few_items_for_a_few_batches_or_many(aws):
+    book, db = _book(aws)
+    for n in range(200):
+        book.add(f"shard-{n % 7}:{n}", {}, {"contacts": 1, f"grade:{'ABCD'[n % 4]}1": 1})
+
+    assert book.gauges() == {"contacts": 200, "grade:A1": 50, "grade:B1": 50, "grade:C1": 50, "grade:D1": 50}
+    assert len(_gauge_items(db, aws["ConsoleTable"])) <= GAUGE_SHARDS
+
+
+def test_recounted_values_and_per_gauge_items_of_before_are_added_in_and_a_recount_resets(aws):
+    book, db = _book(aws)
+    table = aws["ConsoleTable"]
+    book.add("shard-1:1", {}, {"contacts": 4})
+    for pk in ("gauges", "gauges#3"):  # a recount's value, and a shard's item as written before
+        db.put_item(TableName=table, Item={"pk": {"S": pk}, "sk": {"S": "contacts"}, "n": {"N": "10"}})
+    assert book.gauges() == {"contacts": 24}
+
+    book.set_gauges({"contacts": 7})
+    assert book.gauges() == {"contacts": 7}
+    book.add("shard-2:2", {("visits", "2026-12-07"): Decimal(3)}, {"contacts": 1})
+    assert book.gauges() == {"contacts": 8}
+    assert book.series(["visits"], "2026-12-01", "2026-12-31") == {"visits": {"2026-12-07": Decimal(3)}}
+
+
+def test_a_shard_remembers_enough_batches_for_a_retry_after_others_and_stays_small(aws, monkeypatch):
+    import chalicelib.store.figures as figures
+
+    monkeypatch.setattr(figures, "GAUGE_SHARDS", 1)  # every batch on one item: the worst case
+    book, db = _book(aws)
+    batches = [f"4900{n:017d}" for n in range(150)]
+    for batch in batches:
+        book.add(batch, {}, {"contacts": 1})
+    for batch in batches[-figures.RECENT :]:  # handed over again after later batches
+        assert book.add(batch, {}, {"contacts": 1}) == 0
+
+    assert book.gauges() == {"contacts": 150}
+    (item,) = _gauge_items(db, aws["ConsoleTable"])
+    assert figures.RECENT <= len(item["recent"]["L"]) <= figures.RECENT + figures.TRIM_SLACK
