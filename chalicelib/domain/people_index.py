@@ -44,14 +44,22 @@ def name_key(text: str) -> str:
     return folded.translate(_KATAKANA)[:NAME_LONGEST]
 
 
-def names_of(contact: Mapping[str, Any]) -> set[str]:
+def names_of(contact: Mapping[str, Any], every: bool = False) -> set[str]:
     """The keys a person is found under: their name as given, family + given name, and each
-    word alone (so 'Suzuki' finds 'Taro Suzuki', and a given name its person)."""
+    word alone (so 'Suzuki' finds 'Taro Suzuki', and a given name its person).
+
+    A key that begins another of the person's keys is dropped (unless `every`): whatever finds
+    it finds the longer one too, so '伊藤 一郎' is two entries ('伊藤一郎', '一郎'), not three, and
+    an import writes a third fewer entries.  `every` gives them all, as entries were written
+    before, so a renamed person's older entries can be deleted."""
     last, first = str(contact.get("last_name") or ""), str(contact.get("first_name") or "")
     name = str(contact.get("name") or "")
     words = unicodedata.normalize("NFKC", name).split()[:4]
     written = (name, last + first, first + last, last, first, *(words if len(words) > 1 else ()))
-    return {key for key in map(name_key, written) if key}
+    keys = {key for key in map(name_key, written) if key}
+    if every:
+        return keys
+    return {key for key in keys if not any(other != key and other.startswith(key) for other in keys)}
 
 
 def cell_key(gauge: str) -> str:
@@ -66,7 +74,8 @@ def cell_key(gauge: str) -> str:
     )
 
 
-def entries(contact: Mapping[str, Any] | None) -> frozenset[Entry]:
+def entries(contact: Mapping[str, Any] | None, every: bool = False) -> frozenset[Entry]:
+    """A person's entries: their grid cells and their names (`every`: see names_of)."""
     if not contact or not contact.get("email"):
         return frozenset()
     email = str(contact["email"])
@@ -76,7 +85,7 @@ def entries(contact: Mapping[str, Any] | None) -> frozenset[Entry]:
         for gauge in gauges_of(contact)
         if gauge.startswith(("grade:", "rfm:"))
     }
-    found |= {(f"{PREFIX}name:{key[0]}#{part}", f"{key} {email}") for key in names_of(contact)}
+    found |= {(f"{PREFIX}name:{key[0]}#{part}", f"{key} {email}") for key in names_of(contact, every)}
     return frozenset(found)
 
 
@@ -95,9 +104,12 @@ def index_moves(
     puts: set[Entry] = set()
     deletes: set[Entry] = set()
     for email, before in first.items():
-        was, now = entries(before), entries(last[email])
+        after = last[email]
+        was, now = entries(before), entries(after)
         puts |= now - was
         deletes |= was - now
+        if before and (not after or names_of(before) != names_of(after)):
+            deletes |= entries(before, every=True) - now  # renamed or gone: any entry of before too
     return puts, deletes
 
 

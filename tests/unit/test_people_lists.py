@@ -129,3 +129,21 @@ def test_keys_spread_one_cell_over_the_shards():
     keys = {pk for n in range(400) for pk, _ in entries({"email": f"p{n}@example.jp", "grade": "D4"})}
     assert len(keys) == people_index.SHARDS
     assert name_key("ｱｲｳ・エオ") == "あいうえお"
+
+
+def test_a_name_that_begins_another_of_the_persons_names_costs_no_entry_of_its_own():
+    names = {sk.split(" ")[0] for pk, sk in entries({"email": "i@example.jp", "name": "伊藤 一郎"})}
+    assert names == {"伊藤一郎", "一郎"}, "'伊藤' is found through '伊藤一郎'"
+    western = {sk.split(" ")[0] for _, sk in entries({"email": "t@example.jp", "name": "Taro Suzuki"})}
+    assert western == {"tarosuzuki", "suzuki"}
+
+
+def test_a_renamed_person_indexed_with_every_name_before_leaves_none_of_them():
+    figures, index, people, _ = world()
+    before = person(people, 1, name="高橋 一郎")
+    index.apply(entries(before, every=True), [])  # as entries were written before prefixes were dropped
+    after = person(people, 1, name="渡辺 一郎")
+    figures.on_contacts([(before, after)], "b1")
+    assert figures.named("高橋", 5)["contacts"] == [] and figures.named("渡辺", 5)["contacts"] != []
+    kept = {sk.split(" ")[0] for part in index.partitions.values() for sk in part}
+    assert kept == {"渡辺一郎", "一郎"}
