@@ -89,8 +89,8 @@ def _event(raw: Any) -> LineEvent | None:
         text = message.get("text") if isinstance(message, dict) and message.get("type") == "text" else ""
         return event._replace(text=str(text or "")[:TEXT_KEPT])
     if event.kind == "accountLink":
-        link = raw.get("link") if isinstance(raw.get("link"), dict) else {}
-        nonce = link.get("nonce")
+        link: Any = raw.get("link")
+        nonce = link.get("nonce") if isinstance(link, dict) else None
         if not (isinstance(nonce, str) and _NONCE.match(nonce)):
             return None
         return event._replace(nonce=nonce, linked=link.get("result") == "ok")
