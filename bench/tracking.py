@@ -212,7 +212,12 @@ class _Context:
 
 def import_ratio(runs: int = 15) -> tuple[float, float, float]:
     """Fastest cold import of the beacon path (app + its boto3 client module) over the fastest bare
-    `import boto3`: the minimum is the cost itself, the rest is the machine's noise."""
+    `import boto3`: the minimum is the cost itself, the rest is the machine's noise.  chalicelib is
+    compiled first, as `make deploy` compiles it into the package (infra/bytecode.py): Lambda
+    loads our modules from that bytecode and boto3's from its own, as here."""
+    from infra.bytecode import compile_package
+
+    compile_package(ROOT)
 
     def cold(code: str) -> float:
         probe = f"import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"

@@ -21,6 +21,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from infra import bytecode
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -108,7 +110,10 @@ def beacon_url(session: Any, project_dir: Path, stage: str) -> str | None:
 
 
 def deploy(project_dir: Path, stage: str, env: dict[str, str] | None = None) -> None:
-    """`chalice deploy --stage <stage>` in `project_dir`, with `env` added to its environment."""
+    """`chalice deploy --stage <stage>` in `project_dir`, with `env` added to its environment,
+    the modules compiled first so the package carries their bytecode (infra/bytecode.py)."""
+    if not bytecode.compile_package(project_dir):
+        raise FunctionsError("deploy", "a module of chalicelib does not compile (printed above)")
     _run("deploy", project_dir, stage, env or {})
 
 
