@@ -50,7 +50,8 @@ def normalize_email(raw: str) -> str:
     if not address:
         raise InvalidEmailError("The email address is empty.")
     local, at, domain = address.rpartition("@")
-    if at and len(local) <= _MAX_LOCAL and _DOT_ATOM.match(local):
+    # Most local parts are letters and digits alone, a dot-atom by sight: the regex is for the rest.
+    if at and len(local) <= _MAX_LOCAL and ((local.isascii() and local.isalnum()) or _DOT_ATOM.match(local)):
         checked = _checked_domain(domain)
         if isinstance(checked, InvalidEmailError):
             raise checked
