@@ -49,7 +49,8 @@ def _items_read(count: int, days: int) -> int:
         read = {"items": 0}
 
         def tally(parsed: dict[str, Any], **_: Any) -> None:
-            read["items"] += len(parsed.get("Items", [])) + (1 if parsed.get("Item") else 0)
+            batch = sum(len(items) for items in parsed.get("Responses", {}).values())
+            read["items"] += len(parsed.get("Items", [])) + (1 if parsed.get("Item") else 0) + batch
 
         db.meta.events.register("after-call.dynamodb.*", tally)
         people = ContactState(

@@ -4,9 +4,8 @@ gauges and each day's hot leads (pk hot#<day>, sk <contact>#<score>).
 The gauges: a contacts-stream batch moves up to ~45 of them at once, and an import of 10,000
 people a second is a hundred batches a second.  So a batch adds all its moves with one update to
 one item, the shard of its name (pk gauges#<shard>, sk `*`, one attribute a gauge), and the
-reader adds up GAUGE_SHARDS items: the overview reads the same few items for 10,000 contacts
-as for ten million.  The recount job's values stand in `gauges` (sk <name>), and per-gauge items
-under a shard's key, as written before, are still added in.
+reader adds up GAUGE_SHARDS items, read at once: the overview reads the same few items for
+10,000 contacts as for ten million.  The recount job's values stand in `gauges` (sk <name>).
 
 A stream batch adds to its counters with one update that also notes the batch it came from;
 when Lambda hands the same batch over again after a failure, a counter that has it already is
@@ -25,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.domain.figures import Fact
-from chalicelib.store.dynamo import batch_write, shard_of
+from chalicelib.store.dynamo import batch_get, batch_write, shard_of
 
 SERIES, GAUGES, HOT = "f#", "gauges", "hot#"
 GAUGE_SHARDS = 16
@@ -127,10 +126,13 @@ class FigureBook:
         return found
 
     def gauges(self) -> dict[str, int]:
+        """Every gauge: the recounted values (one query) and the shards' items (one batch read)."""
+        shards = [{"pk": {"S": pk}, "sk": {"S": ALL}} for pk in _gauge_keys()[1:]]
+        read = batch_get(self._db, {self._table: {"Keys": shards}}).get(self._table, [])
         found: dict[str, int] = {}
-        for pk in _gauge_keys():
-            for item in self._query(pk):
-                if item["sk"]["S"] != ALL:  # a recounted value, or one gauge's item of before
+        for items in (self._query(GAUGES), read):
+            for item in items:
+                if item["sk"]["S"] != ALL:  # a recounted value
                     moves = {item["sk"]["S"]: item["n"]}
                 else:
                     moves = {name: value for name, value in item.items() if name not in _NOT_GAUGES}
