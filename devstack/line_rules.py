@@ -173,21 +173,24 @@ def _message(at: str, message: dict[str, Any], details: Details) -> None:
         _flex_container(f"{at}.contents", message.get("contents"), details)
 
 
-def _text(at: str, value: Any, limit: int, details: Details) -> None:
+def _filled(at: str, value: Any, details: Details) -> bool:
+    """A string property that must be given: a wrong type is refused whole, an empty one noted."""
     if value is not None and not isinstance(value, str):
         raise wrong_property(at)
     if not value:
         details.add(at, "May not be empty")
-    elif utf16_length(value) > limit:
+    return bool(value)
+
+
+def _text(at: str, value: Any, limit: int, details: Details) -> None:
+    if _filled(at, value, details) and utf16_length(value) > limit:
         details.add(at, f"Length must be between 0 and {limit}")
 
 
 def _https_url(at: str, value: Any, details: Details) -> None:
-    if value is not None and not isinstance(value, str):
-        raise wrong_property(at)
-    if not value:
-        details.add(at, "May not be empty")
-    elif len(value) > MAX_IMAGE_URL:
+    if not _filled(at, value, details):
+        return
+    if len(value) > MAX_IMAGE_URL:
         details.add(at, f"Length must be between 0 and {MAX_IMAGE_URL}")
     elif not re.fullmatch(r"https://[^/\s?#]+[^\s]*", value):
         details.add(at, "Must be a valid HTTPS URL")
