@@ -39,14 +39,20 @@ def test_a_tick_moves_the_counts_on_the_open_journey_map(
     # the other tests' RFM cells, worked out over everyone's purchases, stay as they were)
     day = (datetime.now(UTC).date() - timedelta(days=800)).isoformat()
     header = "email,name,consent,購入回数,累計購入金額,初回購入日,最終購入日\n"
-    stack.drop("mapper.csv", f"{header}{WHO},Mapper,yes,1,500,{day},{day}\n".encode())
-    assert stack.report("mapper.csv")["created"] == 1
-    assert wait_for(lambda: waiting_at(stack, "thanks") >= 1, timeout=90)
-
-    # WHEN the marketer opens its journey map
     sign_in(stack, browser)
-    browser.get(f"{stack.env['SODATE_API']}/console/scenarios?lang=en")
-    open_listed(browser, "journeys", "first_purchase", "journey")
+    for attempt in range(3):  # the stack's own 1-minute tick may mail them before the map is seen
+        who = WHO if not attempt else WHO.replace("@", f"+{attempt}@")
+        name = f"mapper{attempt}.csv"
+        stack.drop(name, f"{header}{who},Mapper,yes,1,500,{day},{day}\n".encode())
+        assert stack.report(name)["created"] == 1
+        assert wait_for(lambda: waiting_at(stack, "thanks") >= 1, timeout=90)
+
+        # WHEN the marketer opens its journey map
+        browser.get(f"{stack.env['SODATE_API']}/console/scenarios?lang=en")
+        open_listed(browser, "journeys", "first_purchase", "journey")
+        before = step_counts(browser)
+        if before and before["thanks"]["waiting"] >= 1:
+            break
 
     # THEN each step is drawn, joined as the scenario says, with who waits where
     boxes = {g.get_attribute("data-step") for g in browser.find_elements(By.CSS_SELECTOR, "#map g.step")}
@@ -54,7 +60,6 @@ def test_a_tick_moves_the_counts_on_the_open_journey_map(
     ways = {w.text for w in browser.find_elements(By.CSS_SELECTOR, "#map text.way")}
     assert {"yes", "no", "coupon 90%", "holdout 10%"} <= ways
     assert "Waiting now" in text_of(browser, "#map g[data-step=thanks]")
-    before = step_counts(browser)
     assert before["thanks"]["waiting"] >= 1
     shot(browser, "console-journey-before")
     assert serious_accessibility_problems(browser) == []
