@@ -22,6 +22,7 @@ from chalicelib.domain.figures import GRADES, gauges_of
 SHARDS = 32
 LEGACY_SHARDS = 8  # before: an entry of shard n was in n % 8 (store/people_index.py)
 PREFIX = "x#"
+NAMES = f"{PREFIX}name:"  # the start of a name entry's partition
 NAME_LONGEST = 64  # characters of a name kept in its entry (search goes no further)
 _KATAKANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}  # ァ..ヶ -> ぁ..ゖ
 _DROPPED = {ord(c): None for c in " \t\u3000・･.-_'’"}
@@ -85,7 +86,7 @@ def entries(contact: Mapping[str, Any] | None, every: bool = False) -> frozenset
         for gauge in gauges_of(contact)
         if gauge.startswith(("grade:", "rfm:"))
     }
-    found |= {(f"{PREFIX}name:{key[0]}#{part}", f"{key} {email}") for key in names_of(contact, every)}
+    found |= {(f"{NAMES}{key[0]}#{part}", f"{key} {email}") for key in names_of(contact, every)}
     return frozenset(found)
 
 
@@ -108,7 +109,7 @@ def index_moves(
         was, now = entries(before), entries(after)
         puts |= now - was
         deletes |= was - now
-        if before and (not after or names_of(before) != names_of(after)):
+        if before and any(pk.startswith(NAMES) for pk, _ in was ^ now):
             deletes |= entries(before, every=True) - now  # renamed or gone: any entry of before too
     return puts, deletes
 
@@ -124,7 +125,7 @@ def name_partitions(typed: str) -> tuple[list[str], str]:
     key = name_key(typed)
     if not key:
         return [], ""
-    return [f"{PREFIX}name:{key[0]}#{part}" for part in range(SHARDS)], key
+    return [f"{NAMES}{key[0]}#{part}" for part in range(SHARDS)], key
 
 
 def email_of(sk: str) -> str:
