@@ -12,12 +12,12 @@ from bench.costs import write_units
 from chalicelib import clock
 from chalicelib.domain import people_index
 from chalicelib.domain.consent import ConsentEntry
-from chalicelib.domain.contact import Contact
+from chalicelib.domain.contact import Contact, Newcomer
 from chalicelib.domain.figures import CONSENT_STATES, GRADES, gauge_moves
 from chalicelib.domain.imports import ObjectCreated
 from chalicelib.services.import_file import Importer
 from chalicelib.store.consent import ledger_item
-from chalicelib.store.contact_codec import to_item
+from chalicelib.store.contact_codec import NewcomerItems, to_item
 from chalicelib.store.figures import RECENT, TRIM_SLACK
 from tests.fakes.imports import MemoryLedger, QueuedWork
 
@@ -55,6 +55,7 @@ class SerialisingStore:
         self.read_keys = 0
         self.index_entries = 0
         self.gauge_writes = 0
+        self._newcomer_items = NewcomerItems()
 
     def get_many(self, emails: list[str]) -> dict[str, Contact]:
         self.read_calls += 1
@@ -66,14 +67,17 @@ class SerialisingStore:
         self.read_keys += len(emails)
         return set()
 
-    def put_many(self, contacts: list[Contact]) -> None:
-        for start in range(0, len(contacts), 25):
+    def put_many(self, contacts: list[Contact], newcomers: list[Newcomer]) -> None:
+        new_item = self._newcomer_items.item
+        items = [to_item(c) for c in contacts] + [new_item(n) for n in newcomers]
+        for start in range(0, len(items), 25):
             self.write_calls += 1
-            batch = [{"PutRequest": {"Item": to_item(c)}} for c in contacts[start : start + 25]]
+            batch = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
             self.items_written += len(batch)
             if self.priced:
                 self.write_units += sum(write_units(r["PutRequest"]["Item"]) for r in batch)
         if self.priced:
+            contacts = contacts + [n.contact() for n in newcomers]
             self.index_entries += sum(len(people_index.entries(c)) for c in contacts)
             for start in range(0, len(contacts), STREAM_BATCH):  # one update of a shard's gauge item
                 if gauge_moves([(None, c) for c in contacts[start : start + STREAM_BATCH]]):

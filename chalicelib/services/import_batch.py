@@ -11,7 +11,16 @@ from collections.abc import Callable
 from typing import IO
 
 from chalicelib.domain.consent import ConsentEntry, expiry, imported
-from chalicelib.domain.contact import Contact, Outcome, Source, Status, create, fold_duplicate, merge
+from chalicelib.domain.contact import (
+    Contact,
+    Newcomer,
+    Outcome,
+    Source,
+    Status,
+    fold_duplicate,
+    merge,
+    newcomer,
+)
 from chalicelib.domain.report import Counts, errors_csv_rows
 from chalicelib.domain.rows import ContactRow, Rejection
 from chalicelib.domain.seen import SeenSet
@@ -84,41 +93,53 @@ class Batcher:
         existing = self._store.get_many(list(rows))
         newcomers = [email for email in rows if email not in existing]
         suppressed = self._store.suppressed_among(newcomers) if newcomers else set()
-        changed = []
+        changed: list[Contact] = []
+        created: list[Newcomer] = []
         entries: list[tuple[str, ConsentEntry, int | None]] = []
+        counts = self.counts
         for email, row in rows.items():
             if email in suppressed:
                 self._unsee_as_suppressed(row, email in repeats)
                 continue
             found = existing.get(email)
-            merged = merge(found, row, self._source) if found else create(row, self._new_id(), self._source)
-            if merged.outcome is not Outcome.UNCHANGED:
-                changed.append(merged.contact)
-                self._consent_change(found, merged.contact, row.line, entries)
-            self.counts.consent_refused += merged.consent_refused
+            if found is None:
+                new = newcomer(row, self._new_id(), self._source)
+                created.append(new)
+                if new.status != Status.PENDING:
+                    self._consent_change(None, new.contact_id, new.status, row.line, entries)
+                outcome = Outcome.CREATED
+            else:
+                merged = merge(found, row, self._source)
+                outcome = merged.outcome
+                if outcome is not Outcome.UNCHANGED:
+                    contact = merged.contact
+                    changed.append(contact)
+                    self._consent_change(found, contact["contact_id"], contact["status"], row.line, entries)
+                counts.consent_refused += merged.consent_refused
             if email not in repeats:
-                name = _COUNTED[merged.outcome]
-                setattr(self.counts, name, getattr(self.counts, name) + 1)
-        self._store.put_many(changed)
+                name = _COUNTED[outcome]
+                setattr(counts, name, getattr(counts, name) + 1)
+        self._store.put_many(changed, created)
         if entries:  # after the contacts: an entry never stands for a change that was not made
             self._consent.append_many(entries)
 
     def _consent_change(
         self,
         was: Contact | None,
-        now: Contact,
+        contact_id: str,
+        status: str,
         line: int,
         entries: list[tuple[str, ConsentEntry, int | None]],
     ) -> None:
         """The row's yes or no, when it changed the person's permission, for the ledger."""
         before = was.get("status") if was else Status.PENDING
-        if now["status"] == before or now["status"] == Status.PENDING:
+        if status == before or status == Status.PENDING:
             return
-        entry = imported(self._source.at, self._source.name.removeprefix("import:"), line, now["status"])
+        entry = imported(self._source.at, self._source.name.removeprefix("import:"), line, status)
         expires_at = expiry(entry, self._now)
         if was is not None and (before == Status.SUBSCRIBED) != entry.mailable:
-            self._consent.keep_until(now["contact_id"], expires_at)  # the ledger's expiry moves with it
-        entries.append((now["contact_id"], entry, expires_at))
+            self._consent.keep_until(contact_id, expires_at)  # the ledger's expiry moves with it
+        entries.append((contact_id, entry, expires_at))
 
     def _unsee_as_suppressed(self, row: ContactRow, repeat: bool) -> None:
         if repeat:  # counted as a duplicate already; its first row was rejected too

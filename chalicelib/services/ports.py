@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # names for the type checker only: the beacon path loads none
 
     from chalicelib.domain.commerce import Purchase
     from chalicelib.domain.consent import ConsentEntry
-    from chalicelib.domain.contact import Contact
+    from chalicelib.domain.contact import Contact, Newcomer
     from chalicelib.domain.definitions.versions import Version
     from chalicelib.domain.evaluation import History, Move
     from chalicelib.domain.hits import Hit
@@ -43,7 +43,9 @@ class ContactStore(Protocol):
 
     def get_many(self, emails: list[str]) -> dict[str, Contact]: ...
     def suppressed_among(self, emails: list[str]) -> set[str]: ...
-    def put_many(self, contacts: list[Contact]) -> None: ...
+    def put_many(self, contacts: list[Contact], newcomers: list[Newcomer]) -> None:
+        """Changed contacts and new people, written together."""
+        ...
 
 
 class Files(Protocol):

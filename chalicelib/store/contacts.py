@@ -9,9 +9,9 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.domain.contact import Contact
+from chalicelib.domain.contact import Contact, Newcomer
 from chalicelib.domain.emails import email_hash
-from chalicelib.store.contact_codec import Item, from_item, to_item
+from chalicelib.store.contact_codec import Item, NewcomerItems, from_item, to_item
 from chalicelib.store.dynamo import BATCH_GET, BATCH_WRITE, batch_get, batch_write, decode_key, encode_key
 from chalicelib.store.models import ContactModel, SuppressionModel
 
@@ -22,6 +22,7 @@ class DynamoContactStore:
 
     def __init__(self, dynamodb: Any) -> None:
         self._db = dynamodb
+        self._newcomer_items = NewcomerItems()
 
     def get_many(self, emails: list[str]) -> dict[str, Contact]:
         items = self._batch_get(ContactModel.Meta.table_name, [{"email": {"S": e}} for e in emails])
@@ -33,10 +34,12 @@ class DynamoContactStore:
         items = self._batch_get(SuppressionModel.Meta.table_name, keys)
         return {hashes[item["email_hash"]["S"]] for item in items}
 
-    def put_many(self, contacts: list[Contact]) -> None:
+    def put_many(self, contacts: list[Contact], newcomers: list[Newcomer]) -> None:
         """25 items a call; the calls of one batch are in flight together."""
         table = ContactModel.Meta.table_name
+        new_item = self._newcomer_items.item
         requests = [{"PutRequest": {"Item": to_item(c)}} for c in contacts]
+        requests += [{"PutRequest": {"Item": new_item(n)}} for n in newcomers]
         chunks = [requests[i : i + BATCH_WRITE] for i in range(0, len(requests), BATCH_WRITE)]
         for _ in _pool().map(lambda chunk: batch_write(self._db, table, chunk), chunks):
             pass

@@ -6,7 +6,7 @@ import io
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from chalicelib.domain.contact import Contact
+from chalicelib.domain.contact import Contact, Newcomer
 from chalicelib.domain.emails import email_hash
 from chalicelib.domain.errors import FileChangedError
 from chalicelib.domain.imports import Claim, StoredFile
@@ -31,10 +31,11 @@ class MemoryContactStore:
         self.read_calls += 1
         return {e for e in emails if email_hash(e) in self.suppressed}
 
-    def put_many(self, contacts: list[Contact]) -> None:
-        for start in range(0, len(contacts), 25):
+    def put_many(self, contacts: list[Contact], newcomers: list[Newcomer]) -> None:
+        everyone = contacts + [n.contact() for n in newcomers]
+        for start in range(0, len(everyone), 25):
             self.write_calls += 1
-            for contact in contacts[start : start + 25]:
+            for contact in everyone[start : start + 25]:
                 self.items[contact["email"]] = to_item(contact)
 
     def contact(self, email: str) -> Contact:
