@@ -3,7 +3,6 @@ by the stack)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from chalicelib import clock
@@ -26,24 +25,14 @@ class SecretValue:
             self._fetched = clock.stopwatch()
         return self._value
 
-
-class SecretFields:
-    """A secret holding a JSON object of texts (the LINE channel's token and secret): one field
-    at a time, read through the same cached SecretValue.  A field missing, or a value that is not
-    JSON, reads as "" -- the caller refuses to act on an empty credential."""
-
-    def __init__(self, value: SecretValue) -> None:
-        self._value = value
-
     def field(self, name: str) -> str:
+        """One text of a secret holding a JSON object (the LINE channel's token and secret); ""
+        when it is missing or the secret is not JSON -- no one acts on an empty credential."""
         import json
 
         try:
-            found = json.loads(self._value.get() or "{}")
+            found = json.loads(self.get() or "{}")
         except ValueError:
             return ""
         text = found.get(name) if isinstance(found, dict) else None
         return text if isinstance(text, str) else ""
-
-    def getter(self, name: str) -> Callable[[], str]:
-        return lambda: self.field(name)
