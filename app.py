@@ -21,6 +21,7 @@ from chalicelib.web.console_routes import console_routes
 from chalicelib.web.console_views import console_views
 from chalicelib.web.definition_routes import definition_routes
 from chalicelib.web.import_routes import import_routes
+from chalicelib.web.line_routes import line_routes
 from chalicelib.web.mail_routes import mail_routes
 from chalicelib.web.member_routes import member_routes
 
@@ -46,6 +47,7 @@ app.register_blueprint(form_pages.form_routes)
 app.register_blueprint(console_routes)
 app.register_blueprint(console_views)
 app.register_blueprint(member_routes)
+app.register_blueprint(line_routes)
 
 IMPORT_QUEUE = os.environ.get("SODATE_IMPORT_QUEUE_NAME", "sodate-imports")
 FEEDBACK_QUEUE = os.environ.get("SODATE_FEEDBACK_QUEUE", "sodate-mail-feedback")

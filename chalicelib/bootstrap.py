@@ -11,7 +11,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from chalicelib import clock, parts
+from chalicelib import clock
+from chalicelib.parts import forget, once
+from chalicelib.parts import provide as provide  # a bench's or a test's part instead of ours
 from chalicelib.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from chalicelib.services.identity import Identity
     from chalicelib.services.import_desk import ImportDesk
     from chalicelib.services.import_file import Importer
+    from chalicelib.services.line_inbound import LineInbound
     from chalicelib.services.mail_events import MailEvents
     from chalicelib.services.mailer import Mailer
     from chalicelib.services.ports import MailTransport
@@ -48,21 +51,16 @@ if TYPE_CHECKING:
     from chalicelib.store.journeys import JourneyStore
     from chalicelib.store.segments import SegmentStore
 
-_once = parts.once
-provide = parts.provide
+settings: Callable[[], Settings] = get_settings  # the typed settings, read once
 
 
 def reset() -> None:
     """Forget everything built or provided (tests that change the settings or the emulator)."""
-    parts.forget()
+    forget()
     get_settings.cache_clear()
     from chalicelib.aws.clients import client
 
     client.cache_clear()
-
-
-def settings() -> Settings:
-    return get_settings()
 
 
 def _client(service: str) -> Any:
@@ -72,22 +70,18 @@ def _client(service: str) -> Any:
 
 
 # --- the beacon path: only what it needs ------------------------------------------------------------
-@_once
+@once
 def beacons() -> Beacons:
     from chalicelib.services.beacons import Beacons
     from chalicelib.store.events import EventStore
 
-    store = EventStore(_client("dynamodb"), settings().sites_table, settings().events_table)
-    return Beacons(
-        store,
-        settings().visitor_ttl_days,
-        clock.now,
-        identify=lambda site, visitor_id, token: identity().from_email_link(site, visitor_id, token),
-    )
+    s = settings()
+    store = EventStore(_client("dynamodb"), s.sites_table, s.events_table)
+    return Beacons(store, s.visitor_ttl_days, clock.now, identify=lambda *a: identity().from_email_link(*a))
 
 
 # --- adapters ------------------------------------------------------------------------------------------
-@_once
+@once
 def _tables() -> bool:
     """PynamoDB's models take their table names from the settings."""
     from chalicelib.store.models import bind_tables
@@ -96,14 +90,14 @@ def _tables() -> bool:
     return True
 
 
-@_once
+@once
 def site_directory() -> EventAdmin:
     from chalicelib.store.event_admin import EventAdmin
 
     return EventAdmin(_client("dynamodb"), settings().sites_table, settings().events_table)
 
 
-@_once
+@once
 def contact_directory() -> ContactDirectory:
     from chalicelib.store.contacts import ContactDirectory
 
@@ -111,7 +105,7 @@ def contact_directory() -> ContactDirectory:
     return ContactDirectory(_client("dynamodb"))
 
 
-@_once
+@once
 def contact_state() -> ContactState:
     from chalicelib.store.contact_state import ContactState
 
@@ -119,14 +113,14 @@ def contact_state() -> ContactState:
     return ContactState(_client("dynamodb"), s.contacts_table, s.events_table, s.suppressions_table)
 
 
-@_once
+@once
 def segment_store() -> SegmentStore:
     from chalicelib.store.segments import SegmentStore
 
     return SegmentStore(_client("dynamodb"), settings().segments_table, settings().events_table)
 
 
-@_once
+@once
 def journey_store() -> JourneyStore:
     from chalicelib.store.journeys import JourneyStore
 
@@ -151,12 +145,12 @@ def _secret(secret_id: str) -> SecretValue:
     return SecretValue(_client("secretsmanager"), secret_id)
 
 
-@_once
+@once
 def link_key() -> SecretValue:
     return _secret(settings().link_key_secret)
 
 
-@_once
+@once
 def isolation() -> Isolation:
     """Per-record isolation for batch handlers: poison records parked on the dead-letter queue."""
     from chalicelib.aws.errors import is_transient
@@ -168,16 +162,15 @@ def isolation() -> Isolation:
 
 
 # --- use cases ---------------------------------------------------------------------------------------
-@_once
+@once
 def identity() -> Identity:
     from chalicelib.services.identity import Identity
 
-    return Identity(
-        site_directory(), contact_directory(), link_key().get, clock.now, settings().visitor_ttl_days
-    )
+    ttl = settings().visitor_ttl_days
+    return Identity(site_directory(), contact_directory(), link_key().get, clock.now, ttl)
 
 
-@_once
+@once
 def consent() -> ConsentRecords:
     from chalicelib.services.consent import ConsentRecords
     from chalicelib.store.consent import DynamoConsentLedger
@@ -185,7 +178,7 @@ def consent() -> ConsentRecords:
     return ConsentRecords(DynamoConsentLedger(_client("dynamodb"), settings().events_table), clock.now)
 
 
-@_once
+@once
 def signups() -> Signups:
     from chalicelib.services.signups import MailLinks, Signups
     from chalicelib.store.consent import DynamoSignups
@@ -197,61 +190,63 @@ def signups() -> Signups:
     return Signups(*uses, links, clock.now, identity())
 
 
-@_once
+@once
 def purchases() -> Purchases:
     from chalicelib.services.purchases import Purchases
 
     return Purchases(identity(), contact_state(), clock.now)
 
 
-@_once
+@once
 def sites() -> SitesAdmin:
     from chalicelib.services.sites_admin import SitesAdmin
 
     return SitesAdmin(site_directory(), clock.now)
 
 
-@_once
+def _http(method: str, url: str, body: bytes | None, headers: dict[str, str]) -> tuple[int, str]:
+    """One checked request (aws/page_fetch.py); the local stack may reach loopback."""
+    from chalicelib.aws import page_fetch
+
+    page = page_fetch.call(method, url, settings().stage == "local", body, headers)
+    return page.status, page.html
+
+
+@once
 def tag_verification() -> TagVerification:
-    from chalicelib.aws.page_fetch import fetch
     from chalicelib.services.tag_verification import TagVerification
 
-    def get(url: str) -> tuple[int, str]:
-        page = fetch(url, settings().stage == "local")  # the local stack may fetch pages on loopback
-        return page.status, page.html
-
-    return TagVerification(sites(), site_directory(), get, clock.now)
+    agent = {"User-Agent": "Sodate tag check"}
+    return TagVerification(sites(), site_directory(), lambda url: _http("GET", url, None, agent), clock.now)
 
 
-@_once
+@once
 def contacts() -> ContactsAdmin:
     from chalicelib.services.contacts_admin import ContactsAdmin
 
     return ContactsAdmin(contact_directory(), site_directory(), definitions(), consent(), clock.now)
 
 
-@_once
+@once
 def segments() -> SegmentsAdmin:
     from chalicelib.services.segments_admin import SegmentsAdmin
 
     return SegmentsAdmin(definitions(), segment_store(), contact_state(), _bucket(), clock.now, figures())
 
 
-@_once
+@once
 def importer() -> Importer:
     from chalicelib.services.import_file import Importer
-    from chalicelib.store.consent import DynamoConsentLedger
     from chalicelib.store.contacts import DynamoContactStore
     from chalicelib.store.imports import DynamoLedger
 
     _tables()
-    s, dynamodb = settings(), _client("dynamodb")
-    uses = (DynamoContactStore(dynamodb), _bucket(), DynamoLedger(), _work_queue(), clock.now)
-    consent_ledger = DynamoConsentLedger(dynamodb, s.events_table)
-    return Importer(*uses, consent_ledger, rows_per_run=s.rows_per_run, max_file_bytes=s.max_file_bytes)
+    s = settings()
+    uses = (DynamoContactStore(_client("dynamodb")), _bucket(), DynamoLedger(), _work_queue(), clock.now)
+    return Importer(*uses, consent().ledger, rows_per_run=s.rows_per_run, max_file_bytes=s.max_file_bytes)
 
 
-@_once
+@once
 def import_desk() -> ImportDesk:
     """The console's import wizard: signed uploads, a file's preview, its mapping, the history."""
     from chalicelib.services.import_desk import ImportDesk
@@ -259,7 +254,7 @@ def import_desk() -> ImportDesk:
     return ImportDesk(_bucket(), clock.now, settings().max_file_bytes)
 
 
-@_once
+@once
 def definitions() -> DefinitionsService:
     from chalicelib.services.definitions import DefinitionsService
     from chalicelib.store.definitions import DefinitionStore
@@ -268,7 +263,7 @@ def definitions() -> DefinitionsService:
     return DefinitionsService(store, _bucket(), clock.now, on_change=_work_queue().reevaluate)
 
 
-@_once
+@once
 def sales_alerts() -> SalesAlerts:
     from chalicelib.aws.alerts import SesSnsAlerts
     from chalicelib.services.sales_alerts import SalesAlerts
@@ -277,41 +272,35 @@ def sales_alerts() -> SalesAlerts:
     return SalesAlerts(alerts)
 
 
-@_once
+@once
 def evaluator() -> Evaluator:
     from chalicelib.services.evaluation import Evaluator
 
     return Evaluator(contact_state(), segment_store(), definitions(), sales_alerts(), clock.now, isolation())
 
 
-@_once
+@once
 def scenario_actions() -> Actions:
-    from chalicelib.aws import page_fetch
     from chalicelib.services.scenario_actions import Actions
 
-    local = settings().stage == "local"
-    webhook_key = _secret(settings().webhook_key_secret)
-
-    def post(url: str, body: bytes, headers: dict[str, str]) -> int:
-        return page_fetch.call("POST", url, local, body, headers).status
-
-    return Actions(journey_store(), contact_state(), sales_alerts(), post, webhook_key.get)
+    key = _secret(settings().webhook_key_secret).get
+    return Actions(journey_store(), contact_state(), sales_alerts(), lambda *a: _http("POST", *a)[0], key)
 
 
-@_once
+@once
 def pause() -> Callable[[float], None]:
     """How a retry waits (backing off while SES throttles)."""
     return time.sleep
 
 
-@_once
+@once
 def mail_transport() -> MailTransport:
     from chalicelib.aws.mail import SesTransport
 
     return SesTransport(_client("ses"), settings().sender, settings().configuration_set)
 
 
-@_once
+@once
 def mailer() -> Mailer:
     from chalicelib.services.mailer import Links, Mailer
 
@@ -320,7 +309,7 @@ def mailer() -> Mailer:
     return Mailer(mail_transport(), journey_store(), contact_state(), s.sender, links, pause())
 
 
-@_once
+@once
 def runner() -> ScenarioRunner:
     from chalicelib.services.scenario_runner import ScenarioRunner
 
@@ -328,14 +317,14 @@ def runner() -> ScenarioRunner:
     return ScenarioRunner(journeys, state, definitions(), mailer(), actions, clock.now)
 
 
-@_once
+@once
 def date_pass() -> DatePass:
     from chalicelib.services.scenario_dates import DatePass
 
     return DatePass(runner(), contact_state(), journey_store(), definitions())
 
 
-@_once
+@once
 def mail_events() -> MailEvents:
     from chalicelib.services.mail_events import MailEvents
 
@@ -345,7 +334,7 @@ def mail_events() -> MailEvents:
     return MailEvents(journeys, state, actions, contact_directory(), key, clock.now, sites, consent())
 
 
-@_once
+@once
 def preferences() -> Preferences:
     from chalicelib.services.preferences import Preferences
 
@@ -353,21 +342,21 @@ def preferences() -> Preferences:
     return Preferences(definitions(), state, directory, consent(), mail_events(), link_key().get, clock.now)
 
 
-@_once
+@once
 def scenario_reports() -> ScenarioReports:
     from chalicelib.services.scenario_reports import ScenarioReports
 
     return ScenarioReports(definitions(), journey_store())
 
 
-@_once
+@once
 def work() -> Work:
     from chalicelib.services.work import Work
 
     return Work(importer(), definitions(), evaluator(), runner(), date_pass(), _work_queue(), clock.now)
 
 
-@_once
+@once
 def console() -> ConsoleAccess:
     """Who acts in the console or the admin API: a user pool sign-in and its session, or the token."""
     from chalicelib.aws.cognito import CognitoUsers
@@ -381,12 +370,11 @@ def console() -> ConsoleAccess:
     users = CognitoUsers(_client("cognito-idp"), s.user_pool_id, s.user_pool_client_id)
     table = ConsoleTable(_client("dynamodb"), s.console_table)  # the sessions and the audit log
     rules = SessionRules(s.console_idle_minutes * 60, s.console_session_hours * 3600)
-    token = _secret(s.admin_token_secret).get
-    members = ConsoleMembers(users, table, clock.now)
+    token, members = _secret(s.admin_token_secret).get, ConsoleMembers(users, table, clock.now)
     return ConsoleAccess(users, table, AuditLog(table, clock.now), members, clock.now, token, rules)
 
 
-@_once
+@once
 def figures() -> Figures:
     """The console's counters, kept in the console table as the streams deliver."""
     from chalicelib.services.figures import Figures
@@ -396,3 +384,16 @@ def figures() -> Figures:
     db, s = _client("dynamodb"), settings()
     index = PeopleIndexTable(db, s.people_index_table)
     return Figures(FigureBook(db, s.console_table), index, contact_state(), clock.now)
+
+
+@once
+def line_inbound() -> LineInbound:
+    from chalicelib.aws.line import LineClient
+    from chalicelib.services.line_inbound import LineInbound
+    from chalicelib.store.line_people import DynamoLinePeople
+
+    s, channel = settings(), _secret(settings().line_channel_secret)  # the token and the secret, as JSON
+    api = LineClient(s.line_api, lambda: channel.field("channel_access_token"), lambda *a: _http("POST", *a))
+    uses = (DynamoLinePeople(_client("dynamodb"), s.events_table, s.contacts_table), contact_state())
+    keys, mail = (lambda: channel.field("channel_secret"), link_key().get), (mail_transport(), s.sender)
+    return LineInbound(*uses, consent(), api, *keys, clock.now, (*mail, s.public_url), s.line_dialog_url)

@@ -44,6 +44,9 @@ class Settings:
     console_idle_minutes: int = 30  # a session unused this long ends
     console_session_hours: int = 12  # and any session ends this long after sign-in
     mailbox_url: str = ""  # make run's local mailbox, shown inside the console (none on AWS)
+    line_channel_secret: str = "sodate/line-channel"  # {"channel_access_token", "channel_secret"}
+    line_api: str = "https://api.line.me"  # the Messaging API (make run: the LINE stand-in)
+    line_dialog_url: str = "https://access.line.me/dialog/bot/accountLink"  # LINE's account-link page
 
 
 @lru_cache(maxsize=1)
@@ -81,4 +84,7 @@ def get_settings() -> Settings:
         console_idle_minutes=int(env.get("SODATE_CONSOLE_IDLE_MINUTES", "30")),
         console_session_hours=int(env.get("SODATE_CONSOLE_SESSION_HOURS", "12")),
         mailbox_url=env.get("SODATE_MAILBOX_URL", "") if env.get("SODATE_STAGE") == "local" else "",
+        line_channel_secret=env.get("SODATE_LINE_CHANNEL_SECRET", "sodate/line-channel"),
+        line_api=env.get("SODATE_LINE_API", "https://api.line.me").rstrip("/"),
+        line_dialog_url=env.get("SODATE_LINE_DIALOG_URL", "https://access.line.me/dialog/bot/accountLink"),
     )

@@ -27,6 +27,8 @@ Sodate is running locally.
   console              {env["SODATE_CONSOLE_URL"]}  (SODATE_CONSOLE_USER and _PASSWORD in settings)
   mailbox              {env["SODATE_MAILBOX_URL"]}  (what SES took; SES's delivery, bounce
                        and complaint events are published to the feedback queue as on AWS)
+  LINE stand-in        {env["SODATE_LINE_API"]}/_standin/  (what the bot sent; follow, write,
+                       block as a LINE user: signed webhooks to {env["SODATE_API"]}/line/webhook)
   event pumps          {env["SODATE_IMPORT_QUEUE_NAME"]} -> app.import_file,
                        events stream -> app.events_changed, contacts stream -> app.contacts_changed
   schedules            tick and sweep every {sweep_seconds:g} s, rfm and dates hourly

@@ -152,7 +152,9 @@ class LocalStack:
         alphabet = string.ascii_letters + string.digits
         if not spec.get("ExcludePunctuation"):
             alphabet += "!#$%&()*+,-.:;<=>?@[]^_{|}~"
-        value = "".join(secrets.choice(alphabet) for _ in range(int(spec.get("PasswordLength", 32))))
+        value = props.get("SecretString") or "".join(
+            secrets.choice(alphabet) for _ in range(int(spec.get("PasswordLength", 32)))
+        )
         arn = self._secrets.create_secret(Name=name, SecretString=value)["ARN"]
         self._physical[logical] = arn
 

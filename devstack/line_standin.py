@@ -31,7 +31,9 @@ The control surface for tests and the local console is under `/_standin/` (JSON 
 - `POST /_standin/redeliver` `{"webhookEventId"}` -- that event posted again, `isRedelivery: true`;
 - `POST /_standin/forge` `{"userId"?, "signature": "wrong" | "missing"}` -- a follow webhook with
   a wrong signature or none (the channel's friends do not change);
-- `GET /_standin/messages`, `/_standin/webhooks`, `/_standin/users` (JSON); `GET /_standin/` the page.
+- `GET /_standin/messages`, `/_standin/webhooks`, `/_standin/users` (JSON); `GET /_standin/` the page;
+- `GET /dialog/bot/accountLink?linkToken=&nonce=` -- LINE's account-link dialog, where the bot's
+  page sends the user: the account-link above, answered with a page.
 Each POST answers the webhook's record: its body and each post's HTTP status.
 
 `serve(...)` starts it in a thread and returns its URL and a stop function.
@@ -39,12 +41,14 @@ Each POST answers the webhook's record: its body and each post's HTTP status.
 
 from __future__ import annotations
 
+import html
 import json
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from devstack import line_pages
 from devstack import line_rules as rules
@@ -52,6 +56,7 @@ from devstack.line_api import MessagingApi
 from devstack.line_channel import Channel, new_user_id
 from devstack.line_webhooks import FORGERIES, Webhooks, event, text_message
 
+DIALOG = "/dialog/bot/accountLink"  # as https://access.line.me/dialog/bot/accountLink?linkToken=&nonce=
 MAX_BODY = 2 * 1024 * 1024  # "413 Payload Too Large: Request exceeds the max size of 2MB"
 PREFIX = "/_standin"
 
@@ -169,6 +174,8 @@ def make_server(
 
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
+            if path == DIALOG:
+                return self._dialog()
             if path in (PREFIX, f"{PREFIX}/"):
                 page = line_pages.page(channel.sent.newest(), channel.users(), channel.webhooks.newest())
                 return self._send(200, page, "text/html; charset=utf-8")
@@ -203,6 +210,18 @@ def make_server(
                 return self._json(200, control.handle(path[len(PREFIX) + 1 :], body))
             except Refused as e:
                 return self._json(e.status, rules.error(str(e)))
+
+        def _dialog(self) -> None:
+            """LINE's account-link dialog, as a LINE user who owns the link token opens it: the
+            accountLink webhook goes to the bot, and the page says how it went."""
+            query = {k: v[0] for k, v in parse_qs(self.path.partition("?")[2]).items()}
+            try:
+                control.account_link({"linkToken": query.get("linkToken"), "nonce": query.get("nonce")})
+                status, said = 200, "連携しました / Linked: the bot was told (accountLink)."
+            except Refused as e:
+                status, said = e.status, f"連携できません / Not linked: {e}"
+            page = f"<!doctype html><meta charset=utf-8><title>LINE</title><p>{html.escape(said)}</p>"
+            self._send(status, page.encode(), "text/html; charset=utf-8")
 
         def _body(self) -> bytes | None:
             length = int(self.headers.get("Content-Length") or 0)

@@ -137,6 +137,7 @@ def start(
             "SODATE_FEEDBACK_QUEUE": outputs["MailFeedbackQueueName"],
             "SODATE_FEEDBACK_QUEUE_URL": outputs["MailFeedbackQueueUrl"],
             "SODATE_WEBHOOK_KEY_SECRET": outputs["WebhookSigningKeySecret"],
+            "SODATE_LINE_CHANNEL_SECRET": outputs["LineChannelSecret"],
             "SODATE_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
         }
         env.update(console_user.local_admin(session, outputs, local_dir, env["SODATE_API"]))
@@ -144,6 +145,7 @@ def start(
             env["SODATE_IMPORT_ROWS_PER_RUN"] = str(rows_per_run)
         running.env = env
         env["SODATE_MAILBOX_URL"] = _serve_mailbox(running, session, stack, local_dir)  # the console shows it
+        env.update(_serve_line(running, session, local_dir))
         os.environ.update(env)
         _serve_api(running, api_port)
         env["SODATE_DEMO_URL"] = _serve_demo(running, env)
@@ -233,6 +235,28 @@ def _serve_mailbox(running: Running, session: Any, stack: LocalStack, local_dir:
     running.threads.append(thread)
     running.extra_servers.append(server)
     return f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+def _serve_line(running: Running, session: Any, local_dir: Path) -> dict[str, str]:
+    """The LINE stand-in on loopback: its channel's token and secret go into the stack's secret
+    (fresh each run), its webhooks to the API's /line/webhook; data under .local/line."""
+    import secrets
+
+    from devstack.line_standin import DIALOG, make_server
+
+    env = running.env
+    token, secret = secrets.token_urlsafe(32), secrets.token_hex(16)
+    value = json.dumps({"channel_access_token": token, "channel_secret": secret})
+    session.client("secretsmanager").put_secret_value(
+        SecretId=env["SODATE_LINE_CHANNEL_SECRET"], SecretString=value
+    )
+    server, _ = make_server(0, local_dir / "line", token, secret, f"{env['SODATE_API']}/line/webhook")
+    thread = threading.Thread(target=server.serve_forever, args=(0.1,), name="line-standin", daemon=True)
+    thread.start()
+    running.threads.append(thread)
+    running.extra_servers.append(server)
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    return {"SODATE_LINE_API": url, "SODATE_LINE_DIALOG_URL": f"{url}{DIALOG}"}
 
 
 def _start_pumps(running: Running, session: Any, sweep_seconds: float) -> None:

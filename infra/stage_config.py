@@ -43,6 +43,7 @@ ENVIRONMENT = {
     "SODATE_CONFIGURATION_SET": "MailConfigurationSet",
     "SODATE_FEEDBACK_QUEUE": "MailFeedbackQueueName",
     "SODATE_WEBHOOK_KEY_SECRET": "WebhookSigningKeySecret",
+    "SODATE_LINE_CHANNEL_SECRET": "LineChannelSecret",
     "SODATE_CONSOLE_TABLE": "ConsoleTable",
     "SODATE_PEOPLE_INDEX_TABLE": "PeopleIndexTable",
     "SODATE_USER_POOL_ID": "UserPoolId",

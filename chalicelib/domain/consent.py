@@ -21,6 +21,7 @@ from typing import Any
 
 from .contact import Status
 
+EMAIL, LINE = "email", "line"  # the channels a permission is for
 RETENTION_DAYS = 3 * 365  # a ledger of someone who can no longer be mailed is kept this long
 DETAIL_CHARS = 2000  # any one detail (the consent wording shown is the longest)
 AGENT_CHARS = 256
@@ -45,6 +46,7 @@ class ConsentEntry:
     detail: dict[str, str] = field(default_factory=dict)
     ip: str = ""  # truncated: the last octet (IPv4) or the last 80 bits (IPv6) are zero
     user_agent: str = ""
+    channel: str = EMAIL  # whose permission changed: email, or line (its status: granted, withdrawn)
 
     def __post_init__(self) -> None:
         for value in self.detail.values():  # a loop, not any(): an import makes one entry a row
@@ -68,11 +70,16 @@ class ConsentEntry:
             "detail": dict(self.detail),
             "ip": self.ip,
             "user_agent": self.user_agent,
+            "channel": self.channel,
         }
 
 
 def expiry(entry: ConsentEntry, epoch: float) -> int | None:
-    """When the ledger may go, as of this entry (None: kept, the person can be mailed)."""
+    """When the ledger may go, as of this entry (None: kept, the person can be mailed).  Another
+    channel's entry is kept with the ledger and goes when the whole ledger goes: expiring on its
+    own, a later withdrawal could go before the grant it withdrew."""
+    if entry.channel != EMAIL:
+        return None
     return None if entry.mailable else int(epoch) + RETENTION_DAYS * 86400
 
 

@@ -24,3 +24,12 @@ class FileChangedError(RuntimeError):
 
 class TransientError(RuntimeError):
     """A passing fault (throttling, a service hiccup, the network): worth retrying as it is."""
+
+
+class ChannelError(RuntimeError):
+    """A messaging channel's API (LINE) refused a call or could not be reached: `status` is its
+    HTTP answer (0: no answer), the message its own words."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status

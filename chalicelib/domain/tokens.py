@@ -68,6 +68,7 @@ UNSUBSCRIBE_TOPIC = frozenset({"unsub", "t"})  # the same, for a mail about a to
 PREFERENCES = frozenset({"pref"})  # the preference page's link in every mail: the mail
 CONFIRM = frozenset({"s"})  # the confirmation link of a form's sign-up: the kept submission
 FORM_START = frozenset({"f", "t"})  # a form page as served: the form, and when it was served
+LINE_LINK = frozenset({"lc", "lt", "n"})  # link LINE to a contact: the contact, LINE's link token, once
 
 
 def identity_token(contact_id: str, key: str, expires_at: int) -> str:

@@ -12,7 +12,7 @@ from chalicelib.services.ports import Clock, ConsentLedger
 
 class ConsentRecords:
     def __init__(self, ledger: ConsentLedger, clock: Clock) -> None:
-        self._ledger = ledger
+        self.ledger = self._ledger = ledger  # the importer appends an import's entries in batches
         self._clock = clock
 
     def record(self, contact_id: str, entry: ConsentEntry, was_mailable: bool | None = None) -> None:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # names for the type checker only: the beacon path loads none
     from chalicelib.domain.hits import Hit
     from chalicelib.domain.imports import Claim, StoredFile
     from chalicelib.domain.journeys import Place, Task
+    from chalicelib.domain.line_people import LineUser
     from chalicelib.domain.site import Site
 
 Clock = Callable[[], float]
@@ -311,3 +312,52 @@ class AlertChannel(Protocol):
 # --- the console ---------------------------------------------------------------------------------
 Post = Callable[[str, bytes, dict[str, str]], int]
 """POST a body to a URL (a scenario's webhook); the HTTP status, or an exception when unreachable."""
+
+
+# --- LINE ------------------------------------------------------------------------------------------
+class LineApi(Protocol):
+    """LINE's Messaging API.  Raises ChannelError (domain/errors.py) when LINE refuses or is away."""
+
+    def issue_link_token(self, user_id: str) -> str: ...
+    def push_text(self, user_id: str, text: str, retry_key: str) -> None:
+        """A text to one user; the same `retry_key` again never delivers twice."""
+        ...
+
+
+class LinePeople(Protocol):
+    """Who is who on LINE: the webhook events seen, each LINE user's permission and link, the
+    nonces of account links under way, and the LINE attributes of contacts."""
+
+    def first_delivery(self, event_id: str, expires_at: int) -> bool:
+        """Claim a webhook event: False when it was claimed before (a redelivery, a replay)."""
+        ...
+
+    def forget_delivery(self, event_id: str) -> None:
+        """Release a claim whose handling failed, so the redelivery is handled."""
+        ...
+
+    def set_permission(self, user_id: str, permission: str, at_ms: int) -> LineUser | None:
+        """The user as now, or None when a newer event already said otherwise."""
+        ...
+
+    def keep_nonce(self, nonce: str, contact_id: str, expires_at: int) -> None: ...
+    def take_nonce(self, nonce: str) -> tuple[str, int] | None:
+        """The nonce's contact and expiry, gone once taken: of two uses, one gets it."""
+        ...
+
+    def spend(self, once: str, expires_at: int) -> bool:
+        """Mark a single-use value spent: False when it was."""
+        ...
+
+    def link_user(self, user_id: str, contact_id: str) -> LineUser:
+        """Link the LINE user to the contact; the user as they were before."""
+        ...
+
+    def link_contact(self, email: str, user_id: str, permission: str | None, at: str) -> None: ...
+    def unlink_contact(self, email: str, user_id: str) -> bool:
+        """Remove the contact's LINE attributes if they are still this user's."""
+        ...
+
+    def contact_permission(self, email: str, user_id: str, permission: str, at: str) -> bool:
+        """Set the contact's LINE permission if they are still linked to this user: False if not."""
+        ...

@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from chalicelib.domain.consent import ConsentEntry
+from chalicelib.domain.consent import EMAIL, ConsentEntry
 from chalicelib.store.dynamo import batch_write
 
 Item = dict[str, Any]
@@ -101,6 +101,8 @@ def ledger_item(contact_id: str, entry: ConsentEntry, expires_at: int | None) ->
         item["ip"] = {"S": entry.ip}
     if entry.user_agent:
         item["user_agent"] = {"S": entry.user_agent}
+    if entry.channel != EMAIL:  # an email entry (an import writes many) stays as it always was
+        item["channel"] = {"S": entry.channel}
     if expires_at is not None:
         item["expires_at"] = {"N": str(expires_at)}
     return item
@@ -118,6 +120,7 @@ def _entry(item: dict[str, Any]) -> ConsentEntry:
         detail,
         text.get("ip", ""),
         text.get("user_agent", ""),
+        text.get("channel", EMAIL),
     )
 
 

@@ -67,6 +67,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             "SODATE_USER_POOL_ID": outputs["UserPoolId"],
             "SODATE_USER_POOL_CLIENT_ID": outputs["UserPoolClientId"],
             "SODATE_PUBLIC_URL": PUBLIC_URL,
+            "SODATE_LINE_CHANNEL_SECRET": outputs["LineChannelSecret"],
         }
         for name, value in env.items():
             monkeypatch.setenv(name, value)

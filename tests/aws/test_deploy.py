@@ -88,6 +88,7 @@ def test_stage_config_takes_the_stacks_outputs(aws) -> None:
         "AdminTokenSecret",
         "LinkSigningKeySecret",
         "WebhookSigningKeySecret",
+        "LineChannelSecret",
         "MailConfigurationSet",
         "UserPoolId",
         "UserPoolClientId",
@@ -99,6 +100,7 @@ def test_stage_config_takes_the_stacks_outputs(aws) -> None:
     assert stage["iam_role_arn"] == outputs["FunctionsRoleArn"] and stage["manage_iam_role"] is False
     assert stage["environment_variables"]["SODATE_BUCKET"] == outputs["Bucket"]
     assert stage["environment_variables"]["SODATE_CONTACTS_TABLE"] == "sodate-contacts"
+    assert stage["environment_variables"]["SODATE_LINE_CHANNEL_SECRET"] == outputs["LineChannelSecret"]
 
 
 def test_the_compiled_wheels_load_on_the_lambda_runtime_chalice_packages_for() -> None:

@@ -40,6 +40,7 @@ MOTO_SKIPS = {
     "AdminTokenSecret",
     "LinkSigningKeySecret",
     "WebhookSigningKeySecret",
+    "LineChannelSecret",
     "MailConfigurationSet",
     "UserPoolId",
     "UserPoolClientId",
@@ -99,6 +100,7 @@ def _fill_in(session: Any, prefix: str) -> Any:
             ("AdminTokenSecret", "admin-token"),
             ("LinkSigningKeySecret", "link-signing-key"),
             ("WebhookSigningKeySecret", "webhook-signing-key"),
+            ("LineChannelSecret", "line-channel"),
         ):
             try:
                 filled[key] = secrets.describe_secret(SecretId=f"{prefix}/{name}")["ARN"]

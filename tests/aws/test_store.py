@@ -91,3 +91,27 @@ def test_what_evaluation_keeps_on_a_contact_round_trips_through_the_codec():
 def test_the_codec_drops_empty_values_and_writes_numbers_kept_as_text_as_numbers():
     contact = {"email": "a@example.com", "age": "41", "total_spent": None, "attrs": {}, "phone": None}
     assert to_item(contact) == {"email": {"S": "a@example.com"}, "age": {"N": "41"}}
+
+
+def test_the_consent_ledger_keeps_each_entry_s_channel_and_an_email_entry_as_it_always_was(aws):
+    import boto3
+
+    from chalicelib.domain.consent import ConsentEntry
+    from chalicelib.store.consent import DynamoConsentLedger, ledger_item
+
+    mailed = ConsentEntry("2026-01-01T00:00:00+00:00", "granted", "import", "import", "subscribed")
+    lined = ConsentEntry(
+        "2026-01-02T00:00:00+00:00",
+        "granted",
+        "line",
+        "person",
+        "granted",
+        {"line_user_id": "U1"},
+        channel="line",
+    )
+    assert "channel" not in ledger_item("c1", mailed, None), "an import's many entries are no bigger"
+    ledger = DynamoConsentLedger(boto3.client("dynamodb"), aws["EventsTable"])
+    ledger.append("c1", mailed, None)
+    ledger.append("c1", lined, None)
+    assert ledger.entries("c1") == [mailed, lined]
+    assert [e.channel for e in ledger.entries("c1")] == ["email", "line"]

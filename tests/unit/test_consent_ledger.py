@@ -86,3 +86,18 @@ def test_becoming_mailable_again_keeps_the_whole_ledger_and_erasure_removes_it()
     assert ledger.expiries("c-1") == [None, None]
     assert [e["change"] for e in records.history("c-1")] == ["requested", "granted"]
     assert records.erase("c-1") == 2 and records.history("c-1") == []
+
+
+def test_a_line_entry_says_its_channel_and_goes_only_with_the_whole_ledger():
+    clock, ledger = FakeClock(), MemoryConsentLedger()
+    records = ConsentRecords(ledger, clock)
+    at = "2026-11-23T01:00:00+00:00"
+    records.record("c-1", ConsentEntry(at, "granted", "line", "person", "granted", channel="line"))
+    records.record("c-1", ConsentEntry(at, "withdrawn", "line", "person", "withdrawn", channel="line"))
+    assert ledger.expiries("c-1") == [None, None], "a withdrawal never expires before the grant it ends"
+    assert [(e["channel"], e["change"]) for e in records.history("c-1")] == [
+        ("line", "granted"),
+        ("line", "withdrawn"),
+    ]
+    records.record("c-1", ConsentEntry(at, "withdrawn", "import", "import", "unsubscribed"), True)
+    assert len(set(ledger.expiries("c-1"))) == 1, "the email side moves every entry together"

@@ -339,6 +339,19 @@ def test_message_unfollow_account_link_and_redelivery(line: str, receiver: Recei
     assert followed["type"] == "follow"
 
 
+def test_the_account_link_dialog_tells_the_bot_once(line: str, receiver: Receiver) -> None:
+    user = follow(line)
+    _, body, _ = call(f"{line}/v2/bot/user/{user}/linkToken", "POST")
+    dialog = f"{line}/dialog/bot/accountLink?linkToken={body['linkToken']}&nonce=nonce-0123456789"
+    with urllib.request.urlopen(dialog, timeout=10) as answer:
+        assert answer.status == 200 and "Linked" in answer.read().decode()
+    link = receiver.events()[-1]
+    assert link["type"] == "accountLink" and link["link"] == {"result": "ok", "nonce": "nonce-0123456789"}
+    with pytest.raises(urllib.error.HTTPError) as again:
+        urllib.request.urlopen(dialog, timeout=10)
+    assert again.value.code == 400 and len(receiver.got) == 2, "a used link token tells the bot nothing"
+
+
 def test_what_was_delivered_survives_a_restart(tmp_path: Path) -> None:
     line, stop = serve(0, tmp_path / "line", TOKEN, SECRET, None)
     user = follow(line, displayName="再起動")
