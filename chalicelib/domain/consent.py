@@ -21,7 +21,7 @@ from typing import Any
 
 from .contact import Status
 
-EMAIL, LINE = "email", "line"  # the channels a permission is for
+EMAIL, LINE, SMS = "email", "line", "sms"  # the channels a permission is for
 RETENTION_DAYS = 3 * 365  # a ledger of someone who can no longer be mailed is kept this long
 DETAIL_CHARS = 2000  # any one detail (the consent wording shown is the longest)
 AGENT_CHARS = 256
@@ -83,10 +83,13 @@ def expiry(entry: ConsentEntry, epoch: float) -> int | None:
     return None if entry.mailable else int(epoch) + RETENTION_DAYS * 86400
 
 
-def imported(at: str, file: str, line: int, status: str) -> ConsentEntry:
-    """An import row's yes or no."""
-    change = Change.GRANTED if status == Status.SUBSCRIBED else Change.WITHDRAWN
-    return ConsentEntry(at, change, "import", "import", status, {"file": file, "row": str(line)})
+def imported(at: str, file: str, line: int, status: str, channel: str = EMAIL) -> ConsentEntry:
+    """An import row's yes or no: to mail (status subscribed / unsubscribed), or to text the
+    person's phone (channel sms, status granted / withdrawn)."""
+    change = Change.GRANTED if status in (Status.SUBSCRIBED, Change.GRANTED) else Change.WITHDRAWN
+    return ConsentEntry(
+        at, change, "import", "import", status, {"file": file, "row": str(line)}, channel=channel
+    )
 
 
 REFUSALS = frozenset({"not_subscribed", "paused", "topic_off"})  # what `refusal` may answer

@@ -83,9 +83,16 @@ class Newcomer:
         return contact
 
 
+SMS_PERMISSION = "sms_permission"  # "granted" / "withdrawn" as a row or a STOP reply said; absent: never
+GRANTED, WITHDRAWN = "granted", "withdrawn"
+
+
 def newcomer(row: ContactRow, contact_id: str, source: Source) -> Newcomer:
-    """A new person from a row; the row's consent cell becomes their status."""
+    """A new person from a row; the row's consent cell becomes their status, its SMS consent
+    cell their permission to be texted."""
     fields = row.fields
+    if "sms_consent" in fields:
+        fields[SMS_PERMISSION] = GRANTED if fields.pop("sms_consent") else WITHDRAWN
     consent = fields.pop("consent") if "consent" in fields else None
     if consent is None:
         return Newcomer(row, contact_id, source, Status.PENDING)
@@ -102,7 +109,12 @@ def merge(existing: Contact, row: ContactRow, source: Source) -> Merged:
     contact["attrs"] = {**existing.get("attrs", {}), **row.attrs}
     fields = dict(row.fields)
     consent = fields.pop("consent", None)
+    texts = fields.pop("sms_consent", None)
     contact.update(fields)
+    # A file may withdraw SMS permission, or give it to someone who never said; never give it
+    # back to one who withdrew it (a STOP reply, an earlier file's no).
+    if texts is False or (texts is True and SMS_PERMISSION not in existing):
+        contact[SMS_PERMISSION] = GRANTED if texts else WITHDRAWN
     refused = False
     if consent is True and existing.get("status") in Status.BLOCKED:
         refused = True

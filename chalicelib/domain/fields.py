@@ -40,6 +40,7 @@ FIELD_KINDS: dict[str, Kind] = {
     "language": Kind.TEXT,
     "timezone": Kind.TEXT,
     "consent": Kind.CONSENT,
+    "sms_consent": Kind.CONSENT,  # permission to text the phone number: sms_permission (contact.py)
 }
 
 _SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -173,6 +174,17 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "配信同意",
         "メール配信希望",
         "メルマガ配信",
+    ),
+    "sms_consent": (
+        "smsconsent",
+        "smsoptin",
+        "acceptssms",
+        "sms配信",
+        "sms配信許可",
+        "sms配信希望",
+        "sms許可",
+        "sms受信",
+        "ショートメッセージ配信",
     ),
 }
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import IO
 
-from chalicelib.domain.consent import ConsentEntry, expiry, imported
+from chalicelib.domain.consent import SMS, ConsentEntry, expiry, imported
 from chalicelib.domain.contact import (
+    SMS_PERMISSION,
     Contact,
     Newcomer,
     Outcome,
@@ -107,6 +108,8 @@ class Batcher:
                 created.append(new)
                 if new.status != Status.PENDING:
                     self._consent_change(None, new.contact_id, new.status, row.line, entries)
+                if SMS_PERMISSION in row.fields:
+                    self._sms_change(new.contact_id, str(row.fields[SMS_PERMISSION]), row.line, entries)
                 outcome = Outcome.CREATED
             else:
                 merged = merge(found, row, self._source)
@@ -115,6 +118,8 @@ class Batcher:
                     contact = merged.contact
                     changed.append(contact)
                     self._consent_change(found, contact["contact_id"], contact["status"], row.line, entries)
+                    if contact.get(SMS_PERMISSION) != found.get(SMS_PERMISSION):
+                        self._sms_change(contact["contact_id"], contact[SMS_PERMISSION], row.line, entries)
                 counts.consent_refused += merged.consent_refused
             if email not in repeats:
                 name = _COUNTED[outcome]
@@ -140,6 +145,17 @@ class Batcher:
         if was is not None and (before == Status.SUBSCRIBED) != entry.mailable:
             self._consent.keep_until(contact_id, expires_at)  # the ledger's expiry moves with it
         entries.append((contact_id, entry, expires_at))
+
+    def _sms_change(
+        self,
+        contact_id: str,
+        permission: str,
+        line: int,
+        entries: list[tuple[str, ConsentEntry, int | None]],
+    ) -> None:
+        """The row's yes or no to texts, for the ledger (channel sms: kept with the ledger)."""
+        file = self._source.name.removeprefix("import:")
+        entries.append((contact_id, imported(self._source.at, file, line, permission, SMS), None))
 
     def _unsee_as_suppressed(self, row: ContactRow, repeat: bool) -> None:
         if repeat:  # counted as a duplicate already; its first row was rejected too

@@ -101,3 +101,34 @@ def test_a_line_entry_says_its_channel_and_goes_only_with_the_whole_ledger():
     ]
     records.record("c-1", ConsentEntry(at, "withdrawn", "import", "import", "unsubscribed"), True)
     assert len(set(ledger.expiries("c-1"))) == 1, "the email side moves every entry together"
+
+
+SMS_FILE = (
+    "メールアドレス,携帯電話,SMS配信\r\n"
+    "aiko@example.com,090-1234-5678,はい\r\nken@example.com,080-1111-2222,いいえ\r\nmai@example.com,,\r\n"
+)
+
+
+def test_an_imports_sms_column_gives_or_withdraws_texts_and_never_gives_them_back():
+    world = Imports()
+    world.deliver(world.drop("sms.csv", SMS_FILE.encode()))
+    aiko, ken = world.store.contact("aiko@example.com"), world.store.contact("ken@example.com")
+    assert (aiko["sms_permission"], ken["sms_permission"]) == ("granted", "withdrawn")
+    assert aiko["status"] == "pending", "a yes to texts is no yes to mail"
+    assert "sms_permission" not in world.store.contact("mai@example.com")
+    (granted,) = world.consent.entries(aiko["contact_id"])
+    assert (granted.channel, granted.change, granted.status, granted.detail) == (
+        "sms",
+        "granted",
+        "granted",
+        {"file": "sms.csv", "row": "2"},
+    )
+    assert world.consent.expiries(aiko["contact_id"]) == [None]
+
+    again = "email,sms consent\r\nken@example.com,yes\r\naiko@example.com,no\r\nmai@example.com,yes\r\n"
+    world.deliver(world.drop("again.csv", again.encode()))
+    assert world.store.contact("ken@example.com")["sms_permission"] == "withdrawn", "a no is not undone"
+    assert world.store.contact("aiko@example.com")["sms_permission"] == "withdrawn"
+    assert world.store.contact("mai@example.com")["sms_permission"] == "granted"
+    assert [e.change for e in world.consent.entries(aiko["contact_id"])] == ["granted", "withdrawn"]
+    assert len(world.consent.entries(ken["contact_id"])) == 1

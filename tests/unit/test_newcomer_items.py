@@ -18,6 +18,7 @@ HEADER = [
     "total_spent",
     "gender",
     "consent",
+    "sms_consent",
     "last_name",
     "first_name",
     "company",
