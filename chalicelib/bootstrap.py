@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import clock, parts
+from chalicelib.aws.clients import client as _client  # every part needs a client: boto3 is loaded anyway
 from chalicelib.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from chalicelib.services.import_file import Importer
     from chalicelib.services.mail_events import MailEvents
     from chalicelib.services.mailer import Mailer
+    from chalicelib.services.messenger import Messenger
     from chalicelib.services.ports import MailTransport
     from chalicelib.services.preferences import Preferences
     from chalicelib.services.purchases import Purchases
@@ -56,19 +59,10 @@ def reset() -> None:
     """Forget everything built or provided (tests that change the settings or the emulator)."""
     parts.forget()
     get_settings.cache_clear()
-    from chalicelib.aws.clients import client
-
-    client.cache_clear()
+    _client.cache_clear()
 
 
-def settings() -> Settings:
-    return get_settings()
-
-
-def _client(service: str) -> Any:
-    from chalicelib.aws.clients import client
-
-    return client(service)
+settings: Callable[[], Settings] = get_settings
 
 
 # --- the beacon path: only what it needs ------------------------------------------------------------
@@ -172,9 +166,8 @@ def isolation() -> Isolation:
 def identity() -> Identity:
     from chalicelib.services.identity import Identity
 
-    return Identity(
-        site_directory(), contact_directory(), link_key().get, clock.now, settings().visitor_ttl_days
-    )
+    uses = (site_directory(), contact_directory(), link_key().get, clock.now)
+    return Identity(*uses, settings().visitor_ttl_days)
 
 
 @_once
@@ -213,13 +206,10 @@ def sites() -> SitesAdmin:
 
 @_once
 def tag_verification() -> TagVerification:
-    from chalicelib.aws.page_fetch import fetch
+    from chalicelib.aws import page_fetch
     from chalicelib.services.tag_verification import TagVerification
 
-    def get(url: str) -> tuple[int, str]:
-        page = fetch(url, settings().stage == "local")  # the local stack may fetch pages on loopback
-        return page.status, page.html
-
+    get = partial(page_fetch.status_and_html, settings().stage == "local")  # locally, loopback pages too
     return TagVerification(sites(), site_directory(), get, clock.now)
 
 
@@ -289,13 +279,9 @@ def scenario_actions() -> Actions:
     from chalicelib.aws import page_fetch
     from chalicelib.services.scenario_actions import Actions
 
-    local = settings().stage == "local"
-    webhook_key = _secret(settings().webhook_key_secret)
-
-    def post(url: str, body: bytes, headers: dict[str, str]) -> int:
-        return page_fetch.call("POST", url, local, body, headers).status
-
-    return Actions(journey_store(), contact_state(), sales_alerts(), post, webhook_key.get)
+    local, webhook_key = settings().stage == "local", _secret(settings().webhook_key_secret).get
+    post = partial(page_fetch.status_of_post, local)  # a scenario's webhook, signed
+    return Actions(journey_store(), contact_state(), sales_alerts(), post, webhook_key)
 
 
 @_once
@@ -325,7 +311,22 @@ def runner() -> ScenarioRunner:
     from chalicelib.services.scenario_runner import ScenarioRunner
 
     journeys, state, actions = journey_store(), contact_state(), scenario_actions()
-    return ScenarioRunner(journeys, state, definitions(), mailer(), actions, clock.now)
+    return ScenarioRunner(journeys, state, definitions(), mailer(), actions, clock.now, messenger())
+
+
+@_once
+def messenger() -> Messenger:
+    """LINE (its token in the secret the settings name) and SMS (SNS), under the fleet's buckets."""
+    from chalicelib.aws.channels import LineClient, SnsSms
+    from chalicelib.services.messenger import Messenger
+    from chalicelib.store.channel_ledger import ChannelTable
+
+    s = settings()
+    line = LineClient(s.line_api_url, _secret(s.line_token_secret).get)
+    rates = {"line": s.line_rate, "sms": s.sms_rate}  # each channel's limit, the fleet's together
+    buckets = ChannelTable(_client("dynamodb"), s.journeys_table, clock.wall, **rates)
+    uses = (journey_store(), contact_state(), mailer(), clock.wall, pause(), s.sms_country)
+    return Messenger(line, SnsSms(_client("sns"), s.sms_sender_id), buckets, *uses)
 
 
 @_once

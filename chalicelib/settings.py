@@ -44,6 +44,12 @@ class Settings:
     console_idle_minutes: int = 30  # a session unused this long ends
     console_session_hours: int = 12  # and any session ends this long after sign-in
     mailbox_url: str = ""  # make run's local mailbox, shown inside the console (none on AWS)
+    line_api_url: str = "https://api.line.me"  # the local stack's LINE stand-in on loopback
+    line_token_secret: str = "sodate/line-channel-token"  # Secrets Manager id of the channel access token
+    line_rate: float = 2000.0  # the channel's push limit per second (LINE's, not raised on request)
+    sms_rate: float = 20.0  # texts per second the account may send (End User Messaging SMS's quota)
+    sms_country: str = "JP"  # of a phone number written without a country code
+    sms_sender_id: str = ""  # shown instead of a number where the country allows it
 
 
 @lru_cache(maxsize=1)
@@ -81,4 +87,10 @@ def get_settings() -> Settings:
         console_idle_minutes=int(env.get("SODATE_CONSOLE_IDLE_MINUTES", "30")),
         console_session_hours=int(env.get("SODATE_CONSOLE_SESSION_HOURS", "12")),
         mailbox_url=env.get("SODATE_MAILBOX_URL", "") if env.get("SODATE_STAGE") == "local" else "",
+        line_api_url=env.get("SODATE_LINE_API_URL", "https://api.line.me").rstrip("/"),
+        line_token_secret=env.get("SODATE_LINE_TOKEN_SECRET", "sodate/line-channel-token"),
+        line_rate=float(env.get("SODATE_LINE_RATE", "2000")),
+        sms_rate=float(env.get("SODATE_SMS_RATE", "20")),
+        sms_country=env.get("SODATE_SMS_COUNTRY", "JP"),
+        sms_sender_id=env.get("SODATE_SMS_SENDER_ID", ""),
     )

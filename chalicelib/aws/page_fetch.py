@@ -78,3 +78,14 @@ def call(method: str, url: str, allow_private: bool, body: bytes | None, headers
         connection.close()
     charset = response.headers.get_content_charset() or "utf-8"
     return Page(response.status, body.decode(charset, errors="replace"))
+
+
+def status_of_post(allow_private: bool, url: str, body: bytes, headers: dict[str, str]) -> int:
+    """POST a body (a scenario's webhook) and answer the HTTP status."""
+    return call("POST", url, allow_private, body, headers).status
+
+
+def status_and_html(allow_private: bool, url: str) -> tuple[int, str]:
+    """GET a page (a site's, to find its tag): the HTTP status and the HTML."""
+    page = fetch(url, allow_private)
+    return page.status, page.html
