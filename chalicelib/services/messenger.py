@@ -42,7 +42,7 @@ from chalicelib.services.ports import (
     SmsGateway,
 )
 
-STALE_S = 120  # a LINE claim unfinished this long lost its sender (a push takes seconds at most)
+STALE_S = 30  # a LINE claim unfinished this long lost its sender (a push: 2 tries of 10 s at most)
 MAX_WAIT_S = 2.0  # for a token of the channel's bucket, before the step waits for the next tick
 LEASE = 20  # tokens taken from the shared bucket at a time
 LEASE_S = 1.0  # and spent within this long, or let go (a token kept longer would be a burst)
