@@ -44,7 +44,7 @@ from chalicelib.services.ports import (
 
 STALE_S = 30  # a LINE claim unfinished this long lost its sender (a push: 2 tries of 10 s at most)
 MAX_WAIT_S = 2.0  # for a token of the channel's bucket, before the step waits for the next tick
-LEASE = 20  # tokens taken from the shared bucket at a time
+LEASE = 60  # tokens taken from the shared bucket at a time
 LEASE_S = 1.0  # and spent within this long, or let go (a token kept longer would be a burst)
 
 
@@ -73,6 +73,8 @@ class Messenger:
         self._country = country
         self._lock = threading.Lock()
         self._leased: dict[str, tuple[int, float]] = {}  # channel -> (tokens in hand, taken at)
+        self._refilling: set[str] = set()  # channels whose next lease a thread is taking now
+        self._not_before: dict[str, float] = {}  # no lease to ask for before then (the bucket said)
 
     def send(
         self,
@@ -159,21 +161,50 @@ class Messenger:
         return link
 
     def _token(self, channel: str) -> None:
-        """One send's worth of the channel's fleet-wide bucket, waiting for it a little."""
+        """One send's worth of the channel's fleet-wide bucket, waiting for it a little.  The next
+        lease is taken by one thread while the others spend what is left of this one."""
         waited = 0.0
         while True:
+            refill = wait = 0.0
             with self._lock:
                 held, since = self._leased.get(channel, (0, 0.0))
-                wall = self._wall()
-                if held and wall - since < LEASE_S:
+                if held and self._wall() - since >= LEASE_S:
+                    held = 0  # kept too long: spent now, they would make a burst
+                    self._leased[channel] = (0, since)
+                soon = self._wall() >= self._not_before.get(channel, 0.0)
+                if held and channel not in self._refilling and held <= LEASE // 2 and soon:
+                    self._refilling.add(channel)
+                    refill = 1.0
+                if held:
                     self._leased[channel] = (held - 1, since)
-                    return
-                granted, wait = self._ledger.take(channel, LEASE)
-                if granted:
-                    self._leased[channel] = (granted - 1, wall)
-                    return
+                    if not refill:
+                        return
+                elif channel not in self._refilling:
+                    self._refilling.add(channel)
+                    refill = -1.0  # nothing in hand: this thread must have the next lease
+            if refill:
+                wait = self._refill(channel)
+                if refill > 0:
+                    return  # it had its token before it went for the next lease
+                if not wait:
+                    continue
             if waited >= MAX_WAIT_S:
                 raise ChannelThrottledError(f"no {channel} send free in the fleet's bucket")
-            pause = min(max(wait, 0.005), MAX_WAIT_S - waited)
+            pause = min(max(wait, 0.002), MAX_WAIT_S - waited)
             self._sleep(pause)
             waited += pause
+
+    def _refill(self, channel: str) -> float:
+        """Take the next lease (outside the lock: the bucket is a remote call); the seconds until
+        one frees when the bucket has none."""
+        granted, wait = 0, 0.0
+        try:
+            granted, wait = self._ledger.take(channel, LEASE)
+        finally:
+            with self._lock:
+                self._refilling.discard(channel)
+                self._not_before[channel] = self._wall() + (0.0 if granted else wait)
+                if granted:
+                    left, _ = self._leased.get(channel, (0, 0.0))
+                    self._leased[channel] = (left + granted, self._wall())
+        return 0.0 if granted else wait

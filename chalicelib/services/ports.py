@@ -338,8 +338,8 @@ class ChannelLedger(Protocol):
     bucket per channel, and taking over a claim whose claimant crashed mid-send."""
 
     def take(self, channel: str, want: int) -> tuple[int, float]:
-        """Up to `want` sends of the channel's shared bucket: how many were granted, and (when
-        none) the seconds until one frees."""
+        """`want` sends of the channel's shared bucket (fewer when the bucket never holds that
+        many), or none: how many were granted, and (when none) the seconds until they free."""
         ...
 
     def reclaim(self, contact_id: str, key: str, claimed_at: str, at: str) -> bool:
