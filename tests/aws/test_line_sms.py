@@ -210,3 +210,19 @@ def test_no_line_permission_falls_back_to_the_next_channel(channels):
     bootstrap.runner().tick()
     assert channels.delivered() == [] and len(sms_sent()) == 1
     assert channels.ledger(who)["channel"] == "sms"
+
+
+def test_the_fleets_bucket_grants_whole_leases_at_the_rate_however_many_workers_take(aws):
+    now = [1000.0]
+    db, table = bootstrap._client("dynamodb"), bootstrap.settings().journeys_table
+    one, two = (ChannelTable(db, table, lambda: now[0], line=100.0) for _ in range(2))  # two Lambdas
+    assert one.take("line", 50) == (3, 0.0)  # a lease is at most half the bucket (6 % of the limit)
+    granted, wait = two.take("line", 50)
+    assert granted == 3 and two.take("line", 50)[0] == 0  # from an older view, told the bucket's state
+    granted, wait = one.take("line", 50)
+    assert granted == 0 and wait == pytest.approx(3 / 93)  # refills at 93 % of the limit
+    taken = 6
+    for _ in range(500):  # ten seconds, the two taking in turn, each from an older view
+        now[0] += 0.02
+        taken += one.take("line", 50)[0] + two.take("line", 50)[0]
+    assert 0.93 * 100 * 10 - 6 <= taken <= 0.93 * 100 * 10 + 6
