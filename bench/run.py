@@ -29,6 +29,7 @@ from pathlib import Path
 from bench import (
     console,
     costs,
+    line_push,
     partitions,
     patterns,
     pipeline,
@@ -223,7 +224,7 @@ def main() -> None:
     parser.add_argument("--skip-local-stack", action="store_true")
     parser.add_argument("--emulator-scale", action="store_true", help="also the emulator-bound runs (long)")
     parser.add_argument("--only-console", action="store_true", help="the console figures alone")
-    for hidden in ("--scoring-stack", "--scenario-stack", "--import-stack", "--restart-stack"):
+    for hidden in ("--scoring-stack", "--scenario-stack", "--import-stack", "--restart-stack", "--line"):
         parser.add_argument(hidden, action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sys.stdout = sys.stderr  # whatever else prints (servers, libraries) stays off the figures
@@ -238,6 +239,9 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 run(Path(tmp))
             return
+    if args.line:  # its own process: the pushing threads and moto share no interpreter with the rest
+        line_push.figures(figure, say)
+        return
     if args.import_stack:
         with tempfile.TemporaryDirectory() as tmp:
             path = write_csv(Path(tmp) / "bench.csv", args.rows)
@@ -258,6 +262,8 @@ def main() -> None:
         memory_figure(directory)
         partitions.figures(figure, say)
         scenario_sim_figures()
+        say("line: pushes through the fleet's bucket against the LINE stand-in, then faults (~12 s)...")
+        in_own_process("--line")
         cost_figures()
         if not args.skip_local_stack:
             in_own_process("--scoring-stack")

@@ -16,6 +16,11 @@ def now() -> float:
     return time.time() + _offset
 
 
+def wall() -> float:
+    """The system time, never moved: a pace shared by every machine (the fleet's rate limits)."""
+    return time.time()
+
+
 def travel(seconds: float) -> None:
     """Move the clock forward (local stack and tests only; nothing on AWS calls this)."""
     global _offset

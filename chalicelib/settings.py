@@ -47,6 +47,10 @@ class Settings:
     line_channel_secret: str = "sodate/line-channel"  # {"channel_access_token", "channel_secret"}
     line_api: str = "https://api.line.me"  # the Messaging API (make run: the LINE stand-in)
     line_dialog_url: str = "https://access.line.me/dialog/bot/accountLink"  # LINE's account-link page
+    line_rate: float = 2000.0  # the channel's push limit per second (LINE's, not raised on request)
+    sms_rate: float = 20.0  # texts per second the account may send (End User Messaging SMS's quota)
+    sms_country: str = "JP"  # of a phone number written without a country code
+    sms_sender_id: str = ""  # shown instead of a number where the country allows it
 
 
 @lru_cache(maxsize=1)
@@ -87,4 +91,8 @@ def get_settings() -> Settings:
         line_channel_secret=env.get("SODATE_LINE_CHANNEL_SECRET", "sodate/line-channel"),
         line_api=env.get("SODATE_LINE_API", "https://api.line.me").rstrip("/"),
         line_dialog_url=env.get("SODATE_LINE_DIALOG_URL", "https://access.line.me/dialog/bot/accountLink"),
+        line_rate=float(env.get("SODATE_LINE_RATE", "2000")),
+        sms_rate=float(env.get("SODATE_SMS_RATE", "20")),
+        sms_country=env.get("SODATE_SMS_COUNTRY", "JP"),
+        sms_sender_id=env.get("SODATE_SMS_SENDER_ID", ""),
     )

@@ -2,7 +2,9 @@
 keys it accepted, what it delivered and the webhooks it sent -- all under one directory, so the
 local stack finds them again after a restart (`.local/line/` there, a temporary one in tests).
 
-`state.json` holds the friends, link tokens and retry keys; `sent/N.json` is one accepted send
+`state.json` holds the friends and link tokens, `retry_keys.jsonl` the retry keys accepted (a line
+each, appended: rewriting one file per push would make a push's cost grow with every push before
+it, and the bench pushes 2,000 a second); `sent/N.json` is one accepted send
 request (push or multicast) and to whom it was delivered; `webhooks/N.json` is one webhook event
 and each time it was posted.  Link tokens are valid for 10 minutes and used once ("Issue link
 token"); a retry key is remembered for 24 hours ("Retrying an API request").
@@ -81,8 +83,10 @@ class Channel:
         loaded = _read(self._path)
         self._state: dict[str, Any] = loaded if isinstance(loaded, dict) else {}
         self._state.setdefault("bot_user_id", new_user_id())
-        for part in ("users", "link_tokens", "retry_keys"):
+        for part in ("users", "link_tokens"):
             self._state.setdefault(part, {})
+        self._keys_path = directory / "retry_keys.jsonl"
+        self._retry_keys = self._kept_keys(self._state.pop("retry_keys", {}))
         self.sent = Numbered(directory / "sent")
         self.webhooks = Numbered(directory / "webhooks")
         self._save()
@@ -160,20 +164,39 @@ class Channel:
 
     # Retry keys.
 
+    def _kept_keys(self, older: dict[str, Any]) -> dict[str, Any]:
+        """The keys of the last 24 hours (a state.json of before kept them there), written back
+        without the expired ones."""
+        keys = dict(older)
+        try:
+            lines = self._keys_path.read_text().splitlines()
+        except OSError:
+            lines = []
+        for line in lines:
+            try:
+                key, record = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by a stop mid-write
+            keys[key] = record
+        now = self._clock()
+        keys = {k: v for k, v in keys.items() if v["at"] + RETRY_KEY_S >= now}
+        tmp = self._keys_path.with_name(self._keys_path.name + ".tmp")
+        tmp.write_text("".join(json.dumps([k, v], ensure_ascii=False) + "\n" for k, v in keys.items()))
+        tmp.replace(self._keys_path)
+        return keys
+
     def accepted(self, key: str) -> dict[str, Any] | None:
-        found = self._state["retry_keys"].get(key.lower())
+        found = self._retry_keys.get(key.lower())
         if found is None or found["at"] + RETRY_KEY_S < self._clock():
             return None
         return dict(found)
 
     def accept(self, key: str, request_id: str, sent_messages: list[dict[str, str]] | None) -> None:
         with self.lock:
-            now = self._clock()
-            keys = self._state["retry_keys"]
-            for old in [k for k, v in keys.items() if v["at"] + RETRY_KEY_S < now]:
-                del keys[old]
-            keys[key.lower()] = {"requestId": request_id, "at": now, "sentMessages": sent_messages}
-            self._save()
+            record = {"requestId": request_id, "at": self._clock(), "sentMessages": sent_messages}
+            self._retry_keys[key.lower()] = record
+            with self._keys_path.open("a") as keys:
+                keys.write(json.dumps([key.lower(), record], ensure_ascii=False) + "\n")
 
     def event_record(self, webhook_event_id: str) -> dict[str, Any] | None:
         for record in self.webhooks.newest(limit=100_000):

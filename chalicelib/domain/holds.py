@@ -29,6 +29,7 @@ SEND_WINDOW = "send_window"
 FREQUENCY_CAP = "frequency_cap"
 CONSENT = "consent"
 SUPPRESSED = "suppressed"
+NO_CHANNEL = "no_channel"  # a send whose channels the person is on none of (or allows none)
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,8 @@ def deferral(
 
 def refused(outcome: str) -> Hold | None:
     """The mailer's outcome of a claimed send as a hold (None: it was not refused for the person)."""
-    if outcome == SUPPRESSED:
-        return Hold(SUPPRESSED)
+    if outcome in (SUPPRESSED, NO_CHANNEL):
+        return Hold(outcome)
     if outcome in REFUSALS:
         return Hold(CONSENT, refusal=outcome)
     return None

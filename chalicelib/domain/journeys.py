@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .days import iso_day
 from .holds import Hold
-from .scenarios import WEEKDAYS, MailTest, Scenario, Step, clock_time
+from .scenarios import SEND_KINDS, WEEKDAYS, MailTest, Scenario, Step, clock_time
 from .segments.patterns import Glob
 from .segments.rules import Compiled
 
@@ -138,7 +138,7 @@ def advance(
         elif step.kind == "exit":
             return Walk([*actions, _action("exit", journey, step.id, None)], None)
         else:
-            hold = defer(step) if step.kind == "send" else None
+            hold = defer(step) if step.kind in SEND_KINDS else None
             if hold is not None and hold.retry_at is not None and hold.retry_at > now:
                 journey.due_at = hold.retry_at
                 return Walk(actions, journey, hold)

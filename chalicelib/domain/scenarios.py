@@ -15,9 +15,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
+from .channel_messages import ChannelPlan, parse_channels
 from .segments.rules import Compiled, RuleError, compile_rule
 
-STEP_KINDS = ("send", "wait", "branch", "split", "update", "notify_sales", "webhook", "exit")
+SEND_KINDS = ("send", "send_line", "send_sms")  # each held by quiet hours and the one frequency cap
+STEP_KINDS = (
+    "send",
+    "send_line",
+    "send_sms",
+    "wait",
+    "branch",
+    "split",
+    "update",
+    "notify_sales",
+    "webhook",
+    "exit",
+)
 RE_ENTRY = ("never", "always")
 SCENARIO_KEYS = ("name", "description", "entry", "re_entry", "goal", "send_window", "steps")
 
@@ -61,6 +74,7 @@ class Step:
     spec: Any
     next: str | None  # the step after this one (None: the end)
     branches: tuple[str, ...] = ()  # where a branch or split may go
+    plan: ChannelPlan | None = None  # a send's channels, in order, and its LINE / SMS messages
 
 
 @dataclass(frozen=True)
@@ -190,17 +204,16 @@ def _step(
             where, f"expected exactly one of {', '.join(STEP_KINDS)}; got {', '.join(map(str, raw))}"
         )
     kind = kinds[0]
-    extra = [k for k in raw if k not in ("id", kind, "next")]
+    allowed = ("id", kind, "next", *(("channels", "line", "sms") if kind == "send" else ()))
+    extra = [k for k in raw if k not in allowed]
     if extra:
         raise RuleError(f"{where}.{extra[0]}", f"unexpected key for a {kind} step")
     spec = raw[kind]
     step_next = raw.get("next", following)
     condition = None
     branches: tuple[str, ...] = ()
-    if kind == "send":
-        if spec not in templates:
-            raise RuleError(f"{where}.send", f"no template named {spec!r}")
-    elif kind == "wait":
+    plan = parse_channels(raw, kind, where, templates) if kind in SEND_KINDS else None
+    if kind == "wait":
         _wait(spec, f"{where}.wait")
     elif kind == "branch":
         if not isinstance(spec, Mapping) or set(spec) - {"if", "then", "else"} or "if" not in spec:
@@ -236,7 +249,7 @@ def _step(
         spec is True or (isinstance(spec, Mapping) and set(spec) <= {"message"})
     ):
         raise RuleError(f"{where}.notify_sales", "expected true or {message: ...}")
-    return Step(str(raw["id"]), kind, spec, step_next, branches), condition
+    return Step(str(raw["id"]), kind, spec, step_next, branches, plan), condition
 
 
 def _update(spec: Any, where: str, scores: frozenset[str]) -> None:

@@ -67,7 +67,7 @@ class Ticked:
 
     def saw(self, entries: list[tuple[str, dict[str, str]]]) -> None:
         for _, entry in entries:
-            if entry["kind"] == "mail_sent":
+            if entry["kind"] in ("mail_sent", "line_sent", "sms_sent"):
                 self.sent += 1
             elif entry["kind"] == HELD:
                 self.held[entry["reason"]] = self.held.get(entry["reason"], 0) + 1

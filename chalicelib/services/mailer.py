@@ -53,7 +53,8 @@ class Links:
 @dataclass(frozen=True)
 class Sent:
     outcome: str  # sent, duplicate, suppressed, not_subscribed, paused, topic_off, rejected, failed, capped
-    ses_id: str = ""
+    ses_id: str = ""  # or LINE's request id, SNS's message id
+    channel: str = "email"  # or line, sms (chalicelib/services/messenger.py)
 
 
 class Mailer:
@@ -72,6 +73,10 @@ class Mailer:
         self._from = sender_address
         self._links = links
         self._sleep = sleep  # between tries while the mail service throttles
+
+    @property
+    def links(self) -> Links:
+        return self._links
 
     def send(
         self,

@@ -361,3 +361,40 @@ class LinePeople(Protocol):
     def contact_permission(self, email: str, user_id: str, permission: str, at: str) -> bool:
         """Set the contact's LINE permission if they are still linked to this user: False if not."""
         ...
+
+
+# --- LINE and SMS ------------------------------------------------------------------------------
+class LineMessaging(Protocol):
+    """LINE's Messaging API, push to one user.
+
+    Raises ChannelThrottledError (429, a 5xx, no answer: nothing known to be sent, and a retry
+    with the same key is harmless) or ChannelRejectedError (400: this message never goes)."""
+
+    def push(self, user_id: str, messages: list[dict[str, Any]], retry_key: str) -> str:
+        """LINE's request id of the accepted push: the first request's when `retry_key` was
+        accepted before (LINE's 409: sent once, not again)."""
+        ...
+
+
+class SmsGateway(Protocol):
+    """Texts to phone numbers (E.164), and the carriers' opt-out list.
+
+    `send` raises ChannelThrottledError or ChannelRejectedError as LineMessaging does."""
+
+    def opted_out(self, number: str) -> bool: ...
+    def send(self, number: str, text: str) -> str: ...
+
+
+class ChannelLedger(Protocol):
+    """What the LINE and SMS sends need beside the journeys table's ledger: a fleet-wide token
+    bucket per channel, and taking over a claim whose claimant crashed mid-send."""
+
+    def take(self, channel: str, want: int) -> tuple[int, float]:
+        """`want` sends of the channel's shared bucket (fewer when the bucket never holds that
+        many), or none: how many were granted, and (when none) the seconds until they free."""
+        ...
+
+    def reclaim(self, contact_id: str, key: str, claimed_at: str, at: str) -> bool:
+        """Take over a claim still `claimed` since `claimed_at`: False when someone else did or it
+        was finished meanwhile."""
+        ...

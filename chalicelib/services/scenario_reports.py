@@ -17,6 +17,9 @@ from chalicelib.services.definitions import DefinitionsService
 from chalicelib.services.ports import JourneyRepository
 
 MAIL_FIGURES = ("sent", "delivered", "opened", "clicked", "bounced", "complained", "unsubscribed")
+CHANNEL_WORDS = ("sent", "delivered", "failed", "clicked")
+OTHER_CHANNELS = ("line", "sms")  # counted apart (line_sent, sms_clicked...); email is the rest
+COUNTED = (*MAIL_FIGURES, "failed", *(f"{c}_{w}" for c in OTHER_CHANNELS for w in CHANNEL_WORDS))
 RATES = {  # rate name: (numerator, denominator)
     "delivery_rate": ("delivered", "sent"),
     "open_rate": ("opened", "sent"),
@@ -50,7 +53,7 @@ def scenario_list(service: DefinitionsService, journeys: JourneyRepository) -> d
         for day, step, figure, n in journeys.counters(scenario.name):
             if day == LIVE:  # how many are inside now
                 totals["waiting"] = totals.get("waiting", 0) + n
-            elif step == "-" or figure in MAIL_FIGURES:
+            elif step == "-" or figure in COUNTED:
                 totals[figure] = totals.get(figure, 0) + n
         found.append(
             {
@@ -59,6 +62,7 @@ def scenario_list(service: DefinitionsService, journeys: JourneyRepository) -> d
                 "goal": scenario.goal,
                 "steps": len(scenario.steps),
                 "totals": _with_rates(totals),
+                "channels": by_channel(totals),
             }
         )
     return {"version": definitions.journeys.version, "scenarios": found}
@@ -91,12 +95,13 @@ def scenario_report(
         if ">" not in step and (step == "-" or figure in MAIL_FIGURES or figure == "exit"):
             by_day = days.setdefault(day, {})
             by_day[figure] = by_day.get(figure, 0) + n
-        if step != "-" and ">" not in step and figure in MAIL_FIGURES:
+        if step != "-" and ">" not in step and figure in COUNTED:
             totals[figure] = totals.get(figure, 0) + n
     return {
         "scenario": name,
         "version": definitions.journeys.version,
         "totals": _with_rates(totals),
+        "channels": by_channel(totals),
         "steps": [
             {
                 "step": step_id,
@@ -123,11 +128,25 @@ def _paths(step: Step | None) -> dict[str, Any]:
     spec = step.spec
     said = ", ".join(f"{k}: {v}" for k, v in spec.items()) if isinstance(spec, dict) else str(spec)
     ways: dict[str, Any] = {"next": step.next, "spec": said[:120]}
+    if step.plan is not None and not step.plan.email_only:
+        ways["channels"] = list(step.plan.channels)
+        if step.plan.sms is not None:  # what the text costs: parts of 160/153 (GSM-7) or 70/67 (UCS-2)
+            ways["sms"] = step.plan.sms.describe()
     if step.kind == "branch":
         ways["ways"] = {way: step.spec.get(way, step.next) for way in ("then", "else")}
     elif step.kind == "split":
         ways["ways"] = {f"{name} {share}%": str(name) for name, share in step.spec.items()}
     return ways
+
+
+def by_channel(figures: dict[str, int]) -> dict[str, dict[str, int]]:
+    """Sent, delivered, failed and clicked on each channel.  A LINE or SMS figure is counted
+    apart as well as in the step's own (line_sent and sent), so email's are what is left.
+    LINE answers no delivery receipt for a push, nor SNS for a text without its delivery
+    logs: their `delivered` stays 0 until such a source is wired."""
+    found = {c: {w: figures.get(f"{c}_{w}", 0) for w in CHANNEL_WORDS} for c in OTHER_CHANNELS}
+    rest = {w: figures.get(w, 0) - sum(found[c][w] for c in OTHER_CHANNELS) for w in CHANNEL_WORDS}
+    return {**found, "email": rest}
 
 
 def _with_rates(figures: dict[str, int]) -> dict[str, Any]:

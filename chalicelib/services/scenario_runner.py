@@ -34,18 +34,20 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.domain.channels import ChannelThrottledError, figure
 from chalicelib.domain.contact import Contact
 from chalicelib.domain.definitions.compile import Definitions
 from chalicelib.domain.definitions.mailing import Journeys
 from chalicelib.domain.errors import StaleJourneyError
 from chalicelib.domain.holds import HELD, refused
 from chalicelib.domain.journeys import Action, Journey, Place, Task, advance, key_parts, triggered, zone_of
-from chalicelib.domain.scenarios import Scenario
+from chalicelib.domain.scenarios import SEND_KINDS, Scenario, Step
 from chalicelib.domain.tally import Counts, Ticked
 from chalicelib.domain.timeline import Recorded
 from chalicelib.logs import logger
 from chalicelib.services.definitions import DefinitionsService
-from chalicelib.services.mailer import Mailer, MailServiceBusyError
+from chalicelib.services.mailer import Mailer, MailServiceBusyError, Sent
+from chalicelib.services.messenger import Messenger
 from chalicelib.services.ports import Clock, ContactRepository, JourneyRepository
 from chalicelib.services.scenario_actions import Actions
 from chalicelib.services.scenario_checks import WalkChecks
@@ -70,7 +72,9 @@ class ScenarioRunner:
         mailer: Mailer,
         actions: Actions,
         clock: Clock,
+        messenger: Messenger | None = None,
     ) -> None:
+        self._messenger = messenger  # LINE and SMS (None: a send step goes by mail alone)
         self._journeys = journeys
         self._state = state
         self._definitions = definitions
@@ -209,8 +213,8 @@ class ScenarioRunner:
                     done.walked += self.walk_many(
                         [p for p in due if isinstance(p, Place)], remaining_ms, done
                     )
-                except MailServiceBusyError:
-                    logger.warning("SES is throttling; what is left waits for the next tick")
+                except (MailServiceBusyError, ChannelThrottledError) as busy:
+                    logger.warning("a channel is throttling; the rest waits", extra={"why": str(busy)})
                     stop.set()
                     break
                 done.tasks += self._run_tasks([t for t in due if isinstance(t, Task)])
@@ -307,7 +311,9 @@ class ScenarioRunner:
                 place.extra["counted"].append(step)
                 decided.add(scenario.name, now, f"{step}>{branch}", "entered")
         for action in walk.actions:
-            self._do(action, place, contact, definitions, now, counts, decided)
+            self._do(
+                action, place, contact, definitions, now, counts, decided, scenario.steps.get(action.step)
+            )
         if walk.journey is None:
             place.status = "goal" if any(a.kind == "goal" for a in walk.actions) else "exited"
             place.ended_at = now.timestamp()
@@ -325,20 +331,23 @@ class ScenarioRunner:
         now: datetime,
         counts: Counts,
         decided: Counts,
+        step: Step | None = None,
     ) -> None:
         """Actions are claimed in the ledger, so whoever claims one counts it (`counts`); goals and
         exits are the walk's own decision (`decided`)."""
         scenario = place.journey.scenario
         branch = ",".join(f"{s}>{b}" for s, b in place.journey.branches.items())
-        if action.kind == "send":
-            sent = self._mailer.send(
-                action, contact, definitions.mailing, now, branch, definitions.journeys.cap
-            )
+        if action.kind in SEND_KINDS:
+            sent = self._send(action, step, contact, definitions, now, branch)
             if sent.outcome == "capped":
                 raise MailCappedError(contact["contact_id"])
             if sent.outcome != "duplicate":
                 counts.add(scenario, now, action.step, sent.outcome, branch)
-            if sent.outcome == "sent":
+                if sent.channel != "email":  # email's own figures are the rest of the step's
+                    counts.add(scenario, now, action.step, figure(sent.channel, sent.outcome), branch)
+            if sent.outcome == "sent" and sent.channel != "email":
+                counts.note(contact["contact_id"], now, f"{sent.channel}_sent", scenario, step=action.step)
+            elif sent.outcome == "sent":
                 counts.note(
                     contact["contact_id"], now, "mail_sent", scenario, step=action.step, template=action.spec
                 )
@@ -351,6 +360,21 @@ class ScenarioRunner:
             decided.note(contact["contact_id"], now, f"scenario_{action.kind}", scenario, step=action.step)
         elif self._actions.take(action, contact, definitions, now):
             counts.add(scenario, now, action.step, action.kind)
+
+    def _send(
+        self,
+        action: Action,
+        step: Step | None,
+        contact: Contact,
+        definitions: Definitions,
+        now: datetime,
+        branch: str,
+    ) -> Sent:
+        """A mail, or a LINE or SMS message, or the first channel of a send's that reaches the person."""
+        cap, plan = definitions.journeys.cap, step.plan if step is not None else None
+        if plan is None or plan.email_only or self._messenger is None:
+            return self._mailer.send(action, contact, definitions.mailing, now, branch, cap)
+        return self._messenger.send(action, plan, contact, definitions.mailing, now, branch, cap)
 
     def _scenario_for(self, place: Place, journeys: Journeys) -> Scenario | None:
         name, step = place.journey.scenario, place.journey.step

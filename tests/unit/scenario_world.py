@@ -9,18 +9,22 @@ from chalicelib.domain.journeys import Journey, Place
 from chalicelib.services.batches import Isolation
 from chalicelib.services.definitions import DefinitionsService
 from chalicelib.services.mailer import Links, Mailer
+from chalicelib.services.messenger import Messenger
 from chalicelib.services.sales_alerts import SalesAlerts
 from chalicelib.services.scenario_actions import Actions
 from chalicelib.services.scenario_runner import ScenarioRunner
 from tests.fakes import (
     FakeClock,
+    MemoryBuckets,
     MemoryDefinitionVersions,
     MemoryFiles,
     MemoryJourneys,
     MemoryParking,
     MemoryPeople,
     RecordingAlerts,
+    RecordingLine,
     RecordingPost,
+    RecordingSms,
     RecordingTransport,
 )
 
@@ -58,6 +62,8 @@ class ScenarioWorld:
             self.definitions.submit(kind, (EXAMPLES / f"{kind}.yaml").read_bytes(), f"{kind}.yaml")
         self.definitions.submit("scenarios", scenarios.encode(), "scenarios.yaml")
         self.isolation = Isolation(self.parking, lambda error: False)
+        self.line, self.sms = RecordingLine(), RecordingSms(frozenset({"+819000000099"}))
+        self.buckets = MemoryBuckets(self.journeys)
 
     def runner(self, journeys: object | None = None, people: object | None = None) -> ScenarioRunner:
         """A runner (a tick's worth of services); `journeys`/`people` may wrap the shared fakes."""
@@ -66,7 +72,10 @@ class ScenarioWorld:
         links = Links("https://t.example.jp/api", lambda: "k" * 64)
         mailer = Mailer(self.transport, journeys, people, "news@example.jp", links, lambda s: None)  # type: ignore[arg-type]
         actions = Actions(journeys, people, SalesAlerts(self.alerts), self.post, lambda: "w" * 64)  # type: ignore[arg-type]
-        return ScenarioRunner(journeys, people, self.definitions, mailer, actions, self.clock)  # type: ignore[arg-type]
+        messenger = Messenger(
+            self.line, self.sms, self.buckets, journeys, people, mailer, self.clock, lambda s: None
+        )  # type: ignore[arg-type]
+        return ScenarioRunner(journeys, people, self.definitions, mailer, actions, self.clock, messenger)  # type: ignore[arg-type]
 
     def subscriber(self, n: int) -> str:
         contact_id = f"c{n:03d}"

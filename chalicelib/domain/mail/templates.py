@@ -94,6 +94,22 @@ class MailTemplate:
             stopped(token)
 
 
+class TextTemplate:
+    """One plain-text part outside a mail (a LINE or SMS message, a string in a Flex message):
+    the same sandbox, budget and fields as a mail's text part, nothing escaped."""
+
+    def __init__(self, source: str, where: str) -> None:
+        self._template = _compile(_TEXT, source, where)
+        self._where = where
+
+    def render(self, contact: Mapping[str, Any], extra: Mapping[str, str] | None = None) -> str:
+        token = running(Budget())
+        try:
+            return _run(self._template, _GLOBALS | personal_fields(contact) | dict(extra or {}), self._where)
+        finally:
+            stopped(token)
+
+
 def personal_fields(contact: Mapping[str, Any]) -> dict[str, Any]:
     """What a template may read: the contact's plain fields and custom attributes, as text."""
     values: dict[str, Any] = {

@@ -1,4 +1,5 @@
-"""The composition root: the only code that builds adapters and services.
+"""The composition root: the only code that builds adapters and services (this package:
+the LINE and SMS channels' builders are in channels.py).
 
 Each builder runs once per Lambda container, on first use, importing what it builds only then: the
 beacon path loads its few modules and nothing else.  Every service gets the one clock (`clock.now`).
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
     from chalicelib.services.identity import Identity
     from chalicelib.services.import_desk import ImportDesk
     from chalicelib.services.import_file import Importer
-    from chalicelib.services.line_inbound import LineInbound
     from chalicelib.services.mail_events import MailEvents
     from chalicelib.services.mailer import Mailer
     from chalicelib.services.ports import MailTransport
@@ -314,7 +314,7 @@ def runner() -> ScenarioRunner:
     from chalicelib.services.scenario_runner import ScenarioRunner
 
     journeys, state, actions = journey_store(), contact_state(), scenario_actions()
-    return ScenarioRunner(journeys, state, definitions(), mailer(), actions, clock.now)
+    return ScenarioRunner(journeys, state, definitions(), mailer(), actions, clock.now, messenger())
 
 
 @once
@@ -386,14 +386,7 @@ def figures() -> Figures:
     return Figures(FigureBook(db, s.console_table), index, contact_state(), clock.now)
 
 
-@once
-def line_inbound() -> LineInbound:
-    from chalicelib.aws.line import LineClient
-    from chalicelib.services.line_inbound import LineInbound
-    from chalicelib.store.line_people import DynamoLinePeople
-
-    s, channel = settings(), _secret(settings().line_channel_secret)  # the token and the secret, as JSON
-    api = LineClient(s.line_api, lambda: channel.field("channel_access_token"), lambda *a: _http("POST", *a))
-    uses = (DynamoLinePeople(_client("dynamodb"), s.events_table, s.contacts_table), contact_state())
-    keys, mail = (lambda: channel.field("channel_secret"), link_key().get), (mail_transport(), s.sender)
-    return LineInbound(*uses, consent(), api, *keys, clock.now, (*mail, s.public_url), s.line_dialog_url)
+# LINE and SMS: their builders are in bootstrap/channels.py, part of this root.
+from chalicelib.bootstrap.channels import line_client as line_client  # noqa: E402
+from chalicelib.bootstrap.channels import line_inbound as line_inbound  # noqa: E402
+from chalicelib.bootstrap.channels import messenger as messenger  # noqa: E402

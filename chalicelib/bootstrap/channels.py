@@ -1,0 +1,62 @@
+"""The composition root's builders for the channels besides mail: LINE's Messaging API (sends,
+webhooks, account links) and SMS.  Part of the one root (bootstrap/__init__.py re-exports them)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chalicelib import clock
+from chalicelib.bootstrap import (
+    _client,
+    _secret,
+    consent,
+    contact_state,
+    journey_store,
+    link_key,
+    mail_transport,
+    mailer,
+    pause,
+    settings,
+)
+from chalicelib.parts import once
+
+if TYPE_CHECKING:
+    from chalicelib.aws.channels import LineClient
+    from chalicelib.services.line_inbound import LineInbound
+    from chalicelib.services.messenger import Messenger
+
+
+@once
+def line_client() -> LineClient:
+    """The channel's Messaging API (make run: the LINE stand-in), its token from the channel's secret."""
+    from chalicelib.aws.channels import LineClient
+
+    channel = _secret(settings().line_channel_secret)
+    return LineClient(settings().line_api, lambda: channel.field("channel_access_token"))
+
+
+@once
+def messenger() -> Messenger:
+    """LINE (its token in the secret the settings name) and SMS (SNS), under the fleet's buckets."""
+    from chalicelib.aws.channels import SnsSms
+    from chalicelib.services.messenger import Messenger
+    from chalicelib.store.channel_ledger import ChannelTable
+
+    s = settings()
+    rates = {"line": s.line_rate, "sms": s.sms_rate}  # each channel's limit, the fleet's together
+    buckets = ChannelTable(_client("dynamodb"), s.journeys_table, clock.wall, **rates)
+    uses = (journey_store(), contact_state(), mailer(), clock.wall, pause(), s.sms_country)
+    return Messenger(line_client(), SnsSms(_client("sns"), s.sms_sender_id), buckets, *uses)
+
+
+@once
+def line_inbound() -> LineInbound:
+    from chalicelib.services.line_inbound import LineInbound
+    from chalicelib.store.line_people import DynamoLinePeople
+
+    s, channel = settings(), _secret(settings().line_channel_secret)  # the token and the secret, as JSON
+    uses = (DynamoLinePeople(_client("dynamodb"), s.events_table, s.contacts_table), contact_state())
+    keys, mail = (lambda: channel.field("channel_secret"), link_key().get), (mail_transport(), s.sender)
+    return LineInbound(
+        *uses, consent(), line_client(), *keys, clock.now, (*mail, s.public_url), s.line_dialog_url
+    )

@@ -1,0 +1,210 @@
+"""A send step on LINE or SMS (or on the first channel a person is on), exactly once.
+
+In order:
+1. the person is read afresh and the step's channels are tried in order: the first the person
+   is on and allows is taken (chalicelib/domain/channels.py); email is handed to the Mailer,
+   which claims and checks consent as it always has;
+2. the ledger key is claimed, as for a mail.  A claim found `claimed` and older than
+   `STALE_S` on LINE is one whose sender crashed after or before LINE took the push: it is
+   taken over and pushed again with the same retry key, and LINE's 409 says it went -- counted
+   as sent, delivered once.  (An SMS claim is never taken over: SNS has no retry key, so a crash
+   there leaves the text sent at most once.)
+3. the send takes its place under the one frequency cap, beside every mail to the person;
+4. the message is rendered (the templates' sandbox; links as the same signed click tokens as
+   mail's) and sent when the fleet's token bucket for the channel grants it -- a worker waits up
+   to `MAX_WAIT_S` for one; a 429 (or no token in time) gives the claim and the cap's place
+   back and the step waits for the next tick: nothing lost, nothing sent twice;
+5. the ledger records the channel's id for the message.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.channel_messages import ChannelPlan
+from chalicelib.domain.channels import ChannelRejectedError, ChannelThrottledError, Reach, choose, retry_key
+from chalicelib.domain.definitions.mailing import Mailing
+from chalicelib.domain.journeys import Action
+from chalicelib.domain.mail.cap import Cap
+from chalicelib.domain.mail.templates import TemplateError
+from chalicelib.domain.tokens import sign
+from chalicelib.services.mailer import LINK_DAYS, Mailer, Sent
+from chalicelib.services.ports import (
+    ChannelLedger,
+    Clock,
+    ContactRepository,
+    JourneyRepository,
+    LineMessaging,
+    SmsGateway,
+)
+
+STALE_S = 30  # a LINE claim unfinished this long lost its sender (a push: 2 tries of 10 s at most)
+MAX_WAIT_S = 2.0  # for a token of the channel's bucket, before the step waits for the next tick
+LEASE = 60  # tokens taken from the shared bucket at a time
+LEASE_S = 1.0  # and spent within this long, or let go (a token kept longer would be a burst)
+
+
+class Messenger:
+    def __init__(
+        self,
+        line: LineMessaging,
+        sms: SmsGateway,
+        ledger: ChannelLedger,
+        journeys: JourneyRepository,
+        contacts: ContactRepository,
+        mailer: Mailer,
+        wall: Clock,
+        sleep: Callable[[float], None] = time.sleep,
+        country: str = "JP",
+    ) -> None:
+        self._line = line
+        self._sms = sms
+        self._ledger = ledger
+        self._journeys = journeys
+        self._contacts = contacts
+        self._mailer = mailer
+        self._links = mailer.links  # the API's address and the link-signing key, as for mail
+        self._wall = wall
+        self._sleep = sleep
+        self._country = country
+        self._lock = threading.Lock()
+        self._leased: dict[str, tuple[int, float]] = {}  # channel -> (tokens in hand, taken at)
+        self._refilling: set[str] = set()  # channels whose next lease a thread is taking now
+        self._not_before: dict[str, float] = {}  # no lease to ask for before then (the bucket said)
+
+    def send(
+        self,
+        action: Action,
+        plan: ChannelPlan,
+        contact: dict[str, Any],
+        mailing: Mailing,
+        now: datetime,
+        branch: str,
+        cap: Cap | None = None,
+    ) -> Sent:
+        fresh, _ = self._contacts.for_sending(contact["email"])
+        if fresh is None:  # erased meanwhile: the mailer says so once, as for any mail
+            return self._mailer.send(action, contact, mailing, now, branch, cap)
+        reach = choose(plan.channels, fresh, self._sms.opted_out, self._country)
+        if reach is not None and reach.channel == "email":
+            email = Action(action.kind, action.step, plan.template, action.key, action.scenario)
+            return self._mailer.send(email, contact, mailing, now, branch, cap)
+        contact_id, at = contact["contact_id"], now.isoformat(timespec="seconds")
+        fields = {"kind": "send", "status": "claimed", "scenario": action.scenario, "step": action.step}
+        fields |= {"channel": reach.channel if reach else "none", "at": at} | (
+            {"branch": branch} if branch else {}
+        )
+        taken_over = False
+        if not self._journeys.claim(contact_id, action.key, fields):
+            if reach is None or reach.channel != "line" or not self._take_over(contact_id, action.key, now):
+                return Sent("duplicate")
+            taken_over = True  # its place under the cap was taken by the crashed sender
+        if reach is None:
+            self._journeys.note(contact_id, action.key, {"status": "no_channel"})
+            return Sent("no_channel")
+        moment = now.timestamp()
+        if not taken_over and not self._journeys.reserve_mail_time(contact_id, moment, cap):
+            self._journeys.release(contact_id, action.key)
+            return Sent("capped", channel=reach.channel)
+        try:
+            sent_id = self._deliver(action, plan, reach, fresh, now)
+        except (ChannelRejectedError, TemplateError, ValueError) as error:
+            if not taken_over:
+                self._journeys.free_mail_time(contact_id, moment)
+            self._journeys.note(contact_id, action.key, {"status": "failed", "reason": str(error)[:300]})
+            return Sent("failed", channel=reach.channel)
+        except Exception:  # throttled, or the channel unreachable: the step is tried again later
+            if not taken_over:
+                self._journeys.free_mail_time(contact_id, moment)
+            self._journeys.release(contact_id, action.key)
+            raise
+        self._journeys.note(contact_id, action.key, {"status": "sent", "sent_at": at, "message_id": sent_id})
+        return Sent("sent", sent_id, reach.channel)
+
+    def _take_over(self, contact_id: str, key: str, now: datetime) -> bool:
+        found = self._journeys.action(contact_id, key) or {}
+        if found.get("channel") != "line" or found.get("status") != "claimed":
+            return False
+        try:
+            claimed = datetime.fromisoformat(found.get("at", ""))
+        except ValueError:
+            return False
+        if (now - claimed).total_seconds() < STALE_S:
+            return False  # another worker is sending it now
+        return self._ledger.reclaim(contact_id, key, found["at"], now.isoformat(timespec="seconds"))
+
+    def _deliver(
+        self, action: Action, plan: ChannelPlan, reach: Reach, contact: dict[str, Any], now: datetime
+    ) -> str:
+        link = self._tracker(action.key, now)
+        if reach.channel == "line" and plan.line is not None:
+            message = plan.line.render(contact, link)
+            self._token("line")
+            return self._line.push(reach.address, [message], retry_key(action.key))
+        if reach.channel == "sms" and plan.sms is not None:
+            text = plan.sms.render(contact, link)
+            self._token("sms")
+            return self._sms.send(reach.address, text)
+        raise ValueError(f"the step has no {reach.channel} message")
+
+    def _tracker(self, key: str, now: datetime) -> Callable[[str], str]:
+        """A link as mail writes it: through `<api>/c/<token>`, the token signed per person."""
+        signing, expires = self._links.key(), int(now.timestamp()) + LINK_DAYS * 86400
+
+        def link(url: str) -> str:
+            return f"{self._links.api}/c/{sign({'m': key, 'u': url}, signing, expires)}"
+
+        return link
+
+    def _token(self, channel: str) -> None:
+        """One send's worth of the channel's fleet-wide bucket, waiting for it a little.  The next
+        lease is taken by one thread while the others spend what is left of this one."""
+        waited = 0.0
+        while True:
+            refill = wait = 0.0
+            with self._lock:
+                held, since = self._leased.get(channel, (0, 0.0))
+                if held and self._wall() - since >= LEASE_S:
+                    held = 0  # kept too long: spent now, they would make a burst
+                    self._leased[channel] = (0, since)
+                soon = self._wall() >= self._not_before.get(channel, 0.0)
+                if held and channel not in self._refilling and held <= LEASE // 2 and soon:
+                    self._refilling.add(channel)
+                    refill = 1.0
+                if held:
+                    self._leased[channel] = (held - 1, since)
+                    if not refill:
+                        return
+                elif channel not in self._refilling:
+                    self._refilling.add(channel)
+                    refill = -1.0  # nothing in hand: this thread must have the next lease
+            if refill:
+                wait = self._refill(channel)
+                if refill > 0:
+                    return  # it had its token before it went for the next lease
+                if not wait:
+                    continue
+            if waited >= MAX_WAIT_S:
+                raise ChannelThrottledError(f"no {channel} send free in the fleet's bucket")
+            pause = min(max(wait, 0.002), MAX_WAIT_S - waited)
+            self._sleep(pause)
+            waited += pause
+
+    def _refill(self, channel: str) -> float:
+        """Take the next lease (outside the lock: the bucket is a remote call); the seconds until
+        one frees when the bucket has none."""
+        granted, wait = 0, 0.0
+        try:
+            granted, wait = self._ledger.take(channel, LEASE)
+        finally:
+            with self._lock:
+                self._refilling.discard(channel)
+                self._not_before[channel] = self._wall() + (0.0 if granted else wait)
+                if granted:
+                    left, _ = self._leased.get(channel, (0, 0.0))
+                    self._leased[channel] = (left + granted, self._wall())
+        return 0.0 if granted else wait

@@ -1,0 +1,63 @@
+"""LINE, SMS and the fleet's token buckets in memory (LineMessaging, SmsGateway, ChannelLedger):
+LINE's retry key kept as LINE keeps it (a key accepted once answers as accepted, sends nothing)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from chalicelib.domain.channels import ChannelThrottledError
+from tests.fakes.journeys import MemoryJourneys
+
+
+class RecordingLine:
+    def __init__(self) -> None:
+        self.delivered: list[tuple[str, dict[str, Any]]] = []
+        self.accepted: dict[str, str] = {}
+        self.throttle_next = 0  # answer 429 this many times
+        self._lock = threading.Lock()
+
+    def push(self, user_id: str, messages: list[dict[str, Any]], retry_key: str) -> str:
+        with self._lock:
+            if self.throttle_next > 0:
+                self.throttle_next -= 1
+                raise ChannelThrottledError("LINE answered 429")
+            if retry_key not in self.accepted:
+                self.accepted[retry_key] = f"req{len(self.accepted)}"
+                self.delivered += [(user_id, m) for m in messages]
+            return self.accepted[retry_key]
+
+
+class RecordingSms:
+    def __init__(self, opted_out: frozenset[str] = frozenset()) -> None:
+        self.sent: list[tuple[str, str]] = []
+        self.opted = opted_out
+
+    def opted_out(self, number: str) -> bool:
+        return number in self.opted
+
+    def send(self, number: str, text: str) -> str:
+        self.sent.append((number, text))
+        return f"sns{len(self.sent)}"
+
+
+class MemoryBuckets:
+    """As many tokens as `tokens` says (None: always enough); reclaim over the fake ledger."""
+
+    def __init__(self, journeys: MemoryJourneys, tokens: int | None = None) -> None:
+        self.journeys = journeys
+        self.tokens = tokens
+
+    def take(self, channel: str, want: int) -> tuple[int, float]:
+        if self.tokens is None:
+            return want, 0.0
+        granted = min(want, self.tokens)
+        self.tokens -= granted
+        return granted, 0.0 if granted else 0.5
+
+    def reclaim(self, contact_id: str, key: str, claimed_at: str, at: str) -> bool:
+        entry = self.journeys.action(contact_id, key) or {}
+        if entry.get("status") != "claimed" or entry.get("at") != claimed_at:
+            return False
+        self.journeys.note(contact_id, key, {"at": at})
+        return True
