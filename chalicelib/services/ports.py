@@ -314,9 +314,9 @@ Post = Callable[[str, bytes, dict[str, str]], int]
 """POST a body to a URL (a scenario's webhook); the HTTP status, or an exception when unreachable."""
 
 
-# --- LINE ------------------------------------------------------------------------------------------
+# --- LINE and SMS ----------------------------------------------------------------------------------
 class LineApi(Protocol):
-    """LINE's Messaging API.  Raises ChannelError (domain/errors.py) when LINE refuses or is away."""
+    """LINE's Messaging API as the webhooks' replies use it (ChannelError when LINE refuses)."""
 
     def issue_link_token(self, user_id: str) -> str: ...
     def push_text(self, user_id: str, text: str, retry_key: str) -> None:
@@ -363,7 +363,6 @@ class LinePeople(Protocol):
         ...
 
 
-# --- LINE and SMS ------------------------------------------------------------------------------
 class LineMessaging(Protocol):
     """LINE's Messaging API, push to one user.
 
