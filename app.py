@@ -335,16 +335,26 @@ def tick(event: Any) -> dict[str, Any]:
 
 @app.on_sqs_message(queue=FEEDBACK_QUEUE, batch_size=10)
 def mail_feedback(event: SQSEvent) -> None:
-    """SES events (bounce, complaint, delivery) through SNS: suppress, resend, count.
+    """SES events (bounce, complaint, delivery) through SNS: suppress, resend, count; and texts
+    people send our SMS number (two-way SMS, its own topic into this queue): STOP stops texts.
     A body nobody can read is parked with its reason; the rest of the batch goes through."""
     from chalicelib.web import records
 
     bootstrap.isolation().each(
         "mail_feedback",
         [record.body for record in event],
-        lambda body: bootstrap.mail_events().on_feedback(records.ses_event(body)),
+        lambda body: _feedback(records.ses_event(body)),
         lambda body: {"body": body[:100_000]},
     )
+
+
+def _feedback(message: dict[str, Any]) -> None:
+    from chalicelib.web import records
+
+    if records.is_sms_reply(message):
+        bootstrap.sms_replies().receive(records.sms_reply(message))
+    else:
+        bootstrap.mail_events().on_feedback(message)
 
 
 @app.schedule(Cron(0, 3, "*", "*", "?", "*"))

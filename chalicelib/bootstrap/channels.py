@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from chalicelib.aws.channels import LineClient
     from chalicelib.services.line_inbound import LineInbound
     from chalicelib.services.messenger import Messenger
+    from chalicelib.services.sms_replies import SmsReplies
+    from chalicelib.store.sms_stops import DynamoSmsStops
 
 
 @once
@@ -40,13 +42,17 @@ def messenger() -> Messenger:
     """LINE (its token in the secret the settings name) and SMS (SNS), under the fleet's buckets."""
     from chalicelib.aws.channels import SnsSms
     from chalicelib.services.messenger import Messenger
+    from chalicelib.services.sms_replies import HonouringStops
     from chalicelib.store.channel_ledger import ChannelTable
 
     s = settings()
     rates = {"line": s.line_rate, "sms": s.sms_rate}  # each channel's limit, the fleet's together
     buckets = ChannelTable(_client("dynamodb"), s.journeys_table, clock.wall, **rates)
     uses = (journey_store(), contact_state(), mailer(), clock.wall, pause(), s.sms_country)
-    return Messenger(line_client(), SnsSms(_client("sns"), s.sms_sender_id), buckets, *uses)
+    sms = HonouringStops(
+        SnsSms(_client("sns"), s.sms_sender_id), _stops()
+    )  # STOP replies, the carriers' list
+    return Messenger(line_client(), sms, buckets, *uses)
 
 
 @once
@@ -60,3 +66,18 @@ def line_inbound() -> LineInbound:
     return LineInbound(
         *uses, consent(), line_client(), *keys, clock.now, (*mail, s.public_url), s.line_dialog_url
     )
+
+
+@once
+def _stops() -> DynamoSmsStops:
+    from chalicelib.store.sms_stops import DynamoSmsStops
+
+    return DynamoSmsStops(_client("dynamodb"), settings().events_table)
+
+
+@once
+def sms_replies() -> SmsReplies:
+    """Texts people send to the account's number (two-way SMS through SNS): STOP stops texts."""
+    from chalicelib.services.sms_replies import SmsReplies
+
+    return SmsReplies(_stops(), clock.now)

@@ -9,6 +9,10 @@ an opt-out, "STOP" and "停止。" are.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from .errors import BadInputError
 
 STOP_WORDS = frozenset(
     {
@@ -30,3 +34,29 @@ STOP_WORDS = frozenset(
 def asks_to_stop(text: str) -> bool:
     word = unicodedata.normalize("NFKC", text or "").strip().strip("。.!！?？ ").casefold()
     return word in STOP_WORDS
+
+
+class SmsReply(NamedTuple):
+    """A text a person sent to our number, as AWS End User Messaging SMS hands it to the SNS
+    topic of two-way SMS (its documented payload: originationNumber, messageBody,
+    inboundMessageId, ...)."""
+
+    number: str  # theirs, E.164 as the service writes it
+    text: str
+    message_id: str
+
+
+def is_sms_reply(message: Mapping[str, Any]) -> bool:
+    return "originationNumber" in message and "messageBody" in message
+
+
+def sms_reply(message: Mapping[str, Any]) -> SmsReply:
+    """The reply, checked: BadInputError naming what is missing or wrong."""
+    number, text, message_id = (
+        message.get(k) for k in ("originationNumber", "messageBody", "inboundMessageId")
+    )
+    if not isinstance(number, str) or not number.startswith("+") or len(number) > 16:
+        raise BadInputError("An SMS reply needs originationNumber, a number in E.164 (+81...).")
+    if not isinstance(text, str) or len(text) > 1600:
+        raise BadInputError("An SMS reply needs messageBody, a text of at most 1,600 characters.")
+    return SmsReply(number, text, message_id if isinstance(message_id, str) else "")

@@ -41,8 +41,9 @@ from chalicelib.domain.mail.message import MailRejectedError, MailThrottledError
 from chalicelib.domain.mail.templates import Rendered
 from chalicelib.domain.replies import asks_to_stop
 from chalicelib.domain.tokens import LINE_LINK, InvalidTokenError, sign, verify
+from chalicelib.services.channel_ports import LineApi, LinePeople
 from chalicelib.services.consent import ConsentRecords
-from chalicelib.services.ports import Clock, ContactRepository, LineApi, LinePeople, MailTransport, Secret
+from chalicelib.services.ports import Clock, ContactRepository, MailTransport, Secret
 
 log = logging.getLogger("sodate.line")
 OFFER = "会員アカウントとLINEを連携すると、お知らせをLINEでお届けします。\nLink your account: {url}"

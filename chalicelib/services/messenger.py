@@ -32,15 +32,9 @@ from chalicelib.domain.journeys import Action
 from chalicelib.domain.mail.cap import Cap
 from chalicelib.domain.mail.templates import TemplateError
 from chalicelib.domain.tokens import sign
+from chalicelib.services.channel_ports import ChannelLedger, LineMessaging, SmsGateway
 from chalicelib.services.mailer import LINK_DAYS, Mailer, Sent
-from chalicelib.services.ports import (
-    ChannelLedger,
-    Clock,
-    ContactRepository,
-    JourneyRepository,
-    LineMessaging,
-    SmsGateway,
-)
+from chalicelib.services.ports import Clock, ContactRepository, JourneyRepository
 
 STALE_S = 30  # a LINE claim unfinished this long lost its sender (a push: 2 tries of 10 s at most)
 MAX_WAIT_S = 2.0  # for a token of the channel's bucket, before the step waits for the next tick

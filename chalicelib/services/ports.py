@@ -22,7 +22,6 @@ if TYPE_CHECKING:  # names for the type checker only: the beacon path loads none
     from chalicelib.domain.hits import Hit
     from chalicelib.domain.imports import Claim, StoredFile
     from chalicelib.domain.journeys import Place, Task
-    from chalicelib.domain.line_people import LineUser
     from chalicelib.domain.site import Site
 
 Clock = Callable[[], float]
@@ -312,88 +311,3 @@ class AlertChannel(Protocol):
 # --- the console ---------------------------------------------------------------------------------
 Post = Callable[[str, bytes, dict[str, str]], int]
 """POST a body to a URL (a scenario's webhook); the HTTP status, or an exception when unreachable."""
-
-
-# --- LINE and SMS ----------------------------------------------------------------------------------
-class LineApi(Protocol):
-    """LINE's Messaging API as the webhooks' replies use it (ChannelError when LINE refuses)."""
-
-    def issue_link_token(self, user_id: str) -> str: ...
-    def push_text(self, user_id: str, text: str, retry_key: str) -> None:
-        """A text to one user; the same `retry_key` again never delivers twice."""
-        ...
-
-
-class LinePeople(Protocol):
-    """Who is who on LINE: the webhook events seen, each LINE user's permission and link, the
-    nonces of account links under way, and the LINE attributes of contacts."""
-
-    def first_delivery(self, event_id: str, expires_at: int) -> bool:
-        """Claim a webhook event: False when it was claimed before (a redelivery, a replay)."""
-        ...
-
-    def forget_delivery(self, event_id: str) -> None:
-        """Release a claim whose handling failed, so the redelivery is handled."""
-        ...
-
-    def set_permission(self, user_id: str, permission: str, at_ms: int) -> LineUser | None:
-        """The user as now, or None when a newer event already said otherwise."""
-        ...
-
-    def keep_nonce(self, nonce: str, contact_id: str, expires_at: int) -> None: ...
-    def take_nonce(self, nonce: str) -> tuple[str, int] | None:
-        """The nonce's contact and expiry, gone once taken: of two uses, one gets it."""
-        ...
-
-    def spend(self, once: str, expires_at: int) -> bool:
-        """Mark a single-use value spent: False when it was."""
-        ...
-
-    def link_user(self, user_id: str, contact_id: str) -> LineUser:
-        """Link the LINE user to the contact; the user as they were before."""
-        ...
-
-    def link_contact(self, email: str, user_id: str, permission: str | None, at: str) -> None: ...
-    def unlink_contact(self, email: str, user_id: str) -> bool:
-        """Remove the contact's LINE attributes if they are still this user's."""
-        ...
-
-    def contact_permission(self, email: str, user_id: str, permission: str, at: str) -> bool:
-        """Set the contact's LINE permission if they are still linked to this user: False if not."""
-        ...
-
-
-class LineMessaging(Protocol):
-    """LINE's Messaging API, push to one user.
-
-    Raises ChannelThrottledError (429, a 5xx, no answer: nothing known to be sent, and a retry
-    with the same key is harmless) or ChannelRejectedError (400: this message never goes)."""
-
-    def push(self, user_id: str, messages: list[dict[str, Any]], retry_key: str) -> str:
-        """LINE's request id of the accepted push: the first request's when `retry_key` was
-        accepted before (LINE's 409: sent once, not again)."""
-        ...
-
-
-class SmsGateway(Protocol):
-    """Texts to phone numbers (E.164), and the carriers' opt-out list.
-
-    `send` raises ChannelThrottledError or ChannelRejectedError as LineMessaging does."""
-
-    def opted_out(self, number: str) -> bool: ...
-    def send(self, number: str, text: str) -> str: ...
-
-
-class ChannelLedger(Protocol):
-    """What the LINE and SMS sends need beside the journeys table's ledger: a fleet-wide token
-    bucket per channel, and taking over a claim whose claimant crashed mid-send."""
-
-    def take(self, channel: str, want: int) -> tuple[int, float]:
-        """`want` sends of the channel's shared bucket (fewer when the bucket never holds that
-        many), or none: how many were granted, and (when none) the seconds until they free."""
-        ...
-
-    def reclaim(self, contact_id: str, key: str, claimed_at: str, at: str) -> bool:
-        """Take over a claim still `claimed` since `claimed_at`: False when someone else did or it
-        was finished meanwhile."""
-        ...

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from chalicelib.domain.errors import BadInputError
 from chalicelib.domain.limits import loads
+from chalicelib.domain.replies import is_sms_reply as is_sms_reply
+from chalicelib.domain.replies import sms_reply as sms_reply
 from chalicelib.domain.timeline import Recorded
 
 if TYPE_CHECKING:

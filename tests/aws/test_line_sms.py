@@ -17,8 +17,11 @@ from chalicelib import bootstrap, clock
 from chalicelib.aws.channels import LineClient, SnsSms
 from chalicelib.domain.journeys import Journey, Place
 from chalicelib.services.messenger import Messenger
+from chalicelib.services.sms_replies import HonouringStops
 from chalicelib.store.channel_ledger import ChannelTable
+from chalicelib.store.sms_stops import DynamoSmsStops
 from devstack.line_standin import serve
+from tests.aws.conftest import queued_bodies
 from tests.aws.test_scenarios import to_tokyo_hour
 
 TOKEN, SECRET = "channel-token", "channel-secret"
@@ -79,7 +82,8 @@ class Channels:
         buckets = ChannelTable(
             bootstrap._client("dynamodb"), bootstrap.settings().journeys_table, clock.wall, line=limit, sms=20
         )
-        sms = SnsSms(bootstrap._client("sns"))
+        stops = DynamoSmsStops(bootstrap._client("dynamodb"), bootstrap.settings().events_table)
+        sms = HonouringStops(SnsSms(bootstrap._client("sns")), stops)  # as bootstrap wires it
         uses = (bootstrap.journey_store(), bootstrap.contact_state(), bootstrap.mailer())
         messenger = Messenger(line or self.line, sms, buckets, *uses, clock.wall, self.waits.append)
         bootstrap.provide(messenger=messenger, pause=lambda seconds: None)
@@ -201,6 +205,24 @@ def test_sms_goes_through_sns_once_and_never_to_an_opted_out_number(channels):
     assert channels.ledger(texted)["channel"] == "sms"
     assert "channel" not in channels.ledger(opted_out)  # the carrier's list: email instead
     assert channels.counters()["sms_sent"] == 1
+
+
+def test_a_stop_reply_to_our_number_stops_its_texts_and_the_step_mails_instead(channels, aws, api):
+    channels.messenger()
+    stopped = channels.person(1, phone="090-1234-5678", sms_permission="granted")
+    channels.person(2, phone="090-1234-5670", sms_permission="granted")
+    sns, sqs = aws["session"].client("sns"), aws["session"].client("sqs")
+    for n, text in enumerate(["stop by the shop?", "停止。"]):  # two-way SMS's payload, to its topic
+        reply = {"originationNumber": "+819012345678", "destinationNumber": "+815012340000"}
+        reply |= {"messageKeyword": "KEYWORD", "messageBody": text, "inboundMessageId": f"in-{n}"}
+        sns.publish(TopicArn=aws["SmsRepliesTopicArn"], Message=json.dumps(reply, ensure_ascii=False))
+    bodies = queued_bodies(sqs, aws["MailFeedbackQueueUrl"])  # the topic delivers to the feedback queue
+    assert len(bodies) == 2
+    event = api.events.generate_sqs_event(queue_name="sodate-mail-feedback", message_bodies=bodies)
+    api.lambda_.invoke("mail_feedback", event)
+    bootstrap.runner().tick()
+    assert sms_sent() == [("+819012345670", "P2様 ご購入ありがとうございます")]
+    assert "channel" not in channels.ledger(stopped)  # mailed instead
 
 
 def test_no_line_permission_falls_back_to_the_next_channel(channels):
