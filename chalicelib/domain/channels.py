@@ -20,11 +20,12 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
+from .contact import GRANTED, SMS_PERMISSION
 from .errors import ChannelError
+from .line_people import LINE_PERMISSION
 from .phones import BadPhoneError, e164, takes_sms
 
 CHANNELS = ("line", "sms", "email")
-GRANTED = "granted"
 # The namespace of LINE retry keys: uuid5 of a ledger key is the same UUID on every retry.
 RETRY_KEYS = uuid.UUID("5f0d7c2e-3b1a-5c8e-9a4d-6e2b1f0c7a93")
 
@@ -52,14 +53,14 @@ def field(contact: dict[str, Any], name: str) -> str:
 
 def line_reach(contact: dict[str, Any]) -> Reach | None:
     user_id = field(contact, "line_user_id")
-    if user_id and field(contact, "line_permission") == GRANTED:
+    if user_id and field(contact, LINE_PERMISSION) == GRANTED:
         return Reach("line", user_id)
     return None
 
 
 def sms_number(contact: dict[str, Any], country: str = "JP") -> str | None:
     """The person's number in E.164 when they may be texted (before the carriers' list)."""
-    if field(contact, "sms_permission") != GRANTED:
+    if field(contact, SMS_PERMISSION) != GRANTED:
         return None
     try:
         number = e164(field(contact, "phone"), country)

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .contact import Status
+from .contact import GRANTED, Status
 
 EMAIL, LINE, SMS = "email", "line", "sms"  # the channels a permission is for
 RETENTION_DAYS = 3 * 365  # a ledger of someone who can no longer be mailed is kept this long
@@ -86,7 +86,7 @@ def expiry(entry: ConsentEntry, epoch: float) -> int | None:
 def imported(at: str, file: str, line: int, status: str, channel: str = EMAIL) -> ConsentEntry:
     """An import row's yes or no: to mail (status subscribed / unsubscribed), or to text the
     person's phone (channel sms, status granted / withdrawn)."""
-    change = Change.GRANTED if status in (Status.SUBSCRIBED, Change.GRANTED) else Change.WITHDRAWN
+    change = Change.GRANTED if status in (Status.SUBSCRIBED, GRANTED) else Change.WITHDRAWN
     return ConsentEntry(
         at, change, "import", "import", status, {"file": file, "row": str(line)}, channel=channel
     )

@@ -84,7 +84,7 @@ class Newcomer:
 
 
 SMS_PERMISSION = "sms_permission"  # "granted" / "withdrawn" as a row or a STOP reply said; absent: never
-GRANTED, WITHDRAWN = "granted", "withdrawn"
+GRANTED, WITHDRAWN = "granted", "withdrawn"  # a channel permission (SMS, LINE): the words every channel uses
 
 
 def newcomer(row: ContactRow, contact_id: str, source: Source) -> Newcomer:

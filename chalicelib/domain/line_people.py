@@ -16,9 +16,11 @@ import re
 import unicodedata
 from typing import NamedTuple
 
+from .contact import GRANTED as GRANTED  # a channel permission's words, the contact's
+from .contact import WITHDRAWN as WITHDRAWN
+
 LINE_USER_ID = "line_user_id"
 LINE_PERMISSION = "line_permission"
-GRANTED, WITHDRAWN = "granted", "withdrawn"
 NONCE_SECONDS = 600  # as long as LINE's link token lives: the dialog is opened right away
 EVENT_MEMORY_DAYS = 7  # a webhook event id is remembered this long (LINE redelivers within a day)
 _LINK_TOKEN = re.compile(r"[0-9A-Za-z_-]{8,128}\Z")
