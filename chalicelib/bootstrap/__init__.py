@@ -383,7 +383,7 @@ def figures() -> Figures:
 
     db, s = _client("dynamodb"), settings()
     index = PeopleIndexTable(db, s.people_index_table)
-    return Figures(FigureBook(db, s.console_table), index, contact_state(), clock.now)
+    return Figures(FigureBook(db, s.console_table), index, contact_state(), clock.now, s.sms_country)
 
 
 # LINE and SMS: their builders are in bootstrap/channels.py, part of this root.

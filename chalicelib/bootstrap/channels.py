@@ -72,7 +72,8 @@ def line_inbound() -> LineInbound:
 def _stops() -> DynamoSmsStops:
     from chalicelib.store.sms_stops import DynamoSmsStops
 
-    return DynamoSmsStops(_client("dynamodb"), settings().events_table)
+    s = settings()
+    return DynamoSmsStops(_client("dynamodb"), s.events_table, s.contacts_table, s.people_index_table)
 
 
 @once
@@ -80,4 +81,4 @@ def sms_replies() -> SmsReplies:
     """Texts people send to the account's number (two-way SMS through SNS): STOP stops texts."""
     from chalicelib.services.sms_replies import SmsReplies
 
-    return SmsReplies(_stops(), clock.now)
+    return SmsReplies(_stops(), consent(), clock.now)

@@ -17,7 +17,7 @@ flow keeps them there: either place is the same person's word.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
 from .contact import GRANTED, SMS_PERMISSION
@@ -44,7 +44,7 @@ class Reach(NamedTuple):
     address: str  # the LINE user id, the E.164 number, or the email address
 
 
-def field(contact: dict[str, Any], name: str) -> str:
+def field(contact: Mapping[str, Any], name: str) -> str:
     value = contact.get(name)
     if value in (None, ""):
         value = (contact.get("attrs") or {}).get(name)
@@ -58,7 +58,7 @@ def line_reach(contact: dict[str, Any]) -> Reach | None:
     return None
 
 
-def sms_number(contact: dict[str, Any], country: str = "JP") -> str | None:
+def sms_number(contact: Mapping[str, Any], country: str = "JP") -> str | None:
     """The person's number in E.164 when they may be texted (before the carriers' list)."""
     if field(contact, SMS_PERMISSION) != GRANTED:
         return None

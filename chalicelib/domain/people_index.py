@@ -5,8 +5,13 @@ Each entry is one small item of the people index table, kept by the contacts str
 gauges (the same images, so a cell's list holds exactly whom its gauge counts).  An entry's
 partition is its cell, or a name's first letter, split in SHARDS by the address, so an import
 that puts 10,000 people a second in grade D4 writes some 250 a second to each of SHARDS keys
-(DynamoDB's limit: 1,000 a key; bench/partitions.py); a read asks each shard and merges.  Entries are puts and deletes: a stream batch handed over again writes the
-same items again and changes nothing.
+(DynamoDB's limit: 1,000 a key; bench/partitions.py); a read asks each shard and merges.
+Entries are puts and deletes: a stream batch handed over again writes the same items again and
+changes nothing.
+
+A person who may be texted also has an entry under their number (its hash: the number is not a
+key), so a STOP replied from a number finds whom it speaks for; only those people, since nobody
+else is texted, and an import of people without SMS permission writes no more entries.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from chalicelib.domain.channels import sms_number
 from chalicelib.domain.errors import BadInputError
 from chalicelib.domain.figures import GRADES, gauges_of
 
@@ -23,6 +29,7 @@ SHARDS = 32
 LEGACY_SHARDS = 8  # before: an entry of shard n was in n % 8 (store/people_index.py)
 PREFIX = "x#"
 NAMES = f"{PREFIX}name:"  # the start of a name entry's partition
+PHONES = f"{PREFIX}phone:"  # and of a textable number's (then the SHA-256 of its E.164 form)
 NAME_LONGEST = 64  # characters of a name kept in its entry (search goes no further)
 _KATAKANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}  # ァ..ヶ -> ぁ..ゖ
 _DROPPED = {ord(c): None for c in " \t\u3000・･.-_'’"}
@@ -75,8 +82,14 @@ def cell_key(gauge: str) -> str:
     )
 
 
-def entries(contact: Mapping[str, Any] | None, every: bool = False) -> frozenset[Entry]:
-    """A person's entries: their grid cells and their names (`every`: see names_of)."""
+def phone_partition(number: str) -> str:
+    """The partition of the people an E.164 number may text."""
+    return PHONES + hashlib.sha256(number.encode()).hexdigest()
+
+
+def entries(contact: Mapping[str, Any] | None, every: bool = False, country: str = "JP") -> frozenset[Entry]:
+    """A person's entries: their grid cells, their names (`every`: see names_of) and the number
+    they may be texted at (a number written without its country code is `country`'s)."""
     if not contact or not contact.get("email"):
         return frozenset()
     email = str(contact["email"])
@@ -87,11 +100,14 @@ def entries(contact: Mapping[str, Any] | None, every: bool = False) -> frozenset
         if gauge.startswith(("grade:", "rfm:"))
     }
     found |= {(f"{NAMES}{key[0]}#{part}", f"{key} {email}") for key in names_of(contact, every)}
+    number = sms_number(contact, country)
+    if number is not None:
+        found.add((phone_partition(number), email))
     return frozenset(found)
 
 
 def index_moves(
-    changes: Iterable[tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]],
+    changes: Iterable[tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]], country: str = "JP"
 ) -> tuple[set[Entry], set[Entry]]:
     """What a batch of (before, after) images puts and deletes.  One person changed twice in a
     batch counts from their first image to their last."""
@@ -106,11 +122,11 @@ def index_moves(
     deletes: set[Entry] = set()
     for email, before in first.items():
         after = last[email]
-        was, now = entries(before), entries(after)
+        was, now = entries(before, country=country), entries(after, country=country)
         puts |= now - was
         deletes |= was - now
         if before and any(pk.startswith(NAMES) for pk, _ in was ^ now):
-            deletes |= entries(before, every=True) - now  # renamed or gone: any entry of before too
+            deletes |= entries(before, True, country) - now  # renamed or gone: any entry of before too
     return puts, deletes
 
 

@@ -94,7 +94,16 @@ class ChannelLedger(Protocol):
 
 
 class StoppedNumbers(Protocol):
-    """The phone numbers whose owner replied STOP (停止...): no text goes to them again."""
+    """The phone numbers whose owner replied STOP (停止...): no text goes to them again; and the
+    people who may be texted at a number, whose SMS permission such a STOP takes back."""
 
     def stop(self, number: str, at: str, message_id: str) -> None: ...
     def stopped(self, number: str) -> bool: ...
+    def texted_at(self, number: str) -> list[str]:
+        """The addresses of the people who may be texted at an E.164 number (the people index)."""
+        ...
+
+    def withdraw(self, email: str, at: str) -> str | None:
+        """Take back the person's SMS permission unless already taken back: their contact id when
+        this did (None: it was withdrawn already, or they are gone)."""
+        ...

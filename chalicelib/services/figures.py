@@ -26,8 +26,16 @@ HOT_KEPT_SECONDS = 100 * 86400
 
 
 class Figures:
-    def __init__(self, book: FigureBook, index: PeopleIndex, people: ContactRepository, clock: Clock) -> None:
+    def __init__(
+        self,
+        book: FigureBook,
+        index: PeopleIndex,
+        people: ContactRepository,
+        clock: Clock,
+        country: str = "JP",
+    ) -> None:
         self._book = book
+        self._country = country  # of a phone number written without its country code
         self._index = index
         self._people = people
         self._clock = clock
@@ -45,7 +53,9 @@ class Figures:
         self, changes: Sequence[tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]], batch: str
     ) -> None:
         """Contacts as they were and are (None: not there) -- one stream batch."""
-        self._index.apply(*people_index.index_moves(changes))  # first: puts and deletes repeat safely
+        self._index.apply(
+            *people_index.index_moves(changes, self._country)
+        )  # first: puts and deletes repeat safely
         moves = gauge_moves(changes)
         if moves:
             self._book.add(batch, {}, moves)

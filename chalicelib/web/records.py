@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
+from chalicelib.domain.contact import SMS_PERMISSION
 from chalicelib.domain.errors import BadInputError
 from chalicelib.domain.limits import loads
 from chalicelib.domain.replies import is_sms_reply as is_sms_reply
@@ -117,13 +118,18 @@ def figure_facts(records: list[Record]) -> tuple[list[Fact], str]:
 def contact_images(records: list[Record]) -> tuple[list[tuple[Record | None, Record | None]], str]:
     """(before, after) of each contact a batch of the contacts stream changed -- the fields the
     gauges and the people index read, None where the contact was not there -- and the batch's
-    name."""
+    name.  The phone and the SMS permission may be kept among the attributes too."""
     fields = ("email", "status", "grade", "rfm", "name", "last_name", "first_name")
 
     def fields_of(image: Any) -> Record | None:
         if not isinstance(image, dict) or "email" not in image:
             return None
-        return {name: _text(image, name) for name in fields}
+        attrs = image.get("attrs")
+        attrs = attrs.get("M") if isinstance(attrs, dict) else None
+        found = {name: _text(image, name) for name in fields}
+        for name in ("phone", SMS_PERMISSION):
+            found[name] = _text(image, name) or (_text(attrs, name) if isinstance(attrs, dict) else "")
+        return found
 
     changes = []
     for record in records:

@@ -15,6 +15,7 @@ import pytest
 
 from chalicelib import bootstrap, clock
 from chalicelib.aws.channels import LineClient, SnsSms
+from chalicelib.domain.channels import field
 from chalicelib.domain.journeys import Journey, Place
 from chalicelib.services.messenger import Messenger
 from chalicelib.services.sms_replies import HonouringStops
@@ -82,7 +83,10 @@ class Channels:
         buckets = ChannelTable(
             bootstrap._client("dynamodb"), bootstrap.settings().journeys_table, clock.wall, line=limit, sms=20
         )
-        stops = DynamoSmsStops(bootstrap._client("dynamodb"), bootstrap.settings().events_table)
+        s = bootstrap.settings()
+        stops = DynamoSmsStops(
+            bootstrap._client("dynamodb"), s.events_table, s.contacts_table, s.people_index_table
+        )
         sms = HonouringStops(SnsSms(bootstrap._client("sns")), stops)  # as bootstrap wires it
         uses = (bootstrap.journey_store(), bootstrap.contact_state(), bootstrap.mailer())
         messenger = Messenger(line or self.line, sms, buckets, *uses, clock.wall, self.waits.append)
@@ -207,10 +211,12 @@ def test_sms_goes_through_sns_once_and_never_to_an_opted_out_number(channels):
     assert channels.counters()["sms_sent"] == 1
 
 
-def test_a_stop_reply_to_our_number_stops_its_texts_and_the_step_mails_instead(channels, aws, api):
+def test_a_stop_reply_to_our_number_stops_its_texts_and_the_step_mails_instead(channels, aws, api, streams):
     channels.messenger()
     stopped = channels.person(1, phone="090-1234-5678", sms_permission="granted")
     channels.person(2, phone="090-1234-5670", sms_permission="granted")
+    sharing = channels.person(3, phone="+81 90 1234 5678", sms_permission="granted")  # the same number
+    streams()  # the people index learns who may be texted at each number
     sns, sqs = aws["session"].client("sns"), aws["session"].client("sqs")
     for n, text in enumerate(["stop by the shop?", "停止。"]):  # two-way SMS's payload, to its topic
         reply = {"originationNumber": "+819012345678", "destinationNumber": "+815012340000"}
@@ -223,6 +229,14 @@ def test_a_stop_reply_to_our_number_stops_its_texts_and_the_step_mails_instead(c
     bootstrap.runner().tick()
     assert sms_sent() == [("+819012345670", "P2様 ご購入ありがとうございます")]
     assert "channel" not in channels.ledger(stopped)  # mailed instead
+    for who, email in (
+        (stopped, "p1@example.jp"),
+        (sharing, "p3@example.jp"),
+    ):  # each person's record says so
+        assert field(bootstrap.contact_state().for_sending(email)[0], "sms_permission") == "withdrawn"
+        (entry,) = [e for e in bootstrap.consent().history(who) if e["channel"] == "sms"]
+        assert (entry["change"], entry["source"], entry["detail"]["reply"]) == ("withdrawn", "sms", "in-1")
+    assert field(bootstrap.contact_state().for_sending("p2@example.jp")[0], "sms_permission") == "granted"
 
 
 def test_no_line_permission_falls_back_to_the_next_channel(channels):
