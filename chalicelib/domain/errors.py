@@ -10,6 +10,11 @@ class BadInputError(ValueError):
     """The request is malformed; the message names what is wrong."""
 
 
+class TooManyError(BadInputError):
+    """Too many of these from one place or for one thing, just now: the caller is asked to wait
+    (the API's 429)."""
+
+
 class ConflictError(RuntimeError):
     """Someone changed the record since it was read; read it again and retry."""
 

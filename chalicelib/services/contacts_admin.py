@@ -129,7 +129,7 @@ class ContactsAdmin:
         if contact is None:
             raise ContactNotFoundError(f"No contact has id {contact_id}.")
         self._directory.suppress(contact["email"], "erased", self._now())
-        hits = self._events.erase_contact(contact_id)
+        hits = self._events.erase_contact(contact_id, str(contact.get("line_user_id") or ""))
         entries = self._consent.erase(contact_id)  # the hashed suppression is what stays
         self._directory.delete(contact["email"])
         return {

@@ -24,8 +24,9 @@ from urllib.parse import urlencode
 
 from chalicelib.domain import line_webhooks
 from chalicelib.domain.consent import LINE, Change, ConsentEntry
-from chalicelib.domain.emails import InvalidEmailError, normalize_email
-from chalicelib.domain.errors import BadInputError, ChannelError, NotFoundError
+from chalicelib.domain.emails import InvalidEmailError, email_hash, normalize_email
+from chalicelib.domain.errors import BadInputError, ChannelError, NotFoundError, TooManyError
+from chalicelib.domain.hits import truncate_ip
 from chalicelib.domain.line_people import (
     EVENT_MEMORY_DAYS,
     GRANTED,
@@ -43,10 +44,15 @@ from chalicelib.domain.replies import asks_to_stop
 from chalicelib.domain.tokens import LINE_LINK, InvalidTokenError, sign, verify
 from chalicelib.services.channel_ports import LineApi, LinePeople
 from chalicelib.services.consent import ConsentRecords
-from chalicelib.services.ports import Clock, ContactRepository, MailTransport, Secret
+from chalicelib.services.ports import Clock, ContactRepository, MailTransport, Secret, WindowCounts
 
 log = logging.getLogger("sodate.line")
 OFFER = "会員アカウントとLINEを連携すると、お知らせをLINEでお届けします。\nLink your account: {url}"
+# Link mails asked for on our page, fleet-wide (count, seconds): a LINE user's link token or one
+# network that asks for many addresses is told to wait; one address gets no more than a few.
+PER_LINK_TOKEN = (5, 600)
+PER_IP = (10, 600)
+PER_ADDRESS = (3, 3600)
 
 
 class LineInbound:
@@ -61,6 +67,7 @@ class LineInbound:
         clock: Clock,
         mail: tuple[MailTransport, str, str],  # the mail service, our sender, our API's public URL
         dialog: str,  # LINE's account-link dialog
+        counts: WindowCounts,
     ) -> None:
         self._people = people
         self._contacts = contacts
@@ -71,6 +78,7 @@ class LineInbound:
         self._clock = clock
         self._transport, self._sender, self._public_url = mail
         self._dialog = dialog
+        self._counts = counts
 
     # --- webhooks ----------------------------------------------------------------------------------
     def receive(self, body: bytes, signature: str | None) -> dict[str, int]:
@@ -143,10 +151,14 @@ class LineInbound:
             self._unlink(before)
         permission = GRANTED if before.permission == GRANTED else None
         self._people.link_contact(contact["email"], event.user_id, permission, self._iso())
-        if permission and contact.get("line_permission") != GRANTED:
+        had = contact.get("line_permission") == GRANTED
+        if permission and not had:
             self._record(
                 contact["contact_id"], GRANTED, {"event": "accountLink", LINE_USER_ID: event.user_id}
             )
+        elif had and not permission:  # linked now to a LINE user who does not follow: LINE is off
+            old = str(contact.get(LINE_USER_ID) or "")
+            self._record(contact["contact_id"], WITHDRAWN, {"event": "relinked", LINE_USER_ID: old})
 
     def _unlink(self, before: LineUser) -> None:
         """The LINE user linked to someone else now: their old contact no longer reaches them."""
@@ -157,16 +169,28 @@ class LineInbound:
             self._record(old["contact_id"], WITHDRAWN, {"event": "relinked", LINE_USER_ID: before.user_id})
 
     # --- our link page -------------------------------------------------------------------------------
-    def mail_link(self, link_token: Any, email: Any) -> None:
+    def mail_link(self, link_token: Any, email: Any, ip: str = "") -> None:
         """The page LINE's offer leads to asks who the person is; we believe no one's word for it
         but mail the link to the address, if we know it: the mail's link carries a token for that
-        contact and this link token, alive as long as LINE's.  Nothing tells whether we knew it."""
+        contact and this link token, alive as long as LINE's.  Nothing tells whether we knew it.
+        TooManyError when this link token or network asked for too many just now."""
         if not valid_link_token(link_token):
             raise BadInputError("linkToken: the link from LINE is incomplete; ask the LINE account again.")
         try:
             address = normalize_email(str(email or ""))
         except InvalidEmailError as error:
             raise BadInputError(f"email: {error.reason}") from None
+        moment = self._clock()
+        for what, (most, window) in (
+            (f"line-token#{email_hash(str(link_token))}", PER_LINK_TOKEN),
+            (f"line-ip#{truncate_ip(ip)}", PER_IP),
+        ):
+            if self._counts.count(what, window, moment) > most:
+                raise TooManyError(
+                    "Too many link mails asked for just now; please try again in a few minutes."
+                )
+        if self._counts.count(f"line-to#{email_hash(address)}", PER_ADDRESS[1], moment) > PER_ADDRESS[0]:
+            return  # a mail box is not flooded with link mails, and the page says what it always says
         contact, suppressed = self._contacts.for_sending(address)
         if contact is None or suppressed:
             return

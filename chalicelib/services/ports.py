@@ -200,7 +200,15 @@ class ConsentLedger(Protocol):
     def erase(self, contact_id: str) -> int: ...
 
 
-class PendingSignups(Protocol):
+class WindowCounts(Protocol):
+    """Fleet-wide counters of how often something happened, in fixed windows."""
+
+    def count(self, what: str, window_seconds: int, now: float) -> int:
+        """How many times `what` happened in the current window, this one included."""
+        ...
+
+
+class PendingSignups(WindowCounts, Protocol):
     """Form submissions waiting for the confirmation from the mailbox, and rate counters."""
 
     def keep(self, nonce: str, submission: dict[str, Any], expires_at: int) -> None: ...
@@ -208,8 +216,6 @@ class PendingSignups(Protocol):
     def take(self, nonce: str) -> dict[str, Any] | None:
         """The submission, gone once taken: of two confirmations, one gets it."""
         ...
-
-    def count(self, what: str, window_seconds: int, now: float) -> int: ...
 
 
 # --- tracking ------------------------------------------------------------------------------------
@@ -240,7 +246,7 @@ class SiteDirectory(HitLog, Protocol):
         ...
 
     def move_history(self, site_id: str, visitor_id: str, contact_id: str) -> int: ...
-    def erase_contact(self, contact_id: str) -> int: ...
+    def erase_contact(self, contact_id: str, line_user_id: str = "") -> int: ...
     def pages(
         self, site_id: str, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]: ...

@@ -27,7 +27,7 @@ from chalicelib.domain.consent import Change, ConsentEntry
 from chalicelib.domain.contact import Source, Status, create
 from chalicelib.domain.definitions.forms import Form, Forms
 from chalicelib.domain.emails import InvalidEmailError, email_hash, normalize_email
-from chalicelib.domain.errors import BadInputError, NotFoundError
+from chalicelib.domain.errors import BadInputError, NotFoundError, TooManyError
 from chalicelib.domain.hits import truncate_ip, valid_visitor_id
 from chalicelib.domain.mail.confirmation import default_confirmation
 from chalicelib.domain.mail.message import MailRejectedError, MailThrottledError, Sender, build_message
@@ -56,10 +56,6 @@ NEVER_AGAIN = ("erased", "bounced", "complained")  # suppressed for good: no for
 
 class SignupBusyError(RuntimeError):
     """The mail service would not take the confirmation now: the visitor is asked to try again."""
-
-
-class TooManyError(BadInputError):
-    """Too many sign-ups from one place: the visitor is asked to wait."""
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ Kept apart from store/events.py so the beacon path never loads (or compiles) it.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +23,7 @@ from chalicelib.store.events import (
     site_item,
     site_of,
 )
+from chalicelib.store.line_people import USER as LINE_USER
 
 __all__ = ["EventAdmin", "InvalidCursorError"]
 
@@ -90,8 +92,18 @@ class EventAdmin(EventStore):
         )
         self._link_cache[(site_id, visitor_id)] = (clock.stopwatch(), contact_id)
 
-    def erase_contact(self, contact_id: str) -> int:
-        """Delete the person's hits and cut every browser link to them; returns items deleted."""
+    def erase_contact(self, contact_id: str, line_user_id: str = "") -> int:
+        """Delete the person's hits and cut every browser link to them, and the LINE user's link
+        to them (the LINE user's own follow stays theirs); returns items deleted."""
+        if line_user_id:  # unless linked to someone else since
+            with contextlib.suppress(self._db.exceptions.ConditionalCheckFailedException):
+                self._db.update_item(
+                    TableName=self._events,
+                    Key={"pk": {"S": f"{LINE_USER}{line_user_id}"}, "sk": {"S": "line"}},
+                    UpdateExpression="REMOVE contact_id",
+                    ConditionExpression="contact_id = :c",
+                    ExpressionAttributeValues={":c": {"S": contact_id}},
+                )
         deleted = 0
         for items in self._partition(f"c#{contact_id}"):
             deletes = [_delete(i["pk"]["S"], i["sk"]["S"]) for i in items]

@@ -241,8 +241,8 @@ def confirm(token: str) -> Response:
 def sign_up(site: Any, body: Mapping[str, Any], request: Any, plain: bool, origin: str | None) -> Response:
     """A post to a defined form: a page (plain HTML post) or JSON (the tag), whatever happens."""
     from chalicelib import bootstrap
-    from chalicelib.domain.errors import BadInputError, NotFoundError
-    from chalicelib.services.signups import SignupBusyError, TooManyError
+    from chalicelib.domain.errors import BadInputError, NotFoundError, TooManyError
+    from chalicelib.services.signups import SignupBusyError
 
     signups = bootstrap.signups()
     cors: dict[str, str | list[str]] = dict(requests.cors(origin))

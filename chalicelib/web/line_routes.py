@@ -70,10 +70,11 @@ def line_link() -> Response:
     """The address given: the link is mailed to it (if we know it; the answer is the same).  The
     mailed link confirmed: off to LINE's account-link dialog with a nonce bound to the person."""
     from chalicelib import bootstrap
-    from chalicelib.domain.errors import BadInputError, NotFoundError
+    from chalicelib.domain.errors import BadInputError, NotFoundError, TooManyError
     from chalicelib.domain.tokens import InvalidTokenError
 
-    raw = _request().raw_body or b""
+    request = _request()
+    raw = request.raw_body or b""
     try:
         fields = {k: v[0] for k, v in parse_qs(raw.decode("utf-8")[:4096], max_num_fields=10).items()}
     except (UnicodeDecodeError, ValueError):
@@ -81,7 +82,8 @@ def line_link() -> Response:
     inbound = bootstrap.line_inbound()
     try:
         if "t" not in fields:
-            inbound.mail_link(fields.get("linkToken"), fields.get("email"))
+            ip = str(((request.context or {}).get("identity") or {}).get("sourceIp", ""))
+            inbound.mail_link(fields.get("linkToken"), fields.get("email"), ip)
             return page(
                 LINK_TITLE,
                 "<p>メールをお送りしました（ご登録のアドレスの場合）。 "
@@ -91,7 +93,8 @@ def line_link() -> Response:
     except (InvalidTokenError, NotFoundError):
         return _not_known()
     except BadInputError as error:
-        return page(LINK_TITLE, f'<p class="error">{html.escape(str(error))}</p>', 400)
+        status = 429 if isinstance(error, TooManyError) else 400
+        return page(LINK_TITLE, f'<p class="error">{html.escape(str(error))}</p>', status)
     return Response("", status_code=303, headers={"Location": target, **NO_STORE})
 
 

@@ -243,3 +243,47 @@ def _get(line: str, listing: str) -> str:
 
 def _kinds(record: dict[str, Any]) -> list[str]:
     return [e["type"] for e in record["body"]["events"]]
+
+
+def test_our_page_mails_an_address_a_few_times_and_a_link_token_asks_for_a_few_addresses(aws, api, line):
+    link_token = offered_link_token(line, control(line, "follow")["userId"])
+
+    def ask(email: str) -> int:
+        form = urlencode({"linkToken": link_token, "email": email})
+        return int(api.http.post("/line/link", body=form, headers=FORM_POST).status_code)
+
+    assert [ask("ken@example.com") for _ in range(4)] == [200] * 4  # the page says the same each time
+    assert len([m for m in raw_mail() if m["X-Sodate-Mail"] == "line-link"]) == 3  # but mails 3 an hour
+    assert ask("aiko@example.com") == 200  # the token's fifth
+    assert ask("who@example.com") == 429, "one LINE user's token asks for no more addresses just now"
+
+
+def test_a_link_to_a_line_user_who_does_not_follow_takes_line_away_in_the_ledger(aws, api, line):
+    first = control(line, "follow")["userId"]
+    link(line, api, "aiko@example.com", first)
+    second = control(line, "follow")["userId"]
+    link_token = offered_link_token(line, second)
+    assert delivered(control(line, "unfollow", userId=second)) == 200
+    token, nonce = confirm(api, mailed_link(api, link_token, "aiko@example.com"))
+    assert delivered(control(line, "account-link", linkToken=token, nonce=nonce)) == 200
+    aiko = contact(api, aws, "aiko@example.com")
+    assert aiko["line_user_id"] == second and "line_permission" not in aiko
+    assert line_entries(api, aws, "aiko@example.com") == [
+        ("granted", "line", "person", "granted"),
+        ("withdrawn", "line", "person", "withdrawn"),
+    ]
+
+
+def test_erasing_a_contact_cuts_their_line_users_link_and_later_events_touch_no_one(aws, api, line):
+    user_id = control(line, "follow")["userId"]
+    link(line, api, "aiko@example.com", user_id)
+    contact_id = contact(api, aws, "aiko@example.com")["contact_id"]
+    assert api.http.delete(f"/admin/contacts/{contact_id}", headers=auth(aws)).status_code == 200
+    events = aws["session"].client("dynamodb")
+    item = events.get_item(
+        TableName=bootstrap.settings().events_table,
+        Key={"pk": {"S": f"line-user#{user_id}"}, "sk": {"S": "line"}},
+    )["Item"]
+    assert "contact_id" not in item, "the LINE user no longer leads to the erased person"
+    assert delivered(control(line, "unfollow", userId=user_id)) == 200
+    assert api.http.get("/admin/contacts?email=aiko@example.com", headers=auth(aws)).status_code == 404

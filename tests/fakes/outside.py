@@ -84,7 +84,7 @@ class MemorySites:
         self.hits.setdefault(f"c#{contact_id}", []).extend(kept)
         return len(moved)
 
-    def erase_contact(self, contact_id: str) -> int:
+    def erase_contact(self, contact_id: str, line_user_id: str = "") -> int:
         self.links = {k: v for k, v in self.links.items() if v != contact_id}
         return len(self.hits.pop(f"c#{contact_id}", []))
 

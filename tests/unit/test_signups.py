@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain.errors import BadInputError, NotFoundError
+from chalicelib.domain.errors import BadInputError, NotFoundError, TooManyError
 from chalicelib.domain.site import Site
 from chalicelib.domain.tokens import InvalidTokenError, sign
 from chalicelib.services.consent import ConsentRecords
 from chalicelib.services.definitions import DefinitionsService
 from chalicelib.services.identity import Identity
-from chalicelib.services.signups import Client, MailLinks, Signups, TooManyError
+from chalicelib.services.signups import Client, MailLinks, Signups
 from tests.fakes import (
     FakeClock,
     MemoryConsentLedger,
