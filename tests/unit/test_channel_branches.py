@@ -5,6 +5,7 @@ can tell, is refused when the scenarios load, the error naming its place."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -81,10 +82,10 @@ class World(ScenarioWorld):
         return str((contact.get("attrs") or {}).get("path", ""))
 
     def figure(self, name: str) -> int:
-        return self.journeys.total("welcome", "hello", name)
+        return int(self.journeys.total("welcome", "hello", name))
 
 
-PEOPLE = {  # who clicks, who does not, and where the first is reached
+PEOPLE: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {  # who clicks, who not, where
     "send_line": ({"attrs": LINE}, {"attrs": {**LINE, "line_user_id": "U" + "c" * 32}}, LINE["line_user_id"]),
     "send_sms": (
         {"phone": "090-1111-2222", "attrs": SMS},
