@@ -32,15 +32,17 @@ STEP_KINDS = (
     "exit",
 )
 RE_ENTRY = ("never", "always")
+_SHOWN = {"line": "LINE", "sms": "SMS"}  # channel names as a marketer reads them
 SCENARIO_KEYS = ("name", "description", "entry", "re_entry", "goal", "send_window", "steps")
 
 
 @dataclass(frozen=True)
 class MailTest:
-    """A branch on what the person did with a mail of this scenario: opened or clicked it."""
+    """A branch on what the person did with a message of this scenario: clicked one of its links
+    (a mail, a LINE message or a text), or opened it (a mail alone: nothing else tells)."""
 
     did: str  # opened, clicked
-    step: str  # the send step whose mail is asked about
+    step: str  # the send step whose message is asked about
 
 
 @dataclass(frozen=True)
@@ -131,13 +133,28 @@ def parse_scenario(
                     f"{where}.steps[{i}]", f"goes to {target!r}, which is not a step of this scenario"
                 )
     for step_id, test in conditions.items():
-        if isinstance(test, MailTest) and (test.step not in steps or steps[test.step].kind != "send"):
-            raise RuleError(
-                f"{where}.steps[{ids.index(step_id)}].branch.if.{test.did}",
-                f"{test.step!r} is not a send step of this scenario",
+        if isinstance(test, MailTest):
+            _asks_a_send(
+                test, steps.get(test.step), f"{where}.steps[{ids.index(step_id)}].branch.if.{test.did}"
             )
     _no_loop_without_wait(steps, f"{where}.steps", ids)
     return Scenario(name, entry, re_entry, goal, steps, str(ids[0]), conditions, window)
+
+
+def _asks_a_send(test: MailTest, sent: Step | None, where: str) -> None:
+    """`clicked` asks any send step: a click on a LINE message's or a text's tracked link is
+    recorded on the step's ledger entry as a mail's is.  `opened` asks a mail alone: LINE
+    answers no read receipt and a text has none, so a person reached there could never have
+    "opened" it -- the branch would send everyone on LINE or SMS down `else`.  Refused here."""
+    if sent is None or sent.kind not in SEND_KINDS:
+        raise RuleError(where, f"{test.step!r} is not a send step of this scenario")
+    others = [_SHOWN[c] for c in sent.plan.channels if c != "email"] if sent.plan is not None else []
+    if test.did == "opened" and others:
+        raise RuleError(
+            where,
+            f"{test.step!r} may go by {' or '.join(others)}, where no one can tell whether it was "
+            "opened (no read receipts): branch on clicked",
+        )
 
 
 def _window(node: Any, where: str) -> Window:

@@ -119,8 +119,8 @@ class MailEvents:
         self._state.add_to_timeline(contact_id, [entry])
         if reason is None and sent:
             self._count_once(contact_id, key, sent, what, stamp)
-            if what == "clicked":
-                self._count_once(contact_id, key, sent, "opened", stamp)  # a click is an open
+            if what == "clicked" and sent.get("channel") not in ("line", "sms"):
+                self._count_once(contact_id, key, sent, "opened", stamp)  # a click is a mail's open
         return reason is None
 
     # --- unsubscribe ----------------------------------------------------------------------------------
