@@ -10,9 +10,11 @@ One table, keyed by person, holds:
 - `cap`: the times of the person's recent marketing mails (the frequency cap);
 - `t#<kind>#<key>`: a task for later (a webhook to retry, a mail to resend
   after a soft bounce), due through the same index.
-`ses#<message id>` maps SES's id back to the ledger; `r#<scenario>#<shard>` rows count the
-report per day, step and figure, spread so SES's notices at the sending rate (each counted in a
-transaction: two write units) fall on 16 keys; reads add the shards (and `r#<scenario>`) up.
+`ses#<message id>` maps SES's id back to the ledger, and `msg#sms#<message id>` a text's (the id
+its send was answered with, noted as `message_id`), so receipts find the send.
+`r#<scenario>#<shard>` rows count the report per day, step and figure, spread so SES's notices at
+the sending rate (each counted in a transaction: two write units) fall on 16 keys; reads add the
+shards (and `r#<scenario>`) up.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from chalicelib.domain.channels import RECEIPTS
 from chalicelib.domain.errors import StaleJourneyError, TransientError
 from chalicelib.domain.journeys import Place, Task
 from chalicelib.domain.mail.cap import KEEP_SENT, with_mail, without_mail
@@ -121,14 +124,21 @@ class JourneyStore:
         return {k: v["S"] for k, v in item.items() if "S" in v} if item else None
 
     def note(self, contact_id: str, key: str, fields: dict[str, str]) -> None:
+        """Set fields of a ledger entry.  A send noted with its channel's `message_id`, on a channel
+        whose service sends receipts by that id (SMS), is mapped back from the id as SES's is; the
+        entry's channel comes back with the update (no read, and no write at all for LINE)."""
         names = {f"#f{i}": name for i, name in enumerate(fields)}
-        self._db.update_item(
+        answer = self._db.update_item(
             TableName=self._table,
             Key={"pk": {"S": f"c#{contact_id}"}, "sk": {"S": f"a#{action_sort_key(key)}"}},
             UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
             ExpressionAttributeNames=names,
             ExpressionAttributeValues={f":v{i}": {"S": v} for i, v in enumerate(fields.values())},
+            ReturnValues="ALL_NEW" if "message_id" in fields else "NONE",
         )
+        channel = answer.get("Attributes", {}).get("channel", {}).get("S", "")
+        if "message_id" in fields and channel in RECEIPTS:
+            self._map_id(f"msg#{channel}#{fields['message_id']}", contact_id, key)
 
     def first_time(self, contact_id: str, key: str, flag: str, at: str) -> bool:
         """Set a flag on a sent mail's ledger entry once (delivered, opened, clicked...):
@@ -175,20 +185,21 @@ class JourneyStore:
         """The ledger entry noted as sent, then SES's id mapped back to it for feedback.
         (Two writes, not a transaction: the emulator copies every table for each transaction.)"""
         self.note(contact_id, key, fields)
-        self._db.put_item(
-            TableName=self._table,
-            Item={
-                "pk": {"S": f"ses#{ses_id}"},
-                "sk": {"S": "m"},
-                "contact": {"S": contact_id},
-                "key": {"S": key},
-            },
-        )
+        self._map_id(f"ses#{ses_id}", contact_id, key)
 
     def by_ses(self, ses_id: str) -> tuple[str, str] | None:
-        item = self._db.get_item(
-            TableName=self._table, Key={"pk": {"S": f"ses#{ses_id}"}, "sk": {"S": "m"}}
-        ).get("Item")
+        return self._mapped(f"ses#{ses_id}")
+
+    def by_message(self, channel: str, message_id: str) -> tuple[str, str] | None:
+        """The (contact, ledger key) of the send a channel answered with `message_id`."""
+        return self._mapped(f"msg#{channel}#{message_id}")
+
+    def _map_id(self, pk: str, contact_id: str, key: str) -> None:
+        item = {"pk": {"S": pk}, "sk": {"S": "m"}, "contact": {"S": contact_id}, "key": {"S": key}}
+        self._db.put_item(TableName=self._table, Item=item)
+
+    def _mapped(self, pk: str) -> tuple[str, str] | None:
+        item = self._db.get_item(TableName=self._table, Key={"pk": {"S": pk}, "sk": {"S": "m"}}).get("Item")
         return (item["contact"]["S"], item["key"]["S"]) if item else None
 
     # --- the frequency cap ---------------------------------------------------------------------
