@@ -335,8 +335,9 @@ def tick(event: Any) -> dict[str, Any]:
 
 @app.on_sqs_message(queue=FEEDBACK_QUEUE, batch_size=10)
 def mail_feedback(event: SQSEvent) -> None:
-    """SES events (bounce, complaint, delivery) through SNS: suppress, resend, count; and texts
-    people send our SMS number (two-way SMS, its own topic into this queue): STOP stops texts.
+    """SES events (bounce, complaint, delivery) through SNS: suppress, resend, count; texts
+    people send our SMS number (two-way SMS, its own topic into this queue): STOP stops texts;
+    and what became of our texts (End User Messaging SMS's events, their own topic): counted.
     A body nobody can read is parked with its reason; the rest of the batch goes through."""
     from chalicelib.web import records
 
@@ -353,6 +354,8 @@ def _feedback(message: dict[str, Any]) -> None:
 
     if records.is_sms_reply(message):
         bootstrap.sms_replies().receive(records.sms_reply(message))
+    elif records.is_sms_receipt(message):
+        bootstrap.sms_receipts().receive(records.sms_receipt(message))
     else:
         bootstrap.mail_events().on_feedback(message)
 

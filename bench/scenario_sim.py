@@ -28,7 +28,7 @@ from chalicelib.services.sales_alerts import SalesAlerts
 from chalicelib.services.scenario_actions import Actions
 from chalicelib.services.scenario_runner import ScenarioRunner
 from chalicelib.store.dynamo import shard_of
-from chalicelib.store.journeys import SHARDS
+from chalicelib.store.journey_items import SHARDS
 from tests.fakes import (
     FakeClock,
     MemoryDefinitionVersions,

@@ -16,6 +16,7 @@ from chalicelib.bootstrap import (
     mail_transport,
     mailer,
     pause,
+    scenario_actions,
     settings,
 )
 from chalicelib.parts import once
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from chalicelib.aws.channels import LineClient
     from chalicelib.services.line_inbound import LineInbound
     from chalicelib.services.messenger import Messenger
+    from chalicelib.services.sms_receipts import SmsReceipts
     from chalicelib.services.sms_replies import SmsReplies
     from chalicelib.store.sms_stops import DynamoSmsStops
 
@@ -84,3 +86,11 @@ def sms_replies() -> SmsReplies:
     from chalicelib.services.sms_replies import SmsReplies
 
     return SmsReplies(_stops(), consent(), clock.now)
+
+
+@once
+def sms_receipts() -> SmsReceipts:
+    """What became of the scenarios' texts (End User Messaging SMS's events): delivered, failed."""
+    from chalicelib.services.sms_receipts import SmsReceipts
+
+    return SmsReceipts(journey_store(), scenario_actions(), clock.now)

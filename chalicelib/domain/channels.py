@@ -26,6 +26,11 @@ from .line_people import LINE_PERMISSION
 from .phones import BadPhoneError, e164, takes_sms
 
 CHANNELS = ("line", "sms", "email")
+# The channels whose service says what became of each message, by the id its send was answered
+# with: SES's events for mail, End User Messaging SMS's events for texts (domain/sms_receipts.py).
+# LINE answers a push with 200 once it takes it and sends no receipt: accepted is counted as sent,
+# and a LINE message's delivery is unknown -- never reported as 0 delivered.
+RECEIPTS = ("email", "sms")
 # The namespace of LINE retry keys: uuid5 of a ledger key is the same UUID on every retry.
 RETRY_KEYS = uuid.UUID("5f0d7c2e-3b1a-5c8e-9a4d-6e2b1f0c7a93")
 

@@ -3,10 +3,12 @@ in memory and written together at the batch's end (a few calls, not one per pers
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .channels import figure as channel_figure
 from .holds import HELD
 from .timeline import scenario_entry
 
@@ -33,6 +35,16 @@ class Counts:
         for where in (step, *(b for b in branch.split(",") if b)):
             key = (scenario, day, where, figure)
             self._counts[key] = self._counts.get(key, 0) + 1
+
+    def add_to_send(
+        self, scenario: str, at: datetime, step: str, figure: str, sent: Mapping[str, str]
+    ) -> None:
+        """A figure of one send (delivered, clicked...), as its ledger entry `sent` says it went:
+        at its step and split branches, and apart too when it went on LINE or SMS (line_clicked)."""
+        branch = sent.get("branch", "")
+        self.add(scenario, at, step, figure, branch)
+        if sent.get("channel") in ("line", "sms"):  # email's own figures are the rest of the step's
+            self.add(scenario, at, step, channel_figure(sent["channel"], figure), branch)
 
     def moved(self, scenario: str, left: str | None, arrived: str | None) -> None:
         """A person left one step (None: they just entered) for another (None: they are out)."""

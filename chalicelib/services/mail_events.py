@@ -263,9 +263,9 @@ class MailEvents:
         together with the mark on its ledger entry that says it was counted: False when it was."""
         _, scenario, step = key_parts(key)
         counts = Counts()
-        counts.add(scenario, self.now(), step, figure, sent.get("branch", ""))
-        if sent.get("channel") in ("line", "sms"):  # a click in a LINE message or a text
-            counts.add(scenario, self.now(), step, f"{sent['channel']}_{figure}", sent.get("branch", ""))
+        counts.add_to_send(
+            scenario, self.now(), step, figure, sent
+        )  # a click in a LINE message or a text too
         return self._journeys.count_once(contact_id, key, f"{figure}_at", at, counts.flush())
 
     def _resend_later(self, found: tuple[str, str], now: datetime) -> None:

@@ -4,12 +4,14 @@ Counters are written as things happen (entered, sent, delivered, opened,
 clicked, bounced, complained, unsubscribed, goal, exited...), one row per
 scenario, day, step and figure; a report adds them up.  Opens and clicks are
 people's, once per mail: machine opens and scanner clicks are not in them.
+A step that sent on LINE or SMS has its figures per channel too (`by_channel`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.domain.channels import RECEIPTS
 from chalicelib.domain.errors import NotFoundError
 from chalicelib.domain.scenarios import Step
 from chalicelib.domain.tally import LIVE
@@ -20,6 +22,11 @@ MAIL_FIGURES = ("sent", "delivered", "opened", "clicked", "bounced", "complained
 CHANNEL_WORDS = ("sent", "delivered", "failed", "clicked")
 OTHER_CHANNELS = ("line", "sms")  # counted apart (line_sent, sms_clicked...); email is the rest
 COUNTED = (*MAIL_FIGURES, "failed", *(f"{c}_{w}" for c in OTHER_CHANNELS for w in CHANNEL_WORDS))
+RECEIPT_SOURCES = {  # where each channel's `delivered` comes from
+    "email": "SES delivery events",
+    "sms": "End User Messaging SMS events (TEXT_DELIVERED, TEXT_SUCCESSFUL; final failures)",
+    "line": "none: LINE answers a push with 200 (counted as sent) and sends no delivery receipt",
+}
 RATES = {  # rate name: (numerator, denominator)
     "delivery_rate": ("delivered", "sent"),
     "open_rate": ("opened", "sent"),
@@ -102,6 +109,7 @@ def scenario_report(
         "version": definitions.journeys.version,
         "totals": _with_rates(totals),
         "channels": by_channel(totals),
+        "receipts": RECEIPT_SOURCES,
         "steps": [
             {
                 "step": step_id,
@@ -113,6 +121,7 @@ def scenario_report(
                 ),
                 **_paths(scenario.steps.get(step_id)),
                 **_with_rates(figures),
+                **({"by_channel": used} if (used := by_channel(figures, used_only=True)) else {}),
             }
             for step_id, figures in steps.items()
         ],
@@ -139,14 +148,27 @@ def _paths(step: Step | None) -> dict[str, Any]:
     return ways
 
 
-def by_channel(figures: dict[str, int]) -> dict[str, dict[str, int]]:
-    """Sent, delivered, failed and clicked on each channel.  A LINE or SMS figure is counted
-    apart as well as in the step's own (line_sent and sent), so email's are what is left.
-    LINE answers no delivery receipt for a push, nor SNS for a text without its delivery
-    logs: their `delivered` stays 0 until such a source is wired."""
+def by_channel(figures: dict[str, int], used_only: bool = False) -> dict[str, dict[str, Any]]:
+    """Sent, delivered, failed and clicked on each channel (`used_only`: the channels with any
+    figure), with the click and delivery rates.  A LINE or SMS figure is counted apart as well as
+    in the step's own (line_sent and sent), so email's are what is left.  A text's delivery comes
+    from End User Messaging SMS's events, a mail's from SES's; LINE sends no receipt for a push
+    (its 200 is counted as sent), so LINE's `delivered` is None: unknown, not 0."""
     found = {c: {w: figures.get(f"{c}_{w}", 0) for w in CHANNEL_WORDS} for c in OTHER_CHANNELS}
-    rest = {w: figures.get(w, 0) - sum(found[c][w] for c in OTHER_CHANNELS) for w in CHANNEL_WORDS}
-    return {**found, "email": rest}
+    found["email"] = {w: figures.get(w, 0) - sum(found[c][w] for c in OTHER_CHANNELS) for w in CHANNEL_WORDS}
+    answer: dict[str, dict[str, Any]] = {}
+    for channel, counted in found.items():
+        if used_only and not any(counted.values()):
+            continue
+        shown: dict[str, Any] = dict(counted)
+        if channel not in RECEIPTS:
+            shown["delivered"] = None
+        elif counted["sent"]:
+            shown["delivery_rate"] = round(counted["delivered"] / counted["sent"], 4)
+        if counted["sent"]:
+            shown["click_rate"] = round(counted["clicked"] / counted["sent"], 4)
+        answer[channel] = shown
+    return answer
 
 
 def _with_rates(figures: dict[str, int]) -> dict[str, Any]:

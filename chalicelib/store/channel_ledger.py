@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.store.journeys import _action
+from chalicelib.store.journey_items import action_sort_key
 
 HEADROOM = 0.93
 BURST_S = 0.06
@@ -101,7 +101,7 @@ class ChannelTable:
         try:
             self._db.update_item(
                 TableName=self._table,
-                Key={"pk": {"S": f"c#{contact_id}"}, "sk": {"S": f"a#{_action(key)}"}},
+                Key={"pk": {"S": f"c#{contact_id}"}, "sk": {"S": f"a#{action_sort_key(key)}"}},
                 UpdateExpression="SET #at = :at",
                 ConditionExpression="#status = :claimed AND #at = :was",
                 ExpressionAttributeNames={"#at": "at", "#status": "status"},

@@ -10,9 +10,11 @@ One table, keyed by person, holds:
 - `cap`: the times of the person's recent marketing mails (the frequency cap);
 - `t#<kind>#<key>`: a task for later (a webhook to retry, a mail to resend
   after a soft bounce), due through the same index.
-`ses#<message id>` maps SES's id back to the ledger; `r#<scenario>#<shard>` rows count the
-report per day, step and figure, spread so SES's notices at the sending rate (each counted in a
-transaction: two write units) fall on 16 keys; reads add the shards (and `r#<scenario>`) up.
+`ses#<message id>` maps SES's id back to the ledger, and `msg#sms#<message id>` a text's (the id
+its send was answered with, noted as `message_id`), so receipts find the send.
+`r#<scenario>#<shard>` rows count the report per day, step and figure, spread so SES's notices at
+the sending rate (each counted in a transaction: two write units) fall on 16 keys; reads add the
+shards (and `r#<scenario>`) up.
 """
 
 from __future__ import annotations
@@ -20,20 +22,16 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.domain.channels import RECEIPTS
 from chalicelib.domain.errors import StaleJourneyError, TransientError
-from chalicelib.domain.journeys import Journey, Place, Task
+from chalicelib.domain.journeys import Place, Task
 from chalicelib.domain.mail.cap import KEEP_SENT, with_mail, without_mail
 from chalicelib.store.dynamo import batch_get, shard_of
+from chalicelib.store.journey_items import SHARDS, action_sort_key, due_shard, place_item, place_of, task_of
 
-SHARDS = 16
 REPORT_SHARDS = 16
-
-
-def _shard(contact_id: str) -> str:
-    return shard_of(contact_id, SHARDS)
 
 
 class JourneyStore:
@@ -78,11 +76,11 @@ class JourneyStore:
             ExpressionAttributeValues={":s": {"S": str(shard)}, ":now": {"N": f"{now:.3f}"}},
             Limit=limit,
         )
-        return [place_of(i) if i["sk"]["S"].startswith("j#") else _task(i) for i in answer.get("Items", [])]
+        return [place_of(i) if i["sk"]["S"].startswith("j#") else task_of(i) for i in answer.get("Items", [])]
 
     def save(self, place: Place) -> None:
         """Write the place if nobody moved it since it was read (rev), then count it as moved."""
-        item = _item(place)
+        item = place_item(place)
         condition = "attribute_not_exists(sk)" if place.rev == 0 else "rev = :rev"
         values = {} if place.rev == 0 else {":rev": {"N": str(place.rev)}}
         item["rev"] = {"N": str(place.rev + 1)}
@@ -100,7 +98,7 @@ class JourneyStore:
     # --- the action ledger -------------------------------------------------------------------------
     def claim(self, contact_id: str, key: str, fields: dict[str, str]) -> bool:
         """True if this action was not taken before (and is now ours to take)."""
-        item = {"pk": {"S": f"c#{contact_id}"}, "sk": {"S": f"a#{_action(key)}"}}
+        item = {"pk": {"S": f"c#{contact_id}"}, "sk": {"S": f"a#{action_sort_key(key)}"}}
         item |= {name: {"S": value} for name, value in fields.items()}
         try:
             self._db.put_item(
@@ -113,26 +111,34 @@ class JourneyStore:
     def release(self, contact_id: str, key: str) -> None:
         """Give a claim back: the action was certainly not taken (SES refused before sending)."""
         self._db.delete_item(
-            TableName=self._table, Key={"pk": {"S": f"c#{contact_id}"}, "sk": {"S": f"a#{_action(key)}"}}
+            TableName=self._table,
+            Key={"pk": {"S": f"c#{contact_id}"}, "sk": {"S": f"a#{action_sort_key(key)}"}},
         )
 
     def action(self, contact_id: str, key: str) -> dict[str, str] | None:
         item = self._db.get_item(
             TableName=self._table,
-            Key={"pk": {"S": f"c#{contact_id}"}, "sk": {"S": f"a#{_action(key)}"}},
+            Key={"pk": {"S": f"c#{contact_id}"}, "sk": {"S": f"a#{action_sort_key(key)}"}},
             ConsistentRead=True,
         ).get("Item")
         return {k: v["S"] for k, v in item.items() if "S" in v} if item else None
 
     def note(self, contact_id: str, key: str, fields: dict[str, str]) -> None:
+        """Set fields of a ledger entry.  A send noted with its channel's `message_id`, on a channel
+        whose service sends receipts by that id (SMS), is mapped back from the id as SES's is; the
+        entry's channel comes back with the update (no read, and no write at all for LINE)."""
         names = {f"#f{i}": name for i, name in enumerate(fields)}
-        self._db.update_item(
+        answer = self._db.update_item(
             TableName=self._table,
-            Key={"pk": {"S": f"c#{contact_id}"}, "sk": {"S": f"a#{_action(key)}"}},
+            Key={"pk": {"S": f"c#{contact_id}"}, "sk": {"S": f"a#{action_sort_key(key)}"}},
             UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
             ExpressionAttributeNames=names,
             ExpressionAttributeValues={f":v{i}": {"S": v} for i, v in enumerate(fields.values())},
+            ReturnValues="ALL_NEW" if "message_id" in fields else "NONE",
         )
+        channel = answer.get("Attributes", {}).get("channel", {}).get("S", "")
+        if "message_id" in fields and channel in RECEIPTS:
+            self._map_id(f"msg#{channel}#{fields['message_id']}", contact_id, key)
 
     def first_time(self, contact_id: str, key: str, flag: str, at: str) -> bool:
         """Set a flag on a sent mail's ledger entry once (delivered, opened, clicked...):
@@ -140,7 +146,7 @@ class JourneyStore:
         try:
             self._db.update_item(
                 TableName=self._table,
-                Key={"pk": {"S": f"c#{contact_id}"}, "sk": {"S": f"a#{_action(key)}"}},
+                Key={"pk": {"S": f"c#{contact_id}"}, "sk": {"S": f"a#{action_sort_key(key)}"}},
                 UpdateExpression="SET #f = :at",
                 ConditionExpression="attribute_exists(sk) AND attribute_not_exists(#f)",
                 ExpressionAttributeNames={"#f": flag},
@@ -158,7 +164,7 @@ class JourneyStore:
         mark = {
             "Update": {
                 "TableName": self._table,
-                "Key": {"pk": {"S": f"c#{contact_id}"}, "sk": {"S": f"a#{_action(key)}"}},
+                "Key": {"pk": {"S": f"c#{contact_id}"}, "sk": {"S": f"a#{action_sort_key(key)}"}},
                 "UpdateExpression": "SET #f = :at",
                 "ConditionExpression": "attribute_exists(sk) AND attribute_not_exists(#f)",
                 "ExpressionAttributeNames": {"#f": flag},
@@ -179,20 +185,21 @@ class JourneyStore:
         """The ledger entry noted as sent, then SES's id mapped back to it for feedback.
         (Two writes, not a transaction: the emulator copies every table for each transaction.)"""
         self.note(contact_id, key, fields)
-        self._db.put_item(
-            TableName=self._table,
-            Item={
-                "pk": {"S": f"ses#{ses_id}"},
-                "sk": {"S": "m"},
-                "contact": {"S": contact_id},
-                "key": {"S": key},
-            },
-        )
+        self._map_id(f"ses#{ses_id}", contact_id, key)
 
     def by_ses(self, ses_id: str) -> tuple[str, str] | None:
-        item = self._db.get_item(
-            TableName=self._table, Key={"pk": {"S": f"ses#{ses_id}"}, "sk": {"S": "m"}}
-        ).get("Item")
+        return self._mapped(f"ses#{ses_id}")
+
+    def by_message(self, channel: str, message_id: str) -> tuple[str, str] | None:
+        """The (contact, ledger key) of the send a channel answered with `message_id`."""
+        return self._mapped(f"msg#{channel}#{message_id}")
+
+    def _map_id(self, pk: str, contact_id: str, key: str) -> None:
+        item = {"pk": {"S": pk}, "sk": {"S": "m"}, "contact": {"S": contact_id}, "key": {"S": key}}
+        self._db.put_item(TableName=self._table, Item=item)
+
+    def _mapped(self, pk: str) -> tuple[str, str] | None:
+        item = self._db.get_item(TableName=self._table, Key={"pk": {"S": pk}, "sk": {"S": "m"}}).get("Item")
         return (item["contact"]["S"], item["key"]["S"]) if item else None
 
     # --- the frequency cap ---------------------------------------------------------------------
@@ -272,7 +279,7 @@ class JourneyStore:
             Item={
                 "pk": {"S": f"c#{contact_id}"},
                 "sk": {"S": f"t#{name}"},
-                "due_shard": {"S": _shard(contact_id)},
+                "due_shard": {"S": due_shard(contact_id)},
                 "due_at": {"N": f"{due_at:.3f}"},
                 "data": {"S": json.dumps(data, ensure_ascii=False)},
             },
@@ -329,70 +336,3 @@ class JourneyStore:
                     break
                 request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
         return [(day, step, figure, n) for (day, step, figure), n in sorted(found.items())]
-
-
-def _action(key: str) -> str:
-    """The ledger's sort key for an action key `contact#scenario#step#entry` (contact is the pk)."""
-    return key.split("#", 1)[1]
-
-
-def _epoch(moment: datetime | None) -> float | None:
-    return moment.timestamp() if moment else None
-
-
-def _item(place: Place) -> dict[str, Any]:
-    journey = place.journey
-    state = {
-        "step": journey.step,
-        "entry": journey.entry,
-        "waiting_since": _epoch(journey.waiting_since),
-        "waiting_for": journey.waiting_for,
-        "branches": journey.branches,
-        "entered_at": place.entered_at,
-        "ended_at": place.ended_at,
-        **place.extra,
-    }
-    item: dict[str, Any] = {
-        "pk": {"S": f"c#{journey.contact_id}"},
-        "sk": {"S": f"j#{journey.scenario}"},
-        "email": {"S": place.email},
-        "status": {"S": place.status},
-        "version": {"N": str(place.version)},
-        "state": {"S": json.dumps(state, ensure_ascii=False)},
-    }
-    if place.running:  # only running journeys are in the due index
-        item["due_shard"] = {"S": _shard(journey.contact_id)}
-        item["due_at"] = {"N": f"{journey.due_at.timestamp():.3f}"}
-    return item
-
-
-def place_of(item: dict[str, Any]) -> Place:
-    state = json.loads(item["state"]["S"])
-    due = float(item["due_at"]["N"]) if "due_at" in item else state.get("ended_at") or 0.0
-    waiting = state.pop("waiting_since", None)
-    journey = Journey(
-        scenario=item["sk"]["S"][2:],
-        contact_id=item["pk"]["S"][2:],
-        entry=int(state.pop("entry")),
-        step=state.pop("step"),
-        due_at=datetime.fromtimestamp(due, UTC),
-        waiting_since=datetime.fromtimestamp(waiting, UTC) if waiting else None,
-        waiting_for=state.pop("waiting_for", None),
-        branches=state.pop("branches", {}) or {},
-    )
-    return Place(
-        journey,
-        item["email"]["S"],
-        int(item["version"]["N"]),
-        item["status"]["S"],
-        int(item.get("rev", {}).get("N", "0")),
-        float(state.pop("entered_at", 0.0) or 0.0),
-        state.pop("ended_at", None),
-        state,
-    )
-
-
-def _task(item: dict[str, Any]) -> Task:
-    return Task(
-        item["pk"]["S"][2:], item["sk"]["S"][2:], float(item["due_at"]["N"]), json.loads(item["data"]["S"])
-    )

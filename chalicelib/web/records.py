@@ -14,6 +14,8 @@ from chalicelib.domain.errors import BadInputError
 from chalicelib.domain.limits import loads
 from chalicelib.domain.replies import is_sms_reply as is_sms_reply
 from chalicelib.domain.replies import sms_reply as sms_reply
+from chalicelib.domain.sms_receipts import is_sms_receipt as is_sms_receipt
+from chalicelib.domain.sms_receipts import sms_receipt as sms_receipt
 from chalicelib.domain.timeline import Recorded
 
 if TYPE_CHECKING:

@@ -9,6 +9,9 @@ import { lang, number, t } from "./words.js";
 
 const REFRESH_MS = 5000;
 const NODE = { width: 210, height: 92 };
+const CHANNEL_NODE = 330; // a step that sent on LINE or SMS: its figures per channel, in columns
+const CHANNELS = ["email", "line", "sms"];
+const COLUMNS = [["sent", 110], ["delivered", 180], ["failed_n", 230], ["clicked", 320]]; // word, right edge
 const FUNNEL = ["entered", "sent", "opened", "clicked", "goal"];
 const SVG = "http://www.w3.org/2000/svg";
 const percent = (v) => (v === undefined ? "–" : `${(100 * v).toFixed(1)}%`);
@@ -24,12 +27,41 @@ function svg(tag, attrs = {}, ...children) {
 
 const MOST = 32; // characters of a step's spec its box has room for (the whole is its tooltip)
 
-// What a step's box says: its id and kind, what it does, what its mails did, who waits there.
+// A step's kind in words; a `send` naming channels besides email is no mere mail.
+const kindOf = (step) => t(step.kind === "send" && (step.channels || []).some((c) => c !== "email") ? "k_send_channels" : `k_${step.kind}`);
+// The channels a step sent on, when one of them is LINE or SMS (a mail-only step keeps its line).
+const channelsOf = (step) => {
+  const used = CHANNELS.filter((c) => step.by_channel?.[c]);
+  return used.some((c) => c !== "email") ? used : [];
+};
+// A channel's figure as shown: LINE's delivery is unknown (null: LINE sends no receipt), not 0.
+const figure = (counted, word) => (counted[word] === null ? "–" : number(counted[word] || 0));
+const clicks = (counted) => `${number(counted.clicked || 0)} (${percent(counted.click_rate)})`;
+
+// What a step's box says: its id and kind, what it does, what its mails did (or, when it sent on
+// LINE or SMS, each channel's figures in a row of columns), who waits there.
 function lines(step) {
   const doing = (step.kind === "send" ? step.template : step.spec) || "";
-  const mail = step.kind === "send" ? `${t("sent")} ${number(step.sent || 0)} · ${t("opened")} ${number(step.opened || 0)} · ${t("clicked")} ${number(step.clicked || 0)}` : "";
   const short = doing.length > MOST ? `${doing.slice(0, MOST - 1)}…` : doing;
-  return [`${step.step} · ${t(`k_${step.kind}`)}`, short, mail, `${t("waiting_now")} ${number(step.waiting || 0)}`];
+  const name = { text: `${step.step} · ${kindOf(step)}`, class: "name" };
+  const waiting = { text: `${t("waiting_now")} ${number(step.waiting || 0)}`, class: "waiting" };
+  const used = channelsOf(step);
+  if (!used.length) {
+    const mail = step.kind === "send" ? `${t("sent")} ${number(step.sent || 0)} · ${t("opened")} ${number(step.opened || 0)} · ${t("clicked")} ${number(step.clicked || 0)}` : "";
+    return [name, { text: short }, { text: mail }, waiting];
+  }
+  const head = { cells: COLUMNS.map(([word, x]) => ({ text: t(word), x })), class: "head" };
+  const rows = used.map((c) => {
+    const counted = step.by_channel[c];
+    const values = [figure(counted, "sent"), figure(counted, "delivered"), figure(counted, "failed"), clicks(counted)];
+    return { text: t(`ch_${c}`), cells: COLUMNS.map(([, x], i) => ({ text: values[i], x })), class: "channel", channel: c };
+  });
+  return [name, { text: short }, head, ...rows, waiting];
+}
+
+function boxSize(step) {
+  const used = channelsOf(step);
+  return used.length ? { width: CHANNEL_NODE, height: 20 * (5 + used.length) - 8 } : NODE;
 }
 
 function map(report) {
@@ -37,7 +69,7 @@ function map(report) {
   graph.setGraph({ rankdir: "TB", nodesep: 28, ranksep: 46, marginx: 8, marginy: 8 });
   graph.setDefaultEdgeLabel(() => ({}));
   const ids = new Set(report.steps.map((s) => s.step));
-  for (const step of report.steps) graph.setNode(step.step, { ...NODE, step });
+  for (const step of report.steps) graph.setNode(step.step, { ...boxSize(step), step });
   for (const step of report.steps) {
     if (step.next && ids.has(step.next)) graph.setEdge(step.step, step.next, { label: "" });
     for (const [way, to] of Object.entries(step.ways || {})) {
@@ -55,10 +87,15 @@ function map(report) {
     if (label) drawing.append(svg("text", { x, y: y + 4, "text-anchor": "middle", class: "way", text: label }));
   }
   for (const id of graph.nodes()) {
-    const { x, y, step } = graph.node(id);
-    const box = svg("g", { class: `step ${step.kind}${step.waiting ? " busy" : ""}`, "data-step": id, transform: `translate(${x - NODE.width / 2},${y - NODE.height / 2})` });
-    box.append(svg("title", { text: `${step.step}: ${step.template || step.spec || ""}` }), svg("rect", { width: NODE.width, height: NODE.height, rx: 8 }));
-    lines(step).forEach((line, i) => box.append(svg("text", { x: 10, y: 20 + i * 20, class: i === 0 ? "name" : i === 3 ? "waiting" : "", text: line })));
+    const { x, y, width, height, step } = graph.node(id);
+    const box = svg("g", { class: `step ${step.kind}${step.waiting ? " busy" : ""}`, "data-step": id, transform: `translate(${x - width / 2},${y - height / 2})` });
+    box.append(svg("title", { text: `${step.step}: ${step.template || step.spec || ""}` }), svg("rect", { width, height, rx: 8 }));
+    lines(step).forEach((line, i) => {
+      const row = svg("g", { class: line.class, "data-channel": line.channel });
+      if (line.text) row.append(svg("text", { x: 10, y: 20 + i * 20, class: line.class, text: line.text }));
+      for (const cell of line.cells || []) row.append(svg("text", { x: cell.x, y: 20 + i * 20, "text-anchor": "end", text: cell.text }));
+      box.append(row);
+    });
     drawing.append(box);
   }
   return el("div", { class: "map" }, drawing);
@@ -66,8 +103,23 @@ function map(report) {
 
 function stepsTable(report) {
   const head = [t("step"), t("step_kind"), t("waiting_now"), t("sent"), t("opened"), t("clicked"), t("click_rate")];
-  const rows = report.steps.map((s) => [s.step, t(`k_${s.kind}`), ...["waiting", "sent", "opened", "clicked"].map((k) => number(s[k] || 0)), percent(s.click_rate)]);
+  const rows = report.steps.map((s) => [s.step, kindOf(s), ...["waiting", "sent", "opened", "clicked"].map((k) => number(s[k] || 0)), percent(s.click_rate)]);
   return table(t("steps"), head, rows, { class: "numbers wide", id: "steps" });
+}
+
+// Each step's figures on each channel it used; LINE's delivery shows as unknown, and says why.
+function channelsTable(report) {
+  const rows = report.steps.flatMap((s) =>
+    CHANNELS.filter((c) => s.by_channel?.[c]).map((c) => {
+      const counted = s.by_channel[c];
+      const row = [s.step, t(`ch_${c}`), figure(counted, "sent"), figure(counted, "delivered"), figure(counted, "failed"), figure(counted, "clicked"), percent(counted.click_rate)];
+      return el("tr", { "data-step": s.step, "data-channel": c }, row.map((v, i) => el(i ? "td" : "th", i ? {} : { scope: "row" }, String(v))));
+    }),
+  );
+  if (!rows.length) return null;
+  const head = [t("step"), t("channel"), t("sent"), t("delivered"), t("failed_n"), t("clicked"), t("click_rate")];
+  const note = rows.some((r) => r.dataset.channel === "line") ? el("p", { class: "note", id: "no-line-receipt", text: t("no_line_receipt") }) : null;
+  return [table(t("by_channel"), head, el("tbody", {}, rows), { class: "numbers wide", id: "channels" }), note];
 }
 
 function branchesTable(report) {
@@ -116,7 +168,7 @@ async function scenario(main, name) {
     }
     shown = JSON.stringify(report);
     const charts = el("div", { class: "charts" });
-    body.replaceChildren(totals(report), el("section", { class: "panel" }, el("h2", { text: t("journey_map") }), map(report)), el("section", { class: "panel" }, stepsTable(report), branchesTable(report)), charts);
+    body.replaceChildren(totals(report), el("section", { class: "panel" }, el("h2", { text: t("journey_map") }), map(report)), el("section", { class: "panel" }, stepsTable(report), channelsTable(report), branchesTable(report)), charts);
     funnel(charts, report);
     status.textContent = stamp;
     document.body.dataset.ready = "journey";

@@ -1,17 +1,25 @@
 """The journey map in a real browser on the local stack: a first-time buyer enters the example
 scenario, the map shows them waiting at its first step; a tick mails them and the open page's
-counts move on by themselves (no reload)."""
+counts move on by themselves (no reload).  A step that sent on LINE and SMS shows each channel's
+figures, and a text's delivery event moves its count live."""
 
 from __future__ import annotations
 
+import json
+import urllib.request
+import uuid
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
+import boto3
 from selenium.webdriver.common.by import By
 
-from tests.e2e.conftest import Stack, open_listed, text_of, wait_for
+from chalicelib.store.journeys import JourneyStore
+from tests.e2e.conftest import Stack, open_listed, ready, text_of, wait_for
 from tests.e2e.test_console_overview import serious_accessibility_problems, shot, sign_in
 from tests.e2e.test_scenario_journey import post
+from tests.unit.test_sms_receipts import sms_event
 
 WHO = "mapper@example.com"
 READ = "return [...document.querySelectorAll(arguments[0])].map(r => [...r.children].map(c => c.textContent))"
@@ -80,3 +88,104 @@ def test_a_tick_moves_the_counts_on_the_open_journey_map(
     waiting = text_of(browser, "#map g[data-step=three_days] text.waiting")
     assert waiting == f"Waiting now {step_counts(browser)['three_days']['waiting']:,}"
     shot(browser, "console-journey-after")
+
+
+# A step that sends on the first channel a person is on; entered by an event nothing sends.
+ON_ANY_CHANNEL = """
+  - name: channels_e2e
+    description: The journey map's per-channel figures.
+    entry: {event: channels_e2e_never}
+    steps:
+      - id: hello
+        send: thank_you
+        channels: [line, sms, email]
+        line: {text: "新茶が入りました https://shop.example.jp/new"}
+        sms: "新茶が入りました"
+      - {id: bye, exit: true}
+"""
+# The step's figures as the runner and the click counter write them: 7 LINE pushes (2 clicked,
+# 1 refused by LINE), 5 texts (1 clicked), 3 mails (2 delivered).
+SEEDED = {"sent": 15, "line_sent": 7, "sms_sent": 5, "clicked": 3, "line_clicked": 2, "sms_clicked": 1}
+SEEDED |= {"failed": 1, "line_failed": 1, "delivered": 2}
+CHANNEL_ROWS = "return [...document.querySelectorAll('#channels tbody tr')].map(r => [r.dataset.step, r.dataset.channel, ...[...r.children].map(c => c.textContent)])"
+
+
+def put_definition(stack: Stack, kind: str, text: str) -> None:
+    request = urllib.request.Request(
+        f"{stack.env['SODATE_API']}/admin/definitions/{kind}",
+        text.encode(),
+        {"Authorization": f"Bearer {stack.env['SODATE_ADMIN_TOKEN']}", "Content-Type": "text/yaml"},
+        method="PUT",
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        assert answer.status == 200
+
+
+def channel_rows(browser: Any) -> dict[tuple[str, str], list[str]]:
+    """The per-channel table under the map: (step, channel) -> sent, delivered, failed, clicked, rate."""
+    return {(r[0], r[1]): r[4:] for r in browser.execute_script(CHANNEL_ROWS)}
+
+
+def test_a_step_that_sent_on_line_and_sms_shows_each_channels_figures_and_a_text_delivered_live(
+    stack: Stack, browser: Any
+) -> None:
+    # GIVEN a scenario step that sent on LINE, SMS and email (the sends' counters seeded as the
+    # runner writes them: a LINE push needs a proven account link, beyond this test), and one
+    # text in the send ledger as the messenger leaves it, with the id SNS answered
+    _, in_force = stack.api("/admin/definitions/scenarios")
+    put_definition(stack, "scenarios", in_force["text"] + ON_ANY_CHANNEL)
+    session = boto3.session.Session(
+        aws_access_key_id=stack.env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=stack.env["AWS_SECRET_ACCESS_KEY"],
+        region_name=stack.env["AWS_DEFAULT_REGION"],
+    )
+    client = partial(session.client, endpoint_url=stack.env["AWS_ENDPOINT_URL"])
+    journeys = JourneyStore(client("dynamodb"), stack.env["SODATE_JOURNEYS_TABLE"])
+    now = datetime.now(UTC)
+    journeys.count({("channels_e2e", now.date().isoformat(), "hello", f): n for f, n in SEEDED.items()})
+    text_id, key = f"sns-{uuid.uuid4()}", "c-texted#channels_e2e#hello#1"
+    at = now.isoformat(timespec="seconds")
+    claimed = {
+        "kind": "send",
+        "status": "claimed",
+        "scenario": "channels_e2e",
+        "step": "hello",
+        "channel": "sms",
+    }
+    assert journeys.claim("c-texted", key, claimed | {"at": at})
+    journeys.note("c-texted", key, {"status": "sent", "sent_at": at, "message_id": text_id})
+    try:
+        # WHEN the marketer opens its journey map
+        sign_in(stack, browser)
+        browser.get(f"{stack.env['SODATE_API']}/console/scenarios?lang=en")
+        open_listed(browser, "journeys", "channels_e2e", "journey")
+
+        # THEN the step's box and the table show each channel's figures; LINE's delivery unknown
+        rows = channel_rows(browser)
+        assert rows[("hello", "line")] == ["7", "–", "1", "2", "28.6%"]
+        assert rows[("hello", "sms")] == ["5", "0", "0", "1", "20.0%"]
+        assert rows[("hello", "email")] == ["3", "2", "0", "0", "0.0%"]
+        assert ("bye", "email") not in rows, "an exit sends nothing"
+        box = text_of(browser, "#map g[data-step=hello] g[data-channel=line]")
+        assert box.startswith("LINE") and "–" in box and "2 (28.6%)" in box
+        assert "no delivery receipt" in text_of(browser, "#no-line-receipt")
+        assert serious_accessibility_problems(browser) == []
+
+        # WHEN End User Messaging SMS says the text was delivered (its event, as published to the
+        # <Prefix>-sms-events topic, which feeds the feedback queue the local stack pumps)
+        sns = client("sns")
+        topic = next(
+            t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith("-sms-events")
+        )
+        sns.publish(TopicArn=topic, Message=json.dumps(sms_event(text_id)))
+
+        # THEN the open map counts it delivered, by itself
+        assert wait_for(lambda: channel_rows(browser).get(("hello", "sms"), [""])[1] == "1", timeout=30)
+        shot(browser, "console-journey-channels-en")
+        browser.get(f"{stack.env['SODATE_API']}/console/scenarios?name=channels_e2e&lang=ja")
+        assert wait_for(lambda: ready(browser, "journey"))
+        assert "到達" in text_of(browser, "#map g[data-step=hello] g.head")
+        assert "LINE はプッシュの到達を通知しません" in text_of(browser, "#no-line-receipt")
+        shot(browser, "console-journey-channels-ja")
+    finally:
+        put_definition(stack, "scenarios", in_force["text"])

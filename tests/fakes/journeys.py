@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
+from chalicelib.domain.channels import RECEIPTS
 from chalicelib.domain.errors import StaleJourneyError
 from chalicelib.domain.journeys import Place, Task
 from chalicelib.domain.mail.cap import with_mail, without_mail
@@ -27,6 +28,7 @@ class MemoryJourneys:
         self.tasks: dict[tuple[str, str], Task] = {}
         self.counts: dict[tuple[str, str, str, str], int] = {}
         self.ses: dict[str, tuple[str, str]] = {}
+        self.messages: dict[tuple[str, str], tuple[str, str]] = {}  # (channel, its message id) -> send
         self._lock = threading.Lock()  # each call is atomic, as one DynamoDB request is
 
     # --- places ----------------------------------------------------------------------------------
@@ -78,7 +80,10 @@ class MemoryJourneys:
 
     def note(self, contact_id: str, key: str, fields: dict[str, str]) -> None:
         with self._lock:
-            self.ledger.setdefault((contact_id, _ledger_key(key)), {}).update(fields)
+            entry = self.ledger.setdefault((contact_id, _ledger_key(key)), {})
+            entry.update(fields)
+            if "message_id" in fields and entry.get("channel") in RECEIPTS:  # as the store maps a text's id
+                self.messages[(entry["channel"], fields["message_id"])] = (contact_id, key)
 
     def first_time(self, contact_id: str, key: str, flag: str, at: str) -> bool:
         with self._lock:
@@ -106,6 +111,9 @@ class MemoryJourneys:
 
     def by_ses(self, ses_id: str) -> tuple[str, str] | None:
         return self.ses.get(ses_id)
+
+    def by_message(self, channel: str, message_id: str) -> tuple[str, str] | None:
+        return self.messages.get((channel, message_id))
 
     # --- the cap -------------------------------------------------------------------------------
     def mail_times(self, contact_id: str) -> list[float]:

@@ -7,20 +7,25 @@ from pathlib import Path
 
 from chalicelib.domain.journeys import Journey, Place
 from chalicelib.services.batches import Isolation
+from chalicelib.services.consent import ConsentRecords
 from chalicelib.services.definitions import DefinitionsService
+from chalicelib.services.mail_events import MailEvents
 from chalicelib.services.mailer import Links, Mailer
 from chalicelib.services.messenger import Messenger
 from chalicelib.services.sales_alerts import SalesAlerts
 from chalicelib.services.scenario_actions import Actions
 from chalicelib.services.scenario_runner import ScenarioRunner
+from chalicelib.services.sms_receipts import SmsReceipts
 from tests.fakes import (
     FakeClock,
     MemoryBuckets,
+    MemoryConsentLedger,
     MemoryDefinitionVersions,
     MemoryFiles,
     MemoryJourneys,
     MemoryParking,
     MemoryPeople,
+    MemorySites,
     RecordingAlerts,
     RecordingLine,
     RecordingPost,
@@ -29,6 +34,7 @@ from tests.fakes import (
 )
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "config"
+API, LINK_KEY = "https://t.example.jp/api", "k" * 64
 
 # A mail under a cap of one a day, a split, an update, an exit: the scenario both the
 # interleaving tests (tests/unit) and the ticks at a barrier (tests/aws) walk.
@@ -69,13 +75,27 @@ class ScenarioWorld:
         """A runner (a tick's worth of services); `journeys`/`people` may wrap the shared fakes."""
         journeys = journeys or self.journeys
         people = people or self.people
-        links = Links("https://t.example.jp/api", lambda: "k" * 64)
+        links = Links(API, lambda: LINK_KEY)
         mailer = Mailer(self.transport, journeys, people, "news@example.jp", links, lambda s: None)  # type: ignore[arg-type]
-        actions = Actions(journeys, people, SalesAlerts(self.alerts), self.post, lambda: "w" * 64)  # type: ignore[arg-type]
+        actions = self.actions(journeys, people)
         messenger = Messenger(
             self.line, self.sms, self.buckets, journeys, people, mailer, self.clock, lambda s: None
         )  # type: ignore[arg-type]
         return ScenarioRunner(journeys, people, self.definitions, mailer, actions, self.clock, messenger)  # type: ignore[arg-type]
+
+    def actions(self, journeys: object | None = None, people: object | None = None) -> Actions:
+        journeys, people = journeys or self.journeys, people or self.people
+        return Actions(journeys, people, SalesAlerts(self.alerts), self.post, lambda: "w" * 64)  # type: ignore[arg-type]
+
+    def mail_events(self) -> MailEvents:
+        """Clicks (in mail, LINE messages and texts alike) and SES's feedback, over the same fakes."""
+        consent = ConsentRecords(MemoryConsentLedger(), self.clock)
+        key = lambda: LINK_KEY  # noqa: E731
+        args = (self.actions(), self.people, key, self.clock, MemorySites(), consent)
+        return MailEvents(self.journeys, self.people, *args)
+
+    def sms_receipts(self) -> SmsReceipts:
+        return SmsReceipts(self.journeys, self.actions(), self.clock)
 
     def subscriber(self, n: int) -> str:
         contact_id = f"c{n:03d}"

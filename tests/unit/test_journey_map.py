@@ -1,13 +1,16 @@
 """The journey map's numbers: who is waiting at each step now (a gauge kept as people move, never
-a scan of the places), and where each step leads (GIVEN / WHEN / THEN)."""
+a scan of the places), where each step leads, and each step's figures per channel it sent on
+(GIVEN / WHEN / THEN)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.domain.sms_receipts import sms_receipt
 from chalicelib.domain.tally import Counts
 from chalicelib.services.scenario_reports import ScenarioReports
 from tests.unit.scenario_world import ScenarioWorld
+from tests.unit.test_sms_receipts import sms_event
 
 WITH_A_WAIT = """
 timezone: UTC
@@ -100,3 +103,62 @@ def test_each_step_says_where_it_leads() -> None:
     assert ways["hello"] == ("pause", None) and steps["pause"]["spec"] == "days: 1"
     assert ways["ab"] == (None, {"a 50%": "a", "b 50%": "b"})
     assert ways["a"] == ("bye", None) and ways["bye"] == (None, None)
+
+
+ON_ANY_CHANNEL = """
+timezone: Asia/Tokyo
+scenarios:
+  - name: welcome
+    entry: {segment: first_time_buyers}
+    steps:
+      - id: hello
+        send: thank_you
+        channels: [line, sms, email]
+        line: {text: "新茶が入りました https://shop.example.jp/new"}
+        sms: "新茶が入りました"
+      - {id: pause, wait: {days: 1}}
+      - {id: bye, exit: true}
+"""
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
+
+
+def test_each_step_shows_the_figures_of_the_channels_it_used_and_line_delivery_is_unknown() -> None:
+    # GIVEN a step sending on LINE, SMS or email, and one person on LINE, one on SMS (nobody by mail)
+    world = ScenarioWorld(ON_ANY_CHANNEL)
+    line = {"line_user_id": "U" + "a" * 32, "line_permission": "granted"}
+    world.people.add("p0@example.com", "c000", status="subscribed", attrs=line)
+    world.people.add(
+        "p1@example.com",
+        "c001",
+        status="subscribed",
+        phone="080-1111-2222",
+        attrs={"sms_permission": "granted"},
+    )
+    for who in ("c000", "c001"):
+        world.entered(who, first_step="hello")
+    world.runner().tick()
+
+    # WHEN the LINE message's link is clicked and End User Messaging SMS says the text was delivered
+    world.clock.travel(60)
+    ((_, message),) = world.line.delivered
+    world.mail_events().clicked(message["text"].rsplit("/c/", 1)[1], CHROME, "GET")
+    text_id = world.journeys.action("c001", "c001#welcome#hello#1")["message_id"]
+    assert world.sms_receipts().receive(sms_receipt(sms_event(text_id)))
+
+    # THEN the step's figures are per channel, for the channels it used, LINE's delivery unknown
+    report = ScenarioReports(world.definitions, world.journeys).report("welcome")
+    steps = {s["step"]: s for s in report["steps"]}
+    assert steps["hello"]["by_channel"] == {
+        "line": {"sent": 1, "delivered": None, "failed": 0, "clicked": 1, "click_rate": 1.0},
+        "sms": {
+            "sent": 1,
+            "delivered": 1,
+            "failed": 0,
+            "clicked": 0,
+            "delivery_rate": 1.0,
+            "click_rate": 0.0,
+        },
+    }
+    assert "by_channel" not in steps["pause"], "a wait sends nothing"
+    assert report["channels"]["email"]["sent"] == 0 and report["channels"]["line"]["delivered"] is None
+    assert report["receipts"]["line"].startswith("none")
