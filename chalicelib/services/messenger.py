@@ -38,8 +38,9 @@ from chalicelib.services.ports import Clock, ContactRepository, JourneyRepositor
 
 STALE_S = 30  # a LINE claim unfinished this long lost its sender (a push: 2 tries of 10 s at most)
 MAX_WAIT_S = 2.0  # for a token of the channel's bucket, before the step waits for the next tick
-LEASE = 60  # tokens taken from the shared bucket at a time
+LEASE = 120  # tokens taken from the shared bucket at a time, at most
 LEASE_S = 1.0  # and spent within this long, or let go (a token kept longer would be a burst)
+REFRESH_S = 0.03  # the next lease is asked for this soon, before the bucket (60 ms) spills
 
 
 class Messenger:
@@ -166,7 +167,8 @@ class Messenger:
                     held = 0  # kept too long: spent now, they would make a burst
                     self._leased[channel] = (0, since)
                 soon = self._wall() >= self._not_before.get(channel, 0.0)
-                if held and channel not in self._refilling and held <= LEASE // 2 and soon:
+                due = held <= LEASE // 2 or self._wall() - since >= REFRESH_S
+                if held and channel not in self._refilling and due and soon:
                     self._refilling.add(channel)
                     refill = 1.0
                 if held:
