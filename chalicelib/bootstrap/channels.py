@@ -39,8 +39,10 @@ def line_client() -> LineClient:
 
 @once
 def messenger() -> Messenger:
-    """LINE (its token in the secret the settings name) and SMS (SNS), under the fleet's buckets."""
+    """LINE (its token in the secret the settings name) and SMS (SNS: one gateway a type, each
+    honouring STOP replies and the carriers' list), under the fleet's buckets."""
     from chalicelib.aws.channels import SnsSms
+    from chalicelib.domain.sms_senders import parse_senders
     from chalicelib.services.messenger import Messenger
     from chalicelib.services.sms_replies import HonouringStops
     from chalicelib.store.channel_ledger import ChannelTable
@@ -49,10 +51,12 @@ def messenger() -> Messenger:
     rates = {"line": s.line_rate, "sms": s.sms_rate}  # each channel's limit, the fleet's together
     buckets = ChannelTable(_client("dynamodb"), s.journeys_table, clock.wall, **rates)
     uses = (journey_store(), contact_state(), mailer(), clock.wall, pause(), s.sms_country)
-    sms = HonouringStops(
-        SnsSms(_client("sns"), s.sms_sender_id), _stops()
-    )  # STOP replies, the carriers' list
-    return Messenger(line_client(), sms, buckets, *uses)
+    senders = parse_senders(s.sms_senders)  # a wrong setting says which key, here
+    promotional, transactional = (
+        HonouringStops(SnsSms(_client("sns"), senders, kind), _stops())
+        for kind in ("Promotional", "Transactional")
+    )
+    return Messenger(line_client(), promotional, buckets, *uses, transactional_sms=transactional)
 
 
 @once

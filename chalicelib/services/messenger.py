@@ -15,6 +15,10 @@ In order:
    to `MAX_WAIT_S` for one; a 429 (or no token in time) gives the claim and the cap's place
    back and the step waits for the next tick: nothing lost, nothing sent twice;
 5. the ledger records the channel's id for the message.
+
+A text goes out as its step says, promotional (the default) or transactional: `sms` sends the
+first, `transactional_sms` the second (each gateway knows its type and the sender per country,
+aws/channels.py SnsSms); `sms` also answers who opted out.
 """
 
 from __future__ import annotations
@@ -54,9 +58,12 @@ class Messenger:
         wall: Clock,
         sleep: Callable[[float], None] = time.sleep,
         country: str = "JP",
+        *,
+        transactional_sms: SmsGateway | None = None,
     ) -> None:
         self._line = line
         self._sms = sms
+        self._transactional = transactional_sms or sms
         self._ledger = ledger
         self._journeys = journeys
         self._contacts = contacts
@@ -142,7 +149,8 @@ class Messenger:
         if reach.channel == "sms" and plan.sms is not None:
             text = plan.sms.render(contact, link)
             self._token("sms")
-            return self._sms.send(reach.address, text)
+            gateway = self._transactional if plan.sms.sms_type == "transactional" else self._sms
+            return gateway.send(reach.address, text)
         raise ValueError(f"the step has no {reach.channel} message")
 
     def _tracker(self, key: str, now: datetime) -> Callable[[str], str]:

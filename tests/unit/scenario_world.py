@@ -63,6 +63,7 @@ class ScenarioWorld:
         self.definitions.submit("scenarios", scenarios.encode(), "scenarios.yaml")
         self.isolation = Isolation(self.parking, lambda error: False)
         self.line, self.sms = RecordingLine(), RecordingSms(frozenset({"+819000000099"}))
+        self.transactional_sms = RecordingSms(self.sms.opted)  # the gateway of transactional texts
         self.buckets = MemoryBuckets(self.journeys)
 
     def runner(self, journeys: object | None = None, people: object | None = None) -> ScenarioRunner:
@@ -73,8 +74,16 @@ class ScenarioWorld:
         mailer = Mailer(self.transport, journeys, people, "news@example.jp", links, lambda s: None)  # type: ignore[arg-type]
         actions = Actions(journeys, people, SalesAlerts(self.alerts), self.post, lambda: "w" * 64)  # type: ignore[arg-type]
         messenger = Messenger(
-            self.line, self.sms, self.buckets, journeys, people, mailer, self.clock, lambda s: None
-        )  # type: ignore[arg-type]
+            self.line,
+            self.sms,
+            self.buckets,
+            journeys,  # type: ignore[arg-type]
+            people,  # type: ignore[arg-type]
+            mailer,
+            self.clock,
+            lambda s: None,
+            transactional_sms=self.transactional_sms,
+        )
         return ScenarioRunner(journeys, people, self.definitions, mailer, actions, self.clock, messenger)  # type: ignore[arg-type]
 
     def subscriber(self, n: int) -> str:
