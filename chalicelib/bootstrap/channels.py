@@ -13,6 +13,7 @@ from chalicelib.bootstrap import (
     contact_state,
     journey_store,
     link_key,
+    mail_events,
     mail_transport,
     mailer,
     pause,
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from chalicelib.aws.channels import LineClient
     from chalicelib.services.line_inbound import LineInbound
     from chalicelib.services.messenger import Messenger
+    from chalicelib.services.short_links import ShortLinkClicks, ShortLinks
     from chalicelib.services.sms_replies import SmsReplies
     from chalicelib.store.sms_stops import DynamoSmsStops
 
@@ -56,7 +58,28 @@ def messenger() -> Messenger:
         HonouringStops(SnsSms(_client("sns"), senders, kind), _stops())
         for kind in ("Promotional", "Transactional")
     )
-    return Messenger(line_client(), promotional, buckets, *uses, transactional_sms=transactional)
+    return Messenger(
+        line_client(), promotional, buckets, *uses, transactional_sms=transactional, short_links=short_links()
+    )
+
+
+@once
+def short_links() -> ShortLinks:
+    """Texts' short links (journeys table), at the short-link address or the API's."""
+    from chalicelib.services.short_links import ShortLinks
+    from chalicelib.store.short_links import DynamoShortLinks
+
+    s = settings()
+    store = DynamoShortLinks(_client("dynamodb"), s.journeys_table)
+    return ShortLinks(store, s.short_link_url or s.public_url, clock.now)
+
+
+@once
+def short_link_clicks() -> ShortLinkClicks:
+    """GET /s/<code>: the click on the token the code stands for."""
+    from chalicelib.services.short_links import ShortLinkClicks
+
+    return ShortLinkClicks(short_links(), mail_events())
 
 
 @once

@@ -98,3 +98,17 @@ class StoppedNumbers(Protocol):
 
     def stop(self, number: str, at: str, message_id: str) -> None: ...
     def stopped(self, number: str) -> bool: ...
+
+
+class ShortLinkStore(Protocol):
+    """The short codes of texts' tracked links, each standing for a signed click token until
+    the token expires (domain/short_links.py)."""
+
+    def keep(self, code: str, token: str, source: str, expires_at: int) -> bool:
+        """Keep the code for `source`; the same source again replaces its own (a retried send
+        renews it).  False when another source holds the code."""
+        ...
+
+    def find(self, code: str, now: float) -> str | None:
+        """The code's token; None when the code is unknown or has expired."""
+        ...

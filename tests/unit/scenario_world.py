@@ -13,6 +13,7 @@ from chalicelib.services.messenger import Messenger
 from chalicelib.services.sales_alerts import SalesAlerts
 from chalicelib.services.scenario_actions import Actions
 from chalicelib.services.scenario_runner import ScenarioRunner
+from chalicelib.services.short_links import ShortLinks
 from tests.fakes import (
     FakeClock,
     MemoryBuckets,
@@ -21,6 +22,7 @@ from tests.fakes import (
     MemoryJourneys,
     MemoryParking,
     MemoryPeople,
+    MemoryShortLinks,
     RecordingAlerts,
     RecordingLine,
     RecordingPost,
@@ -64,6 +66,10 @@ class ScenarioWorld:
         self.isolation = Isolation(self.parking, lambda error: False)
         self.line, self.sms = RecordingLine(), RecordingSms(frozenset({"+819000000099"}))
         self.transactional_sms = RecordingSms(self.sms.opted)  # the gateway of transactional texts
+        self.short_codes = MemoryShortLinks()
+        self.short_links: ShortLinks | None = ShortLinks(
+            self.short_codes, "https://t.example.jp/api", self.clock
+        )
         self.buckets = MemoryBuckets(self.journeys)
 
     def runner(self, journeys: object | None = None, people: object | None = None) -> ScenarioRunner:
@@ -83,6 +89,7 @@ class ScenarioWorld:
             self.clock,
             lambda s: None,
             transactional_sms=self.transactional_sms,
+            short_links=self.short_links,
         )
         return ScenarioRunner(journeys, people, self.definitions, mailer, actions, self.clock, messenger)  # type: ignore[arg-type]
 
