@@ -50,7 +50,8 @@ class Settings:
     line_rate: float = 2000.0  # the channel's push limit per second (LINE's, not raised on request)
     sms_rate: float = 20.0  # texts per second the account may send (End User Messaging SMS's quota)
     sms_country: str = "JP"  # of a phone number written without a country code
-    sms_sender_id: str = ""  # shown instead of a number where the country allows it
+    sms_senders: str = ""  # JSON: who texts come from, per country (domain/sms_senders.py)
+    short_link_url: str = ""  # where a text's short links point (/s/<code>); '' for public_url
 
 
 @lru_cache(maxsize=1)
@@ -94,5 +95,6 @@ def get_settings() -> Settings:
         line_rate=float(env.get("SODATE_LINE_RATE", "2000")),
         sms_rate=float(env.get("SODATE_SMS_RATE", "20")),
         sms_country=env.get("SODATE_SMS_COUNTRY", "JP"),
-        sms_sender_id=env.get("SODATE_SMS_SENDER_ID", ""),
+        sms_senders=env.get("SODATE_SMS_SENDERS", ""),
+        short_link_url=env.get("SODATE_SHORT_LINK_URL", "").rstrip("/"),
     )

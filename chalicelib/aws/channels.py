@@ -26,6 +26,10 @@ list there apply to these texts too; the same code runs on both.
 
 SNS has no idempotency key for a text: a crash after SNS took one and before the ledger said so
 leaves the claim unfinished, and the text is not sent again (at most once, as a mail).
+
+Each text carries its type (`AWS.SNS.SMS.SMSType`: one gateway a type) and the sender for the
+destination's country (`AWS.SNS.SMS.SenderID` or `AWS.MM.SMS.OriginationNumber`, from the
+SODATE_SMS_SENDERS setting: domain/sms_senders.py).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.domain.channels import ChannelRejectedError, ChannelThrottledError
 from chalicelib.domain.errors import ChannelError
+from chalicelib.domain.sms_senders import Senders
 from chalicelib.logs import logger
 from chalicelib.services.ports import Secret
 
@@ -141,12 +146,21 @@ def _message(data: bytes) -> str:
 
 
 class SnsSms:
-    def __init__(self, sns: Any, sender_id: str = "", kind: str = "Promotional") -> None:
+    def __init__(self, sns: Any, senders: Senders | None = None, kind: str = "Promotional") -> None:
+        """`kind`: SNS's SMSType, Promotional or Transactional."""
         self._sns = sns
-        attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": kind}}
-        if sender_id:  # shown instead of a number where the destination country allows it
-            attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": sender_id}
-        self._attributes = attributes
+        self._senders = senders or Senders()
+        self._kind = kind
+
+    def attributes(self, number: str) -> dict[str, dict[str, str]]:
+        """The message attributes of a text to this number: its type and who it comes from."""
+        sender = self._senders.for_number(number)
+        named = {
+            "AWS.SNS.SMS.SMSType": self._kind,
+            "AWS.SNS.SMS.SenderID": sender.sender_id,
+            "AWS.MM.SMS.OriginationNumber": sender.origination_number,
+        }
+        return {name: {"DataType": "String", "StringValue": value} for name, value in named.items() if value}
 
     def opted_out(self, number: str) -> bool:
         answer = self._sns.check_if_phone_number_is_opted_out(phoneNumber=number)
@@ -154,7 +168,9 @@ class SnsSms:
 
     def send(self, number: str, text: str) -> str:
         try:
-            answer = self._sns.publish(PhoneNumber=number, Message=text, MessageAttributes=self._attributes)
+            answer = self._sns.publish(
+                PhoneNumber=number, Message=text, MessageAttributes=self.attributes(number)
+            )
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             message = error.response.get("Error", {}).get("Message", "") or code

@@ -390,5 +390,6 @@ def figures() -> Figures:
 from chalicelib.bootstrap.channels import line_client as line_client  # noqa: E402
 from chalicelib.bootstrap.channels import line_inbound as line_inbound  # noqa: E402
 from chalicelib.bootstrap.channels import messenger as messenger  # noqa: E402
+from chalicelib.bootstrap.channels import short_link_clicks as short_link_clicks  # noqa: E402
 from chalicelib.bootstrap.channels import sms_receipts as sms_receipts  # noqa: E402
 from chalicelib.bootstrap.channels import sms_replies as sms_replies  # noqa: E402

@@ -13,6 +13,7 @@ from chalicelib.bootstrap import (
     contact_state,
     journey_store,
     link_key,
+    mail_events,
     mail_transport,
     mailer,
     pause,
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from chalicelib.aws.channels import LineClient
     from chalicelib.services.line_inbound import LineInbound
     from chalicelib.services.messenger import Messenger
+    from chalicelib.services.short_links import ShortLinkClicks, ShortLinks
     from chalicelib.services.sms_receipts import SmsReceipts
     from chalicelib.services.sms_replies import SmsReplies
     from chalicelib.store.sms_stops import DynamoSmsStops
@@ -41,8 +43,10 @@ def line_client() -> LineClient:
 
 @once
 def messenger() -> Messenger:
-    """LINE (its token in the secret the settings name) and SMS (SNS), under the fleet's buckets."""
+    """LINE (its token in the secret the settings name) and SMS (SNS: one gateway a type, each
+    honouring STOP replies and the carriers' list), under the fleet's buckets."""
     from chalicelib.aws.channels import SnsSms
+    from chalicelib.domain.sms_senders import parse_senders
     from chalicelib.services.messenger import Messenger
     from chalicelib.services.sms_replies import HonouringStops
     from chalicelib.store.channel_ledger import ChannelTable
@@ -51,10 +55,33 @@ def messenger() -> Messenger:
     rates = {"line": s.line_rate, "sms": s.sms_rate}  # each channel's limit, the fleet's together
     buckets = ChannelTable(_client("dynamodb"), s.journeys_table, clock.wall, **rates)
     uses = (journey_store(), contact_state(), mailer(), clock.wall, pause(), s.sms_country)
-    sms = HonouringStops(
-        SnsSms(_client("sns"), s.sms_sender_id), _stops()
-    )  # STOP replies, the carriers' list
-    return Messenger(line_client(), sms, buckets, *uses)
+    senders = parse_senders(s.sms_senders)  # a wrong setting says which key, here
+    promotional, transactional = (
+        HonouringStops(SnsSms(_client("sns"), senders, kind), _stops())
+        for kind in ("Promotional", "Transactional")
+    )
+    return Messenger(
+        line_client(), promotional, buckets, *uses, transactional_sms=transactional, short_links=short_links()
+    )
+
+
+@once
+def short_links() -> ShortLinks:
+    """Texts' short links (journeys table), at the short-link address or the API's."""
+    from chalicelib.services.short_links import ShortLinks
+    from chalicelib.store.short_links import DynamoShortLinks
+
+    s = settings()
+    store = DynamoShortLinks(_client("dynamodb"), s.journeys_table)
+    return ShortLinks(store, s.short_link_url or s.public_url, clock.now)
+
+
+@once
+def short_link_clicks() -> ShortLinkClicks:
+    """GET /s/<code>: the click on the token the code stands for."""
+    from chalicelib.services.short_links import ShortLinkClicks
+
+    return ShortLinkClicks(short_links(), mail_events())
 
 
 @once

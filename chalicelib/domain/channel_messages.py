@@ -6,6 +6,7 @@ Definition syntax (inside a scenario's steps):
     - {id: pic, send_line: {image: {url: "https://...jpg", preview: "https://...jpg"}}}
     - {id: card, send_line: {flex: {alt_text: "新商品のご案内", contents: {type: bubble, ...}}}}
     - {id: sms, send_sms: "{{ name | default('お客様') }}様 ご注文を承りました"}
+    - {id: otp, send_sms: {text: "ご注文を承りました", sms_type: transactional}}  # promotional by default
     - id: hello
       send: thank_you                 # the mail template (the email channel)
       channels: [line, sms, email]    # the first the person is on and allows, in this order
@@ -32,6 +33,7 @@ from typing import Any
 from .channels import CHANNELS
 from .mail.templates import TemplateError, TextTemplate
 from .segments.rules import RuleError
+from .sms_senders import SMS_TYPES
 from .sms_text import MOST_PARTS, SmsSize, size
 
 MAX_TEXT = 5000
@@ -187,6 +189,7 @@ def _check(render: Callable[[], Any], where: str) -> None:
 class SmsMessage:
     text: TextTemplate
     sample: SmsSize  # as rendered for a person with no fields: what the report shows
+    sms_type: str = "promotional"  # or transactional (SNS's AWS.SNS.SMS.SMSType)
 
     def render(self, contact: Mapping[str, Any], link: Link = str) -> str:
         text = with_links(self.text.render(contact), link)
@@ -199,7 +202,17 @@ class SmsMessage:
 
 
 def parse_sms(spec: Any, where: str) -> SmsMessage:
-    source = spec.get("text") if isinstance(spec, Mapping) and set(spec) == {"text"} else spec
+    """A text: "..." or {text: "...", sms_type: promotional | transactional}."""
+    sms_type = "promotional"
+    source = spec
+    if isinstance(spec, Mapping):
+        if "text" not in spec or set(spec) - {"text", "sms_type"}:
+            raise RuleError(where, "expected the text, or {text: ..., sms_type: promotional | transactional}")
+        source, sms_type = spec["text"], spec.get("sms_type", sms_type)
+        if sms_type not in SMS_TYPES:
+            raise RuleError(
+                f"{where}.sms_type", f"expected {' or '.join(SMS_TYPES)}, not {str(sms_type)[:40]!r}"
+            )
     template = _template(source, where)
     sample = size(template.render(_SAMPLE))
     if sample.parts > MOST_PARTS:
@@ -207,7 +220,7 @@ def parse_sms(spec: Any, where: str) -> SmsMessage:
             where,
             f"{sample.parts} SMS parts ({sample.encoding}, {sample.units} units); at most {MOST_PARTS}",
         )
-    return SmsMessage(template, sample)
+    return SmsMessage(template, sample, str(sms_type))
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,10 @@ account's country (Japan unless told otherwise): its trunk 0 goes, the country c
 In Japan only mobile numbers (070, 080, 090 -- +81 70/80/90) receive SMS; a landline or an
 050 IP phone is kept as a phone number but not offered to the SMS channel (`takes_sms`).
 Elsewhere the number's kind is not known from its digits, so any valid number may be tried.
+
+A number's country (`country_of`) is read back from its calling code, for the sender a text
+goes out from (domain/sms_senders.py).  +1 is shared by the NANP: Canada is told by its area
+codes; every other +1 number counts as the United States.
 """
 
 from __future__ import annotations
@@ -36,6 +40,14 @@ CALLING_CODES = {
     "MY": "60",
     "CN": "86",
 }
+# Canada's area codes (NANPA's geographic and non-geographic Canadian NPAs).
+_CANADA = (
+    "204 226 236 249 250 263 289 306 343 354 365 367 368 382 387 403 416 418 428 431 437 438 450 468"
+    " 474 506 514 519 548 579 581 584 587 600 604 613 622 639 647 672 683 705 709 742 753 778 780 782"
+    " 807 819 825 867 873 879 902 905 942"
+)
+CANADA_AREA_CODES = frozenset(_CANADA.split())
+_COUNTRY_OF_CODE = {code: country for country, code in CALLING_CODES.items() if code != "1"}
 _SPACING = re.compile(r"[\s\-‐‑‒–—―ー().]")
 _E164 = re.compile(r"\+[1-9][0-9]{7,14}\Z")
 _JP = re.compile(r"\+81[1-9][0-9]{8,9}\Z")  # a national number of 10 or 11 digits, its 0 dropped
@@ -74,3 +86,14 @@ def takes_sms(number: str) -> bool:
     if number.startswith("+81"):
         return bool(_JP_MOBILE.match(number))
     return bool(_E164.match(number))
+
+
+def country_of(number: str) -> str:
+    """The country (ISO 3166 alpha-2, one of CALLING_CODES) of an E.164 number; '' when its
+    calling code is none of theirs.  Calling codes are prefix-free, so one at most matches."""
+    if not _E164.match(number):
+        return ""
+    digits = number[1:]
+    if digits.startswith("1"):
+        return "CA" if digits[1:4] in CANADA_AREA_CODES else "US"
+    return next((_COUNTRY_OF_CODE[digits[:n]] for n in (1, 2, 3) if digits[:n] in _COUNTRY_OF_CODE), "")

@@ -107,3 +107,17 @@ class StoppedNumbers(Protocol):
         """Take back the person's SMS permission unless already taken back: their contact id when
         this did (None: it was withdrawn already, or they are gone)."""
         ...
+
+
+class ShortLinkStore(Protocol):
+    """The short codes of texts' tracked links, each standing for a signed click token until
+    the token expires (domain/short_links.py)."""
+
+    def keep(self, code: str, token: str, source: str, expires_at: int) -> bool:
+        """Keep the code for `source`; the same source again replaces its own (a retried send
+        renews it).  False when another source holds the code."""
+        ...
+
+    def find(self, code: str, now: float) -> str | None:
+        """The code's token; None when the code is unknown or has expired."""
+        ...

@@ -11,10 +11,15 @@ In order:
    there leaves the text sent at most once.)
 3. the send takes its place under the one frequency cap, beside every mail to the person;
 4. the message is rendered (the templates' sandbox; links as the same signed click tokens as
-   mail's) and sent when the fleet's token bucket for the channel grants it -- a worker waits up
+   mail's -- in a text, as a short link standing for the token, services/short_links.py) and
+   sent when the fleet's token bucket for the channel grants it -- a worker waits up
    to `MAX_WAIT_S` for one; a 429 (or no token in time) gives the claim and the cap's place
    back and the step waits for the next tick: nothing lost, nothing sent twice;
 5. the ledger records the channel's id for the message.
+
+A text goes out as its step says, promotional (the default) or transactional: `sms` sends the
+first, `transactional_sms` the second (each gateway knows its type and the sender per country,
+aws/channels.py SnsSms); `sms` also answers who opted out.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.channel_messages import ChannelPlan
 from chalicelib.domain.channels import ChannelRejectedError, ChannelThrottledError, Reach, choose, retry_key
@@ -35,6 +40,9 @@ from chalicelib.domain.tokens import sign
 from chalicelib.services.channel_ports import ChannelLedger, LineMessaging, SmsGateway
 from chalicelib.services.mailer import LINK_DAYS, Mailer, Sent
 from chalicelib.services.ports import Clock, ContactRepository, JourneyRepository
+
+if TYPE_CHECKING:
+    from chalicelib.services.short_links import ShortLinks
 
 STALE_S = 30  # a LINE claim unfinished this long lost its sender (a push: 2 tries of 10 s at most)
 MAX_WAIT_S = 2.0  # for a token of the channel's bucket, before the step waits for the next tick
@@ -55,9 +63,15 @@ class Messenger:
         wall: Clock,
         sleep: Callable[[float], None] = time.sleep,
         country: str = "JP",
+        *,
+        transactional_sms: SmsGateway | None = None,
+        short_links: ShortLinks | None = None,
     ) -> None:
+        """Without `short_links` a text's links are the signed tokens, as in a mail."""
         self._line = line
         self._sms = sms
+        self._transactional = transactional_sms or sms
+        self._short = short_links
         self._ledger = ledger
         self._journeys = journeys
         self._contacts = contacts
@@ -135,23 +149,27 @@ class Messenger:
     def _deliver(
         self, action: Action, plan: ChannelPlan, reach: Reach, contact: dict[str, Any], now: datetime
     ) -> str:
-        link = self._tracker(action.key, now)
         if reach.channel == "line" and plan.line is not None:
-            message = plan.line.render(contact, link)
+            message = plan.line.render(contact, self._tracker(action.key, now))
             self._token("line")
             return self._line.push(reach.address, [message], retry_key(action.key))
         if reach.channel == "sms" and plan.sms is not None:
-            text = plan.sms.render(contact, link)
+            text = plan.sms.render(contact, self._tracker(action.key, now, short=True))
             self._token("sms")
-            return self._sms.send(reach.address, text)
+            gateway = self._transactional if plan.sms.sms_type == "transactional" else self._sms
+            return gateway.send(reach.address, text)
         raise ValueError(f"the step has no {reach.channel} message")
 
-    def _tracker(self, key: str, now: datetime) -> Callable[[str], str]:
-        """A link as mail writes it: through `<api>/c/<token>`, the token signed per person."""
+    def _tracker(self, key: str, now: datetime, short: bool = False) -> Callable[[str], str]:
+        """A link as mail writes it: through `<api>/c/<token>`, the token signed per person; or
+        (`short`, for a text) a short link standing for that token, as long as it lasts."""
         signing, expires = self._links.key(), int(now.timestamp()) + LINK_DAYS * 86400
 
         def link(url: str) -> str:
-            return f"{self._links.api}/c/{sign({'m': key, 'u': url}, signing, expires)}"
+            token = sign({"m": key, "u": url}, signing, expires)
+            if short and self._short is not None:
+                return self._short.shorten(signing, key, url, token, expires)
+            return f"{self._links.api}/c/{token}"
 
         return link
 

@@ -1,4 +1,5 @@
-"""Routes of scenario mail: tracked clicks and opens, unsubscribe, and the scenario reports."""
+"""Routes of scenario mail: tracked clicks and opens (and texts' short links), unsubscribe, and
+the scenario reports."""
 
 from __future__ import annotations
 
@@ -36,6 +37,22 @@ def click(token: str) -> Response:
     try:
         target = bootstrap.mail_events().clicked(token, request.headers.get("user-agent", ""), request.method)
     except InvalidTokenError:
+        return _not_ours()
+    return Response("", status_code=302, headers={"Location": target, **NO_STORE})
+
+
+@mail_routes.route("/s/{code}", methods=["GET", "HEAD"])
+def short_click(code: str) -> Response:
+    """A text's tracked link: its code stands for a click token, and counts as that click."""
+    from chalicelib import bootstrap
+    from chalicelib.domain.tokens import InvalidTokenError
+
+    request = _request()
+    try:
+        target = bootstrap.short_link_clicks().clicked(
+            code, request.headers.get("user-agent", ""), request.method
+        )
+    except InvalidTokenError:  # unknown, expired or malformed
         return _not_ours()
     return Response("", status_code=302, headers={"Location": target, **NO_STORE})
 

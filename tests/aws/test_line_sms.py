@@ -70,13 +70,15 @@ def standin(base: str, path: str, body: dict[str, Any] | None = None) -> dict[st
 
 
 class Channels:
-    def __init__(self, aws: dict[str, Any], tmp: Path, rate: float | None) -> None:
+    def __init__(
+        self, aws: dict[str, Any], tmp: Path, rate: float | None, scenarios: str = SCENARIOS
+    ) -> None:
         self.url, self.stop = serve(0, tmp / "line", TOKEN, SECRET, None, rate)
         self.line = LineClient(self.url, lambda: TOKEN)
         definitions = bootstrap.definitions()
         for kind in ("catalogue", "scoring", "segments", "templates"):
             definitions.submit(kind, (EXAMPLES / f"{kind}.yaml").read_bytes(), f"{kind}.yaml")
-        definitions.submit("scenarios", SCENARIOS.encode(), "scenarios.yaml")
+        definitions.submit("scenarios", scenarios.encode(), "scenarios.yaml")
         self.waits: list[float] = []
 
     def messenger(self, line: Any = None, limit: float = 2000.0) -> Messenger:

@@ -18,6 +18,7 @@ _HOME = {
     "csv_bytes": "imports",
     "MemoryJourneys": "journeys",
     "MemoryBuckets": "channels",
+    "MemoryShortLinks": "channels",
     "RecordingLine": "channels",
     "RecordingSms": "channels",
     "MemoryPeopleIndex": "figures",

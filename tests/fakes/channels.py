@@ -1,5 +1,6 @@
-"""LINE, SMS and the fleet's token buckets in memory (LineMessaging, SmsGateway, ChannelLedger):
-LINE's retry key kept as LINE keeps it (a key accepted once answers as accepted, sends nothing)."""
+"""LINE, SMS, the fleet's token buckets and texts' short codes in memory (LineMessaging,
+SmsGateway, ChannelLedger, ShortLinkStore): LINE's retry key kept as LINE keeps it (a key
+accepted once answers as accepted, sends nothing), a short code held by one link only."""
 
 from __future__ import annotations
 
@@ -61,3 +62,23 @@ class MemoryBuckets:
             return False
         self.journeys.note(contact_id, key, {"at": at})
         return True
+
+
+class MemoryShortLinks:
+    """Short codes as the journeys table keeps them: code -> (token, source, expires_at)."""
+
+    def __init__(self) -> None:
+        self.codes: dict[str, tuple[str, str, int]] = {}
+        self.looked_up: list[str] = []  # every code asked for
+
+    def keep(self, code: str, token: str, source: str, expires_at: int) -> bool:
+        held = self.codes.get(code)
+        if held is not None and held[1] != source:
+            return False
+        self.codes[code] = (token, source, expires_at)
+        return True
+
+    def find(self, code: str, now: float) -> str | None:
+        self.looked_up.append(code)
+        held = self.codes.get(code)
+        return held[0] if held is not None and held[2] > now else None

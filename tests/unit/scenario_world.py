@@ -15,6 +15,7 @@ from chalicelib.services.messenger import Messenger
 from chalicelib.services.sales_alerts import SalesAlerts
 from chalicelib.services.scenario_actions import Actions
 from chalicelib.services.scenario_runner import ScenarioRunner
+from chalicelib.services.short_links import ShortLinks
 from chalicelib.services.sms_receipts import SmsReceipts
 from tests.fakes import (
     FakeClock,
@@ -25,6 +26,7 @@ from tests.fakes import (
     MemoryJourneys,
     MemoryParking,
     MemoryPeople,
+    MemoryShortLinks,
     MemorySites,
     RecordingAlerts,
     RecordingLine,
@@ -69,6 +71,11 @@ class ScenarioWorld:
         self.definitions.submit("scenarios", scenarios.encode(), "scenarios.yaml")
         self.isolation = Isolation(self.parking, lambda error: False)
         self.line, self.sms = RecordingLine(), RecordingSms(frozenset({"+819000000099"}))
+        self.transactional_sms = RecordingSms(self.sms.opted)  # the gateway of transactional texts
+        self.short_codes = MemoryShortLinks()
+        self.short_links: ShortLinks | None = ShortLinks(
+            self.short_codes, "https://t.example.jp/api", self.clock
+        )
         self.buckets = MemoryBuckets(self.journeys)
 
     def runner(self, journeys: object | None = None, people: object | None = None) -> ScenarioRunner:
@@ -79,8 +86,17 @@ class ScenarioWorld:
         mailer = Mailer(self.transport, journeys, people, "news@example.jp", links, lambda s: None)  # type: ignore[arg-type]
         actions = self.actions(journeys, people)
         messenger = Messenger(
-            self.line, self.sms, self.buckets, journeys, people, mailer, self.clock, lambda s: None
-        )  # type: ignore[arg-type]
+            self.line,
+            self.sms,
+            self.buckets,
+            journeys,  # type: ignore[arg-type]
+            people,  # type: ignore[arg-type]
+            mailer,
+            self.clock,
+            lambda s: None,
+            transactional_sms=self.transactional_sms,
+            short_links=self.short_links,
+        )
         return ScenarioRunner(journeys, people, self.definitions, mailer, actions, self.clock, messenger)  # type: ignore[arg-type]
 
     def actions(self, journeys: object | None = None, people: object | None = None) -> Actions:
