@@ -21,6 +21,7 @@ CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)
 LINE = {"line_user_id": "U" + "b" * 32, "line_permission": "granted"}
 SMS = {"sms_permission": "granted"}
 TRACKED = re.compile(r"https://t\.example\.jp/api/c/(\S+)")
+SHORT = re.compile(r"https://t\.example\.jp/api/s/([0-9A-Za-z]+)")
 SENDS = {
     "send_line": '{id: hello, send_line: {text: "新茶 https://shop.example.jp/new"}}',
     "send_sms": '{id: hello, send_sms: "新茶 https://shop.example.jp/new"}',
@@ -75,7 +76,9 @@ class World(ScenarioWorld):
         """The click tokens in what was pushed to this LINE user or texted to this number."""
         texts = [str(message.get("text", "")) for user, message in self.line.delivered if user == to]
         texts += [text for number, text in self.sms.sent if number == to]
-        return [found for text in texts for found in TRACKED.findall(text)]
+        found = [token for text in texts for token in TRACKED.findall(text)]
+        codes = [code for text in texts for code in SHORT.findall(text)]  # a text's links are short
+        return found + [self.short_codes.codes[code][0] for code in codes]
 
     def path(self, contact_id: str) -> str:
         contact = self.people.by_id(contact_id) or {}
