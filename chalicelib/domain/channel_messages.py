@@ -43,7 +43,11 @@ MAX_BUBBLE_BYTES = 30 * 1000
 MAX_CAROUSEL_BYTES = 50 * 1000
 MAX_BUBBLES = 12
 _SAMPLE = {"email": "someone@example.com", "attrs": {}}
-_WEB_LINK = re.compile(r"https?://[^\s<>\"'「」（）]+")
+# A web address in a text runs over the characters a URL may hold (RFC 3986: ASCII), so one
+# written right before Japanese words ("https://shop.example.jp/new日曜まで") ends where they
+# begin; a sentence's full stop or comma after it, or a bracket around it, is not part of it.
+_WEB_LINK = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&*+,;=%()]+")
+_TRAILING = ".,;:!?"
 
 Link = Callable[[str], str]  # a destination as the message shows it (tracked, for a click)
 
@@ -54,7 +58,19 @@ def utf16_units(text: str) -> int:
 
 def with_links(text: str, link: Link) -> str:
     """Every web address in a text, as `link` writes it."""
-    return _WEB_LINK.sub(lambda found: link(found.group(0)), text)
+
+    def tracked(found: re.Match[str]) -> str:
+        url, after = found.group(0), ""
+        while url and (url[-1] in _TRAILING or (url[-1] == ")" and url.count("(") < url.count(")"))):
+            url, after = url[:-1], url[-1] + after
+        return link(url) + after
+
+    return _WEB_LINK.sub(tracked, text)
+
+
+def _web_address(text: str) -> bool:
+    """A Flex action's `uri` that is a web page (Japanese in its path too): tracked."""
+    return text.startswith(("https://", "http://")) and not any(c.isspace() for c in text)
 
 
 def _template(source: Any, where: str) -> TextTemplate:
@@ -99,7 +115,7 @@ def _fill(node: Any, contact: Mapping[str, Any], link: Link, key: str) -> Any:
     """A Flex tree with its templates rendered and its `uri` actions tracked."""
     if isinstance(node, TextTemplate | str):
         text = node.render(contact) if isinstance(node, TextTemplate) else node
-        return link(text) if key == "uri" and _WEB_LINK.fullmatch(text) else text
+        return link(text) if key == "uri" and _web_address(text) else text
     if isinstance(node, dict):
         return {k: _fill(v, contact, link, k) for k, v in node.items()}
     if isinstance(node, list):

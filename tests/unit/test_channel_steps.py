@@ -141,3 +141,18 @@ def test_the_first_channel_the_person_is_on_and_allows_is_taken() -> None:
 def test_a_retry_key_is_a_uuid_fixed_by_the_ledger_key() -> None:
     assert retry_key("c1#s#hi#1") == retry_key("c1#s#hi#1") != retry_key("c1#s#hi#2")
     assert len(retry_key("c1#s#hi#1")) == 36
+
+
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [
+        ("新茶 https://shop.example.jp/new日曜まで", "新茶 <https://shop.example.jp/new>日曜まで"),
+        ("See https://shop.example.jp/new.", "See <https://shop.example.jp/new>."),
+        ("(https://shop.example.jp/a?b=1&c=2), then", "(<https://shop.example.jp/a?b=1&c=2>), then"),
+        ("詳細は「https://shop.example.jp/x」へ", "詳細は「<https://shop.example.jp/x>」へ"),
+        ("https://shop.example.jp/wiki/Tea_(drink)", "<https://shop.example.jp/wiki/Tea_(drink)>"),
+    ],
+)
+def test_a_link_in_a_text_ends_where_the_words_around_it_begin(written: str, shown: str) -> None:
+    step = scenario({"id": "hi", "send_sms": {"text": written}}).steps["hi"]
+    assert step.plan.sms.render({}, lambda url: f"<{url}>") == shown  # type: ignore[union-attr]
