@@ -3,6 +3,7 @@ webhooks, account links) and SMS.  Part of the one root (bootstrap/__init__.py r
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from chalicelib import clock
@@ -46,8 +47,9 @@ def messenger() -> Messenger:
     """LINE (its token in the secret the settings name) and SMS (SNS: one gateway a type, each
     honouring STOP replies and the carriers' list), under the fleet's buckets."""
     from chalicelib.aws.channels import SnsSms
-    from chalicelib.domain.sms_senders import parse_senders
-    from chalicelib.services.messenger import Messenger
+    from chalicelib.domain.sms_senders import BadSendersError, parse_senders
+    from chalicelib.services.channel_ports import SmsGateway
+    from chalicelib.services.messenger import Messenger, RefusingSms
     from chalicelib.services.sms_replies import HonouringStops
     from chalicelib.store.channel_ledger import ChannelTable
 
@@ -55,11 +57,17 @@ def messenger() -> Messenger:
     rates = {"line": s.line_rate, "sms": s.sms_rate}  # each channel's limit, the fleet's together
     buckets = ChannelTable(_client("dynamodb"), s.journeys_table, clock.wall, **rates)
     uses = (journey_store(), contact_state(), mailer(), clock.wall, pause(), s.sms_country)
-    senders = parse_senders(s.sms_senders)  # a wrong setting says which key, here
-    promotional, transactional = (
-        HonouringStops(SnsSms(_client("sns"), senders, kind), _stops())
-        for kind in ("Promotional", "Transactional")
-    )
+    try:
+        senders = parse_senders(s.sms_senders)
+    except BadSendersError as error:  # every text fails naming the key; mail and LINE go on
+        logging.getLogger("sodate.sms").error("sms_senders_setting_wrong %s", error)
+        promotional: SmsGateway = RefusingSms(str(error))
+        transactional: SmsGateway = promotional
+    else:
+        promotional, transactional = (
+            HonouringStops(SnsSms(_client("sns"), senders, kind), _stops())
+            for kind in ("Promotional", "Transactional")
+        )
     return Messenger(
         line_client(), promotional, buckets, *uses, transactional_sms=transactional, short_links=short_links()
     )

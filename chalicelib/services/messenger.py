@@ -51,6 +51,20 @@ LEASE_S = 1.0  # and spent within this long, or let go (a token kept longer woul
 REFRESH_S = 0.03  # the next lease is asked for this soon, before the bucket (60 ms) spills
 
 
+class RefusingSms:
+    """The SMS gateway while its setting is wrong: every text fails, its reason naming what is
+    wrong (the step's ledger and report say so), and the rest of a scenario goes on."""
+
+    def __init__(self, reason: str) -> None:
+        self._reason = reason
+
+    def opted_out(self, number: str) -> bool:
+        return False
+
+    def send(self, number: str, text: str) -> str:
+        raise ChannelRejectedError(self._reason)
+
+
 class Messenger:
     def __init__(
         self,

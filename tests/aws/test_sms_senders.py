@@ -85,3 +85,25 @@ def test_each_text_carries_its_type_and_its_countrys_sender(published: dict[str,
         "AWS.SNS.SMS.SMSType": attribute("Transactional"),
         "AWS.MM.SMS.OriginationNumber": attribute("+18445550100"),
     }
+
+
+def test_a_wrong_senders_setting_fails_each_text_naming_it_and_mail_goes_on(
+    aws: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SODATE_SMS_SENDERS", json.dumps({"JP": {"sender_id": "Sodate"}}))  # none in Japan
+    bootstrap.reset()
+    clock.reset()
+    to_tokyo_hour(10)
+    world = Channels(aws, tmp_path, None, SCENARIOS)
+    try:
+        texted = world.person(1, phone="090-1234-5678", sms_permission="granted")
+        mailed = world.person(2)
+        bootstrap.runner().tick()
+        assert sms_sent() == []
+        failed = world.ledger(texted)
+        assert failed["status"] == "failed" and "SODATE_SMS_SENDERS.JP.sender_id" in failed["reason"]
+        assert world.ledger(mailed)["status"] == "sent" and "channel" not in world.ledger(mailed)
+        assert world.counters()["sms_failed"] == 1
+    finally:
+        world.stop()
+        clock.reset()
