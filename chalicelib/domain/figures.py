@@ -28,6 +28,7 @@ PAGEVIEWS_KNOWN, PAGEVIEWS_ANONYMOUS, REVENUE, HOT = (
     "revenue",
     "hot",
 )
+OTHER_CHANNELS = ("line", "sms")  # than mail: a click there is scored as a click, not counted as mail's
 MAIL = ("sent", "delivered", "opened", "clicked", "bounced", "complained", "unsubscribed")
 # A timeline entry's kind -> the series it counts in (page views and revenue are worked out below).
 _KIND_SERIES = {
@@ -70,7 +71,8 @@ class Fact:
     at: str  # ISO time; its date is the day it counts on
     known: bool  # under a person (c#...), not an anonymous visitor
     amount: str = ""
-    source: str = ""  # a purchase's: "tag" when the tag's conversion already counted it
+    source: str = ""  # a purchase's: "tag" when the tag's conversion already counted it; a click's
+    # channel when not mail: "line", "sms"
     bot: bool = False
     contact_id: str = ""
     name: str = ""  # a hot entry's score
@@ -92,8 +94,8 @@ def day_counts(facts: Iterable[Fact]) -> dict[tuple[str, str], Decimal]:
             add(PAGEVIEWS_KNOWN if fact.known else PAGEVIEWS_ANONYMOUS, day, Decimal(1))
         elif fact.kind in _SEGMENT_MOVES and fact.name:
             add(f"{_SEGMENT_MOVES[fact.kind]}:{fact.name}", day, Decimal(1))
-        elif fact.kind in _KIND_SERIES:
-            add(_KIND_SERIES[fact.kind], day, Decimal(1))
+        elif fact.kind in _KIND_SERIES and not (fact.kind == "email_click" and fact.source in OTHER_CHANNELS):
+            add(_KIND_SERIES[fact.kind], day, Decimal(1))  # a click in a LINE message or a text is no mail's
         amount = _amount(fact.amount)
         if amount and (fact.kind == "conversion" or (fact.kind == "purchase" and fact.source != "tag")):
             add(REVENUE, day, amount)  # the tag's purchase counted once, as its conversion

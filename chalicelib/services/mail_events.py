@@ -115,6 +115,7 @@ class MailEvents:
             mail_entry(now, kind, key, sent.get("template", ""), scenario, step)
             | ({"url": url[:500]} if url else {})
             | ({"bot": reason} if reason else {})
+            | ({"source": sent["channel"]} if sent.get("channel") in ("line", "sms") else {})
         )
         self._state.add_to_timeline(contact_id, [entry])
         if reason is None and sent:

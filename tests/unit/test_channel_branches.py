@@ -116,6 +116,8 @@ def test_a_click_on_a_line_message_or_a_texts_link_takes_the_clicked_branch(send
     channel = "sms" if send == "send_sms" else "line"
     assert (w.figure("clicked"), w.figure(f"{channel}_clicked")) == (1, 1)
     assert w.figure("opened") == 0, "a click on LINE or in a text is no mail's open"
+    (click,) = [e for e in w.people.timelines[keen].values() if e["kind"] == "email_click"]
+    assert click["source"] == channel, "the person's timeline says where the click was"
 
 
 def test_a_click_within_seconds_of_the_push_is_a_machines_and_takes_no_branch() -> None:

@@ -57,8 +57,10 @@ def test_revenue_counts_each_order_once_whether_the_tag_or_the_shop_reported_it(
 def test_each_mail_fate_has_its_series_and_each_day_its_own_counter():
     yesterday = "2026-11-22T23:59:59.999+00:00"
     kinds = ["mail_sent", "mail_sent", "mail_delivered", "email_open", "email_click", "mail_bounced"]
+    elsewhere = [fact("email_click", source="line"), fact("email_click", source="sms")]  # not mail's
     counts = day_counts(
-        [fact(k) for k in kinds] + [fact("mail_sent", at=yesterday), fact("score"), fact("x", at="")]
+        [fact(k) for k in kinds]
+        + [fact("mail_sent", at=yesterday), fact("score"), fact("x", at=""), *elsewhere]
     )
     assert counts == {
         ("mail_sent", TODAY): 2,
