@@ -1,10 +1,8 @@
-"""The composition root: the only code that builds adapters and services (this package:
-the LINE and SMS channels' builders are in channels.py).
-
-Each builder runs once per Lambda container, on first use, importing what it builds only then: the
-beacon path loads its few modules and nothing else.  Every service gets the one clock (`clock.now`).
-Only the HTTP room (app.py, web/), devstack, bench and the tests import this module.
-"""
+"""The composition root: the only code that builds adapters and services (this package: the LINE
+and SMS channels' builders are in channels.py).  Each builder runs once per Lambda container, on
+first use, importing what it builds only then: the beacon path loads its few modules and nothing
+else.  Every service gets the one clock (`clock.now`).  Only the HTTP room (app.py, web/),
+devstack, bench and the tests import this module."""
 
 from __future__ import annotations
 
@@ -45,6 +43,7 @@ if TYPE_CHECKING:
     from chalicelib.services.sites_admin import SitesAdmin
     from chalicelib.services.tag_verification import TagVerification
     from chalicelib.services.work import Work
+    from chalicelib.store.consent import DynamoSignups
     from chalicelib.store.contact_state import ContactState
     from chalicelib.store.contacts import ContactDirectory
     from chalicelib.store.event_admin import EventAdmin
@@ -179,15 +178,20 @@ def consent() -> ConsentRecords:
 
 
 @once
-def signups() -> Signups:
-    from chalicelib.services.signups import MailLinks, Signups
+def pending_signups() -> DynamoSignups:  # awaiting confirmation; and the rate counters (forms, LINE)
     from chalicelib.store.consent import DynamoSignups
 
+    return DynamoSignups(_client("dynamodb"), settings().events_table)
+
+
+@once
+def signups() -> Signups:
+    from chalicelib.services.signups import MailLinks, Signups
+
     s = settings()
-    pending = DynamoSignups(_client("dynamodb"), s.events_table)
     links = MailLinks(s.public_url, s.sender, require_https=s.stage != "local")
-    uses = (definitions(), contact_directory(), consent(), pending, mail_transport(), link_key().get)
-    return Signups(*uses, links, clock.now, identity())
+    uses = (definitions(), contact_directory(), consent(), pending_signups(), mail_transport())
+    return Signups(*uses, link_key().get, links, clock.now, identity())
 
 
 @once

@@ -18,6 +18,7 @@ from chalicelib.bootstrap import (
     mail_transport,
     mailer,
     pause,
+    pending_signups,
     scenario_actions,
     settings,
 )
@@ -95,13 +96,12 @@ def short_link_clicks() -> ShortLinkClicks:
 @once
 def line_inbound() -> LineInbound:
     from chalicelib.services.line_inbound import LineInbound
-    from chalicelib.store.consent import DynamoSignups
     from chalicelib.store.line_people import DynamoLinePeople
 
     s, channel = settings(), _secret(settings().line_channel_secret)  # the token and the secret, as JSON
     uses = (DynamoLinePeople(_client("dynamodb"), s.events_table, s.contacts_table), contact_state())
     keys, mail = (lambda: channel.field("channel_secret"), link_key().get), (mail_transport(), s.sender)
-    counts = DynamoSignups(_client("dynamodb"), s.events_table)  # the sign-up forms' rate counters
+    counts = pending_signups()  # the sign-up forms' rate counters
     return LineInbound(
         *uses, consent(), line_client(), *keys, clock.now, (*mail, s.public_url), s.line_dialog_url, counts
     )

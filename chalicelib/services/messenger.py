@@ -195,11 +195,12 @@ class Messenger:
             refill = wait = 0.0
             with self._lock:
                 held, since = self._leased.get(channel, (0, 0.0))
-                if held and self._wall() - since >= LEASE_S:
+                now = self._wall()  # once a token: this is every send's path
+                if held and now - since >= LEASE_S:
                     held = 0  # kept too long: spent now, they would make a burst
                     self._leased[channel] = (0, since)
-                soon = self._wall() >= self._not_before.get(channel, 0.0)
-                due = held <= LEASE // 2 or self._wall() - since >= REFRESH_S
+                soon = now >= self._not_before.get(channel, 0.0)
+                due = held <= LEASE // 2 or now - since >= REFRESH_S
                 if held and channel not in self._refilling and due and soon:
                     self._refilling.add(channel)
                     refill = 1.0
