@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from chalicelib.domain.line_people import LineUser
+    from chalicelib.domain.send_schedule import Lease
 
 
 class LineApi(Protocol):
@@ -79,12 +80,12 @@ class SmsGateway(Protocol):
 
 
 class ChannelLedger(Protocol):
-    """What the LINE and SMS sends need beside the journeys table's ledger: a fleet-wide token
-    bucket per channel, and taking over a claim whose claimant crashed mid-send."""
+    """What the LINE and SMS sends need beside the journeys table's ledger: a fleet-wide schedule
+    of sends per channel, and taking over a claim whose claimant crashed mid-send."""
 
-    def take(self, channel: str, want: int) -> tuple[int, float]:
-        """`want` sends of the channel's shared bucket (fewer when the bucket never holds that
-        many), or none: how many were granted, and (when none) the seconds until they free."""
+    def take(self, channel: str, want: int) -> Lease:
+        """Up to `want` sends of the channel's shared schedule, each due at its own moment
+        (domain/send_schedule.py), or none yet: when to ask again."""
         ...
 
     def reclaim(self, contact_id: str, key: str, claimed_at: str, at: str) -> bool:

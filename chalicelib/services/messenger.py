@@ -12,8 +12,8 @@ In order:
 3. the send takes its place under the one frequency cap, beside every mail to the person;
 4. the message is rendered (the templates' sandbox; links as the same signed click tokens as
    mail's -- in a text, as a short link standing for the token, services/short_links.py) and
-   sent when the fleet's token bucket for the channel grants it -- a worker waits up
-   to `MAX_WAIT_S` for one; a 429 (or no token in time) gives the claim and the cap's place
+   sent at its moment in the fleet's schedule for the channel (domain/send_schedule.py) -- a
+   worker waits up to `MAX_WAIT_S` for one; a 429 (or no moment in time) gives the claim and the cap's place
    back and the step waits for the next tick: nothing lost, nothing sent twice;
 5. the ledger records the channel's id for the message.
 
@@ -36,6 +36,7 @@ from chalicelib.domain.definitions.mailing import Mailing
 from chalicelib.domain.journeys import Action
 from chalicelib.domain.mail.cap import Cap
 from chalicelib.domain.mail.templates import TemplateError
+from chalicelib.domain.send_schedule import Lease, Slots
 from chalicelib.domain.tokens import sign
 from chalicelib.services.channel_ports import ChannelLedger, LineMessaging, SmsGateway
 from chalicelib.services.mailer import LINK_DAYS, Mailer, Sent
@@ -46,9 +47,8 @@ if TYPE_CHECKING:
 
 STALE_S = 30  # a LINE claim unfinished this long lost its sender (a push: 2 tries of 10 s at most)
 MAX_WAIT_S = 2.0  # for a token of the channel's bucket, before the step waits for the next tick
-LEASE = 120  # tokens taken from the shared bucket at a time, at most
-LEASE_S = 1.0  # and spent within this long, or let go (a token kept longer would be a burst)
-REFRESH_S = 0.03  # the next lease is asked for this soon, before the bucket (60 ms) spills
+LEASE = 120  # sends asked of the fleet's schedule at a time, at most (it grants 50 ms of them)
+REFILL_S = 0.03  # the next lease is taken when what is in hand runs out within this long
 
 
 class RefusingSms:
@@ -95,9 +95,9 @@ class Messenger:
         self._sleep = sleep
         self._country = country
         self._lock = threading.Lock()
-        self._leased: dict[str, tuple[int, float]] = {}  # channel -> (tokens in hand, taken at)
+        self._slots: dict[str, Slots] = {}  # channel -> the sends in hand, each at its moment
         self._refilling: set[str] = set()  # channels whose next lease a thread is taking now
-        self._not_before: dict[str, float] = {}  # no lease to ask for before then (the bucket said)
+        self._not_before: dict[str, float] = {}  # no lease to ask for before then (the schedule said)
 
     def send(
         self,
@@ -188,52 +188,44 @@ class Messenger:
         return link
 
     def _token(self, channel: str) -> None:
-        """One send's worth of the channel's fleet-wide bucket, waiting for it a little.  The next
-        lease is taken by one thread while the others spend what is left of this one."""
+        """Wait for this send's moment in the channel's fleet-wide schedule (a little: past
+        MAX_WAIT_S the step waits for the next tick).  One thread takes the next lease when what
+        is in hand runs out within REFILL_S, while the others spend what is left."""
         waited = 0.0
         while True:
-            refill = wait = 0.0
             with self._lock:
-                held, since = self._leased.get(channel, (0, 0.0))
-                now = self._wall()  # once a token: this is every send's path
-                if held and now - since >= LEASE_S:
-                    held = 0  # kept too long: spent now, they would make a burst
-                    self._leased[channel] = (0, since)
-                soon = now >= self._not_before.get(channel, 0.0)
-                due = held <= LEASE // 2 or now - since >= REFRESH_S
-                if held and channel not in self._refilling and due and soon:
+                now = self._wall()  # once a send: this is every send's path
+                slots = self._slots.setdefault(channel, Slots())
+                wait = slots.take(now)
+                refill = (
+                    channel not in self._refilling
+                    and now >= self._not_before.get(channel, 0.0)
+                    and slots.held_until() - now < REFILL_S
+                )
+                if refill:
                     self._refilling.add(channel)
-                    refill = 1.0
-                if held:
-                    self._leased[channel] = (held - 1, since)
-                    if not refill:
-                        return
-                elif channel not in self._refilling:
-                    self._refilling.add(channel)
-                    refill = -1.0  # nothing in hand: this thread must have the next lease
+                    not_before = 0.0
+                else:
+                    not_before = self._not_before.get(channel, 0.0)
             if refill:
-                wait = self._refill(channel)
-                if refill > 0:
-                    return  # it had its token before it went for the next lease
-                if not wait:
-                    continue
+                self._refill(channel)
+            if wait == 0.0:
+                return
+            if refill:
+                continue  # what it took may be due now
             if waited >= MAX_WAIT_S:
-                raise ChannelThrottledError(f"no {channel} send free in the fleet's bucket")
-            pause = min(max(wait, 0.002), MAX_WAIT_S - waited)
+                raise ChannelThrottledError(f"no {channel} send free in the fleet's schedule")
+            pause = min(wait if wait is not None else max(not_before - now, 0.002), MAX_WAIT_S - waited)
             self._sleep(pause)
             waited += pause
 
-    def _refill(self, channel: str) -> float:
-        """Take the next lease (outside the lock: the bucket is a remote call); the seconds until
-        one frees when the bucket has none."""
-        granted, wait = 0, 0.0
+    def _refill(self, channel: str) -> None:
+        """Take the next lease (outside the lock: the schedule is a remote call)."""
+        lease = Lease(0, 0.0, 0.0)
         try:
-            granted, wait = self._ledger.take(channel, LEASE)
+            lease = self._ledger.take(channel, LEASE)
         finally:
             with self._lock:
                 self._refilling.discard(channel)
-                self._not_before[channel] = self._wall() + (0.0 if granted else wait)
-                if granted:
-                    left, _ = self._leased.get(channel, (0, 0.0))
-                    self._leased[channel] = (left + granted, self._wall())
-        return 0.0 if granted else wait
+                self._not_before[channel] = 0.0 if lease.sends else lease.start
+                self._slots[channel].add(lease)

@@ -1,22 +1,19 @@
-"""The fleet's token buckets for LINE and SMS, and taking over a crashed send (journeys table).
+"""The fleet's send schedules for LINE and SMS, and taking over a crashed send (journeys table).
 
 LINE's limits are per channel and are not raised on request; its 429 guidance asks for one
-limiter shared by every sender, below the limit.  Here every worker of every Lambda takes from
-one bucket per channel, an item `limit#<channel>` in the journeys table:
-- it refills at `headroom` of the channel's limit (93 %) and holds at most `burst` seconds of it
-  (6 %), so no one-second window, however it falls, sees more than 99 % of the limit;
-- a take writes the bucket as this worker last saw it, refilled and less the lease, on the
-  condition that nobody wrote it since (a conditional UpdateItem on its revision: two workers'
-  clocks may well write the same time); a lost race gets the bucket
-  as it is with the refusal (ReturnValuesOnConditionCheckFailure) and tries again: one call a
-  take while a worker sends alone, no read before each;
-- a worker takes a lease of sends at once: what the bucket holds, up to what it wants, but not
-  a trickle (less than a quarter of it: it is told how long until that much is there), and
-  spends them within a second.  Taking what is there, not waiting for a whole lease, is what
-  keeps the bucket from filling up and spilling its refill while a take is on its way (a
-  write takes milliseconds; the bucket holds 60 ms): 2,000 pushes a second cost some 40
-  writes a second on the item, well under a partition's 1,000.
-The bucket runs on the wall clock (`clock.wall`), which the local stack never moves.
+limiter shared by every sender, below the limit.  Here every worker of every Lambda takes its
+sends from one schedule per channel, an item `limit#<channel>` in the journeys table holding when
+the last send granted to anyone is due (domain/send_schedule.py says why a time, not tokens):
+- sends are granted at `headroom` of the channel's limit (93 %), a lease of up to `span`
+  seconds of them at a time (50 ms: some 40 writes a second on the item at LINE's 2,000, well
+  under a partition's 1,000), never more than `ahead` (100 ms) before the lease starts;
+- a take writes the new due time on the condition that nobody wrote it since (a conditional
+  UpdateItem on its revision: two workers' clocks may well write the same time); a lost race
+  gets the item as it is with the refusal (ReturnValuesOnConditionCheckFailure) and tries
+  again: one call a take while a worker sends alone, no read before each.
+With each send made within 5 ms before and 40 ms after its moment, no one-second window,
+however it falls, sees more than 97 % of the limit.  The schedule runs on the wall clock
+(`clock.wall`), which the local stack never moves.
 """
 
 from __future__ import annotations
@@ -24,10 +21,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib.domain.send_schedule import Lease, next_lease
 from chalicelib.store.journey_items import action_sort_key
 
 HEADROOM = 0.93
-BURST_S = 0.06
+SPAN_S = 0.05
+AHEAD_S = 0.1
 RACES = 8
 
 
@@ -38,7 +37,6 @@ class ChannelTable:
         table: str,
         clock: Callable[[], float],
         headroom: float = HEADROOM,
-        burst_s: float = BURST_S,
         **limits: float,
     ) -> None:
         """`limits`: each channel's sends per second (line=2000, sms=20)."""
@@ -47,37 +45,30 @@ class ChannelTable:
         self._limits = limits
         self._clock = clock
         self._headroom = headroom
-        self._burst_s = burst_s
-        self._seen: dict[str, dict[str, Any] | None] = {}  # each bucket as this worker last saw it
+        self._seen: dict[str, dict[str, Any] | None] = {}  # each schedule as this worker last saw it
 
-    def take(self, channel: str, want: int) -> tuple[int, float]:
+    def take(self, channel: str, want: int) -> Lease:
         rate = self._limits[channel] * self._headroom
-        burst = max(1.0, self._limits[channel] * self._burst_s)
-        want = max(1, min(want, int(burst)))
-        least = max(1, want // 4)  # less is a trickle: one write for a few sends
-        key = {"pk": {"S": f"limit#{channel}"}, "sk": {"S": "bucket"}}
+        want = max(1, min(want, int(rate * SPAN_S)))
+        key = {"pk": {"S": f"limit#{channel}"}, "sk": {"S": "schedule"}}
         item = self._seen[channel] if channel in self._seen else self._read(key)
+        lease = Lease(0, self._clock() + 1.0 / rate, 1.0 / rate)
         for _ in range(RACES):
-            now = self._clock()
-            if item is None:
-                tokens, condition, values = burst, "attribute_not_exists(pk)", {}
-            else:
-                was = float(item["at"]["N"])
-                tokens = min(burst, float(item["tokens"]["N"]) + max(0.0, now - was) * rate)
-                condition, values = "rev = :rev", {":rev": item["rev"]}
-            if tokens < least:  # an older view only ever holds more than the bucket does now
-                return 0, (least - tokens) / rate
-            need = min(want, int(tokens))
+            due = float(item["due"]["N"]) if item else 0.0
+            lease = next_lease(due, self._clock(), want, rate, AHEAD_S)
+            if not lease.sends:  # an older view only ever shows an earlier due time than the item's
+                return lease
+            condition, values = (
+                ("rev = :rev", {":rev": item["rev"]}) if item else ("attribute_not_exists(pk)", {})
+            )
             try:
                 answer = self._db.update_item(
                     TableName=self._table,
                     Key=key,
-                    UpdateExpression="SET tokens = :t, #at = :now ADD rev :one",
+                    UpdateExpression="SET due = :due ADD rev :one",
                     ConditionExpression=condition,
-                    ExpressionAttributeNames={"#at": "at"},
                     ExpressionAttributeValues={
-                        ":t": {"N": f"{tokens - need:.6f}"},
-                        ":now": {"N": f"{now:.6f}"},
+                        ":due": {"N": f"{lease.start + lease.sends * lease.step:.6f}"},
                         ":one": {"N": "1"},
                         **values,
                     },
@@ -85,13 +76,13 @@ class ChannelTable:
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
             except self._db.exceptions.ConditionalCheckFailedException as error:
-                # another worker took meanwhile: its bucket comes back with the refusal
+                # another worker took meanwhile: its schedule comes back with the refusal
                 item = error.response.get("Item") or self._read(key)
                 self._seen[channel] = item
                 continue
             self._seen[channel] = answer["Attributes"]
-            return need, 0.0
-        return 0, 1.0 / rate
+            return lease
+        return lease._replace(sends=0, start=self._clock() + lease.step)
 
     def _read(self, key: dict[str, Any]) -> dict[str, Any] | None:
         found: dict[str, Any] | None = self._db.get_item(

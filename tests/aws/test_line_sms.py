@@ -3,6 +3,7 @@ and moto's DynamoDB and SNS, through the real runner, ledger, token bucket and a
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import urllib.request
@@ -250,18 +251,21 @@ def test_no_line_permission_falls_back_to_the_next_channel(channels):
     assert channels.ledger(who)["channel"] == "sms"
 
 
-def test_the_fleets_bucket_grants_what_it_holds_at_the_rate_however_many_workers_take(aws):
+def test_the_fleets_schedule_gives_each_lambda_its_own_moments_at_the_rate_however_they_take(aws):
     now = [1000.0]
     db, table = bootstrap._client("dynamodb"), bootstrap.settings().journeys_table
     one, two = (ChannelTable(db, table, lambda: now[0], line=1000.0) for _ in range(2))  # two Lambdas
-    assert one.take("line", 50) == (50, 0.0)  # the bucket holds 60 (6 % of the limit): 10 are left
-    granted, wait = two.take("line", 50)
-    assert granted == 0 and wait == pytest.approx(2 / 930)  # no trickle of 10: 12 (a quarter) in 2 ms
-    now[0] += 0.01
-    assert one.take("line", 50) == (19, 0.0)  # what is there, 10 + 9.3, not a whole lease
-    assert two.take("line", 50)[0] == 0  # from an older view, told the bucket's state
-    taken = 69
-    for _ in range(500):  # ten seconds, the two taking in turn, each from an older view
+    first = one.take("line", 500)
+    assert first == (46, 1000.0, pytest.approx(1 / 930))  # 50 ms of 93 % of the limit, from now
+    second = two.take("line", 500)  # from an older view: told the schedule's state with the refusal
+    assert second.sends == 46 and second.start == pytest.approx(1000.0 + 46 / 930)  # where one's ends
+    assert one.take("line", 10).start == pytest.approx(1000.0 + 92 / 930)  # a smaller lease goes on
+    held = one.take("line", 500)
+    assert held.sends == 0 and held.start == pytest.approx(1000.0 + 102 / 930 - 0.1)  # 100 ms ahead
+    leases = [first, second]
+    for _ in range(500):  # ten seconds, the two taking in turn every 20 ms
         now[0] += 0.02
-        taken += one.take("line", 50)[0] + two.take("line", 50)[0]
-    assert 0.93 * 1000 * 10.01 - 60 <= taken <= 0.93 * 1000 * 10.01 + 60  # refilled at 93 % of the limit
+        leases += [lease for lease in (one.take("line", 500), two.take("line", 500)) if lease.sends]
+    moments = sorted(lease.start + n * lease.step for lease in leases for n in range(lease.sends))
+    assert all(b - a >= 1 / 930 - 1e-6 for a, b in itertools.pairwise(moments))  # none shared
+    assert 930 * 10 <= len(moments) <= 930 * 10.1 + 1  # at the rate for 10 s (and 100 ms ahead), no more

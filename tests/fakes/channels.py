@@ -5,9 +5,11 @@ accepted once answers as accepted, sends nothing), a short code held by one link
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.domain.channels import ChannelThrottledError
+from chalicelib.domain.send_schedule import Lease
 from tests.fakes.journeys import MemoryJourneys
 
 
@@ -43,18 +45,21 @@ class RecordingSms:
 
 
 class MemoryBuckets:
-    """As many tokens as `tokens` says (None: always enough); reclaim over the fake ledger."""
+    """As many sends as `tokens` says (None: always enough), all due at once by `clock`; reclaim
+    over the fake ledger."""
 
-    def __init__(self, journeys: MemoryJourneys, tokens: int | None = None) -> None:
+    def __init__(
+        self, journeys: MemoryJourneys, clock: Callable[[], float], tokens: int | None = None
+    ) -> None:
         self.journeys = journeys
+        self.clock = clock
         self.tokens = tokens
 
-    def take(self, channel: str, want: int) -> tuple[int, float]:
-        if self.tokens is None:
-            return want, 0.0
-        granted = min(want, self.tokens)
-        self.tokens -= granted
-        return granted, 0.0 if granted else 0.5
+    def take(self, channel: str, want: int) -> Lease:
+        granted = want if self.tokens is None else min(want, self.tokens)
+        if self.tokens is not None:
+            self.tokens -= granted
+        return Lease(granted, self.clock() if granted else self.clock() + 0.5, 1e-9)
 
     def reclaim(self, contact_id: str, key: str, claimed_at: str, at: str) -> bool:
         entry = self.journeys.action(contact_id, key) or {}

@@ -76,7 +76,7 @@ class ScenarioWorld:
         self.short_links: ShortLinks | None = ShortLinks(
             self.short_codes, "https://t.example.jp/api", self.clock
         )
-        self.buckets = MemoryBuckets(self.journeys)
+        self.buckets = MemoryBuckets(self.journeys, self.clock)
 
     def runner(self, journeys: object | None = None, people: object | None = None) -> ScenarioRunner:
         """A runner (a tick's worth of services); `journeys`/`people` may wrap the shared fakes."""
