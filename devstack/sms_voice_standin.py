@@ -170,3 +170,25 @@ def serve(
 
     host, bound = server.server_address[:2]
     return f"http://{host!s}:{bound}", account, stop
+
+
+class Running:
+    """The stand-in as `make run` keeps it: `shutdown()` stops it, like the other local servers."""
+
+    def __init__(self, url: str, account: Account, stop: Callable[[], None]) -> None:
+        self.url, self.account, self.shutdown = url, account, stop
+
+
+def serve_locally(session: Any, directory: Path) -> Running:
+    """`make run`'s stand-in: texts kept under `directory` (.local/sms), events published to the
+    emulator's SNS through `session`, the account and region the emulator answers with."""
+    sns = session.client("sns")
+    account_id = session.client("sts").get_caller_identity()["Account"]
+
+    def publish(topic: str, message: str) -> None:
+        sns.publish(TopicArn=topic, Message=message)
+
+    url, account, stop = serve(
+        0, directory, publish, delay_s=1.0, account_id=account_id, region=session.region_name
+    )
+    return Running(url, account, stop)
