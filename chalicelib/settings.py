@@ -52,6 +52,8 @@ class Settings:
     sms_country: str = "JP"  # of a phone number written without a country code
     sms_senders: str = ""  # JSON: who texts come from, per country (domain/sms_senders.py)
     short_link_url: str = ""  # where a text's short links point (/s/<code>); '' for public_url
+    sms_configuration_set: str = ""  # End User Messaging SMS's, whose events say what became of texts
+    sms_voice_url: str = ""  # End User Messaging SMS's endpoint: make run's stand-in ('' on AWS)
 
 
 @lru_cache(maxsize=1)
@@ -97,4 +99,6 @@ def get_settings() -> Settings:
         sms_country=env.get("SODATE_SMS_COUNTRY", "JP"),
         sms_senders=env.get("SODATE_SMS_SENDERS", ""),
         short_link_url=env.get("SODATE_SHORT_LINK_URL", "").rstrip("/"),
+        sms_configuration_set=env.get("SODATE_SMS_CONFIGURATION_SET", ""),
+        sms_voice_url=env.get("SODATE_SMS_VOICE_URL", "").rstrip("/"),
     )

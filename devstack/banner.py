@@ -29,6 +29,8 @@ Sodate is running locally.
                        and complaint events are published to the feedback queue as on AWS)
   LINE stand-in        {env["SODATE_LINE_API"]}/_standin/  (what the bot sent; follow, write,
                        block as a LINE user: signed webhooks to {env["SODATE_API"]}/line/webhook)
+  texts (SMS stand-in)  {env["SODATE_SMS_VOICE_URL"]}/_standin/  (what End User Messaging SMS took;
+                       each text's events go to the sms-events topic as on AWS)
   event pumps          {env["SODATE_IMPORT_QUEUE_NAME"]} -> app.import_file,
                        events stream -> app.events_changed, contacts stream -> app.contacts_changed
   schedules            tick and sweep every {sweep_seconds:g} s, rfm and dates hourly

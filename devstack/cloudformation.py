@@ -5,7 +5,10 @@ ignores a few things real CloudFormation does: bucket notifications, queue
 policies, Secrets Manager secrets, SNS subscriptions, SES configuration sets and
 the console's Cognito user pool (its app client and groups).  Those are read
 from the *same* template here and applied through the ordinary APIs, so there
-is still one list of resources.
+is still one list of resources.  moto has no End User Messaging SMS at all: its
+configuration set (with its event destinations) is created in the stand-in
+(devstack/sms_voice_standin.py) through `sms_voice`, a boto3 client at the
+stand-in; without one only its name is known (for the outputs).
 """
 
 from __future__ import annotations
@@ -32,7 +35,10 @@ class StackError(RuntimeError):
 
 
 class LocalStack:
-    def __init__(self, session: Any, stack_name: str, template: Path = TEMPLATE) -> None:
+    def __init__(
+        self, session: Any, stack_name: str, template: Path = TEMPLATE, sms_voice: Any = None
+    ) -> None:
+        self._sms_voice = sms_voice
         self._cfn = session.client("cloudformation")
         self._s3 = session.client("s3")
         self._sqs = session.client("sqs")
@@ -145,6 +151,8 @@ class LocalStack:
                 )["SubscriptionArn"]
             elif kind == "AWS::SES::ConfigurationSetEventDestination":
                 self._add_event_destination(props)
+            elif kind == "AWS::SMSVOICE::ConfigurationSet" and logical not in self._physical:
+                self._physical[logical] = self._create_sms_configuration_set(props)
 
     def _create_secret(self, logical: str, props: dict[str, Any]) -> None:
         name = self._resolve(props["Name"])
@@ -189,6 +197,22 @@ class LocalStack:
                 "SNSDestination": {"TopicARN": spec["SnsDestination"]["TopicARN"]},
             },
         )
+
+    def _create_sms_configuration_set(self, props: dict[str, Any]) -> str:
+        """In the End User Messaging SMS stand-in, with its event destinations, as declared."""
+        name = str(self._resolve(props["ConfigurationSetName"]))
+        if self._sms_voice is None:
+            return name
+        self._sms_voice.create_configuration_set(ConfigurationSetName=name)
+        kinds = ("CloudWatchLogsDestination", "KinesisFirehoseDestination", "SnsDestination")
+        for spec in self._resolve(props.get("EventDestinations", [])):
+            self._sms_voice.create_event_destination(
+                ConfigurationSetName=name,
+                EventDestinationName=spec["EventDestinationName"],
+                MatchingEventTypes=spec["MatchingEventTypes"],
+                **{kind: spec[kind] for kind in kinds if kind in spec},
+            )
+        return name
 
     def _apply_queue_policy(self, props: dict[str, Any]) -> None:
         import json
@@ -262,6 +286,9 @@ class LocalStack:
             return physical.rsplit("/", 1)[-1]
         if kind == "AWS::S3::Bucket" and attribute == "Arn":
             return f"arn:aws:s3:::{physical}"
+        if kind == "AWS::SMSVOICE::ConfigurationSet" and attribute == "Arn":
+            where = f"{self._params['AWS::Region']}:{self._params['AWS::AccountId']}"
+            return f"arn:aws:sms-voice:{where}:configuration-set/{physical}"
         raise StackError(f"cannot resolve GetAtt {logical}.{attribute} locally")
 
 

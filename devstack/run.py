@@ -21,7 +21,7 @@ from typing import Any
 
 import boto3
 
-from devstack import banner, console_user, demo_site, lock, state
+from devstack import banner, console_user, demo_site, lock, sms_voice_standin, state
 from devstack.cloudformation import LocalStack
 from devstack.emulator import Emulator, free_port
 from devstack.pump import Every, QueuePump, Schedule, StreamPump
@@ -94,7 +94,11 @@ def start(
         }
         os.environ.update(aws)
         session = boto3.session.Session(region_name=REGION)
-        stack = LocalStack(session, "sodate")
+        texts = sms_voice_standin.serve_locally(session, local_dir / "sms")  # moto has no End User Messaging
+        running.extra_servers.append(texts)
+        stack = LocalStack(
+            session, "sodate", sms_voice=session.client("pinpoint-sms-voice-v2", endpoint_url=texts.url)
+        )
         outputs = stack.deploy({"Prefix": "sodate"})
         if durable:
             running.state = LocalState(session, _resources(stack), local_dir)
@@ -138,6 +142,8 @@ def start(
             "SODATE_FEEDBACK_QUEUE_URL": outputs["MailFeedbackQueueUrl"],
             "SODATE_WEBHOOK_KEY_SECRET": outputs["WebhookSigningKeySecret"],
             "SODATE_LINE_CHANNEL_SECRET": outputs["LineChannelSecret"],
+            "SODATE_SMS_CONFIGURATION_SET": outputs["SmsConfigurationSet"],
+            "SODATE_SMS_VOICE_URL": texts.url,  # its texts: <url>/_standin/ (page), /_standin/texts (JSON)
             "SODATE_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
         }
         env.update(console_user.local_admin(session, outputs, local_dir, env["SODATE_API"]))

@@ -41,6 +41,7 @@ ENVIRONMENT = {
     "SODATE_CONTACTS_STREAM_ARN": "ContactsStreamArn",
     "SODATE_JOURNEYS_TABLE": "JourneysTable",
     "SODATE_CONFIGURATION_SET": "MailConfigurationSet",
+    "SODATE_SMS_CONFIGURATION_SET": "SmsConfigurationSet",
     "SODATE_FEEDBACK_QUEUE": "MailFeedbackQueueName",
     "SODATE_WEBHOOK_KEY_SECRET": "WebhookSigningKeySecret",
     "SODATE_LINE_CHANNEL_SECRET": "LineChannelSecret",

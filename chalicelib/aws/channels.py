@@ -1,5 +1,4 @@
-"""The channels besides mail: LINE's Messaging API (push with a retry key, a link token for
-account linking), SMS through SNS.
+"""LINE's Messaging API (push with a retry key, a link token for account linking).
 
 LINE, as its reference describes it:
 - `POST {base}/v2/bot/message/push` with `Authorization: Bearer <channel access token>` and
@@ -17,19 +16,7 @@ loopback).  The standard library's HTTP client (urllib's own transport, `http.cl
 connection per thread open: at 2,000 pushes a second a new TCP and TLS handshake per push is
 most of the cost.
 
-SMS: Publish to a phone number, and the carriers' opt-out list.
-Why SNS and not AWS End User Messaging SMS (`pinpoint-sms-voice-v2` SendTextMessage): the local
-stack's AWS emulator (moto) has no End User Messaging SMS service, while it emulates SNS's
-`Publish` with `PhoneNumber` and `CheckIfPhoneNumberIsOptedOut`.  On AWS, SNS hands its texts to
-End User Messaging SMS anyway, so the account's origination identities, spend limit and opt-out
-list there apply to these texts too; the same code runs on both.
-
-SNS has no idempotency key for a text: a crash after SNS took one and before the ledger said so
-leaves the claim unfinished, and the text is not sent again (at most once, as a mail).
-
-Each text carries its type (`AWS.SNS.SMS.SMSType`: one gateway a type) and the sender for the
-destination's country (`AWS.SNS.SMS.SenderID` or `AWS.MM.SMS.OriginationNumber`, from the
-SODATE_SMS_SENDERS setting: domain/sms_senders.py).
+Texts go through End User Messaging SMS: aws/sms_voice.py.
 """
 
 from __future__ import annotations
@@ -40,16 +27,12 @@ import threading
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from botocore.exceptions import ClientError
-
 from chalicelib.domain.channels import ChannelRejectedError, ChannelThrottledError
 from chalicelib.domain.errors import ChannelError
-from chalicelib.domain.sms_senders import Senders
 from chalicelib.logs import logger
 from chalicelib.services.ports import Secret
 
 PUSH = "/v2/bot/message/push"
-THROTTLED = frozenset({"Throttling", "ThrottlingException", "ThrottledException", "KMSThrottling"})
 
 
 class LineClient:
@@ -143,40 +126,3 @@ def _message(data: bytes) -> str:
         if isinstance(d, dict)
     )
     return str(body.get("message", "")) + (f" ({details})" if details else "")
-
-
-class SnsSms:
-    def __init__(self, sns: Any, senders: Senders | None = None, kind: str = "Promotional") -> None:
-        """`kind`: SNS's SMSType, Promotional or Transactional."""
-        self._sns = sns
-        self._senders = senders or Senders()
-        self._kind = kind
-
-    def attributes(self, number: str) -> dict[str, dict[str, str]]:
-        """The message attributes of a text to this number: its type and who it comes from."""
-        sender = self._senders.for_number(number)
-        named = {
-            "AWS.SNS.SMS.SMSType": self._kind,
-            "AWS.SNS.SMS.SenderID": sender.sender_id,
-            "AWS.MM.SMS.OriginationNumber": sender.origination_number,
-        }
-        return {name: {"DataType": "String", "StringValue": value} for name, value in named.items() if value}
-
-    def opted_out(self, number: str) -> bool:
-        answer = self._sns.check_if_phone_number_is_opted_out(phoneNumber=number)
-        return bool(answer.get("isOptedOut"))
-
-    def send(self, number: str, text: str) -> str:
-        try:
-            answer = self._sns.publish(
-                PhoneNumber=number, Message=text, MessageAttributes=self.attributes(number)
-            )
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            message = error.response.get("Error", {}).get("Message", "") or code
-            if code in THROTTLED:
-                raise ChannelThrottledError(message) from None
-            if code in ("InvalidParameter", "InvalidParameterValue", "OptedOut"):
-                raise ChannelRejectedError(message[:300]) from None
-            raise
-        return str(answer["MessageId"])

@@ -45,9 +45,10 @@ def line_client() -> LineClient:
 
 @once
 def messenger() -> Messenger:
-    """LINE (its token in the secret the settings name) and SMS (SNS: one gateway a type, each
-    honouring STOP replies and the carriers' list), under the fleet's buckets."""
-    from chalicelib.aws.channels import SnsSms
+    """LINE (its token in the secret the settings name) and SMS (End User Messaging SMS through
+    the stack's configuration set: one gateway a type, each honouring STOP replies), under the
+    fleet's buckets."""
+    from chalicelib.aws.sms_voice import SmsVoiceSms, sms_voice_client
     from chalicelib.domain.sms_senders import BadSendersError, parse_senders
     from chalicelib.services.channel_ports import SmsGateway
     from chalicelib.services.messenger import Messenger, RefusingSms
@@ -65,9 +66,10 @@ def messenger() -> Messenger:
         promotional: SmsGateway = RefusingSms(str(error))
         transactional: SmsGateway = promotional
     else:
+        texts = sms_voice_client(s.sms_voice_url)  # one client, both types
         promotional, transactional = (
-            HonouringStops(SnsSms(_client("sns"), senders, kind), _stops())
-            for kind in ("Promotional", "Transactional")
+            HonouringStops(SmsVoiceSms(texts, s.sms_configuration_set, senders, kind), _stops())
+            for kind in ("PROMOTIONAL", "TRANSACTIONAL")
         )
     return Messenger(
         line_client(), promotional, buckets, *uses, transactional_sms=transactional, short_links=short_links()
@@ -117,7 +119,7 @@ def _stops() -> DynamoSmsStops:
 
 @once
 def sms_replies() -> SmsReplies:
-    """Texts people send to the account's number (two-way SMS through SNS): STOP stops texts."""
+    """Texts people send to the account's number (two-way SMS's SNS topic): STOP stops texts."""
     from chalicelib.services.sms_replies import SmsReplies
 
     return SmsReplies(_stops(), consent(), clock.now)

@@ -205,7 +205,7 @@ def _check(render: Callable[[], Any], where: str) -> None:
 class SmsMessage:
     text: TextTemplate
     sample: SmsSize  # as rendered for a person with no fields: what the report shows
-    sms_type: str = "promotional"  # or transactional (SNS's AWS.SNS.SMS.SMSType)
+    sms_type: str = "promotional"  # or transactional (End User Messaging SMS's MessageType)
 
     def render(self, contact: Mapping[str, Any], link: Link = str) -> str:
         text = with_links(self.text.render(contact), link)

@@ -4,8 +4,8 @@ A person is on a channel only with an address there AND their permission for it:
 - LINE: a `line_user_id` (set only by a proven account link) and `line_permission` granted
   (follow grants it; unfollow, STOP or 停止 withdraw it);
 - SMS: a `phone` that is a valid number able to receive SMS (`phones.takes_sms`: in Japan,
-  mobiles only), `sms_permission` granted, and the number not on the carriers' opt-out list
-  (asked of the SMS service only when SMS is the channel being considered);
+  mobiles only), `sms_permission` granted, and the number not stopped (`opted_out`: a STOP
+  reply to our number; End User Messaging SMS refuses a number on its opt-out list in the send);
 - email: an address; its consent is decided where it always was, when the mail is claimed
   (`consent.refusal`, the do-not-mail list), so an email refusal is reported as before.
 A `send` step naming `channels: [line, sms, email]` takes the first the person is on.
@@ -36,12 +36,17 @@ RETRY_KEYS = uuid.UUID("5f0d7c2e-3b1a-5c8e-9a4d-6e2b1f0c7a93")
 
 
 class ChannelThrottledError(ChannelError):
-    """The channel would not take the message now (LINE's 429, SNS throttling, or our own limiter
+    """The channel would not take the message now (LINE's 429, SMS throttling, or our own limiter
     has no token left): nothing went; the step waits for a later tick."""
 
 
 class ChannelRejectedError(ChannelError):
     """The channel refused this message for good (LINE's 400, an invalid number): it never goes."""
+
+
+class ChannelOptedOutError(ChannelRejectedError):
+    """The number is on the SMS service's opt-out list (End User Messaging SMS refused the send):
+    no text goes, and the ledger says so.  A rejection, so it is never tried again."""
 
 
 class Reach(NamedTuple):
@@ -64,7 +69,7 @@ def line_reach(contact: dict[str, Any]) -> Reach | None:
 
 
 def sms_number(contact: Mapping[str, Any], country: str = "JP") -> str | None:
-    """The person's number in E.164 when they may be texted (before the carriers' list)."""
+    """The person's number in E.164 when they may be texted (before any stop or opt-out)."""
     if field(contact, SMS_PERMISSION) != GRANTED:
         return None
     try:
@@ -81,7 +86,7 @@ def choose(
     country: str = "JP",
 ) -> Reach | None:
     """The first channel of `channels` the person is on (None: none of them).  `opted_out`
-    asks the carriers' list for a number, and only when SMS is reached in the order."""
+    asks whether a number is stopped, and only when SMS is reached in the order."""
     for channel in channels:
         if channel == "line" and (found := line_reach(contact)) is not None:
             return found

@@ -1,11 +1,10 @@
 """Who a text comes from, per destination country, and what kind of text it is (pure).
 
-SNS's `Publish` to a phone number takes, as message attributes (SNS developer guide, "Publishing
-to a mobile phone"): `AWS.SNS.SMS.SMSType` (`Promotional`, the default, or `Transactional`),
-`AWS.SNS.SMS.SenderID` (3-11 letters and digits, at least one letter, no spaces; shown instead
-of a number only where the country supports sender IDs) and `AWS.MM.SMS.OriginationNumber` (5-14
-digits, an optional leading +, one of the account's numbers *for the destination country*: a
-dedicated number serves one country only).
+End User Messaging SMS's `SendTextMessage` takes (API reference): `MessageType` (`TRANSACTIONAL`
+or `PROMOTIONAL`) and `OriginationIdentity` -- one of the account's phone numbers (5-14 digits,
+an optional leading +; a dedicated number serves its own country only) or a sender ID (3-11
+letters and digits, at least one letter, no spaces; shown instead of a number only where the
+country supports sender IDs).  Without one the service picks an identity of the account.
 
 The setting (SODATE_SMS_SENDERS) is JSON, one entry a country and a `default`:
 
@@ -15,7 +14,7 @@ The setting (SODATE_SMS_SENDERS) is JSON, one entry a country and a `default`:
 
 Each entry names one of the two.  AWS's table of supported countries lists no sender-ID support
 for Japan (nor the US, Canada, Korea, Taiwan, China, Indonesia, Malaysia): a sender ID is refused
-for them here, and the default's sender ID is not sent there -- SNS then picks a number of the
+for them here, and the default's sender ID is not sent there -- End User Messaging SMS then picks a number of the
 account.  The default has no origination number (a number serves its own country only).
 """
 
@@ -31,7 +30,7 @@ from .errors import BadInputError
 from .phones import CALLING_CODES, country_of
 
 SETTING = "SODATE_SMS_SENDERS"
-SMS_TYPES = {"promotional": "Promotional", "transactional": "Transactional"}  # a step's word: SNS's
+SMS_TYPES = {"promotional": "PROMOTIONAL", "transactional": "TRANSACTIONAL"}  # a step's word: the API's
 NO_SENDER_ID = frozenset({"JP", "US", "CA", "KR", "TW", "CN", "ID", "MY"})
 _SENDER_ID = re.compile(r"(?=[0-9]*[A-Za-z])[A-Za-z0-9]{3,11}\Z")
 _NUMBER = re.compile(r"\+?[0-9]{5,14}\Z")

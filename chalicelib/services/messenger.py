@@ -19,7 +19,8 @@ In order:
 
 A text goes out as its step says, promotional (the default) or transactional: `sms` sends the
 first, `transactional_sms` the second (each gateway knows its type and the sender per country,
-aws/channels.py SnsSms); `sms` also answers who opted out.
+aws/sms_voice.py).  A number the SMS service refuses as opted out is not on SMS: the claim and
+the cap's place are given back and the step goes on the next channel the person is on.
 """
 
 from __future__ import annotations
@@ -31,7 +32,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.channel_messages import ChannelPlan
-from chalicelib.domain.channels import ChannelRejectedError, ChannelThrottledError, Reach, choose, retry_key
+from chalicelib.domain.channels import (
+    ChannelOptedOutError,
+    ChannelRejectedError,
+    ChannelThrottledError,
+    Reach,
+    choose,
+    retry_key,
+)
 from chalicelib.domain.definitions.mailing import Mailing
 from chalicelib.domain.journeys import Action
 from chalicelib.domain.mail.cap import Cap
@@ -95,6 +103,7 @@ class Messenger:
         self._sleep = sleep
         self._country = country
         self._lock = threading.Lock()
+        self._refused: set[str] = set()  # numbers the SMS service refused as opted out, this run
         self._slots: dict[str, Slots] = {}  # channel -> the sends in hand, each at its moment
         self._refilling: set[str] = set()  # channels whose next lease a thread is taking now
         self._not_before: dict[str, float] = {}  # no lease to ask for before then (the schedule said)
@@ -112,7 +121,7 @@ class Messenger:
         fresh, _ = self._contacts.for_sending(contact["email"])
         if fresh is None:  # erased meanwhile: the mailer says so once, as for any mail
             return self._mailer.send(action, contact, mailing, now, branch, cap)
-        reach = choose(plan.channels, fresh, self._sms.opted_out, self._country)
+        reach = choose(plan.channels, fresh, self._opted_out, self._country)
         if reach is not None and reach.channel == "email":
             email = Action(action.kind, action.step, plan.template, action.key, action.scenario)
             return self._mailer.send(email, contact, mailing, now, branch, cap)
@@ -135,6 +144,12 @@ class Messenger:
             return Sent("capped", channel=reach.channel)
         try:
             sent_id = self._deliver(action, plan, reach, fresh, now)
+        except ChannelOptedOutError:  # known now: the person is not on SMS; the next channel
+            self._journeys.free_mail_time(contact_id, moment)
+            self._journeys.release(contact_id, action.key)
+            with self._lock:
+                self._refused.add(reach.address)
+            return self.send(action, plan, contact, mailing, now, branch, cap)
         except (ChannelRejectedError, TemplateError, ValueError) as error:
             if not taken_over:
                 self._journeys.free_mail_time(contact_id, moment)
@@ -147,6 +162,12 @@ class Messenger:
             raise
         self._journeys.note(contact_id, action.key, {"status": "sent", "sent_at": at, "message_id": sent_id})
         return Sent("sent", sent_id, reach.channel)
+
+    def _opted_out(self, number: str) -> bool:
+        with self._lock:
+            if number in self._refused:
+                return True
+        return self._sms.opted_out(number)
 
     def _take_over(self, contact_id: str, key: str, now: datetime) -> bool:
         found = self._journeys.action(contact_id, key) or {}

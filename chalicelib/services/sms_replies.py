@@ -2,7 +2,8 @@
 
 The reply names a phone number, not a person -- several contacts may share it, and a number
 may reach us before any contact has it -- so the stop is kept for the number itself and every
-SMS send checks it, as it checks the carriers' own opt-out list (aws/channels.py SnsSms).  Then
+SMS send checks it before choosing the channel (End User Messaging SMS's own opt-out list is
+checked by the service in the send: aws/sms_voice.py).  Then
 each person who may be texted at that number (the people index) has their SMS permission taken
 back, with an entry in their consent ledger naming the reply: the person's record says what the
 number's owner asked.  Nothing gives it back but a new consent from the person."""

@@ -16,6 +16,7 @@ from chalicelib.store.events import _LINK_CACHE, _SITE_CACHE, ALL_SITES
 from chalicelib.store.models import ALL_MODELS
 from devstack import atomic_writes
 from devstack.cloudformation import LocalStack
+from devstack.sms_voice_standin import serve as serve_sms_voice
 
 PUBLIC_URL = "https://mail.example.test/api"
 CONSOLE_PASSWORD = "Correct-horse-9-battery"
@@ -42,7 +43,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     atomic_writes.serialise()  # DynamoDB's requests are atomic; moto's in-process backend is not
     with mock_aws():
         session = boto3.session.Session(region_name="us-east-1")
-        outputs = LocalStack(session, "sodate").deploy({"Prefix": "sodate"})
+        sns = session.client("sns")  # End User Messaging SMS's events go to the emulator's topic
+        sms_url, texts, stop_sms = serve_sms_voice(
+            0, None, lambda topic, message: sns.publish(TopicArn=topic, Message=message), delay_s=0.0
+        )
+        sms_voice = session.client("pinpoint-sms-voice-v2", endpoint_url=sms_url)
+        outputs = LocalStack(session, "sodate", sms_voice=sms_voice).deploy({"Prefix": "sodate"})
         env = {
             "SODATE_CONTACTS_TABLE": outputs["ContactsTable"],
             "SODATE_IMPORTS_TABLE": outputs["ImportsTable"],
@@ -68,13 +74,18 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             "SODATE_USER_POOL_CLIENT_ID": outputs["UserPoolClientId"],
             "SODATE_PUBLIC_URL": PUBLIC_URL,
             "SODATE_LINE_CHANNEL_SECRET": outputs["LineChannelSecret"],
+            "SODATE_SMS_CONFIGURATION_SET": outputs["SmsConfigurationSet"],
+            "SODATE_SMS_VOICE_URL": sms_url,
         }
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         _reset_caches()
         token = session.client("secretsmanager").get_secret_value(SecretId=outputs["AdminTokenSecret"])
-        yield {**outputs, "token": token["SecretString"], "session": session}
-        _reset_caches()
+        try:
+            yield {**outputs, "token": token["SecretString"], "session": session, "texts": texts}
+        finally:
+            stop_sms()
+            _reset_caches()
 
 
 def queued_bodies(sqs: Any, queue_url: str) -> list[str]:

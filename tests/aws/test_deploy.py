@@ -79,11 +79,30 @@ def test_the_functions_role_is_least_privilege() -> None:
     for statement in statements:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert all("*" not in action for action in actions), statement["Sid"]
-        if "NotResource" in statement:  # texts: a phone number has no ARN; no topic is reachable
-            assert set(actions) == {"sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"}, statement["Sid"]
-            assert statement["NotResource"]["Fn::Sub"] == "arn:${AWS::Partition}:sns:*:*:*"
-        else:
-            assert statement["Resource"] != "*", statement["Sid"]
+        assert "NotResource" not in statement and statement["Resource"] != "*", statement["Sid"]
+    # texts: End User Messaging SMS's send alone, through the stack's configuration set, from the
+    # account's own identities in the stack's region; nothing of SNS's phone-number publishing is left
+    (texts,) = [s for s in statements if s["Sid"] == "SendTexts"]
+    assert texts["Action"] == "sms-voice:SendTextMessage"
+    arns = "arn:${AWS::Partition}:sms-voice:${AWS::Region}:${AWS::AccountId}:"
+    assert [r["Fn::Sub"] for r in texts["Resource"]] == [
+        arns + "configuration-set/${SmsConfigurationSet}",
+        arns + "phone-number/*",
+        arns + "sender-id/*",
+        arns + "pool/*",
+    ]
+    assert not [s for s in statements if "sns:CheckIfPhoneNumberIsOptedOut" in str(s["Action"])]
+
+
+def test_the_texts_configuration_set_publishes_every_text_event_to_the_feedback_topic() -> None:
+    resources = cfn_yaml.loads(TEMPLATE.read_text())["Resources"]
+    found = resources["SmsConfigurationSet"]
+    assert found["Type"] == "AWS::SMSVOICE::ConfigurationSet"
+    (destination,) = found["Properties"]["EventDestinations"]
+    assert destination["Enabled"] is True and destination["MatchingEventTypes"] == ["TEXT_ALL"]
+    assert destination["SnsDestination"]["TopicArn"] == {"Ref": "SmsEventsTopic"}
+    (allowed,) = resources["SmsEventsTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert allowed["Principal"] == {"Service": "sms-voice.amazonaws.com"}
 
 
 def test_stage_config_takes_the_stacks_outputs(aws) -> None:
@@ -94,6 +113,7 @@ def test_stage_config_takes_the_stacks_outputs(aws) -> None:
         "WebhookSigningKeySecret",
         "LineChannelSecret",
         "MailConfigurationSet",
+        "SmsConfigurationSet",
         "UserPoolId",
         "UserPoolClientId",
     ):
@@ -105,6 +125,7 @@ def test_stage_config_takes_the_stacks_outputs(aws) -> None:
     assert stage["environment_variables"]["SODATE_BUCKET"] == outputs["Bucket"]
     assert stage["environment_variables"]["SODATE_CONTACTS_TABLE"] == "sodate-contacts"
     assert stage["environment_variables"]["SODATE_LINE_CHANNEL_SECRET"] == outputs["LineChannelSecret"]
+    assert stage["environment_variables"]["SODATE_SMS_CONFIGURATION_SET"] == "sodate-sms"
 
 
 def test_the_compiled_wheels_load_on_the_lambda_runtime_chalice_packages_for() -> None:

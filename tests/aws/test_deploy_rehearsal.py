@@ -11,7 +11,8 @@ Where the emulator stops -- named here, not skipped:
   it (and the second `chalice deploy` that needs) is checked on its own in the last test.
 * moto's CloudFormation creates no Secrets Manager secret, no SES configuration set and no Cognito
   user pool (nor its app client) and leaves their outputs out; `_fill_in` creates them, as
-  devstack does for `make run`.
+  devstack does for `make run`.  moto has no End User Messaging SMS at all: the texts'
+  configuration set is only named (`make run` creates it in the stand-in).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ MOTO_SKIPS = {
     "WebhookSigningKeySecret",
     "LineChannelSecret",
     "MailConfigurationSet",
+    "SmsConfigurationSet",
     "UserPoolId",
     "UserPoolClientId",
 }
@@ -111,6 +113,7 @@ def _fill_in(session: Any, prefix: str) -> Any:
         if f"{prefix}-mail" not in {c["Name"] for c in ses.list_configuration_sets()["ConfigurationSets"]}:
             ses.create_configuration_set(ConfigurationSet={"Name": f"{prefix}-mail"})
         filled["MailConfigurationSet"] = f"{prefix}-mail"
+        filled["SmsConfigurationSet"] = f"{prefix}-sms"
         pools = {p["Name"]: p["Id"] for p in cognito.list_user_pools(MaxResults=60)["UserPools"]}
         pool = (
             pools.get(f"{prefix}-console")

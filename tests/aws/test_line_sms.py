@@ -1,10 +1,12 @@
-"""LINE and SMS sends over the wire: the LINE stand-in on loopback (real HTTP, LINE's answers)
-and moto's DynamoDB and SNS, through the real runner, ledger, token bucket and adapters."""
+"""LINE and SMS sends over the wire: the LINE and End User Messaging SMS stand-ins on loopback
+(real HTTP, the services' answers) and moto's DynamoDB and SNS, through the real runner, ledger,
+token bucket and adapters."""
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -15,7 +17,8 @@ from typing import Any
 import pytest
 
 from chalicelib import bootstrap, clock
-from chalicelib.aws.channels import LineClient, SnsSms
+from chalicelib.aws.channels import LineClient
+from chalicelib.aws.sms_voice import SmsVoiceSms, sms_voice_client
 from chalicelib.domain.channels import field
 from chalicelib.domain.journeys import Journey, Place
 from chalicelib.services.messenger import Messenger
@@ -80,7 +83,6 @@ class Channels:
         for kind in ("catalogue", "scoring", "segments", "templates"):
             definitions.submit(kind, (EXAMPLES / f"{kind}.yaml").read_bytes(), f"{kind}.yaml")
         definitions.submit("scenarios", scenarios.encode(), "scenarios.yaml")
-        self.waits: list[float] = []
 
     def messenger(self, line: Any = None, limit: float = 2000.0) -> Messenger:
         buckets = ChannelTable(
@@ -90,9 +92,12 @@ class Channels:
         stops = DynamoSmsStops(
             bootstrap._client("dynamodb"), s.events_table, s.contacts_table, s.people_index_table
         )
-        sms = HonouringStops(SnsSms(bootstrap._client("sns")), stops)  # as bootstrap wires it
+        texts = SmsVoiceSms(sms_voice_client(s.sms_voice_url), s.sms_configuration_set)
+        sms = HonouringStops(texts, stops)  # as bootstrap wires it
         uses = (bootstrap.journey_store(), bootstrap.contact_state(), bootstrap.mailer())
-        messenger = Messenger(line or self.line, sms, buckets, *uses, clock.wall, self.waits.append)
+        messenger = Messenger(
+            line or self.line, sms, buckets, *uses, clock.wall, time.sleep
+        )  # each send at its moment
         bootstrap.provide(messenger=messenger, pause=lambda seconds: None)
         return messenger
 
@@ -139,10 +144,14 @@ def channels(aws: dict[str, Any], tmp_path: Path, request: pytest.FixtureRequest
     clock.reset()
 
 
-def sms_sent() -> list[tuple[str, str]]:
-    from moto.sns.models import sns_backends
+def sms_texts() -> list[dict[str, Any]]:
+    """What the End User Messaging SMS stand-in took, oldest first (its JSON listing)."""
+    found = standin(os.environ["SODATE_SMS_VOICE_URL"], "/_standin/texts")["texts"]
+    return list(reversed(found))
 
-    return list(sns_backends["123456789012"]["us-east-1"].sms_messages.values())
+
+def sms_sent() -> list[tuple[str, str]]:
+    return [(t["DestinationPhoneNumber"], t["MessageBody"]) for t in sms_texts()]
 
 
 def test_a_push_reaches_line_once_with_tracked_links_and_a_second_tick_sends_nothing(channels):
@@ -202,16 +211,21 @@ def test_a_429_storm_makes_the_steps_wait_and_everyone_gets_one_message_in_the_e
     assert channels.counters()["line_sent"] == len(users)
 
 
-def test_sms_goes_through_sns_once_and_never_to_an_opted_out_number(channels):
+def test_sms_goes_through_end_user_messaging_once_and_an_opted_out_number_is_mailed_instead(channels, aws):
     channels.messenger()
     texted = channels.person(1, phone="090-1234-5678", sms_permission="granted")
-    opted_out = channels.person(2, phone="090-1234-5699", sms_permission="granted")  # moto: ends in 99
+    opted_out = channels.person(2, phone="090-1234-5699", sms_permission="granted")
+    sms_voice = aws["session"].client(
+        "pinpoint-sms-voice-v2", endpoint_url=os.environ["SODATE_SMS_VOICE_URL"]
+    )
+    sms_voice.put_opted_out_number(OptOutListName="Default", OptedOutNumber="+819012345699")
     bootstrap.runner().tick()
     bootstrap.runner().tick()
     assert sms_sent() == [("+819012345678", "P1様 ご購入ありがとうございます")]
     assert channels.ledger(texted)["channel"] == "sms"
-    assert "channel" not in channels.ledger(opted_out)  # the carrier's list: email instead
-    assert channels.counters()["sms_sent"] == 1
+    refused = channels.ledger(opted_out)  # the service refused the text: the step went by mail
+    assert "channel" not in refused and refused.get("status") == "sent" and refused["ses_id"], refused
+    assert channels.counters()["sms_sent"] == 1 and not channels.counters().get("sms_failed")
 
 
 def test_a_stop_reply_to_our_number_stops_its_texts_and_the_step_mails_instead(channels, aws, api, streams):

@@ -1,6 +1,6 @@
-"""Texts over moto's SNS through the composition root: each carries its step's type and the sender
-the SODATE_SMS_SENDERS setting names for the destination's country, as message attributes SNS
-parsed off the wire (moto keeps the text, not its attributes: they are caught on their way in)."""
+"""Texts through End User Messaging SMS (its stand-in) from the composition root: each carries its
+step's type, the sender the SODATE_SMS_SENDERS setting names for the destination's country, and
+the stack's configuration set, as the stand-in took them off the wire."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from chalicelib import bootstrap, clock
-from tests.aws.test_line_sms import Channels, sms_sent
+from tests.aws.test_line_sms import Channels, sms_sent, sms_texts
 from tests.aws.test_scenarios import to_tokyo_hour
 
 SENDERS = {
@@ -38,21 +38,8 @@ scenarios:
 @pytest.fixture
 def published(
     aws: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[dict[str, Any]]:
-    """The message attributes of each text SNS took, by number."""
-    from moto.sns.models import SNSBackend
-
-    taken: dict[str, Any] = {}
-    publish = SNSBackend.publish
-
-    def keeping(
-        self: Any, message: str, arn: str | None, phone_number: str | None = None, **rest: Any
-    ) -> str:
-        if phone_number:
-            taken[phone_number] = rest.get("message_attributes")
-        return str(publish(self, message, arn, phone_number, **rest))
-
-    monkeypatch.setattr(SNSBackend, "publish", keeping)
+) -> Iterator[dict[str, dict[str, Any]]]:
+    """Three people due a text; after the test, each text the stand-in took, by number."""
     monkeypatch.setenv("SODATE_SMS_SENDERS", json.dumps(SENDERS))
     monkeypatch.setenv("SODATE_SMS_RATE", "1000")  # three texts in one tick, a lease of them at once
     bootstrap.reset()
@@ -61,30 +48,31 @@ def published(
     world = Channels(aws, tmp_path, None, SCENARIOS)
     for n, phone in enumerate(["090-1234-5678", "+447700900123", "+12125550100"], start=1):
         world.person(n, phone=phone, sms_permission="granted")
+    taken: dict[str, dict[str, Any]] = {}
     yield taken
     world.stop()
     clock.reset()
 
 
-def attribute(value: str) -> dict[str, str]:
-    return {"Type": "String", "Value": value}  # as SNS parsed it
-
-
-def test_each_text_carries_its_type_and_its_countrys_sender(published: dict[str, Any]) -> None:
+def test_each_text_carries_its_type_its_countrys_sender_and_the_configuration_set(
+    published: dict[str, dict[str, Any]], aws: dict[str, Any]
+) -> None:
     assert bootstrap.runner().tick()["sent"] == 3
-    assert len(sms_sent()) == 3
-    assert published["+819012345678"] == {
-        "AWS.SNS.SMS.SMSType": attribute("Transactional"),
-        "AWS.MM.SMS.OriginationNumber": attribute("+815012345678"),
+    published.update({t["DestinationPhoneNumber"]: t for t in sms_texts()})
+    assert len(published) == len(sms_sent()) == 3  # each once
+    origins = {number: text["OriginationIdentity"] for number, text in published.items()}
+    assert origins == {
+        "+819012345678": "+815012345678",
+        "+447700900123": "Sodate",
+        "+12125550100": "+18445550100",
     }
-    assert published["+447700900123"] == {
-        "AWS.SNS.SMS.SMSType": attribute("Transactional"),
-        "AWS.SNS.SMS.SenderID": attribute("Sodate"),
-    }
-    assert published["+12125550100"] == {
-        "AWS.SNS.SMS.SMSType": attribute("Transactional"),
-        "AWS.MM.SMS.OriginationNumber": attribute("+18445550100"),
-    }
+    assert {t["MessageType"] for t in published.values()} == {"TRANSACTIONAL"}
+    assert (
+        {t["ConfigurationSetName"] for t in published.values()}
+        == {aws["SmsConfigurationSet"]}
+        == {"sodate-sms"}
+    )
+    assert all(t["Context"] == {} for t in published.values())  # nothing personal rides along
 
 
 def test_a_wrong_senders_setting_fails_each_text_naming_it_and_mail_goes_on(

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.domain.channels import ChannelThrottledError
+from chalicelib.domain.channels import ChannelOptedOutError, ChannelThrottledError
 from chalicelib.domain.send_schedule import Lease
 from tests.fakes.journeys import MemoryJourneys
 
@@ -32,14 +32,22 @@ class RecordingLine:
 
 
 class RecordingSms:
-    def __init__(self, opted_out: frozenset[str] = frozenset()) -> None:
+    """`opted_out`: numbers it says are opted out when asked; `refusing`: numbers whose send it
+    refuses as opted out (End User Messaging's ConflictException) though it never said so."""
+
+    def __init__(
+        self, opted_out: frozenset[str] = frozenset(), refusing: frozenset[str] = frozenset()
+    ) -> None:
         self.sent: list[tuple[str, str]] = []
         self.opted = opted_out
+        self.refusing = refusing
 
     def opted_out(self, number: str) -> bool:
         return number in self.opted
 
     def send(self, number: str, text: str) -> str:
+        if number in self.refusing:
+            raise ChannelOptedOutError("the number opted out of texts")
         self.sent.append((number, text))
         return f"sns{len(self.sent)}"
 

@@ -48,6 +48,17 @@ def test_a_line_push_takes_the_same_place_under_the_cap_as_a_mail() -> None:
     assert w.line.delivered == [(LINE["line_user_id"], {"type": "text", "text": "こんにちは"})]
 
 
+def test_a_number_the_sms_service_refuses_as_opted_out_gets_the_next_channel_once() -> None:
+    w = world("""      - {id: send, send: thank_you, channels: [sms, email], sms: "新茶入荷"}""")
+    w.sms.refusing = frozenset({"+818011112222"})
+    who = person(w, "send", phone="080-1111-2222", attrs={"sms_permission": "granted"})
+    w.runner().tick()
+    w.runner().tick()
+    assert w.sms.sent == [] and len(w.transport.sent) == 1  # mailed instead, once
+    assert w.journeys.action(who, f"{who}#welcome#send#1")["status"] == "sent"
+    assert not w.people.entries(who, "mail_held")  # its place under the cap was given back first
+
+
 def test_quiet_hours_hold_a_text_as_they_hold_a_mail() -> None:
     w = world(
         """      - {id: text, send_sms: "ご注文ありがとうございます"}""",

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from chalicelib.aws.channels import SnsSms
+from chalicelib.aws.sms_voice import SmsVoiceSms
 from chalicelib.domain.phones import country_of
 from chalicelib.domain.sms_senders import BadSendersError, Sender, parse_senders
 from tests.unit.test_channel_steps import refused, scenario
@@ -72,16 +72,19 @@ def test_a_wrong_setting_is_refused_naming_its_key(setting: str, where: str, say
     assert str(caught.value).startswith(f"{where}: ") and says in str(caught.value)
 
 
-def test_the_gateway_puts_the_type_and_the_countrys_sender_in_the_message_attributes() -> None:
-    transactional = SnsSms(None, parse_senders(json.dumps(SENDERS)), "Transactional")
-    assert transactional.attributes("+819012345678") == {
-        "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"},
-        "AWS.MM.SMS.OriginationNumber": {"DataType": "String", "StringValue": "+815012345678"},
+def test_the_gateway_asks_for_the_type_the_countrys_sender_and_the_configuration_set() -> None:
+    transactional = SmsVoiceSms(None, "sodate-sms", parse_senders(json.dumps(SENDERS)), "TRANSACTIONAL")
+    assert transactional.request("+819012345678", "ご注文を承りました") == {
+        "DestinationPhoneNumber": "+819012345678",
+        "MessageBody": "ご注文を承りました",
+        "MessageType": "TRANSACTIONAL",
+        "ConfigurationSetName": "sodate-sms",
+        "OriginationIdentity": "+815012345678",
     }
-    assert SnsSms(None, parse_senders(json.dumps(SENDERS))).attributes("+447700900123") == {
-        "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Promotional"},
-        "AWS.SNS.SMS.SenderID": {"DataType": "String", "StringValue": "Sodate"},
-    }
+    promotional = SmsVoiceSms(None, "sodate-sms", parse_senders(json.dumps(SENDERS)))
+    assert promotional.request("+447700900123", "hi")["OriginationIdentity"] == "Sodate"
+    assert promotional.request("+447700900123", "hi")["MessageType"] == "PROMOTIONAL"
+    assert "OriginationIdentity" not in SmsVoiceSms(None, "sodate-sms").request("+819012345678", "hi")
 
 
 def test_a_texts_type_is_promotional_unless_its_step_says_transactional() -> None:
