@@ -17,8 +17,10 @@ Limits checked, as LINE's Messaging API reference states them: a text of at most
 characters (UTF-16 code units, as LINE counts); an image's two URLs HTTPS and at most 2,000
 characters; a Flex message's altText at most 1,500 characters, its contents a bubble (at most
 30 KB of JSON) or a carousel of at most 12 bubbles (at most 50 KB).  An SMS is at most
-`sms_text.MOST_PARTS` parts; its size in parts (GSM-7 160/153, UCS-2 70/67) is kept with the
-step and shown in the scenario report.  Every {{ }} field runs in the mail templates' sandbox,
+`sms_text.MOST_PARTS` parts; its size in parts (GSM-7 160/153, UCS-2 70/67) is measured with its
+links as they go out -- each a short link (short_links.py) -- and shown in the scenario report
+(`describe`, given the stack's short-link address).  Loading refuses only a text that every
+send would refuse: its links measured at the shortest a short link can be (`SHORTEST_LINK`).  Every {{ }} field runs in the mail templates' sandbox,
 rendered once here for a person with nothing but an address, so a missing default is found now.
 """
 
@@ -33,11 +35,13 @@ from typing import Any
 from .channels import CHANNELS
 from .mail.templates import TemplateError, TextTemplate
 from .segments.rules import RuleError
+from .short_links import short_link_like
 from .sms_senders import SMS_TYPES
 from .sms_text import MOST_PARTS, SmsSize, size
 
 MAX_TEXT = 5000
 MAX_URL = 2000
+SHORTEST_LINK = short_link_like("https://a.jp")  # no short-link address is shorter
 MAX_ALT_TEXT = 1500
 MAX_BUBBLE_BYTES = 30 * 1000
 MAX_CAROUSEL_BYTES = 50 * 1000
@@ -204,8 +208,12 @@ def _check(render: Callable[[], Any], where: str) -> None:
 @dataclass(frozen=True)
 class SmsMessage:
     text: TextTemplate
-    sample: SmsSize  # as rendered for a person with no fields: what the report shows
+    sample: str  # as rendered for a person with no fields, its links as written
     sms_type: str = "promotional"  # or transactional (End User Messaging SMS's MessageType)
+
+    def size(self, link: Link) -> SmsSize:
+        """The sample's size with each link as `link` writes it."""
+        return size(with_links(self.sample, link))
 
     def render(self, contact: Mapping[str, Any], link: Link = str) -> str:
         text = with_links(self.text.render(contact), link)
@@ -213,8 +221,9 @@ class SmsMessage:
             raise ValueError(f"an SMS is at most {MOST_PARTS} parts (this one takes {size(text).parts})")
         return text
 
-    def describe(self) -> str:
-        return f"{self.sample.parts} part(s), {self.sample.encoding}, {self.sample.units} units"
+    def describe(self, link: Link) -> str:
+        found = self.size(link)
+        return f"{found.parts} part(s), {found.encoding}, {found.units} units"
 
 
 def parse_sms(spec: Any, where: str) -> SmsMessage:
@@ -230,13 +239,14 @@ def parse_sms(spec: Any, where: str) -> SmsMessage:
                 f"{where}.sms_type", f"expected {' or '.join(SMS_TYPES)}, not {str(sms_type)[:40]!r}"
             )
     template = _template(source, where)
-    sample = size(template.render(_SAMPLE))
-    if sample.parts > MOST_PARTS:
+    message = SmsMessage(template, template.render(_SAMPLE), str(sms_type))
+    least = message.size(SHORTEST_LINK)
+    if least.parts > MOST_PARTS:
         raise RuleError(
             where,
-            f"{sample.parts} SMS parts ({sample.encoding}, {sample.units} units); at most {MOST_PARTS}",
+            f"{least.parts} SMS parts ({least.encoding}, {least.units} units); at most {MOST_PARTS}",
         )
-    return SmsMessage(template, sample, str(sms_type))
+    return message
 
 
 @dataclass(frozen=True)

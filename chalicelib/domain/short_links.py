@@ -17,10 +17,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import string
+from collections.abc import Callable
 
 ALPHABET = string.digits + string.ascii_letters
 CODE_CHARS = 10
 ATTEMPTS = 4  # codes of a link's sequence tried before giving up (a collision is already rare)
+
+
+def short_link_like(base: str) -> Callable[[str], str]:
+    """A link as a text's short link under `base` will be as long: for measuring a text."""
+    return lambda url: f"{base.rstrip('/')}/s/{'0' * CODE_CHARS}"
 
 
 def code_for(key: str, ledger_key: str, url: str, attempt: int = 0) -> str:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.domain.channel_messages import Link
 from chalicelib.domain.channels import RECEIPTS
 from chalicelib.domain.errors import NotFoundError
 from chalicelib.domain.scenarios import Step
+from chalicelib.domain.short_links import short_link_like
 from chalicelib.domain.tally import LIVE
 from chalicelib.services.definitions import DefinitionsService
 from chalicelib.services.ports import JourneyRepository
@@ -38,10 +40,17 @@ RATES = {  # rate name: (numerator, denominator)
 }
 
 
+SHORT_LINKS = "https://abcdefghij.execute-api.ap-northeast-1.amazonaws.com/api"  # as long as the API's
+
+
 class ScenarioReports:
-    def __init__(self, definitions: DefinitionsService, journeys: JourneyRepository) -> None:
+    def __init__(
+        self, definitions: DefinitionsService, journeys: JourneyRepository, short_links: str = SHORT_LINKS
+    ) -> None:
+        """`short_links`: the address a text's short links go under (its size is measured so)."""
         self._definitions = definitions
         self._journeys = journeys
+        self._link = short_link_like(short_links)
 
     def scenarios(self) -> dict[str, Any]:
         """Every scenario in force, with its totals."""
@@ -49,7 +58,7 @@ class ScenarioReports:
 
     def report(self, name: str, since: str = "", until: str = "") -> dict[str, Any]:
         """One scenario per step, per A/B branch and per day, between two days (ISO, inclusive)."""
-        return scenario_report(name, self._definitions, self._journeys, since, until)
+        return scenario_report(name, self._definitions, self._journeys, self._link, since, until)
 
 
 def scenario_list(service: DefinitionsService, journeys: JourneyRepository) -> dict[str, Any]:
@@ -76,7 +85,12 @@ def scenario_list(service: DefinitionsService, journeys: JourneyRepository) -> d
 
 
 def scenario_report(
-    name: str, service: DefinitionsService, journeys: JourneyRepository, since: str = "", until: str = ""
+    name: str,
+    service: DefinitionsService,
+    journeys: JourneyRepository,
+    link: Link,
+    since: str = "",
+    until: str = "",
 ) -> dict[str, Any]:
     definitions = service.in_force().definitions
     scenario = definitions.journeys.scenarios.get(name)
@@ -119,7 +133,7 @@ def scenario_report(
                     if step_id in scenario.steps and scenario.steps[step_id].kind == "send"
                     else {}
                 ),
-                **_paths(scenario.steps.get(step_id)),
+                **_paths(scenario.steps.get(step_id), link),
                 **_with_rates(figures),
                 **({"by_channel": used} if (used := by_channel(figures, used_only=True)) else {}),
             }
@@ -130,7 +144,7 @@ def scenario_report(
     }
 
 
-def _paths(step: Step | None) -> dict[str, Any]:
+def _paths(step: Step | None, link: Link) -> dict[str, Any]:
     """Where a step leads: `next`, and a branch's or split's ways out (by name)."""
     if step is None:
         return {}
@@ -140,7 +154,7 @@ def _paths(step: Step | None) -> dict[str, Any]:
     if step.plan is not None and not step.plan.email_only:
         ways["channels"] = list(step.plan.channels)
         if step.plan.sms is not None:  # what the text costs: parts of 160/153 (GSM-7) or 70/67 (UCS-2)
-            ways["sms"] = step.plan.sms.describe()
+            ways["sms"] = step.plan.sms.describe(link)  # its links as the short links they go as
     if step.kind == "branch":
         ways["ways"] = {way: step.spec.get(way, step.next) for way in ("then", "else")}
     elif step.kind == "split":

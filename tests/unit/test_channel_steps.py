@@ -12,6 +12,8 @@ from chalicelib.domain.channel_messages import MAX_BUBBLES
 from chalicelib.domain.channels import Reach, choose, retry_key
 from chalicelib.domain.scenarios import parse_scenario
 from chalicelib.domain.segments.rules import RuleError
+from chalicelib.domain.short_links import short_link_like
+from chalicelib.domain.sms_text import MOST_PARTS, size
 
 NONE: frozenset[str] = frozenset()
 
@@ -84,12 +86,28 @@ def test_flex_json_is_filled_in_and_its_uri_actions_are_tracked() -> None:
     assert rendered["contents"]["footer"]["action"]["uri"] == "T(https://shop.example.jp/x)"
 
 
-def test_an_sms_step_knows_its_size_in_parts() -> None:
-    plan = scenario({"id": "t", "send_sms": "ご注文ありがとうございます"}).steps["t"].plan
-    assert plan.sms.sample.encoding == "UCS-2" and plan.sms.sample.parts == 1  # type: ignore[union-attr]
-    assert "1 part" in plan.sms.describe()  # type: ignore[union-attr]
+API = "https://abcdefghij.execute-api.ap-northeast-1.amazonaws.com/api"  # as long as a deployed API's
+
+
+def test_an_sms_step_knows_its_size_in_parts_with_its_links_as_the_short_links_they_go_as() -> None:
+    long_link = (
+        "https://shop.example.jp/campaign/2026/shincha?utm_source=sms&utm_medium=text&utm_campaign=spring"
+    )
+    text = f"山田様 新茶が入りました。ご注文はこちら {long_link} 日曜まで送料無料"
+    sms = scenario({"id": "t", "send_sms": text}).steps["t"].plan.sms
+    assert sms is not None and size(text).parts == 2  # as written
+    assert sms.describe(short_link_like("https://t.shop.jp")) == "1 part(s), UCS-2, 60 units"
+    assert sms.describe(short_link_like(API)).startswith("2 part(s), UCS-2")  # under the API's address
+    assert sms.render({}, short_link_like("https://t.shop.jp")).count("https://t.shop.jp/s/") == 1
     error = refused({"id": "t", "send_sms": {"text": "あ" * 700}})
     assert error.where.endswith("send_sms") and "11 SMS parts (UCS-2" in error.message
+
+
+def test_a_text_whose_written_links_are_long_loads_when_it_fits_as_it_goes_out() -> None:
+    text = "あ" * 600 + " https://shop.example.jp/" + "x" * 400  # 16 parts as written, 10 as sent
+    assert size(text).parts > MOST_PARTS
+    sms = scenario({"id": "t", "send_sms": text}).steps["t"].plan.sms
+    assert sms is not None and sms.describe(short_link_like("https://t.shop.jp")).startswith("10 part(s)")
 
 
 def test_a_send_names_its_channels_in_order_and_each_channels_message() -> None:
