@@ -55,6 +55,7 @@ from devstack import line_rules as rules
 from devstack.line_api import MessagingApi
 from devstack.line_channel import Channel, new_user_id
 from devstack.line_webhooks import FORGERIES, Webhooks, event, text_message
+from devstack.standin_http import write_answer
 
 DIALOG = "/dialog/bot/accountLink"  # as https://access.line.me/dialog/bot/accountLink?linkToken=&nonce=
 MAX_BODY = 2 * 1024 * 1024  # "413 Payload Too Large: Request exceeds the max size of 2MB"
@@ -244,16 +245,7 @@ def make_server(
             self._send(status, data, "application/json", headers)
 
         def _send(self, status: int, data: bytes, kind: str, headers: dict[str, str] | None = None) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("Content-Security-Policy", line_pages.CSP)
-            self.send_header("X-Content-Type-Options", "nosniff")
-            self.send_header("Cache-Control", "no-store")
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
+            write_answer(self, status, data, kind, line_pages.CSP, headers)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

@@ -46,6 +46,7 @@ from typing import Any
 
 from devstack.sms_voice_rules import TARGET_PREFIX, ApiError
 from devstack.sms_voice_service import Account, Publish
+from devstack.standin_http import write_answer
 
 MAX_BODY = 1024 * 1024
 PREFIX = "/_standin"
@@ -126,16 +127,7 @@ def make_server(port: int, account: Account) -> ThreadingHTTPServer:
             self._send(status, json.dumps(body, ensure_ascii=False).encode(), "application/json")
 
         def _send(self, status: int, data: bytes, kind: str, headers: dict[str, str] | None = None) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("Content-Security-Policy", CSP)
-            self.send_header("X-Content-Type-Options", "nosniff")
-            self.send_header("Cache-Control", "no-store")
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
+            write_answer(self, status, data, kind, CSP, headers)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
