@@ -80,17 +80,13 @@ def test_the_functions_role_is_least_privilege() -> None:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert all("*" not in action for action in actions), statement["Sid"]
         assert "NotResource" not in statement and statement["Resource"] != "*", statement["Sid"]
-    # texts: End User Messaging SMS's send alone, through the stack's configuration set, from the
-    # account's own identities in the stack's region; nothing of SNS's phone-number publishing is left
+    # texts: End User Messaging SMS's send alone, on the account's own resources in the stack's
+    # region; nothing of SNS's phone-number publishing is left
     (texts,) = [s for s in statements if s["Sid"] == "SendTexts"]
     assert texts["Action"] == "sms-voice:SendTextMessage"
-    arns = "arn:${AWS::Partition}:sms-voice:${AWS::Region}:${AWS::AccountId}:"
-    assert [r["Fn::Sub"] for r in texts["Resource"]] == [
-        arns + "configuration-set/${SmsConfigurationSet}",
-        arns + "phone-number/*",
-        arns + "sender-id/*",
-        arns + "pool/*",
-    ]
+    assert texts["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:sms-voice:${AWS::Region}:${AWS::AccountId}:*"
+    }
     assert not [s for s in statements if "sns:CheckIfPhoneNumberIsOptedOut" in str(s["Action"])]
 
 
