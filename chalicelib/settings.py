@@ -51,7 +51,7 @@ class Settings:
     sms_rate: float = 20.0  # texts per second the account may send (End User Messaging SMS's quota)
     sms_country: str = "JP"  # of a phone number written without a country code
     sms_senders: str = ""  # JSON: who texts come from, per country (domain/sms_senders.py)
-    short_link_url: str = ""  # where a text's short links point (/s/<code>); '' for public_url
+    short_link_url: str = ""  # where a text's short links point (/s/<code>): public_url unless set
     sms_configuration_set: str = ""  # End User Messaging SMS's, whose events say what became of texts
     sms_voice_url: str = ""  # End User Messaging SMS's endpoint: make run's stand-in ('' on AWS)
 
@@ -98,7 +98,7 @@ def get_settings() -> Settings:
         sms_rate=float(env.get("SODATE_SMS_RATE", "20")),
         sms_country=env.get("SODATE_SMS_COUNTRY", "JP"),
         sms_senders=env.get("SODATE_SMS_SENDERS", ""),
-        short_link_url=env.get("SODATE_SHORT_LINK_URL", "").rstrip("/"),
+        short_link_url=(env.get("SODATE_SHORT_LINK_URL") or env.get("SODATE_PUBLIC_URL", "")).rstrip("/"),
         sms_configuration_set=env.get("SODATE_SMS_CONFIGURATION_SET", ""),
         sms_voice_url=env.get("SODATE_SMS_VOICE_URL", "").rstrip("/"),
     )

@@ -350,7 +350,7 @@ def preferences() -> Preferences:
 def scenario_reports() -> ScenarioReports:
     from chalicelib.services.scenario_reports import ScenarioReports
 
-    return ScenarioReports(definitions(), journey_store(), settings().short_link_url or settings().public_url)
+    return ScenarioReports(definitions(), journey_store(), settings().short_link_url)
 
 
 @once

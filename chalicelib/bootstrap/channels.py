@@ -84,7 +84,7 @@ def short_links() -> ShortLinks:
 
     s = settings()
     store = DynamoShortLinks(_client("dynamodb"), s.journeys_table)
-    return ShortLinks(store, s.short_link_url or s.public_url, clock.now)
+    return ShortLinks(store, s.short_link_url, clock.now)
 
 
 @once

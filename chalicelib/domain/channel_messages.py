@@ -17,11 +17,12 @@ Limits checked, as LINE's Messaging API reference states them: a text of at most
 characters (UTF-16 code units, as LINE counts); an image's two URLs HTTPS and at most 2,000
 characters; a Flex message's altText at most 1,500 characters, its contents a bubble (at most
 30 KB of JSON) or a carousel of at most 12 bubbles (at most 50 KB).  An SMS is at most
-`sms_text.MOST_PARTS` parts; its size in parts (GSM-7 160/153, UCS-2 70/67) is measured with its
-links as they go out -- each a short link (short_links.py) -- and shown in the scenario report
-(`describe`, given the stack's short-link address).  Loading refuses only a text that every
-send would refuse: its links measured at the shortest a short link can be (`SHORTEST_LINK`).  Every {{ }} field runs in the mail templates' sandbox,
-rendered once here for a person with nothing but an address, so a missing default is found now.
+`sms_text.MOST_PARTS` parts; its size in parts (GSM-7 160/153, UCS-2 70/67) is measured with
+its links as they go out -- each a short link (short_links.py) -- and shown in the scenario
+report (`describe`, given the stack's short-link address).  Loading refuses only a text that
+every send would refuse: its links measured at the shortest a short link can be
+(`SHORTEST_LINK`).  Every {{ }} field runs in the mail templates' sandbox, rendered once here
+for a person with nothing but an address, so a missing default is found now.
 """
 
 from __future__ import annotations

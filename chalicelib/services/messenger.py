@@ -13,8 +13,8 @@ In order:
 4. the message is rendered (the templates' sandbox; links as the same signed click tokens as
    mail's -- in a text, as a short link standing for the token, services/short_links.py) and
    sent at its moment in the fleet's schedule for the channel (domain/send_schedule.py) -- a
-   worker waits up to `MAX_WAIT_S` for one; a 429 (or no moment in time) gives the claim and the cap's place
-   back and the step waits for the next tick: nothing lost, nothing sent twice;
+   worker waits up to `MAX_WAIT_S` for one; a 429 (or no moment in time) gives the claim and
+   the cap's place back and the step waits for the next tick: nothing lost, nothing sent twice;
 5. the ledger records the channel's id for the message.
 
 A text goes out as its step says, promotional (the default) or transactional: `sms` sends the
@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from chalicelib.services.short_links import ShortLinks
 
 STALE_S = 30  # a LINE claim unfinished this long lost its sender (a push: 2 tries of 10 s at most)
-MAX_WAIT_S = 2.0  # for a token of the channel's bucket, before the step waits for the next tick
+MAX_WAIT_S = 2.0  # for a send's moment in the channel's schedule, before the step waits a tick
 LEASE = 120  # sends asked of the fleet's schedule at a time, at most (it grants 50 ms of them)
 REFILL_S = 0.03  # the next lease is taken when what is in hand runs out within this long
 
@@ -145,7 +145,8 @@ class Messenger:
         try:
             sent_id = self._deliver(action, plan, reach, fresh, now)
         except ChannelOptedOutError:  # known now: the person is not on SMS; the next channel
-            self._journeys.free_mail_time(contact_id, moment)
+            if not taken_over:
+                self._journeys.free_mail_time(contact_id, moment)
             self._journeys.release(contact_id, action.key)
             with self._lock:
                 self._refused.add(reach.address)
@@ -218,16 +219,14 @@ class Messenger:
                 now = self._wall()  # once a send: this is every send's path
                 slots = self._slots.setdefault(channel, Slots())
                 wait = slots.take(now)
+                not_before = self._not_before.get(channel, 0.0)
                 refill = (
                     channel not in self._refilling
-                    and now >= self._not_before.get(channel, 0.0)
+                    and now >= not_before
                     and slots.held_until() - now < REFILL_S
                 )
                 if refill:
                     self._refilling.add(channel)
-                    not_before = 0.0
-                else:
-                    not_before = self._not_before.get(channel, 0.0)
             if refill:
                 self._refill(channel)
             if wait == 0.0:

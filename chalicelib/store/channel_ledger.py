@@ -52,7 +52,6 @@ class ChannelTable:
         want = max(1, min(want, int(rate * SPAN_S)))
         key = {"pk": {"S": f"limit#{channel}"}, "sk": {"S": "schedule"}}
         item = self._seen[channel] if channel in self._seen else self._read(key)
-        lease = Lease(0, self._clock() + 1.0 / rate, 1.0 / rate)
         for _ in range(RACES):
             due = float(item["due"]["N"]) if item else 0.0
             lease = next_lease(due, self._clock(), want, rate, AHEAD_S)
@@ -82,7 +81,7 @@ class ChannelTable:
                 continue
             self._seen[channel] = answer["Attributes"]
             return lease
-        return lease._replace(sends=0, start=self._clock() + lease.step)
+        return Lease(0, self._clock() + 1.0 / rate, 1.0 / rate)  # lost every race: soon again
 
     def _read(self, key: dict[str, Any]) -> dict[str, Any] | None:
         found: dict[str, Any] | None = self._db.get_item(
