@@ -148,8 +148,7 @@ def _paths(step: Step | None, link: Link) -> dict[str, Any]:
     """Where a step leads: `next`, and a branch's or split's ways out (by name)."""
     if step is None:
         return {}
-    spec = step.spec
-    said = ", ".join(f"{k}: {v}" for k, v in spec.items()) if isinstance(spec, dict) else str(spec)
+    said = "" if step.spec is True else _said(step.spec, top=True)  # `exit: true` says nothing more
     ways: dict[str, Any] = {"next": step.next, "spec": said[:120]}
     if step.plan is not None and not step.plan.email_only:
         ways["channels"] = list(step.plan.channels)
@@ -160,6 +159,19 @@ def _paths(step: Step | None, link: Link) -> dict[str, Any]:
     elif step.kind == "split":
         ways["ways"] = {f"{name} {share}%": str(name) for name, share in step.spec.items()}
     return ways
+
+
+def _said(spec: Any, top: bool = False) -> str:
+    """A step's spec as its definition reads (YAML's flow style: `attrs: {path: a}`, `true`),
+    not as Python prints it (`{'path': 'a'}`, `True`)."""
+    if isinstance(spec, dict):
+        pairs = ", ".join(f"{k}: {_said(v)}" for k, v in spec.items())
+        return pairs if top else f"{{{pairs}}}"
+    if isinstance(spec, list | tuple):
+        return f"[{', '.join(map(_said, spec))}]"
+    if isinstance(spec, bool):
+        return "true" if spec else "false"
+    return "null" if spec is None else str(spec)
 
 
 def by_channel(figures: dict[str, int], used_only: bool = False) -> dict[str, dict[str, Any]]:

@@ -5,6 +5,7 @@ axe-core finds no serious accessibility problem.  Screenshots land in .local/scr
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,12 @@ def card(browser: Any, card_id: str) -> str:
     return str(browser.find_element(By.CSS_SELECTOR, f"#{card_id} .value").text)
 
 
+def axis_days(browser: Any, chart_id: str) -> list[str]:
+    """What a chart's x axis says (it is drawn on a canvas; the chart keeps its words beside it)."""
+    said = browser.find_element(By.CSS_SELECTOR, f"#{chart_id} .plot").get_attribute("data-days")
+    return [d for d in (said or "").split("|") if d]
+
+
 def test_the_overview_draws_what_the_counters_hold(stack: Stack, browser: Any) -> None:
     browser.set_script_timeout(20)
     sign_in(stack, browser)
@@ -95,6 +102,9 @@ def test_the_overview_draws_what_the_counters_hold(stack: Stack, browser: Any) -
     assert first_chart_ms > 0
     assert serious_accessibility_problems(browser) == []
     shot(browser, "console-overview-en")
+    # AND a chart of one day marks that day on its axis, not hours ("12pm") no count was taken at
+    assert axis_days(browser, "chart-pageviews")
+    assert all(re.fullmatch(r"\d{1,2} [A-Z][a-z]{2}", d) for d in axis_days(browser, "chart-pageviews"))
 
     # AND 30 days are 30 rows of numbers behind the page-view chart
     browser.find_element(By.LINK_TEXT, "30 days").click()
@@ -110,3 +120,5 @@ def test_the_overview_draws_what_the_counters_hold(stack: Stack, browser: Any) -
     assert "ページビュー" in browser.find_element(By.CSS_SELECTOR, "#chart-pageviews figcaption").text
     assert serious_accessibility_problems(browser) == []
     shot(browser, "console-overview-ja")
+    days = axis_days(browser, "chart-pageviews")
+    assert 2 <= len(days) <= 16 and all(re.fullmatch(r"\d{1,2}月\d{1,2}日", d) for d in days), days

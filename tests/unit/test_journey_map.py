@@ -103,6 +103,8 @@ def test_each_step_says_where_it_leads() -> None:
     assert ways["hello"] == ("pause", None) and steps["pause"]["spec"] == "days: 1"
     assert ways["ab"] == (None, {"a 50%": "a", "b 50%": "b"})
     assert ways["a"] == ("bye", None) and ways["bye"] == (None, None)
+    assert steps["bye"]["spec"] == "", "an exit's box says only that it is one (not 'True')"
+    assert steps["a"]["spec"] == "attrs: {path: a}", "as the definition reads, not as Python prints it"
 
 
 ON_ANY_CHANNEL = """
