@@ -5,7 +5,8 @@ The gauges: a contacts-stream batch moves up to ~45 of them at once, and an impo
 people a second is a hundred batches a second.  So a batch adds all its moves with one update to
 one item, the shard of its name (pk gauges#<shard>, sk `*`, one attribute a gauge), and the
 reader adds up GAUGE_SHARDS items, read at once: the overview reads the same few items for
-10,000 contacts as for ten million.  The recount job's values stand in `gauges` (sk <name>).
+10,000 contacts as for ten million.  A stack from before the shards has its counts in `gauges`
+(sk <name>), read and added in.
 
 A stream batch adds to its counters with one update that also notes the batch it came from;
 when Lambda hands the same batch over again after a failure, a counter that has it already is
@@ -24,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.domain.figures import Fact
-from chalicelib.store.dynamo import batch_get, batch_write, shard_of
+from chalicelib.store.dynamo import batch_get, shard_of
 
 SERIES, GAUGES, HOT = "f#", "gauges", "hot#"
 GAUGE_SHARDS = 16
@@ -126,34 +127,20 @@ class FigureBook:
         return found
 
     def gauges(self) -> dict[str, int]:
-        """Every gauge: the recounted values (one query) and the shards' items (one batch read)."""
+        """Every gauge: the unsharded values of before (one query) and the shards' items (one
+        batch read)."""
         shards = [{"pk": {"S": pk}, "sk": {"S": ALL}} for pk in _gauge_keys()[1:]]
         read = batch_get(self._db, {self._table: {"Keys": shards}}).get(self._table, [])
         found: dict[str, int] = {}
         for items in (self._query(GAUGES), read):
             for item in items:
-                if item["sk"]["S"] != ALL:  # a recounted value
+                if item["sk"]["S"] != ALL:  # a value of before
                     moves = {item["sk"]["S"]: item["n"]}
                 else:
                     moves = {name: value for name, value in item.items() if name not in _NOT_GAUGES}
                 for gauge, value in moves.items():
                     found[gauge] = found.get(gauge, 0) + int(value["N"])
         return found
-
-    def set_gauges(self, values: dict[str, int]) -> None:
-        """Gauges counted afresh (the recount job): each set outright in `gauges`, its shards
-        emptied, the batch marks dropped."""
-        for gauge, n in values.items():
-            self._db.put_item(
-                TableName=self._table, Item={"pk": {"S": GAUGES}, "sk": {"S": gauge}, "n": {"N": str(n)}}
-            )
-        shards = _gauge_keys()[1:]
-        deletes = [
-            {"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": g}}}}
-            for pk in shards
-            for g in (ALL, *values)
-        ]
-        batch_write(self._db, self._table, deletes)
 
     def hot(self, day: str, limit: int) -> list[dict[str, str]]:
         items = self._query(f"{HOT}{day}", limit=limit)

@@ -37,17 +37,14 @@ def test_the_gauges_read_the_same_few_items_for_a_few_batches_or_many(aws):
     assert len(_gauge_items(db, aws["ConsoleTable"])) <= GAUGE_SHARDS
 
 
-def test_recounted_values_are_added_in_and_a_recount_resets_the_shards(aws):
+def test_counts_kept_unsharded_before_are_added_in(aws):
     book, db = _book(aws)
     table = aws["ConsoleTable"]
-    book.add("shard-1:1", {}, {"contacts": 4})
     db.put_item(TableName=table, Item={"pk": {"S": "gauges"}, "sk": {"S": "contacts"}, "n": {"N": "10"}})
-    assert book.gauges() == {"contacts": 14}
+    book.add("shard-1:1", {}, {"contacts": 4})
+    book.add("shard-2:2", {("visits", "2026-12-07"): Decimal(3)}, {"contacts": 1, "grade:A1": 1})
 
-    book.set_gauges({"contacts": 7})
-    assert book.gauges() == {"contacts": 7}
-    book.add("shard-2:2", {("visits", "2026-12-07"): Decimal(3)}, {"contacts": 1})
-    assert book.gauges() == {"contacts": 8}
+    assert book.gauges() == {"contacts": 15, "grade:A1": 1}
     assert book.series(["visits"], "2026-12-01", "2026-12-31") == {"visits": {"2026-12-07": Decimal(3)}}
 
 

@@ -57,9 +57,6 @@ class MemoryFigureBook:
         self.reads += len(self.gauge_values)
         return dict(self.gauge_values)
 
-    def set_gauges(self, values: dict[str, int]) -> None:
-        self.gauge_values.update(values)
-
     def hot(self, day: str, limit: int) -> list[dict[str, str]]:
         found = list(self.leads.get(day, {}).values())[:limit]
         self.reads += len(found)
