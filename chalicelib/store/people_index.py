@@ -22,7 +22,7 @@ class PeopleIndexTable:
         requests: list[dict[str, Any]] = [
             {"PutRequest": {"Item": {"pk": {"S": pk}, "sk": {"S": sk}}}} for pk, sk in sorted(puts)
         ]
-        gone = {*deletes, *(_legacy(pk, sk) for pk, sk in deletes)}
+        gone = {*deletes, *(_legacy(pk, sk) for pk, sk in deletes)}  # (an unsharded entry: itself)
         requests += [
             {"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}} for pk, sk in sorted(gone)
         ]
@@ -73,6 +73,9 @@ class PeopleIndexTable:
 
 def _legacy(pk: str, sk: str) -> tuple[str, str]:
     """Where the entry was written when the index had 8 shards: readers ask every shard, so an
-    old entry is still found, and a person leaving the cell must leave it there too."""
+    old entry is still found, and a person leaving the cell must leave it there too.  A number's
+    entry (x#phone:<hash>) came later and was never sharded: it is where it always was."""
     partition, _, shard = pk.rpartition("#")
+    if not (shard.isascii() and shard.isdigit()):
+        return pk, sk
     return f"{partition}#{int(shard) % LEGACY_SHARDS}", sk

@@ -19,6 +19,7 @@ import pytest
 from chalicelib import bootstrap, clock
 from chalicelib.aws.channels import LineClient
 from chalicelib.aws.sms_voice import SmsVoiceSms, sms_voice_client
+from chalicelib.domain import people_index
 from chalicelib.domain.channels import field
 from chalicelib.domain.journeys import Journey, Place
 from chalicelib.services.messenger import Messenger
@@ -254,6 +255,13 @@ def test_a_stop_reply_to_our_number_stops_its_texts_and_the_step_mails_instead(c
         (entry,) = [e for e in bootstrap.consent().history(who) if e["channel"] == "sms"]
         assert (entry["change"], entry["source"], entry["detail"]["reply"]) == ("withdrawn", "sms", "in-1")
     assert field(bootstrap.contact_state().for_sending("p2@example.jp")[0], "sms_permission") == "granted"
+    streams()  # the withdrawals reach the people index: nobody stopped is found under the number
+    number = aws["session"].client("dynamodb").query(
+        TableName=bootstrap.settings().people_index_table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": people_index.phone_partition("+819012345678")}},
+    )
+    assert number["Items"] == []
 
 
 def test_no_line_permission_falls_back_to_the_next_channel(channels):
