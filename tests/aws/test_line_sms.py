@@ -256,10 +256,14 @@ def test_a_stop_reply_to_our_number_stops_its_texts_and_the_step_mails_instead(c
         assert (entry["change"], entry["source"], entry["detail"]["reply"]) == ("withdrawn", "sms", "in-1")
     assert field(bootstrap.contact_state().for_sending("p2@example.jp")[0], "sms_permission") == "granted"
     streams()  # the withdrawals reach the people index: nobody stopped is found under the number
-    number = aws["session"].client("dynamodb").query(
-        TableName=bootstrap.settings().people_index_table,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": people_index.phone_partition("+819012345678")}},
+    number = (
+        aws["session"]
+        .client("dynamodb")
+        .query(
+            TableName=bootstrap.settings().people_index_table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": people_index.phone_partition("+819012345678")}},
+        )
     )
     assert number["Items"] == []
 
