@@ -248,10 +248,7 @@ def export_contact(contact_id: str) -> Response:
 @app.route("/admin/sites", methods=["POST"])
 def register_site() -> Any:
     _require(MARKETER)
-    request = app.current_request
-    return Response(
-        _answer(bootstrap.sites().register, request.json_body if request else None), status_code=201
-    )
+    return Response(_answer(bootstrap.sites().register, _json_object()), status_code=201)
 
 
 @app.route("/admin/sites", methods=["GET"])

@@ -198,7 +198,7 @@ def signups() -> Signups:
 def purchases() -> Purchases:
     from chalicelib.services.purchases import Purchases
 
-    return Purchases(identity(), contact_state(), clock.now)
+    return Purchases(identity(), contact_state(), clock.now, pause())
 
 
 @once

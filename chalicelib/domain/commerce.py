@@ -8,6 +8,7 @@ quintiles against the population's boundaries, which a scheduled job computes
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -17,6 +18,11 @@ from typing import Any
 
 from .days import iso_day, moment
 from .errors import BadInputError
+
+EARLIEST_YEAR = 1970  # an order from before is a typo ('0001-01-01'), as is one from tomorrow:
+AHEAD = timedelta(days=1)  # (a shop's own day may run ahead of UTC by at most 14 hours)
+_PLAIN_DECIMAL = re.compile(r"[0-9]{1,15}(\.[0-9]{1,6})?")
+_UNPRINTABLE = "expected printable text (no control characters, no half of a surrogate pair)"
 
 
 @dataclass(frozen=True)
@@ -80,16 +86,18 @@ def parse_purchase(claims: Mapping[str, Any], source: str, default_at: str) -> P
         raise BadInputError("order_id: every purchase needs the shop's order id (it makes resending safe)")
     if len(str(order_id)) > 100:
         raise BadInputError("order_id: at most 100 characters")
-    try:
-        total = Decimal(str(claims.get("total", "0")))
-    except InvalidOperation:
-        raise BadInputError(f"total: expected an amount, got {claims.get('total')!r}") from None
-    if not total.is_finite() or not Decimal(0) <= total < Decimal(10) ** 12:
-        raise BadInputError("total: expected an amount from 0")
+    if not str(order_id).isprintable():
+        raise BadInputError(f"order_id: {_UNPRINTABLE}")
+    total = _amount(claims.get("total", 0))
     written = claims.get("at", default_at)
     when = moment(written)
     if when is None or iso_day(written) is None:
         raise BadInputError(f"at: expected an ISO date or time, got {written!r}")
+    latest = moment(default_at)
+    if when.year < EARLIEST_YEAR or (latest is not None and when > latest + AHEAD):
+        raise BadInputError(
+            f"at: {written!r} is not a time an order was placed (from {EARLIEST_YEAR} to now)"
+        )
     at = when.isoformat(timespec="milliseconds")
     items = claims.get("items", [])
     if not isinstance(items, list) or len(items) > 100:
@@ -99,9 +107,27 @@ def parse_purchase(claims: Mapping[str, Any], source: str, default_at: str) -> P
         sku = item.get("sku") if isinstance(item, Mapping) else item
         if not isinstance(sku, str) or not sku.strip() or len(sku) > 64:
             raise BadInputError(f"items[{i}].sku: expected a product code of 1-64 characters")
+        if not sku.isprintable():
+            raise BadInputError(f"items[{i}].sku: {_UNPRINTABLE}")
         skus.append(sku.strip())
     day = str(written)[:10]
     return Purchase(str(order_id).strip(), at, total, tuple(dict.fromkeys(skus)), source, day)
+
+
+def _amount(given: Any) -> Decimal:
+    """An order's total, exact: a JSON number, or a plain decimal written as text ('1200',
+    '1200.50'; not '1e5', which no shop's books say)."""
+    if isinstance(given, bool) or not isinstance(given, (int, float, str)):
+        raise BadInputError(f"total: expected an amount, got {given!r}")
+    if isinstance(given, str) and not _PLAIN_DECIMAL.fullmatch(given.strip()):
+        raise BadInputError(f"total: expected an amount such as 1200 or 1200.50, got {given[:40]!r}")
+    try:
+        total = Decimal(str(given).strip())
+    except InvalidOperation:
+        raise BadInputError(f"total: expected an amount, got {given!r}") from None
+    if not total.is_finite() or not Decimal(0) <= total < Decimal(10) ** 12:
+        raise BadInputError("total: expected an amount from 0")
+    return total
 
 
 def with_purchase(contact: Mapping[str, Any], purchase: Purchase) -> dict[str, Any]:

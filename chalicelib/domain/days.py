@@ -35,4 +35,7 @@ def moment(value: Any) -> datetime | None:
         return None
     if found.tzinfo is None:
         return found.replace(tzinfo=UTC)
-    return found.astimezone(UTC)
+    try:
+        return found.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+09:00 is before the first instant there is
+        return None

@@ -190,7 +190,7 @@ def _amount(value: Any) -> str:
         raise InvalidHitError(400, "bad_amount", "a must be a number.") from None
     if not amount.is_finite() or amount < 0 or amount > Decimal("1e12"):
         raise InvalidHitError(400, "bad_amount", "a must be a plausible amount.")
-    return str(amount)
+    return format(amount, "f")  # fixed-point: "100000", never "1E+5"
 
 
 def truncate_ip(address: str) -> str:

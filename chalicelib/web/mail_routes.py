@@ -172,10 +172,14 @@ def save_preferences(token: str) -> Response:
             requests.answer(preferences.unsubscribe_all, token, ip, agent)
             return page("配信を停止しました / Unsubscribed", "<p>You will not receive our emails again.</p>")
         pause = fields.get("pause", ["0"])[0]
-        days = None if pause == "keep" else int(pause) if pause.isdigit() else -1
+        days = None if pause == "keep" else int(pause) if pause.isascii() and pause.isdigit() else -1
         done = requests.answer(preferences.save, token, fields.get("topics", []), days, ip, agent)
     except (ForbiddenError, NotFoundError):
         return _not_ours()
+    except BadRequestError as refused:  # said on the page the person sent, as a page
+        shown = requests.answer(preferences.page, token)
+        form = _preferences_form(shown, f"保存できませんでした / Not saved: {refused.args[0]}")
+        return page("配信設定 / Email preferences", form, 400)
     if done["unsubscribed"]:
         return page("配信を停止しました / Unsubscribed", "<p>You will not receive our emails again.</p>")
     shown = requests.answer(preferences.page, token)

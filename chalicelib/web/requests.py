@@ -3,6 +3,7 @@ and use-case errors turned into HTTP answers.  Light on purpose: the beacon path
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -13,6 +14,7 @@ from chalice.app import (
     NotFoundError,
     Request,
 )
+from chalice.app import ConflictError as ChaliceConflictError
 
 from chalicelib import clock
 from chalicelib.domain import errors, limits
@@ -30,7 +32,21 @@ def json_object(request: Request | None, limit_kib: int = limits.SITE_BODY_KIB) 
         raise BadRequestError("The body must be JSON.") from None
     if not isinstance(body, dict):
         raise BadRequestError("The body must be a JSON object.")
+    if b"\\u" in raw and not _all_text(body):
+        raise BadRequestError(
+            "The body holds half a surrogate pair (such as \\ud800), which is no character."
+        )
     return body
+
+
+def _all_text(body: dict[str, Any]) -> bool:
+    """No string in it holds a lone surrogate: JSON's \\u escapes can write one, and UTF-8 (so
+    DynamoDB, SES and every page) cannot hold it."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def require_admin(request: Request | None) -> None:
@@ -52,7 +68,7 @@ def page_limit(request: Request | None, default: str = "50") -> int:
 
 
 def answer(call: Callable[..., Any], *args: Any) -> Any:
-    """Run a use case; its 'not found' and 'bad input' errors become 404 and 400."""
+    """Run a use case; its 'not found', 'bad input' and 'conflict' errors become 404, 400 and 409."""
     from chalicelib.domain.tokens import InvalidTokenError
 
     try:
@@ -63,6 +79,8 @@ def answer(call: Callable[..., Any], *args: Any) -> Any:
         raise NotFoundError(str(error)) from None
     except errors.BadInputError as error:
         raise BadRequestError(str(error)) from None
+    except errors.ConflictError as error:  # lost a race it retried: the caller may send it again
+        raise ChaliceConflictError(str(error)) from None
 
 
 def cors(origin: str | None) -> dict[str, str]:
@@ -83,8 +101,6 @@ def within_the_request(seconds: float = 25) -> Callable[[], int]:
 
 def json_bytes(body: Any) -> bytes:
     """An answer's JSON in UTF-8, Japanese unescaped (money as numbers, as Chalice writes it)."""
-    import json
-
     from chalice.app import handle_extra_types
 
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=handle_extra_types).encode()

@@ -35,7 +35,7 @@ _scalars = st.one_of(
     st.floats(allow_nan=False),
     st.text(max_size=40),
     st.sampled_from(
-        ["", "0", "-1", "1e309", "NaN", "true", "\u0000", "\ud7ff" * 3, "a@b", "<script>x</script>"]
+        ["", "0", "-1", "1e309", "NaN", "true", "\u0000", "\ud7ff" * 3, "\ud800", "a@b", "<script>x</script>"]
     ),
 )
 _json_values = st.recursive(
@@ -201,3 +201,18 @@ def test_no_request_to_any_route_gets_a_500(
             refusal.get("Message") or refusal.get("message") or refusal.get("error") or refusal.get("errors")
         )
         assert said, (method, url, refusal)
+
+
+def test_half_a_surrogate_pair_in_a_json_body_is_a_400_that_names_it(aws, api, site):
+    # JSON's \u escapes can write half a pair; no UTF-8 store, mail or page can hold it
+    headers = {**auth(aws), "Content-Type": "application/json", "Origin": SITE_ORIGIN}
+    bodies = {
+        "/f": f'{{"site": "{site["site_id"]}", "form": "x", "email": "a@example.jp", "name": "\\ud800"}}',
+        "/admin/sites": '{"name": "\\udfff shop", "domains": ["shop.example.jp"]}',
+    }
+    for path, body in bodies.items():
+        answer = api.http.post(path, body=body.encode(), headers=headers)
+        assert answer.status_code == 400, (path, answer.body[:300])
+        assert "half a surrogate pair" in answer.json_body["Message"]
+    paired = '{"name": "\\ud83c\\udf75 shop", "domains": ["tea.example.jp"]}'  # 🍵, a whole pair
+    assert api.http.post("/admin/sites", body=paired.encode(), headers=headers).status_code == 201
