@@ -137,7 +137,7 @@ def with_pool_mail(app: Wsgi) -> Wsgi:
             if action == "AdminCreateUser" and body.get("MessageAction") != "SUPPRESS":
                 pool_mail(body["UserPoolId"], "", str(body["Username"]), body["TemporaryPassword"])
             code = str(answered["headers"].get("x-moto-forgot-password-confirmation-code") or "")
-            if action == "ForgotPassword" and code:
+            if action == "ForgotPassword" and code.startswith(_MOTO_CODE):  # "None": nobody's address
                 pool_mail(
                     "", str(body.get("ClientId", "")), str(body["Username"]), code.removeprefix(_MOTO_CODE)
                 )

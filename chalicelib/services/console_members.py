@@ -1,8 +1,8 @@
 """Who may use the console, managed by an admin: the members with their roles and state, an
 invitation (the user pool mails the temporary password), a role changed, an account switched
 off or on.  A change ends the person's sessions at once, so a demoted admin or a switched-off
-account keeps no rights it had; nobody changes their own account here (an admin cannot lock
-the last admin out by a slip)."""
+account keeps no rights it had; nobody changes their own account here, and the last admin who
+can sign in stays one (so no slip, nor the admin token, leaves the console without an admin)."""
 
 from __future__ import annotations
 
@@ -41,6 +41,8 @@ class ConsoleMembers:
         if "enabled" in body and not isinstance(body["enabled"], bool):
             raise BadInputError("enabled must be true or false.")
         role = _role(body["role"]) if "role" in body else None
+        if (role not in (None, "admin") or body.get("enabled") is False) and self._last_admin(address):
+            raise BadInputError(f"{address} is the last admin; make someone else an admin first.")
         if role is not None:
             self._users.set_role(address, role)
         if "enabled" in body:
@@ -51,6 +53,12 @@ class ConsoleMembers:
             **({"role": role} if role else {}),
             **{k: body[k] for k in ("enabled",) if k in body},
         }
+
+    def _last_admin(self, address: str) -> bool:
+        """Whether `address` is the one admin who can still sign in (the admin token is no person:
+        without an admin nobody could manage the console from it)."""
+        admins = {m.email for m in self._users.members() if m.role == "admin" and m.enabled}
+        return admins == {address}
 
 
 def _address(value: Any) -> str:

@@ -99,6 +99,20 @@ def test_a_change_names_what_is_wrong(world: World, email: str, body: dict[str, 
         world.members.change(email, body, "admin@example.jp")
 
 
+def test_the_last_admin_who_can_sign_in_stays_one_until_there_is_another(world: World):
+    token = "admin token"  # who calls with the admin bearer token: no member
+    for change in ({"role": "marketer"}, {"enabled": False}):
+        with pytest.raises(BadInputError, match="is the last admin"):
+            world.members.change("admin@example.jp", change, token)
+    world.members.change("marketer@example.jp", {"role": "admin"}, token)
+
+    world.members.change("admin@example.jp", {"role": "analyst"}, token)
+
+    assert {m["email"]: m["role"] for m in world.members.listing()["users"]}["admin@example.jp"] == "analyst"
+    with pytest.raises(BadInputError, match=r"marketer@example\.jp is the last admin"):
+        world.members.change("marketer@example.jp", {"enabled": False}, token)
+
+
 def test_a_change_for_an_unknown_address_is_not_found(world: World):
     with pytest.raises(NoSuchMemberError):
         world.members.change("nobody@example.jp", {"role": "analyst"}, "admin@example.jp")
