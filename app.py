@@ -62,6 +62,7 @@ _answer = requests.answer
 def security_headers(event: Any, get_response: Any) -> Response:
     """Every answer: no content sniffing, and a policy that lets an HTML page load nothing."""
     requests.accept_anything(event)
+    requests.decode_path(event)
     response: Response = get_response(event)
     json_body = {"Content-Type": "application/json"} if isinstance(response.body, (dict, list)) else {}
     if json_body:  # UTF-8 as it is: 山田, not \u5c71\u7530

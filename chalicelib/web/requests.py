@@ -106,6 +106,18 @@ def json_bytes(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=handle_extra_types).encode()
 
 
+def decode_path(request: Any) -> None:
+    """Path parameters as they were meant ('新規客', not '%E6%96%B0%E8%A6%8F%E5%AE%A2'): API
+    Gateway's REST API and Chalice's local server both hand them over percent-encoded, as the
+    browser sent them.  Done in place: the view's arguments are read from this same mapping."""
+    from urllib.parse import unquote
+
+    params = request.uri_params if request is not None else None
+    for name, value in (params or {}).items():
+        if "%" in value:
+            params[name] = unquote(value)
+
+
 def accept_anything(request: Any) -> None:
     """A request without an Accept header accepts anything (RFC 9110 12.5.1). Chalice would
     refuse to answer it with an image -- the pixel of a mail client that sends none."""

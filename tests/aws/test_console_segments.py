@@ -4,10 +4,13 @@ that downloads it."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import requests
 
 from tests.aws.test_api import drop_and_import
 from tests.aws.test_console_auth import session
+from tests.aws.test_scoring_segments import EXAMPLES, put_definition
 
 YES = "email,consent\nhanako@example.jp,yes\ntaro@example.jp,yes\njiro@example.jp,yes\n"
 TARO_NO = "email,consent\ntaro@example.jp,no\n"
@@ -53,3 +56,23 @@ def test_a_segments_history_refuses_what_it_cannot_answer(aws, api, people, shop
     bad = api.http.get("/admin/segments/mailable/history?range=5y", headers=analyst)
     assert bad.status_code == 400 and "range must be one of" in bad.json_body["Message"]
     assert api.http.get("/admin/segments/mailable/history").status_code == 401
+
+
+def test_a_segment_named_in_japanese_is_reached_at_its_encoded_address(aws, api, people, shop, streams):
+    # GIVEN a segment named as a Japanese marketer names it, with one person in it
+    segments = (
+        EXAMPLES / "segments.yaml"
+    ).read_text() + "  - name: 新規客\n    rule: {field: status, eq: subscribed}\n"
+    assert put_definition(api, aws, "segments", segments).status_code == 200
+    assert drop_and_import(aws, api, "yes.csv", YES.encode())["created"] == 3
+    streams()
+    analyst, marketer = session(api, people["analyst"]), session(api, people["marketer"])
+    address = f"/admin/segments/{quote('新規客')}"  # as the console's links and any browser send it
+
+    # WHEN its members, history and export are asked for THEN they are the segment's
+    members = api.http.get(f"{address}/members", headers=analyst)
+    assert members.status_code == 200, members.body
+    assert len(members.json_body["members"]) == 3
+    assert api.http.get(f"{address}/history?range=7d", headers=analyst).json_body["size"] == 3
+    assert api.http.post(f"{address}/export", headers=marketer).json_body["rows"] == 3
+    assert api.http.get(f"/admin/segments/{quote('新規')}/members", headers=analyst).status_code == 404
