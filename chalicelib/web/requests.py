@@ -112,8 +112,8 @@ def decode_path(request: Any) -> None:
     browser sent them.  Done in place: the view's arguments are read from this same mapping."""
     from urllib.parse import unquote
 
-    params = request.uri_params if request is not None else None
-    for name, value in (params or {}).items():
+    params: dict[str, str] = (request.uri_params if request is not None else None) or {}
+    for name, value in params.items():
         if "%" in value:
             params[name] = unquote(value)
 
