@@ -145,6 +145,10 @@ def deploy(
         say("; ".join(changed) + "; deploying the functions again")
         functions.deploy(installation.project_dir, installation.stage, env)
         result.chalice_runs += 1
+    parked = functions.park_failed_batches(
+        session, installation.project_dir, installation.stage, outputs["ImportDeadLetterQueueUrl"]
+    )
+    say(f"{parked} stream subscriptions park a record that keeps failing on the dead-letter queue")
     for line in summary(installation, result):
         say(line)
     return result

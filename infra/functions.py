@@ -109,6 +109,35 @@ def beacon_url(session: Any, project_dir: Path, stage: str) -> str | None:
     return str(url).rstrip("/")
 
 
+STREAM_HANDLERS = ("events_changed", "contacts_changed")  # app.py's DynamoDB stream functions
+# What Lambda does with a stream batch its function fails (Chalice sets none of it, and Lambda's
+# own default retries the batch until its records expire a day later, holding up the whole shard
+# behind it): halve the batch and try the halves, so the healthy records go on; give a record
+# that still fails alone 10 tries (a passing fault -- throttling -- passes within them); then
+# park its place in the stream (shard, sequence numbers) on the dead-letter queue and go on.
+ON_FAILURE = {"BisectBatchOnFunctionError": True, "MaximumRetryAttempts": 10}
+
+
+def park_failed_batches(session: Any, project_dir: Path, stage: str, dead_letter_url: str) -> int:
+    """Set ON_FAILURE on the stream functions' event source mappings, with the dead-letter
+    queue (which the functions' role may send to) as their on-failure destination.  Returns how
+    many mappings were set; setting them again changes nothing."""
+    lam, sqs = session.client("lambda"), session.client("sqs")
+    queue = sqs.get_queue_attributes(QueueUrl=dead_letter_url, AttributeNames=["QueueArn"])
+    destination = {"OnFailure": {"Destination": queue["Attributes"]["QueueArn"]}}
+    arns = [
+        r["lambda_arn"]
+        for r in recorded(project_dir, stage)
+        if r.get("resource_type") == "lambda_function" and r.get("name") in STREAM_HANDLERS
+    ]
+    mappings = [
+        m for arn in arns for m in lam.list_event_source_mappings(FunctionName=arn)["EventSourceMappings"]
+    ]
+    for mapping in mappings:
+        lam.update_event_source_mapping(UUID=mapping["UUID"], DestinationConfig=destination, **ON_FAILURE)
+    return len(mappings)
+
+
 def deploy(project_dir: Path, stage: str, env: dict[str, str] | None = None) -> None:
     """`chalice deploy --stage <stage>` in `project_dir`, with `env` added to its environment,
     the modules compiled first so the package carries their bytecode (infra/bytecode.py)."""

@@ -225,6 +225,27 @@ def test_deploy_redeploy_and_destroy_against_the_emulator(emulator: Any, tmp_pat
     )
     assert seen["sources"] == expected_sources
 
+    # A stream batch a function fails is halved until the failing record is alone, which after
+    # its tries is parked on the dead-letter queue: it holds up no record behind it.
+    parked = functions.park_failed_batches(
+        session, installation.project_dir, "dev", outputs["ImportDeadLetterQueueUrl"]
+    )
+    assert (
+        parked
+        == 2
+        == functions.park_failed_batches(
+            session, installation.project_dir, "dev", outputs["ImportDeadLetterQueueUrl"]
+        )
+    )
+    dead_letters = _queue_arn(session, outputs["ImportDeadLetterQueueUrl"])
+    for mapping in lam.list_event_source_mappings()["EventSourceMappings"]:
+        streamed = mapping["EventSourceArn"] in (outputs["ContactsStreamArn"], outputs["EventsStreamArn"])
+        assert mapping.get("BisectBatchOnFunctionError") is (True if streamed else None), mapping
+        assert mapping.get("MaximumRetryAttempts") == (10 if streamed else None)
+        assert mapping.get("DestinationConfig") == (
+            {"OnFailure": {"Destination": dead_letters}} if streamed else None
+        )
+
     # The schedules: tick, sweep, rfm and dates, each aimed at its function.
     assert seen["rules"] == {
         f"sodate-dev-{name}-event": (expression, [seen["functions"][f"sodate-dev-{name}"]["FunctionArn"]])
