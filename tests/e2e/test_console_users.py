@@ -11,7 +11,7 @@ import shutil
 import urllib.request
 from typing import Any
 
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
@@ -25,10 +25,11 @@ RESET = "Aoi-resets-7-again"
 
 
 def clicked(browser: Any, selector: str) -> bool:
-    """Clicks the element; False when the page redrew it under us (the next try finds the new one)."""
+    """Clicks the element; False when the page has not drawn it yet or redrew it under us (the next
+    try finds the new one)."""
     try:
         browser.find_element(By.CSS_SELECTOR, selector).click()
-    except StaleElementReferenceException:
+    except (NoSuchElementException, StaleElementReferenceException):
         return False
     return True
 
@@ -110,9 +111,11 @@ def test_an_admin_invites_a_marketer_who_chooses_a_password_is_switched_off_and_
         assert wait_for(lambda: state_of(browser) == "Active")
         for who in (NOBODY, AOI):  # first an address with no account: the page says the same
             aoi.get(f"{stack.env['SODATE_CONSOLE_URL']}?lang=en")
-            aoi.find_element(By.ID, "forgot").click()
+            assert wait_for(lambda: clicked(aoi, "#forgot"))
+            assert wait_for(lambda: aoi.find_elements(By.ID, "send-code")), "the forgotten-password page"
             aoi.find_element(By.ID, "email").send_keys(who)
             aoi.find_element(By.ID, "send-code").click()
+            assert wait_for(lambda who=who: aoi.find_elements(By.ID, "code") and who in text_of(aoi, "main"))
         code = re.search(r"\b(\d{6})\b", pool_mail(stack, AOI, "code"))
         assert code
         assert not mails_to(stack, NOBODY), "no code is mailed to an address without an account"

@@ -102,7 +102,8 @@ def test_simulator_addresses_and_the_complain_button_suppress_as_ses_would(
         send(stack, person, f"お知らせ {person}")
     wait_for(lambda: "Delivery" in row_text(browser, stack, "annoyed@example.com"))
     row(browser, stack, "annoyed@example.com").find_element(By.TAG_NAME, "a").click()
-    browser.find_element(By.XPATH, "//button[contains(., 'Complain')]").click()
+    complain = wait_for(lambda: browser.find_elements(By.XPATH, "//button[contains(., 'Complain')]"))
+    complain[0].click()
     wait_for(lambda: "Complaint" in page_text(browser))
 
     # THEN SES's events reached Sodate: all three are off the mailing list, each for its reason
