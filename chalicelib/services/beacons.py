@@ -64,7 +64,9 @@ class Beacons:
             return Outcome("too_deep")
         except ValueError:  # not UTF-8, not JSON
             return Outcome("not_json")
-        site_id = payload.get("site") if isinstance(payload, dict) else None
+        if not isinstance(payload, dict):
+            return Outcome("not_object")
+        site_id = payload.get("site")
         site = self._store.site(site_id) if isinstance(site_id, str) and len(site_id) <= 64 else None
         if site is None:
             return Outcome("unknown_site")

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import ForbiddenError, Request, UnauthorizedError
 
+from chalicelib.web import requests
+
 if TYPE_CHECKING:
     from chalicelib.domain.console import Principal
 
@@ -27,7 +29,7 @@ _PRINCIPAL = "sodate.principal"  # where the request keeps who was let in, for t
 _NOTED = "sodate.noted"
 _UNCHANGED = "sodate.unchanged"  # a request that used a change's method but changed nothing
 _FORM = "application/x-www-form-urlencoded"
-_MAX_FORM = 64 * 1024
+_MAX_FORM_KIB = 64
 
 
 def cookie(request: Request | None, name: str = COOKIE) -> str | None:
@@ -50,21 +52,10 @@ def cleared_cookie() -> str:
 
 def form_fields(request: Request | None) -> dict[str, str]:
     """A form post's fields (the first value of each); {} for any other body."""
-    from urllib.parse import parse_qs
-
-    from chalice.app import BadRequestError
-
     content_type = ((request.headers.get("content-type") if request else None) or "").split(";")[0]
     if not request or content_type.strip().lower() != _FORM:
         return {}
-    body = request.raw_body or b""
-    raw = body.encode("utf-8") if isinstance(body, str) else body
-    if len(raw) > _MAX_FORM:
-        raise BadRequestError(f"The form is larger than {_MAX_FORM // 1024} KiB.")
-    try:
-        pairs = parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=50)
-    except (UnicodeDecodeError, ValueError):
-        raise BadRequestError("The form's body is not UTF-8 form data.") from None
+    pairs = requests.form_fields(request.raw_body, _MAX_FORM_KIB, 50)
     return {key: values[0] for key, values in pairs.items()}
 
 

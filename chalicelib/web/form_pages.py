@@ -11,7 +11,7 @@ import html
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from chalice.app import BadRequestError, Blueprint, ForbiddenError, Response
+from chalice.app import Blueprint, ForbiddenError, Response
 
 from chalicelib.domain import limits
 from chalicelib.web import requests
@@ -146,15 +146,7 @@ def submission(request: Any) -> tuple[dict[str, Any], bool]:
     content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != FORM_POST:
         return requests.json_object(request, limits.FORM_BODY_KIB), False
-    raw = request.raw_body or b""
-    if len(raw) > limits.FORM_BODY_KIB * 1024:
-        raise BadRequestError(f"The body is larger than {limits.FORM_BODY_KIB} KiB.")
-    from urllib.parse import parse_qs
-
-    try:
-        pairs = parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=100)
-    except (UnicodeDecodeError, ValueError):
-        raise BadRequestError("The form's body is not UTF-8 form data.") from None
+    pairs = requests.form_fields(request.raw_body, limits.FORM_BODY_KIB, 100)
     body: dict[str, Any] = {k: (v if k == "topics" else v[0]) for k, v in pairs.items()}
     return body, True
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import html
 from typing import Any
-from urllib.parse import parse_qs
 
 from chalice.app import BadRequestError, Blueprint, Response, UnauthorizedError
 
+from chalicelib.web import requests
 from chalicelib.web.pages import NO_STORE, page
 
 line_routes = Blueprint(__name__)
@@ -74,11 +74,7 @@ def line_link() -> Response:
     from chalicelib.domain.tokens import InvalidTokenError
 
     request = _request()
-    raw = request.raw_body or b""
-    try:
-        fields = {k: v[0] for k, v in parse_qs(raw.decode("utf-8")[:4096], max_num_fields=10).items()}
-    except (UnicodeDecodeError, ValueError):
-        raise BadRequestError("The form's body is not UTF-8 form data.") from None
+    fields = {k: v[0] for k, v in requests.form_fields(request.raw_body, 4, 10).items()}
     inbound = bootstrap.line_inbound()
     try:
         if "t" not in fields:

@@ -153,17 +153,11 @@ def _preferences_form(shown: dict[str, Any], saved: str = "") -> str:
 
 @mail_routes.route("/p/{token}", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
 def save_preferences(token: str) -> Response:
-    from urllib.parse import parse_qs
-
     from chalicelib import bootstrap
     from chalicelib.domain.hits import truncate_ip
 
     request = _request()
-    raw = request.raw_body or b""
-    try:
-        fields = parse_qs(raw.decode("utf-8")[:4096], max_num_fields=50)
-    except (UnicodeDecodeError, ValueError):
-        raise BadRequestError("The form's body is not UTF-8 form data.") from None
+    fields = requests.form_fields(request.raw_body, 4, 50)
     source_ip = str(((request.context or {}).get("identity") or {}).get("sourceIp", ""))
     ip, agent = truncate_ip(source_ip), request.headers.get("user-agent", "")
     preferences = bootstrap.preferences()
@@ -171,7 +165,7 @@ def save_preferences(token: str) -> Response:
         if fields.get("action", [""])[0] == "unsubscribe":
             requests.answer(preferences.unsubscribe_all, token, ip, agent)
             return page("配信を停止しました / Unsubscribed", "<p>You will not receive our emails again.</p>")
-        pause = fields.get("pause", ["0"])[0]
+        pause = fields.get("pause", ["0"])[0] or "0"
         days = None if pause == "keep" else int(pause) if pause.isascii() and pause.isdigit() else -1
         done = requests.answer(preferences.save, token, fields.get("topics", []), days, ip, agent)
     except (ForbiddenError, NotFoundError):

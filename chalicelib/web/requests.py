@@ -39,6 +39,24 @@ def json_object(request: Request | None, limit_kib: int = limits.SITE_BODY_KIB) 
     return body
 
 
+def form_fields(raw: bytes | str | None, limit_kib: int, most_fields: int) -> dict[str, list[str]]:
+    """An HTML form's urlencoded post: each name with its values, blank ones kept.  A body that is
+    too large, not UTF-8 (%-escapes included) or has too many fields is a 400 that says which."""
+    from urllib.parse import parse_qs
+
+    body = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw or b""
+    if len(body) > limit_kib * 1024:
+        raise BadRequestError(f"The form is larger than {limit_kib} KiB.")
+    try:
+        return parse_qs(
+            body.decode("utf-8"), keep_blank_values=True, max_num_fields=most_fields, errors="strict"
+        )
+    except UnicodeDecodeError:
+        raise BadRequestError("The form's body is not UTF-8.") from None
+    except ValueError:
+        raise BadRequestError(f"The form has more than {most_fields} fields.") from None
+
+
 def _all_text(body: dict[str, Any]) -> bool:
     """No string in it holds a lone surrogate: JSON's \\u escapes can write one, and UTF-8 (so
     DynamoDB, SES and every page) cannot hold it."""

@@ -216,3 +216,18 @@ def test_half_a_surrogate_pair_in_a_json_body_is_a_400_that_names_it(aws, api, s
         assert "half a surrogate pair" in answer.json_body["Message"]
     paired = '{"name": "\\ud83c\\udf75 shop", "domains": ["tea.example.jp"]}'  # 🍵, a whole pair
     assert api.http.post("/admin/sites", body=paired.encode(), headers=headers).status_code == 201
+
+
+def test_a_form_post_too_large_not_utf8_or_with_too_many_fields_is_a_400_that_says_which(aws, api, site):
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}  # as a page's own form posts
+    wrong = {
+        b"n=1&" * 120: "fields",  # every form here takes at most 100
+        b"name=%ff%fe&email=a%40example.jp": "not UTF-8",  # the escape, not the bytes, is wrong
+        b"name=\xff&email=a%40example.jp": "not UTF-8",
+        b"name=" + b"x" * 70 * 1024: "larger than",
+    }
+    for path in ("/f", "/console/sign-in", "/line/link", "/p/not-a-token"):
+        for body, named in wrong.items():
+            answer = api.http.post(path, body=body, headers=headers)
+            assert answer.status_code == 400, (path, body[:20], answer.status_code, answer.body[:200])
+            assert named in answer.json_body["Message"], (path, answer.json_body)

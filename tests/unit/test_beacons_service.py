@@ -116,6 +116,13 @@ def test_malformed_json_is_refused_and_nothing_is_stored(body):
     assert world.sites.hits == {}
 
 
+@pytest.mark.parametrize("body", [b"null", b"[]", b'"s_shop"', b"7"])
+def test_json_that_is_not_an_object_is_refused_as_such_and_nothing_is_stored(body):
+    world = World()
+    assert world.send(body).refused == "not_object"
+    assert world.sites.hits == {} and world.rejected() == {}
+
+
 def test_an_unknown_site_and_an_oversized_body_are_refused_before_anything_is_kept():
     world = World()
     assert world.send(view() | {"site": "s_guess"}).refused == "unknown_site"
