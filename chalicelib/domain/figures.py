@@ -182,7 +182,7 @@ class DayRange:
 def day_range(params: Mapping[str, str], today: date) -> DayRange:
     """`range=today|7d|30d|90d` (the last days up to today), or `from=YYYY-MM-DD&to=YYYY-MM-DD`."""
     if "from" in params or "to" in params:
-        first, last = _day(params.get("from", ""), "from"), _day(params.get("to", ""), "to")
+        first, last = day_param(params.get("from", ""), "from"), day_param(params.get("to", ""), "to")
         if last < first:
             raise BadInputError("to comes before from: give the earlier day as from.")
         if (last - first).days + 1 > MAX_DAYS:
@@ -194,7 +194,8 @@ def day_range(params: Mapping[str, str], today: date) -> DayRange:
     return DayRange(today - timedelta(days=RANGES[asked] - 1), today)
 
 
-def _day(text: str, name: str) -> date:
+def day_param(text: str, name: str) -> date:
+    """A day a caller named as YYYY-MM-DD; BadInputError naming the parameter otherwise."""
     if not _DAY.match(text or ""):
         raise BadInputError(f"{name} must be a day as YYYY-MM-DD.")
     try:

@@ -13,7 +13,8 @@ from typing import Any
 
 from chalicelib.domain.channel_messages import Link
 from chalicelib.domain.channels import RECEIPTS
-from chalicelib.domain.errors import NotFoundError
+from chalicelib.domain.errors import BadInputError, NotFoundError
+from chalicelib.domain.figures import day_param
 from chalicelib.domain.scenarios import Step
 from chalicelib.domain.short_links import short_link_like
 from chalicelib.domain.tally import LIVE
@@ -58,6 +59,11 @@ class ScenarioReports:
 
     def report(self, name: str, since: str = "", until: str = "") -> dict[str, Any]:
         """One scenario per step, per A/B branch and per day, between two days (ISO, inclusive)."""
+        first, last = (
+            day_param(text, what) if text else None for text, what in ((since, "since"), (until, "until"))
+        )
+        if first and last and last < first:
+            raise BadInputError("until comes before since: give the earlier day as since.")
         return scenario_report(name, self._definitions, self._journeys, self._link, since, until)
 
 

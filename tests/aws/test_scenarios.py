@@ -66,8 +66,8 @@ def tick(api, aws) -> dict:
     return answer.json_body
 
 
-def report(api, aws, name: str = "first_purchase") -> dict:
-    answer = api.http.get(f"/admin/scenarios/{name}/report", headers=auth(aws))
+def report(api, aws, name: str = "first_purchase", query: str = "") -> dict:
+    answer = api.http.get(f"/admin/scenarios/{name}/report{query}", headers=auth(aws))
     assert answer.status_code == 200, answer.body
     return answer.json_body
 
@@ -160,6 +160,18 @@ def test_a_purchase_reaches_the_goal_and_counts_as_a_conversion(aws, api, stream
     assert len(raw_mail()) == 1  # no tips: she left at the goal
     rep = report(api, aws)
     assert rep["totals"]["goal"] == 1 and rep["totals"]["goal_rate"] == 1.0
+    first_day = report(api, aws, query=f"?since={day}&until={day}")["totals"]
+    assert first_day["entered"] == 1 and "goal" not in first_day, "she reached the goal three days on"
+    later = (datetime.fromisoformat(day) + timedelta(days=1)).date().isoformat()
+    since_then = report(api, aws, query=f"?since={later}")["totals"]
+    assert since_then["goal"] == 1 and "entered" not in since_then
+    for query, named in (
+        ("?since=abc", "since must be a day"),
+        ("?until=2026-02-30", "until is not a day of the calendar"),
+        (f"?since={later}&until={day}", "until comes before since"),
+    ):
+        refused = api.http.get(f"/admin/scenarios/first_purchase/report{query}", headers=auth(aws))
+        assert refused.status_code == 400 and named in refused.json_body["Message"], refused.body
     (place,) = bootstrap.journey_store().places_of(
         contact_by_email(api, aws, "aiko@example.com")["contact_id"]
     )
