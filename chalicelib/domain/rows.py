@@ -44,13 +44,15 @@ class Rejection:
 CONTROL_CHARS = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13))  # str.translate drops them
 
 
-def _text(value: str) -> str:
+def plain_text(value: str) -> str:
+    """Typed or pasted text without the control characters no name or note holds (NUL, ESC, ...);
+    tabs and line breaks stay."""
     return value if value.isprintable() else value.translate(CONTROL_CHARS)
 
 
 _PARSERS: dict[Kind, Callable[[str], Value]] = {
     Kind.EMAIL: normalize_email,
-    Kind.TEXT: _text,
+    Kind.TEXT: plain_text,
     Kind.INT: parse_int,
     Kind.MONEY: parse_money,
     Kind.DATE: parse_iso_date,

@@ -31,7 +31,7 @@ from chalicelib.domain.errors import BadInputError, NotFoundError, TooManyError
 from chalicelib.domain.hits import truncate_ip, valid_visitor_id
 from chalicelib.domain.mail.confirmation import default_confirmation
 from chalicelib.domain.mail.message import MailRejectedError, MailThrottledError, Sender, build_message
-from chalicelib.domain.rows import ContactRow
+from chalicelib.domain.rows import ContactRow, plain_text
 from chalicelib.domain.site import Site
 from chalicelib.domain.tokens import CONFIRM, FORM_START, InvalidTokenError, sign, verify
 from chalicelib.services.consent import ConsentRecords
@@ -302,7 +302,7 @@ def _fields(form: Form, body: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         if field.name == "email":  # read above, and never a field to write
             continue
         value = body.get(field.name)
-        text = value.strip() if isinstance(value, str) else ""
+        text = plain_text(value).strip() if isinstance(value, str) else ""
         if value is not None and not isinstance(value, str):
             raise BadInputError(f"{field.name}: expected text.")
         if not text and field.required:

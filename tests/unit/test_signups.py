@@ -244,6 +244,13 @@ def test_what_the_form_does_not_take_is_refused_by_name(fields, message):
     assert world.transport.sent == []
 
 
+def test_control_characters_pasted_into_a_field_are_not_kept():
+    world = World()
+    world.submit(name="\x00花\x1b子\x07 ")
+    world.signups.confirm(world.confirm_token(), VISITOR)
+    assert world.people.by_email("hana@example.com")["name"] == "花子"
+
+
 def test_a_form_of_another_site_is_not_found():
     world = World()
     with pytest.raises(NotFoundError):
