@@ -6,12 +6,12 @@ can sign in stays one (so no slip, nor the admin token, leaves the console witho
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from chalicelib.domain.console import ROLES
+from chalicelib.domain.console import ROLES, Member
 from chalicelib.domain.emails import InvalidEmailError, normalize_email
-from chalicelib.domain.errors import BadInputError
+from chalicelib.domain.errors import BadInputError, ConflictError
 from chalicelib.services.console_ports import ConsoleSessions, UserDirectory
 from chalicelib.services.ports import Clock
 
@@ -41,12 +41,17 @@ class ConsoleMembers:
         if "enabled" in body and not isinstance(body["enabled"], bool):
             raise BadInputError("enabled must be true or false.")
         role = _role(body["role"]) if "role" in body else None
-        if (role not in (None, "admin") or body.get("enabled") is False) and self._last_admin(address):
+        takes_an_admin = role not in (None, "admin") or body.get("enabled") is False
+        before = {m.email: m for m in self._users.members()}
+        if takes_an_admin and _admins(before.values()) == {address}:
             raise BadInputError(f"{address} is the last admin; make someone else an admin first.")
-        if role is not None:
-            self._users.set_role(address, role)
-        if "enabled" in body:
-            self._users.set_enabled(address, bool(body["enabled"]))
+        self._apply(address, role, body.get("enabled"))
+        if takes_an_admin and not _admins(self._users.members()) and address in before:
+            # another admin took the other admin away at the same moment: ours is undone, so
+            # whichever way the two interleave one admin is left
+            was = before[address]
+            self._apply(address, was.role if role else None, was.enabled if "enabled" in body else None)
+            raise ConflictError("The admins changed at the same moment; look at the list and try again.")
         self._sessions.cut_off(address, self._clock())  # signed in again, they get what they now have
         return {
             "email": address,
@@ -54,11 +59,17 @@ class ConsoleMembers:
             **{k: body[k] for k in ("enabled",) if k in body},
         }
 
-    def _last_admin(self, address: str) -> bool:
-        """Whether `address` is the one admin who can still sign in (the admin token is no person:
-        without an admin nobody could manage the console from it)."""
-        admins = {m.email for m in self._users.members() if m.role == "admin" and m.enabled}
-        return admins == {address}
+    def _apply(self, address: str, role: str | None, enabled: Any) -> None:
+        if role is not None:
+            self._users.set_role(address, role)
+        if enabled is not None:
+            self._users.set_enabled(address, bool(enabled))
+
+
+def _admins(members: Iterable[Member]) -> set[str]:
+    """The admins who can still sign in (the admin token is no person: without one of them nobody
+    could manage the console from it)."""
+    return {m.email for m in members if m.role == "admin" and m.enabled}
 
 
 def _address(value: Any) -> str:

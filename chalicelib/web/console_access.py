@@ -116,9 +116,7 @@ def audit_changes(event: Any, get_response: Any) -> Any:
     from chalicelib import bootstrap
 
     route = str(context.get("resourcePath", event.path))
-    from urllib.parse import unquote
-
-    target = "/".join(unquote(str(v)) for v in (event.uri_params or {}).values())  # as API Gateway gives it
+    target = "/".join(str(v) for v in (event.uri_params or {}).values())  # decoded by requests.decode_path
     try:
         bootstrap.console().audit.record(found.who, event.method, route, target, context.get(_NOTED))
     except Exception:

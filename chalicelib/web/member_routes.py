@@ -6,7 +6,6 @@ off or on; the person's sessions end at once).  Each change is in the audit log.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote
 
 from chalice.app import Blueprint, ConflictError, Response
 
@@ -51,6 +50,6 @@ def change(email: str) -> Response:
     from chalicelib import bootstrap
 
     body = requests.json_object(request)
-    changed = requests.answer(bootstrap.console().members.change, unquote(email), body, who)
+    changed = requests.answer(bootstrap.console().members.change, email, body, who)
     console_access.note_change(request, **{k: str(v).lower() for k, v in changed.items()})
     return Response(changed, headers=NO_STORE)

@@ -94,6 +94,24 @@ def test_a_new_role_or_a_switched_off_account_ends_the_sessions_at_once(aws, api
     assert [e["detail"]["enabled"] for e in switched] == ["true", "false"], "newest first"
 
 
+def test_an_address_with_a_percent_sign_changes_that_account_and_no_other(aws, api, people):
+    admin = session(api, people["admin"])
+    for address in ("sale%41@shop.example.jp", "salea@shop.example.jp"):  # %41 read twice is "A"
+        invited = {"email": address, "role": "analyst"}
+        assert (
+            api.http.post("/admin/users", body=json.dumps(invited), headers={**admin, **JSON}).status_code
+            == 201
+        )
+
+    assert put(api, admin, "sale%2541%40shop.example.jp", {"enabled": False}).status_code == 200
+
+    members = listed(api, admin)
+    assert members["sale%41@shop.example.jp"]["enabled"] is False
+    assert members["salea@shop.example.jp"]["enabled"] is True
+    entry = api.http.get("/console/audit", headers=admin).json_body["entries"][0]
+    assert entry["target"] == "sale%41@shop.example.jp", entry
+
+
 def test_a_forgotten_password_page_says_the_same_for_any_address(aws, api, people):
     page = api.http.get("/console/sign-in?lang=en")
     assert 'href="forgot?lang=en"' in page.body.decode()

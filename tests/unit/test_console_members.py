@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.domain.console import MemberExistsError, NoSuchMemberError, SignInRefusedError
-from chalicelib.domain.errors import BadInputError
+from chalicelib.domain.errors import BadInputError, ConflictError
 from chalicelib.services.console import ChoosePassword
 from tests.unit.test_console_access import IP, PASSWORD, World
 
@@ -111,6 +111,27 @@ def test_the_last_admin_who_can_sign_in_stays_one_until_there_is_another(world: 
     assert {m["email"]: m["role"] for m in world.members.listing()["users"]}["admin@example.jp"] == "analyst"
     with pytest.raises(BadInputError, match=r"marketer@example\.jp is the last admin"):
         world.members.change("marketer@example.jp", {"enabled": False}, token)
+
+
+def test_two_admins_who_demote_each_other_at_the_same_moment_leave_one_admin(world: World):
+    world.members.change("marketer@example.jp", {"role": "admin"}, "admin@example.jp")
+    listing, raced = world.users.members, []
+
+    def members_as_the_other_admin_acts() -> object:
+        found = listing()
+        if not raced:  # between this request's look and its write, the other one runs whole
+            raced.append("admin@example.jp")
+            world.members.change("admin@example.jp", {"enabled": False}, "marketer@example.jp")
+        return found
+
+    world.users.members = members_as_the_other_admin_acts  # type: ignore[method-assign]
+    with pytest.raises(ConflictError, match="changed at the same moment"):
+        world.members.change("marketer@example.jp", {"role": "analyst"}, "admin@example.jp")
+
+    world.users.members = listing  # type: ignore[method-assign]
+    after = {m["email"]: (m["role"], m["enabled"]) for m in world.members.listing()["users"]}
+    assert raced and after["admin@example.jp"] == ("admin", False), "the other change stood"
+    assert after["marketer@example.jp"] == ("admin", True), "this one was undone: an admin is left"
 
 
 def test_a_change_for_an_unknown_address_is_not_found(world: World):
