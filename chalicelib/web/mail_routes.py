@@ -157,11 +157,11 @@ def save_preferences(token: str) -> Response:
     from chalicelib.domain.hits import truncate_ip
 
     request = _request()
-    fields = requests.form_fields(request.raw_body, 4, 50)
     source_ip = str(((request.context or {}).get("identity") or {}).get("sourceIp", ""))
     ip, agent = truncate_ip(source_ip), request.headers.get("user-agent", "")
     preferences = bootstrap.preferences()
     try:
+        fields = requests.form_fields(request.raw_body, 4, 50)
         if fields.get("action", [""])[0] == "unsubscribe":
             requests.answer(preferences.unsubscribe_all, token, ip, agent)
             return page("配信を停止しました / Unsubscribed", "<p>You will not receive our emails again.</p>")
@@ -171,7 +171,10 @@ def save_preferences(token: str) -> Response:
     except (ForbiddenError, NotFoundError):
         return _not_ours()
     except BadRequestError as refused:  # said on the page the person sent, as a page
-        shown = requests.answer(preferences.page, token)
+        try:
+            shown = requests.answer(preferences.page, token)
+        except (ForbiddenError, NotFoundError):
+            return _not_ours()
         form = _preferences_form(shown, f"保存できませんでした / Not saved: {refused.args[0]}")
         return page("配信設定 / Email preferences", form, 400)
     if done["unsubscribed"]:

@@ -226,7 +226,7 @@ def test_a_form_post_too_large_not_utf8_or_with_too_many_fields_is_a_400_that_sa
         b"name=\xff&email=a%40example.jp": "not UTF-8",
         b"name=" + b"x" * 70 * 1024: "larger than",
     }
-    for path in ("/f", "/console/sign-in", "/line/link", "/p/not-a-token"):
+    for path in ("/f", "/console/sign-in", "/line/link"):  # /p/{token}: test_preferences
         for body, named in wrong.items():
             answer = api.http.post(path, body=body, headers=headers)
             assert answer.status_code == 400, (path, body[:20], answer.status_code, answer.body[:200])

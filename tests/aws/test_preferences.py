@@ -57,11 +57,11 @@ def test_the_page_shows_then_its_posts_change_topics_pause_and_everything(aws, a
     bad = api.http.post(f"/p/{token}", body=urlencode({"action": "save", "pause": "9999"}), headers=FORM_POST)
     assert bad.status_code == 400 and "Not saved: pause: one of 0, 7, 30, 90 days." in bad.body.decode()
     assert bad.headers["Content-Type"].startswith("text/html"), "a form's refusal is a page"
-    for odd in ("²", "٣", "7" * 5000):  # digits Python reads but no pause is
-        refused = api.http.post(
+    for odd, said in (("²", "pause"), ("٣", "pause"), ("7" * 5000, "The form is larger than 4 KiB")):
+        refused = api.http.post(  # digits Python reads but no pause is, and a body no page sends
             f"/p/{token}", body=urlencode({"action": "save", "pause": odd}), headers=FORM_POST
         )
-        assert refused.status_code == 400 and "Not saved: pause" in refused.body.decode(), odd
+        assert refused.status_code == 400 and f"Not saved: {said}" in refused.body.decode(), odd
 
     gone = api.http.post(f"/p/{token}", body="action=unsubscribe", headers=FORM_POST)
     assert gone.status_code == 200 and "Unsubscribed" in gone.body.decode()
