@@ -186,6 +186,19 @@ def test_a_mail_service_that_keeps_throttling_raises_busy_and_gives_the_claim_ba
     assert world.transport.to() == ["aiko@example.com"]
 
 
+def test_a_mail_given_back_frees_its_own_place_not_one_taken_at_the_same_moment():
+    world = World()  # one walk mails two scenarios' steps to her at one `now`
+    assert world.send("thanks", "thank_you", cap=(2, 24)).outcome == "sent"
+    world.transport.throttle_next = ATTEMPTS
+    with pytest.raises(MailServiceBusyError):
+        world.send("tips", "tips", cap=(2, 24))
+    assert len(world.journeys.mail_times("c-aiko")) == 1, "the mail that went keeps its place"
+
+    assert world.send("tips", "tips", cap=(2, 24)).outcome == "sent"
+    assert world.send("coupon", "coupon", cap=(2, 24)) == Sent("capped"), "two a day, not three"
+    assert len(world.transport.sent) == 2
+
+
 def test_an_unexpected_failure_of_the_mail_service_gives_everything_back_too():
     world = World()
 
