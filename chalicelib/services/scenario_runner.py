@@ -40,7 +40,7 @@ from chalicelib.domain.definitions.compile import Definitions
 from chalicelib.domain.definitions.mailing import Journeys
 from chalicelib.domain.errors import StaleJourneyError
 from chalicelib.domain.holds import HELD, refused
-from chalicelib.domain.journeys import Action, Journey, Place, Task, advance, key_parts, triggered, zone_of
+from chalicelib.domain.journeys import Action, Journey, Place, Task, advance, triggered, zone_of
 from chalicelib.domain.scenarios import SEND_KINDS, Scenario, Step
 from chalicelib.domain.tally import Counts, Ticked
 from chalicelib.domain.timeline import Recorded
@@ -51,6 +51,7 @@ from chalicelib.services.messenger import Messenger
 from chalicelib.services.ports import Clock, ContactRepository, JourneyRepository
 from chalicelib.services.scenario_actions import Actions
 from chalicelib.services.scenario_checks import WalkChecks
+from chalicelib.services.scenario_tasks import TaskRunner
 
 TICK_RESERVE_MS = 15_000
 TICK_WORKERS = 8  # shards walked side by side; DynamoDB and SES calls wait on the network
@@ -82,6 +83,7 @@ class ScenarioRunner:
         self._actions = actions
         self._clock = clock
         self._checks = WalkChecks(journeys, state, definitions)
+        self._tasks = TaskRunner(journeys, state, definitions, mailer, actions)
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
@@ -213,11 +215,11 @@ class ScenarioRunner:
                     done.walked += self.walk_many(
                         [p for p in due if isinstance(p, Place)], remaining_ms, done
                     )
+                    done.tasks += self._tasks.run([t for t in due if isinstance(t, Task)], self.now())
                 except (MailServiceBusyError, ChannelThrottledError) as busy:
                     logger.warning("a channel is throttling; the rest waits", extra={"why": str(busy)})
                     stop.set()
                     break
-                done.tasks += self._run_tasks([t for t in due if isinstance(t, Task)])
             return done
 
         total = Ticked()
@@ -227,28 +229,6 @@ class ScenarioRunner:
         if total.sent or total.held:
             logger.info("tick", extra=total.answer())
         return total.answer() | ({"throttled": 1} if stop.is_set() else {})
-
-    def _run_tasks(self, tasks: list[Task]) -> int:
-        """Webhook retries and resends after a soft bounce; each taken by one run only."""
-        done = 0
-        now = self.now()
-        for task in tasks:
-            if not self._journeys.finish_task(task):
-                continue  # another run took it
-            contact_id, data = task.contact_id, task.data
-            if task.kind == "webhook":
-                self._actions.webhook(contact_id, data, now)
-            elif task.kind == "resend":
-                contact = self._state.by_id(contact_id)
-                if contact is not None:
-                    action = Action(
-                        "send", data["step"], data["template"], data["key"], key_parts(data["key"])[1]
-                    )
-                    mailing = self._definitions.in_force().definitions.mailing
-                    if action.spec in mailing.templates:
-                        self._mailer.send(action, contact, mailing, now, "", resend=True)
-            done += 1
-        return done
 
     def walk_many(
         self, places: list[Place], remaining_ms: Callable[[], int] = lambda: 10**9, done: Ticked | None = None
