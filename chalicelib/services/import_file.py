@@ -211,8 +211,13 @@ class Importer:
     def _fail(self, cp: Checkpoint, reason: str, message: str) -> ImportReport:
         report = self._report(cp, "failed")
         report.error = {"reason": reason, "message": message}
-        self.files.delete(f"{results_key(cp.key)}.errors.csv")
         self._clean_state(cp)
+        if reason == "file_replaced":
+            # The results are the file's now there: its own import writes them, before or after
+            # this one (S3 does not promise the events' order).  This outcome stays in the ledger.
+            self.ledger.finish(cp.import_id, json.dumps(report.as_json(), ensure_ascii=False), self._now())
+            return report
+        self.files.delete(f"{results_key(cp.key)}.errors.csv")
         return self._publish(cp, report)
 
     def _progress(self, cp: Checkpoint) -> None:

@@ -213,13 +213,32 @@ def test_an_unreadable_file_gets_a_report_that_says_why_and_imports_nothing(name
     assert world.store.items == {}
 
 
-def test_a_file_replaced_mid_import_stops_cleanly():
+def test_a_file_replaced_mid_import_stops_and_the_new_file_reports_for_itself():
     world = World(rows_per_run=100)
     event = world.drop("big.csv", big_file(500))
     world.importer.object_created(event, lambda: 900_000)
-    world.drop("big.csv", b"email\nnew@example.com\n", sequencer="002")  # new ETag
-    world.importer.continue_import(world.queue.queued.pop(), lambda: 900_000)
-    assert world.report(event.key)["error"]["reason"] == "file_replaced"
+    newer = world.drop("big.csv", b"email\nnew@example.com\n", sequencer="002")  # new ETag
+    stopped = world.importer.continue_import(world.queue.queued.pop(), lambda: 900_000)
+    assert stopped is not None and stopped.error == {
+        "reason": "file_replaced",
+        "message": "The file was replaced during the import; the new file is imported on its own.",
+    }
+    report = world.deliver(newer)
+    assert (report["status"], report["created"]) == ("imported", 1)
+
+
+def test_an_older_uploads_event_handled_last_leaves_the_newer_files_report_and_errors_alone():
+    world = World()
+    older = world.drop("list.csv", b"email\nold@example.com\n")
+    newer = world.drop("list.csv", b"email,name\nnew@example.com,New\nnot-an-email,Bad\n", sequencer="002")
+    report = world.deliver(newer)  # S3 does not promise the events' order
+    assert (report["created"], report["rejected"]) == (1, 1)
+
+    world.deliver(older)
+
+    assert world.report(older.key) == report, "the report is the file's that is there"
+    assert world.errors(older.key)[1][2] == "invalid_email", "and so are its rejected rows"
+    assert "old@example.com" not in world.store.items
 
 
 def test_a_run_stops_before_lambdas_deadline():
