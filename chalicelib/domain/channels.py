@@ -55,8 +55,11 @@ class Reach(NamedTuple):
 
 
 def field(contact: Mapping[str, Any], name: str) -> str:
+    """A contact's own field.  Only the number may also come from an attribute of that name; a
+    LINE user id or a permission never does: a CSV column would make one any import could grant,
+    and that no STOP or unfollow (which change the person's own fields) could take back."""
     value = contact.get(name)
-    if value in (None, ""):
+    if value in (None, "") and name == "phone":
         value = (contact.get("attrs") or {}).get(name)
     return str(value) if value not in (None, "") else ""
 

@@ -107,10 +107,10 @@ class Channels:
 
     def person(self, n: int, line_user: str = "", phone: str = "", **consent: str) -> str:
         contact_id, email = f"c{n:03d}", f"p{n}@example.jp"
-        attrs = {"line_user_id": line_user, **consent} if line_user else dict(consent)
+        reach = {"line_user_id": line_user, **consent} if line_user else dict(consent)  # as linked
         contact = {"email": email, "contact_id": contact_id, "status": "subscribed", "name": f"P{n}"}
         assert bootstrap.contact_directory().create_if_absent(
-            contact | {"attrs": attrs} | ({"phone": phone} if phone else {})
+            contact | reach | ({"phone": phone} if phone else {})
         )
         now = datetime.fromtimestamp(clock.now(), UTC)
         version = bootstrap.definitions().in_force().definitions.journeys.version

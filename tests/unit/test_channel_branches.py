@@ -65,9 +65,9 @@ class World(ScenarioWorld):
             consent,
         )
 
-    def person(self, n: int, attrs: dict[str, str], **fields: object) -> str:
+    def person(self, n: int, **fields: object) -> str:
         contact_id = f"c{n:03d}"
-        fields["attrs"] = dict(attrs)  # the fake keeps the dict it is given
+        fields["attrs"] = {}  # the branches write theirs
         self.people.add(f"p{n}@example.jp", contact_id, status="subscribed", name=f"P{n}", **fields)
         self.entered(contact_id, first_step="hello")
         return contact_id
@@ -89,13 +89,13 @@ class World(ScenarioWorld):
 
 
 PEOPLE: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {  # who clicks, who not, where
-    "send_line": ({"attrs": LINE}, {"attrs": {**LINE, "line_user_id": "U" + "c" * 32}}, LINE["line_user_id"]),
+    "send_line": (LINE, {**LINE, "line_user_id": "U" + "c" * 32}, LINE["line_user_id"]),
     "send_sms": (
-        {"phone": "090-1111-2222", "attrs": SMS},
-        {"phone": "090-1111-3333", "attrs": SMS},
+        {"phone": "090-1111-2222", **SMS},
+        {"phone": "090-1111-3333", **SMS},
         "+819011112222",
     ),
-    "send": ({"attrs": LINE}, {"attrs": {**LINE, "line_user_id": "U" + "c" * 32}}, LINE["line_user_id"]),
+    "send": (LINE, {**LINE, "line_user_id": "U" + "c" * 32}, LINE["line_user_id"]),
 }
 
 
@@ -122,7 +122,7 @@ def test_a_click_on_a_line_message_or_a_texts_link_takes_the_clicked_branch(send
 
 def test_a_click_within_seconds_of_the_push_is_a_machines_and_takes_no_branch() -> None:
     w = World("send_line")
-    who = w.person(1, LINE)
+    who = w.person(1, **LINE)
     w.runner().tick()
     (token,) = w.tracked(LINE["line_user_id"])
     w.clock.travel(3)  # LINE's link preview fetches it at once

@@ -152,8 +152,14 @@ def test_the_first_channel_the_person_is_on_and_allows_is_taken() -> None:
     opted_out = {**person, "line_permission": "withdrawn", "phone": "090-1234-5699"}
     assert via(opted_out) == "email"  # on the carriers' opt-out list
     assert choose(("line", "sms"), {"email": "p@example.jp"}, out) is None
-    in_attrs = {"email": "p@example.jp", "attrs": line}
-    assert via(in_attrs) == "line"
+    in_attrs = {"email": "p@example.jp", "attrs": line}  # columns of a CSV, not the person's word
+    assert via(in_attrs) == "email", "a LINE id or permission an import gave reaches nobody"
+    number_in_attrs = {
+        "email": "p@example.jp",
+        "sms_permission": "granted",
+        "attrs": {"phone": "090-1234-5678"},
+    }
+    assert via(number_in_attrs) == "sms"
 
 
 def test_a_retry_key_is_a_uuid_fixed_by_the_ledger_key() -> None:

@@ -128,13 +128,13 @@ def test_each_step_shows_the_figures_of_the_channels_it_used_and_line_delivery_i
     # GIVEN a step sending on LINE, SMS or email, and one person on LINE, one on SMS (nobody by mail)
     world = ScenarioWorld(ON_ANY_CHANNEL)
     line = {"line_user_id": "U" + "a" * 32, "line_permission": "granted"}
-    world.people.add("p0@example.com", "c000", status="subscribed", attrs=line)
+    world.people.add("p0@example.com", "c000", status="subscribed", **line)
     world.people.add(
         "p1@example.com",
         "c001",
         status="subscribed",
         phone="080-1111-2222",
-        attrs={"sms_permission": "granted"},
+        sms_permission="granted",
     )
     for who in ("c000", "c001"):
         world.entered(who, first_step="hello")

@@ -38,7 +38,7 @@ def test_a_line_push_takes_the_same_place_under_the_cap_as_a_mail() -> None:
         """      - {id: mail, send: thank_you}
       - {id: push, send_line: {text: "こんにちは"}}"""
     )
-    who = person(w, "mail", attrs=LINE)
+    who = person(w, "mail", **LINE)
     w.runner().tick()
     assert len(w.transport.sent) == 1 and w.line.delivered == []  # the mail took the day's one place
     (held,) = w.people.entries(who, "mail_held")
@@ -51,7 +51,7 @@ def test_a_line_push_takes_the_same_place_under_the_cap_as_a_mail() -> None:
 def test_a_number_the_sms_service_refuses_as_opted_out_gets_the_next_channel_once() -> None:
     w = world("""      - {id: send, send: thank_you, channels: [sms, email], sms: "新茶入荷"}""")
     w.sms.refusing = frozenset({"+818011112222"})
-    who = person(w, "send", phone="080-1111-2222", attrs={"sms_permission": "granted"})
+    who = person(w, "send", phone="080-1111-2222", sms_permission="granted")
     w.runner().tick()
     w.runner().tick()
     assert w.sms.sent == [] and len(w.transport.sent) == 1  # mailed instead, once
@@ -64,7 +64,7 @@ def test_quiet_hours_hold_a_text_as_they_hold_a_mail() -> None:
         """      - {id: text, send_sms: "ご注文ありがとうございます"}""",
         window='send_window: {from: "20:00", to: "23:00"}',
     )
-    who = person(w, "text", phone="080-1111-2222", attrs={"sms_permission": "granted"})
+    who = person(w, "text", phone="080-1111-2222", sms_permission="granted")
     w.runner().tick()  # 10:00 in Tokyo
     assert w.sms.sent == [] and w.people.entries(who, "mail_held")[0]["reason"] == "send_window"
     w.clock.travel(10 * 3600)  # 20:00
@@ -75,7 +75,7 @@ def test_quiet_hours_hold_a_text_as_they_hold_a_mail() -> None:
 
 def test_with_no_send_free_in_the_fleets_bucket_the_step_waits_and_nothing_is_lost() -> None:
     w = world("""      - {id: push, send_line: {text: "hi"}}""")
-    who = person(w, "push", attrs=LINE)
+    who = person(w, "push", **LINE)
     w.buckets.tokens = 0
     assert w.runner().tick()["throttled"] == 1
     assert w.line.delivered == [] and w.journeys.action(who, "c001#welcome#push#1") is None  # given back
@@ -91,7 +91,7 @@ def test_with_no_send_free_in_the_fleets_bucket_the_step_waits_and_nothing_is_lo
 
 def test_the_push_carries_the_ledger_keys_retry_key() -> None:
     w = world("""      - {id: push, send_line: {text: "hi"}}""")
-    person(w, "push", attrs=LINE)
+    person(w, "push", **LINE)
     w.runner().tick()
     assert list(w.line.accepted) == [retry_key("c001#welcome#push#1")]
 
@@ -99,9 +99,9 @@ def test_the_push_carries_the_ledger_keys_retry_key() -> None:
 @pytest.mark.parametrize(
     "fields",
     [
-        {"attrs": {**LINE, "line_permission": "withdrawn"}},
-        {"phone": "090-0000-0099", "attrs": {"sms_permission": "granted"}},  # the carriers' opt-out list
-        {"phone": "03-1234-5678", "attrs": {"sms_permission": "granted"}},  # a landline
+        {**LINE, "line_permission": "withdrawn"},
+        {"phone": "090-0000-0099", "sms_permission": "granted"},  # the carriers' opt-out list
+        {"phone": "03-1234-5678", "sms_permission": "granted"},  # a landline
     ],
 )
 def test_a_person_on_none_of_the_channels_is_skipped_and_told_once(fields: dict[str, object]) -> None:

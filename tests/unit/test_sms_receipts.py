@@ -53,8 +53,10 @@ def texted(people: int = 1) -> tuple[ScenarioWorld, list[str]]:
     w = ScenarioWorld(TEXTS)
     for n in range(people):
         who = f"c{n:03d}"
-        phone, attrs = f"080-1111-22{n:02d}", {"sms_permission": "granted"}
-        w.people.add(f"p{n}@example.com", who, status="subscribed", name=f"P{n}", phone=phone, attrs=attrs)
+        phone = f"080-1111-22{n:02d}"
+        w.people.add(
+            f"p{n}@example.com", who, status="subscribed", name=f"P{n}", phone=phone, sms_permission="granted"
+        )
         w.entered(who, first_step="text")
     w.runner().tick()
     ids = [w.journeys.action(f"c{n:03d}", f"c{n:03d}#welcome#text#1")["message_id"] for n in range(people)]

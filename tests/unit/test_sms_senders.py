@@ -120,6 +120,6 @@ def test_a_wrong_sms_type_is_refused_where_it_is_written(step: dict[str, object]
 
 def test_a_transactional_step_goes_through_the_transactional_gateway() -> None:
     w = world('      - {id: text, send_sms: {text: "ご注文を承りました", sms_type: transactional}}')
-    person(w, "text", phone="080-1111-2222", attrs={"sms_permission": "granted"})
+    person(w, "text", phone="080-1111-2222", sms_permission="granted")
     w.runner().tick()
     assert w.transactional_sms.sent == [("+818011112222", "ご注文を承りました")] and w.sms.sent == []

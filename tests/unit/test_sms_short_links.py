@@ -27,7 +27,7 @@ def texted(short: bool = True, tokens: int | None = None):  # type: ignore[no-un
     if not short:
         w.short_links = None  # as texts were before: the signed token itself
     w.buckets.tokens = tokens
-    person(w, "text", phone="080-1111-2222", attrs={"sms_permission": "granted"})
+    person(w, "text", phone="080-1111-2222", sms_permission="granted")
     return w
 
 
