@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 
+from chalicelib.domain.errors import OutcomeUnknownError
 from chalicelib.domain.mail.message import MailRejectedError, MailThrottledError
 
 THROTTLED = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException", "LimitExceeded"})
@@ -27,12 +28,17 @@ class SesTransport:
                 RawMessage={"Data": raw},
                 **({"ConfigurationSetName": self._config_set} if self._config_set else {}),
             )
+        except (ReadTimeoutError, ConnectionClosedError) as error:  # after the request went out
+            raise OutcomeUnknownError(f"SES's answer was lost: {error}"[:300]) from None
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             message = error.response.get("Error", {}).get("Message", "")
-            if code in THROTTLED or "Maximum sending rate exceeded" in message:
-                raise MailThrottledError(message or code) from None
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if code in THROTTLED or "Maximum sending rate exceeded" in message or status == 503:
+                raise MailThrottledError(message or code) from None  # 503: turned away, not taken
             if code in REJECTED:
                 raise MailRejectedError(message[:300] or code) from None
+            if status >= 500:
+                raise OutcomeUnknownError(f"SES failed inside: {code}: {message}"[:300]) from None
             raise
         return str(answer["MessageId"])

@@ -38,9 +38,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 
 from chalicelib.domain.channels import ChannelOptedOutError, ChannelRejectedError, ChannelThrottledError
+from chalicelib.domain.errors import OutcomeUnknownError
 from chalicelib.domain.sms_senders import Senders
 from chalicelib.logs import logger
 
@@ -88,6 +89,8 @@ class SmsVoiceSms:
     def send(self, number: str, text: str) -> str:
         try:
             answer = self._client.send_text_message(**self.request(number, text))
+        except (ReadTimeoutError, ConnectionClosedError) as error:  # after the request went out
+            raise OutcomeUnknownError(f"End User Messaging SMS's answer was lost: {error}"[:300]) from None
         except ClientError as error:
             raise _channel_error(error) from None
         return str(answer["MessageId"])
@@ -107,4 +110,6 @@ def _channel_error(error: ClientError) -> Exception:
     if code in SETUP:
         logger.error("End User Messaging SMS refused the setup", extra={"code": code, "reason": reason})
         return ChannelThrottledError(said)
+    if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
+        return OutcomeUnknownError(f"End User Messaging SMS failed inside: {code}: {message}"[:300])
     return error

@@ -62,10 +62,10 @@ def reset() -> None:
     client.cache_clear()
 
 
-def _client(service: str) -> Any:
+def _client(service: str, one_attempt: bool = False) -> Any:
     from chalicelib.aws.clients import client
 
-    return client(service)
+    return client(service, one_attempt)
 
 
 # --- the beacon path: only what it needs ------------------------------------------------------------
@@ -301,7 +301,7 @@ def pause() -> Callable[[float], None]:
 def mail_transport() -> MailTransport:
     from chalicelib.aws.mail import SesTransport
 
-    return SesTransport(_client("ses"), settings().sender, settings().configuration_set)
+    return SesTransport(_client("ses", one_attempt=True), settings().sender, settings().configuration_set)
 
 
 @once

@@ -31,6 +31,12 @@ class TransientError(RuntimeError):
     """A passing fault (throttling, a service hiccup, the network): worth retrying as it is."""
 
 
+class OutcomeUnknownError(RuntimeError):
+    """A message service may have taken the message: the answer was lost (the connection broke or
+    timed out after the request went out) or the service failed inside.  Mail and texts carry no
+    idempotency key, so such a message is never sent again: sent at most once, and said so."""
+
+
 class ChannelError(RuntimeError):
     """A messaging channel's API (LINE) refused a call or could not be reached: `status` is its
     HTTP answer (0: no answer), the message its own words."""

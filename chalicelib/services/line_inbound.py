@@ -25,7 +25,13 @@ from urllib.parse import urlencode
 from chalicelib.domain import line_webhooks
 from chalicelib.domain.consent import LINE, Change, ConsentEntry
 from chalicelib.domain.emails import InvalidEmailError, email_hash, normalize_email
-from chalicelib.domain.errors import BadInputError, ChannelError, NotFoundError, TooManyError
+from chalicelib.domain.errors import (
+    BadInputError,
+    ChannelError,
+    NotFoundError,
+    OutcomeUnknownError,
+    TooManyError,
+)
 from chalicelib.domain.hits import truncate_ip
 from chalicelib.domain.line_people import (
     EVENT_MEMORY_DAYS,
@@ -202,8 +208,8 @@ class LineInbound:
         raw = build_message(sender, address, link_mail(url), None, now, {"X-Sodate-Mail": "line-link"})
         try:
             self._transport.send_raw(address, raw)
-        except (MailThrottledError, MailRejectedError) as error:
-            log.warning("line_link_mail_failed %s", error)
+        except (MailThrottledError, MailRejectedError, OutcomeUnknownError) as error:
+            log.warning("line_link_mail_failed %s", error)  # the page says the same: ask again
 
     def who(self, token: Any) -> dict[str, Any]:
         """Whom the mailed link would link (the page shows it; nothing changes on a GET)."""

@@ -27,6 +27,7 @@ from datetime import datetime
 from chalicelib.domain.consent import refusal
 from chalicelib.domain.contact import Contact, Status
 from chalicelib.domain.definitions.mailing import Mailing
+from chalicelib.domain.errors import OutcomeUnknownError
 from chalicelib.domain.journeys import Action
 from chalicelib.domain.mail.cap import Cap
 from chalicelib.domain.mail.links import track
@@ -129,6 +130,9 @@ class Mailer:
             return Sent("failed")
         try:
             ses_id = self._hand_over(contact_id, action.key, fresh["email"], raw)
+        except OutcomeUnknownError as lost:  # its place under the cap stays taken too
+            self._journeys.note(contact_id, action.key, {"status": "unknown", "reason": str(lost), "at": at})
+            return Sent("unknown")
         except Exception:
             if not resend:
                 self._journeys.free_mail_time(contact_id, moment)
@@ -176,6 +180,8 @@ class Mailer:
             except MailRejectedError as error:
                 self._journeys.note(contact_id, key, {"status": "rejected", "reason": str(error)[:300]})
                 return ""
+            except OutcomeUnknownError:
+                raise  # it may have gone: the claim stays, so it never goes twice
             except Exception:
                 self._journeys.release(contact_id, key)  # not sent: the step is tried again later
                 raise

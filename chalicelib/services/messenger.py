@@ -41,6 +41,7 @@ from chalicelib.domain.channels import (
     retry_key,
 )
 from chalicelib.domain.definitions.mailing import Mailing
+from chalicelib.domain.errors import OutcomeUnknownError
 from chalicelib.domain.journeys import Action
 from chalicelib.domain.mail.cap import Cap
 from chalicelib.domain.mail.templates import TemplateError
@@ -151,6 +152,10 @@ class Messenger:
             with self._lock:
                 self._refused.add(reach.address)
             return self.send(action, plan, contact, mailing, now, branch, cap)
+        except OutcomeUnknownError as lost:  # the text may have gone: never again (LINE's retry key
+            # makes a LINE push safe to repeat, so only a text is ever unknown)
+            self._journeys.note(contact_id, action.key, {"status": "unknown", "reason": str(lost), "at": at})
+            return Sent("unknown", channel=reach.channel)
         except (ChannelRejectedError, TemplateError, ValueError) as error:
             if not taken_over:
                 self._journeys.free_mail_time(contact_id, moment)

@@ -27,7 +27,7 @@ from chalicelib.domain.consent import Change, ConsentEntry
 from chalicelib.domain.contact import Source, Status, create
 from chalicelib.domain.definitions.forms import Form, Forms
 from chalicelib.domain.emails import InvalidEmailError, email_hash, normalize_email
-from chalicelib.domain.errors import BadInputError, NotFoundError, TooManyError
+from chalicelib.domain.errors import BadInputError, NotFoundError, OutcomeUnknownError, TooManyError
 from chalicelib.domain.hits import truncate_ip, valid_visitor_id
 from chalicelib.domain.mail.confirmation import default_confirmation
 from chalicelib.domain.mail.message import MailRejectedError, MailThrottledError, Sender, build_message
@@ -217,6 +217,8 @@ class Signups:
             ) from None
         except MailRejectedError as error:
             raise BadInputError(f"The confirmation mail could not be sent to this address: {error}") from None
+        except OutcomeUnknownError:  # it may well be on its way; if not, the form can be sent again
+            return ""
 
     # --- the confirmation --------------------------------------------------------------------------
     def waiting(self, token: str) -> dict[str, Any] | None:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.domain.channels import ChannelOptedOutError, ChannelThrottledError
+from chalicelib.domain.errors import OutcomeUnknownError
 from chalicelib.domain.send_schedule import Lease
 from tests.fakes.journeys import MemoryJourneys
 
@@ -41,6 +42,7 @@ class RecordingSms:
         self.sent: list[tuple[str, str]] = []
         self.opted = opted_out
         self.refusing = refusing
+        self.lose_answers = 0  # the next this many texts go, but their answers never come back
 
     def opted_out(self, number: str) -> bool:
         return number in self.opted
@@ -49,6 +51,9 @@ class RecordingSms:
         if number in self.refusing:
             raise ChannelOptedOutError("the number opted out of texts")
         self.sent.append((number, text))
+        if self.lose_answers > 0:
+            self.lose_answers -= 1
+            raise OutcomeUnknownError("End User Messaging SMS's answer was lost: Read timed out.")
         return f"sns{len(self.sent)}"
 
 

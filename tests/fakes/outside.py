@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.definitions.versions import StaleVersionError, Version
+from chalicelib.domain.errors import OutcomeUnknownError
 from chalicelib.domain.hits import Hit
 from chalicelib.domain.mail.message import MailRejectedError, MailThrottledError
 from chalicelib.domain.site import Site
@@ -132,6 +133,7 @@ class RecordingTransport:
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes]] = []
         self.throttle_next = 0  # refuse this many calls as 'too fast'
+        self.lose_answers = 0  # the next this many mails go, but their answers never come back
         self.refuse: set[str] = set()  # addresses refused for good
         self._lock = threading.Lock()
 
@@ -143,6 +145,9 @@ class RecordingTransport:
             if to in self.refuse:
                 raise MailRejectedError("Email address is not verified.")
             self.sent.append((to, raw))
+            if self.lose_answers > 0:
+                self.lose_answers -= 1
+                raise OutcomeUnknownError("SES's answer was lost: Read timed out.")
             return f"ses-{len(self.sent):04d}"
 
     def to(self) -> list[str]:

@@ -199,6 +199,20 @@ def test_a_mail_given_back_frees_its_own_place_not_one_taken_at_the_same_moment(
     assert len(world.transport.sent) == 2
 
 
+def test_a_mail_whose_answer_was_lost_is_never_sent_again_and_says_so():
+    world = World()
+    world.transport.lose_answers = 1  # SES took it; the connection broke before its answer came
+
+    assert world.send(cap=(2, 24)) == Sent("unknown")
+    world.clock.travel(60)  # the next tick
+    assert world.send(cap=(2, 24)) == Sent("duplicate")
+
+    assert world.transport.to() == ["aiko@example.com"], "once, not twice"
+    ledger = world.ledger()
+    assert ledger is not None and ledger["status"] == "unknown" and "answer was lost" in ledger["reason"]
+    assert len(world.journeys.mail_times("c-aiko")) == 1, "it may have gone: its place stays taken"
+
+
 def test_an_unexpected_failure_of_the_mail_service_gives_everything_back_too():
     world = World()
 

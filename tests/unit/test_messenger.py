@@ -48,6 +48,18 @@ def test_a_line_push_takes_the_same_place_under_the_cap_as_a_mail() -> None:
     assert w.line.delivered == [(LINE["line_user_id"], {"type": "text", "text": "こんにちは"})]
 
 
+def test_a_text_whose_answer_was_lost_is_never_sent_again_and_the_walk_goes_on() -> None:
+    w = world("""      - {id: text, send_sms: "新茶入荷"}""")
+    w.sms.lose_answers = 1  # the text went; the answer timed out
+    who = person(w, "text", phone="080-1111-2222", sms_permission="granted")
+    w.runner().tick()
+    w.clock.travel(3600)
+    w.runner().tick()
+    assert w.sms.sent == [("+818011112222", "新茶入荷")], "once, not twice"
+    assert w.journeys.action(who, f"{who}#welcome#text#1")["status"] == "unknown"
+    assert w.journeys.total("welcome", "text", "sms_unknown") == 1
+
+
 def test_a_number_the_sms_service_refuses_as_opted_out_gets_the_next_channel_once() -> None:
     w = world("""      - {id: send, send: thank_you, channels: [sms, email], sms: "新茶入荷"}""")
     w.sms.refusing = frozenset({"+818011112222"})
