@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 from chalicelib.domain.errors import OutcomeUnknownError
 from chalicelib.domain.mail.message import MailRejectedError, MailThrottledError
@@ -30,6 +36,8 @@ class SesTransport:
             )
         except (ReadTimeoutError, ConnectionClosedError) as error:  # after the request went out
             raise OutcomeUnknownError(f"SES's answer was lost: {error}"[:300]) from None
+        except (EndpointConnectionError, ConnectTimeoutError) as error:  # nothing went out: as busy
+            raise MailThrottledError(f"SES could not be reached: {error}"[:300]) from None
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             message = error.response.get("Error", {}).get("Message", "")

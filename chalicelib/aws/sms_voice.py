@@ -38,7 +38,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 from chalicelib.domain.channels import ChannelOptedOutError, ChannelRejectedError, ChannelThrottledError
 from chalicelib.domain.errors import OutcomeUnknownError
@@ -91,6 +97,10 @@ class SmsVoiceSms:
             answer = self._client.send_text_message(**self.request(number, text))
         except (ReadTimeoutError, ConnectionClosedError) as error:  # after the request went out
             raise OutcomeUnknownError(f"End User Messaging SMS's answer was lost: {error}"[:300]) from None
+        except (EndpointConnectionError, ConnectTimeoutError) as error:  # nothing went out: wait
+            raise ChannelThrottledError(
+                f"End User Messaging SMS could not be reached: {error}"[:300]
+            ) from None
         except ClientError as error:
             raise _channel_error(error) from None
         return str(answer["MessageId"])

@@ -108,6 +108,17 @@ def test_a_mail_the_service_fails_inside_is_unknown_and_one_it_turned_away_is_th
     assert service.requests == 1
 
 
+def test_a_mail_service_that_cannot_be_reached_sent_nothing_and_is_busy(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        nobody = f"http://127.0.0.1:{taken.getsockname()[1]}"  # closed again: nobody listens there
+    monkeypatch.setenv("AWS_ENDPOINT_URL", nobody)
+    clients.client.cache_clear()
+    with pytest.raises(MailThrottledError, match="could not be reached"):  # so tried again later
+        ses(service).send_raw("aiko@example.com", b"Subject: hi\r\n\r\nhello")
+
+
 def test_a_text_whose_connection_breaks_after_sending_goes_once_and_is_unknown(service: Service) -> None:
     texts = SmsVoiceSms(sms_voice_client(service.url), "")
     with pytest.raises(OutcomeUnknownError, match="answer was lost"):
