@@ -48,13 +48,20 @@ class LinePeople(Protocol):
         """Link the LINE user to the contact; the user as they were before."""
         ...
 
-    def link_contact(self, email: str, user_id: str, permission: str | None, at: str) -> None: ...
+    def link_contact(self, email: str, user_id: str, permission: str | None, at: str, at_ms: int = 0) -> None:
+        """Link the contact to the LINE user, with the user's permission as of their newest event."""
+        ...
+
     def unlink_contact(self, email: str, user_id: str) -> bool:
         """Remove the contact's LINE attributes if they are still this user's."""
         ...
 
-    def contact_permission(self, email: str, user_id: str, permission: str, at: str) -> bool:
-        """Set the contact's LINE permission if they are still linked to this user: False if not."""
+    def contact_permission(
+        self, email: str, user_id: str, permission: str, at: str, at_ms: int
+    ) -> tuple[bool, str | None]:
+        """Set the contact's LINE permission if they are still linked to this user and no newer
+        event (LINE's timestamp, `at_ms`) set it since: whether it was set, and the permission
+        it replaced."""
         ...
 
 

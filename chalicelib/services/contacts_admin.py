@@ -24,6 +24,7 @@ class ContactNotFoundError(NotFoundError):
 
 _INTERNAL = frozenset(
     {"scores", "scored_through", "scored_keys", "scored_version", "check_shard", "evaluated_at"}
+    | {"line_permission_ms"}  # LINE's time of the event the permission is from: ordering only
 )
 
 

@@ -118,9 +118,14 @@ class LineInbound:
         """The LINE user's permission, and their contact's if linked (None: an older event)."""
         user = self._people.set_permission(event.user_id, permission, event.at_ms)
         contact = self._linked_contact(user) if user is not None else None
-        if contact is None or contact.get("line_permission") == permission:
+        if contact is None:
             return user
-        if self._people.contact_permission(contact["email"], event.user_id, permission, self._iso()):
+        # written even when it reads the same: the event's time on the contact keeps an older
+        # event handled at the same moment from writing over it
+        written, was = self._people.contact_permission(
+            contact["email"], event.user_id, permission, self._iso(), event.at_ms
+        )
+        if written and was != permission:
             self._record(
                 contact["contact_id"], permission, {"event": _why(event), LINE_USER_ID: event.user_id}
             )
@@ -156,7 +161,7 @@ class LineInbound:
         if before.contact_id and before.contact_id != contact["contact_id"]:
             self._unlink(before)
         permission = GRANTED if before.permission == GRANTED else None
-        self._people.link_contact(contact["email"], event.user_id, permission, self._iso())
+        self._people.link_contact(contact["email"], event.user_id, permission, self._iso(), before.at_ms)
         had = contact.get("line_permission") == GRANTED
         if permission and not had:
             self._record(

@@ -16,6 +16,7 @@ from typing import Any
 from chalicelib.domain.line_people import LINE_PERMISSION, LINE_USER_ID, LineUser
 
 USER, EVENT, NONCE, ONCE = "line-user#", "line-event#", "line-nonce#", "line-once#"
+EVENT_MS = "line_permission_ms"  # on a contact: LINE's time of the event its permission is from
 
 
 class DynamoLinePeople:
@@ -69,11 +70,12 @@ class DynamoLinePeople:
         )
         return _user(user_id, answer.get("Attributes", {}))
 
-    def link_contact(self, email: str, user_id: str, permission: str | None, at: str) -> None:
+    def link_contact(self, email: str, user_id: str, permission: str | None, at: str, at_ms: int = 0) -> None:
         sets = {
-            LINE_USER_ID: user_id,
-            "line_changed_at": at,
-            **({LINE_PERMISSION: permission} if permission else {}),
+            LINE_USER_ID: {"S": user_id},
+            "line_changed_at": {"S": at},
+            EVENT_MS: {"N": str(at_ms)},
+            **({LINE_PERMISSION: {"S": permission}} if permission else {}),
         }
         self._db.update_item(
             TableName=self._contacts,
@@ -83,29 +85,38 @@ class DynamoLinePeople:
             + ("" if permission else f" REMOVE #{LINE_PERMISSION}"),
             ConditionExpression="attribute_exists(email)",
             ExpressionAttributeNames={f"#{name}": name for name in [*sets, LINE_PERMISSION]},
-            ExpressionAttributeValues={f":{name}": {"S": value} for name, value in sets.items()},
+            ExpressionAttributeValues={f":{name}": value for name, value in sets.items()},
         )
 
     def unlink_contact(self, email: str, user_id: str) -> bool:
-        return self._if_linked(email, user_id, "REMOVE #u, #p", {})
+        return self._if_linked(email, user_id, f"REMOVE #u, #p, {EVENT_MS}", {}) is not None
 
-    def contact_permission(self, email: str, user_id: str, permission: str, at: str) -> bool:
-        values = {":p": {"S": permission}, ":at": {"S": at}}
-        return self._if_linked(email, user_id, "SET #p = :p, line_changed_at = :at", values)
+    def contact_permission(
+        self, email: str, user_id: str, permission: str, at: str, at_ms: int
+    ) -> tuple[bool, str | None]:
+        values = {":p": {"S": permission}, ":at": {"S": at}, ":ms": {"N": str(at_ms)}}
+        update = f"SET #p = :p, line_changed_at = :at, {EVENT_MS} = :ms"
+        newer = f" AND (attribute_not_exists({EVENT_MS}) OR {EVENT_MS} <= :ms)"
+        old = self._if_linked(email, user_id, update, values, newer)
+        return old is not None, (old or {}).get(LINE_PERMISSION, {}).get("S")
 
-    def _if_linked(self, email: str, user_id: str, update: str, values: dict[str, Any]) -> bool:
+    def _if_linked(
+        self, email: str, user_id: str, update: str, values: dict[str, Any], also: str = ""
+    ) -> dict[str, Any] | None:
+        """The contact as it was; None when the condition failed."""
         try:
-            self._db.update_item(
+            answer = self._db.update_item(
                 TableName=self._contacts,
                 Key={"email": {"S": email}},
                 UpdateExpression=update,
-                ConditionExpression="#u = :u",
+                ConditionExpression="#u = :u" + also,
                 ExpressionAttributeNames={"#u": LINE_USER_ID, "#p": LINE_PERMISSION},
                 ExpressionAttributeValues={":u": {"S": user_id}, **values},
+                ReturnValues="ALL_OLD",
             )
         except self._db.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+            return None
+        return dict(answer.get("Attributes") or {})
 
     def _put_new(self, pk: str, fields: dict[str, Any]) -> bool:
         try:

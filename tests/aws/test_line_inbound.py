@@ -287,3 +287,31 @@ def test_erasing_a_contact_cuts_their_line_users_link_and_later_events_touch_no_
     assert "contact_id" not in item, "the LINE user no longer leads to the erased person"
     assert delivered(control(line, "unfollow", userId=user_id)) == 200
     assert api.http.get("/admin/contacts?email=aiko@example.com", headers=auth(aws)).status_code == 404
+
+
+@pytest.mark.parametrize("before", ["granted", "withdrawn"])
+def test_an_older_follow_handled_while_a_newer_unfollow_lands_never_grants_again(
+    aws, api, line, monkeypatch, before
+):
+    from chalicelib.store.line_people import DynamoLinePeople
+
+    user_id = control(line, "follow")["userId"]
+    link(line, api, "aiko@example.com", user_id)
+    if before == "withdrawn":
+        control(line, "unfollow", userId=user_id)
+    record = DynamoLinePeople.set_permission
+    raced: list[int] = []
+
+    def unfollowed_meanwhile(self: Any, user: str, permission: str, at_ms: int) -> Any:
+        kept = record(self, user, permission, at_ms)
+        if permission == "granted" and not raced:  # the follow has passed its own check...
+            raced.append(delivered(control(line, "unfollow", userId=user_id)))  # ...the newer one runs whole
+        return kept
+
+    monkeypatch.setattr(DynamoLinePeople, "set_permission", unfollowed_meanwhile)
+    control(line, "follow", userId=user_id)
+
+    assert raced == [200]
+    assert contact(api, aws, "aiko@example.com")["line_permission"] == "withdrawn", "the newest event holds"
+    changes = [change for change, *_ in line_entries(api, aws, "aiko@example.com")]
+    assert changes == ["granted", "withdrawn"], changes  # the older follow leaves no trace
