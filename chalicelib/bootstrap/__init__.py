@@ -1,8 +1,7 @@
-"""The composition root: the only code that builds adapters and services (this package: the LINE
-and SMS channels' builders are in channels.py).  Each builder runs once per Lambda container, on
-first use, importing what it builds only then: the beacon path loads its few modules and nothing
-else.  Every service gets the one clock (`clock.now`).  Only the HTTP room (app.py, web/),
-devstack, bench and the tests import this module."""
+"""The composition root: the only code that builds adapters and services (LINE's and SMS's builders
+are in channels.py).  Each builder runs once per Lambda container, on first use, importing what it
+builds only then: the beacon path loads its few modules and nothing else.  Every service gets the
+one clock (`clock.now`).  Only the HTTP room (app.py, web/), devstack, bench and tests import it."""
 
 from __future__ import annotations
 
@@ -228,7 +227,8 @@ def tag_verification() -> TagVerification:
 def contacts() -> ContactsAdmin:
     from chalicelib.services.contacts_admin import ContactsAdmin
 
-    return ContactsAdmin(contact_directory(), site_directory(), definitions(), consent(), clock.now)
+    uses = (contact_directory(), site_directory(), definitions(), consent(), clock.now)
+    return ContactsAdmin(*uses, journey_store())
 
 
 @once

@@ -11,9 +11,10 @@ from chalicelib.domain.emails import InvalidEmailError, normalize_email
 from chalicelib.domain.errors import NotFoundError
 from chalicelib.domain.evaluation import current_scores
 from chalicelib.domain.limits import ADMIN_PAGE
+from chalicelib.domain.tally import Counts
 from chalicelib.services.consent import ConsentRecords
 from chalicelib.services.definitions import DefinitionsService
-from chalicelib.services.ports import Clock, ContactDirectory, SiteDirectory
+from chalicelib.services.ports import Clock, ContactDirectory, JourneyRepository, SiteDirectory
 
 MAX_PAGE = ADMIN_PAGE
 
@@ -58,7 +59,9 @@ class ContactsAdmin:
         definitions: DefinitionsService,
         consent: ConsentRecords,
         clock: Clock,
+        journeys: JourneyRepository,
     ) -> None:
+        self._journeys = journeys
         self._consent = consent
         self._directory = directory
         self._events = events
@@ -132,13 +135,26 @@ class ContactsAdmin:
         self._directory.suppress(contact["email"], "erased", self._now())
         hits = self._events.erase_contact(contact_id, str(contact.get("line_user_id") or ""))
         entries = self._consent.erase(contact_id)  # the hashed suppression is what stays
+        journeys = self._forget_journeys(contact_id)  # places hold the address, tasks a webhook's data
         self._directory.delete(contact["email"])
         return {
             "erased": contact_id,
             "suppressed": True,
             "events_deleted": hits,
             "consent_entries_deleted": entries,
+            "journey_items_deleted": journeys,
         }
+
+    def _forget_journeys(self, contact_id: str) -> int:
+        """Everything the scenarios kept for the person, gone; the report's gauges of who waits at
+        each step no longer count them (a tick holding their place finds it gone and saves nothing)."""
+        left = Counts()
+        for place in self._journeys.places_of(contact_id):
+            if place.running:
+                left.moved(place.journey.scenario, place.journey.step, None)
+        deleted = self._journeys.forget(contact_id)
+        self._journeys.count(left.flush())
+        return deleted
 
     def _current_scores(self, contact: Contact) -> dict[str, float]:
         now = datetime.fromtimestamp(self._clock(), UTC)

@@ -28,7 +28,7 @@ from chalicelib.domain.channels import RECEIPTS
 from chalicelib.domain.errors import StaleJourneyError, TransientError
 from chalicelib.domain.journeys import Place, Task
 from chalicelib.domain.mail.cap import KEEP_SENT, with_mail, without_mail
-from chalicelib.store.dynamo import batch_get, shard_of
+from chalicelib.store.dynamo import batch_get, batch_write, shard_of
 from chalicelib.store.journey_items import SHARDS, action_sort_key, due_shard, place_item, place_of, task_of
 
 REPORT_SHARDS = 16
@@ -50,6 +50,26 @@ class JourneyStore:
             ConsistentRead=True,
         )
         return [place_of(item) for item in answer.get("Items", [])]
+
+    def forget(self, contact_id: str) -> int:
+        deleted, request = (
+            0,
+            {
+                "TableName": self._table,
+                "KeyConditionExpression": "pk = :p",
+                "ExpressionAttributeValues": {":p": {"S": f"c#{contact_id}"}},
+                "ProjectionExpression": "pk, sk",
+            },
+        )
+        while True:
+            answer = self._db.query(**request)
+            keys = [{"DeleteRequest": {"Key": item}} for item in answer.get("Items", [])]
+            for start in range(0, len(keys), 25):
+                batch_write(self._db, self._table, keys[start : start + 25])
+            deleted += len(keys)
+            if "LastEvaluatedKey" not in answer:
+                return deleted
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
     def places_in(self, contact_ids: Iterable[str], scenarios: Iterable[str]) -> dict[str, list[Place]]:
         """Many people's places in these scenarios, in consistent BatchGetItem calls of 100 keys

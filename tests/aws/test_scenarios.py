@@ -368,3 +368,19 @@ def test_bad_scenarios_and_templates_are_reported_and_change_nothing(
     assert words in issue["message"] and issue["line"]
     described = api.http.get(f"/admin/definitions/{kind}", headers=auth(aws)).json_body
     assert described["version"] == 1  # the shipped example is still in force
+
+
+def test_a_person_erased_mid_scenario_leaves_nothing_of_theirs_in_the_journeys_table(aws, api, streams, shop):
+    drop_and_import(aws, api, "buyers.csv", buyers_csv("aiko@example.com"))
+    streams()
+    tick(api, aws)  # thanked; three days to wait for the tips
+    contact_id = contact_by_email(api, aws, "aiko@example.com")["contact_id"]
+
+    erased = api.http.delete(f"/admin/contacts/{contact_id}", headers=auth(aws))
+
+    assert erased.status_code == 200 and erased.json_body["journey_items_deleted"] >= 3  # place, send, cap
+    table = json.dumps(aws["session"].client("dynamodb").scan(TableName=aws["JourneysTable"])["Items"])
+    assert "aiko" not in table and f"c#{contact_id}" not in table, "no place, send, cap or task of hers"
+    assert step(report(api, aws), "three_days")["waiting"] == 0, "and nobody is counted as waiting"
+    clock.travel(3 * 86400)
+    assert tick(api, aws)["walked"] == 0 and len(raw_mail()) == 1, "no tips for someone erased"

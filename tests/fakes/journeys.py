@@ -132,6 +132,15 @@ class MemoryJourneys:
         with self._lock:
             self.sent_times[contact_id] = without_mail(self.sent_times.get(contact_id, []), at)
 
+    def forget(self, contact_id: str) -> int:
+        with self._lock:
+            deleted = int(self.sent_times.pop(contact_id, None) is not None)
+            for kept in (self.places, self.ledger, self.tasks):
+                for key in [k for k in kept if k[0] == contact_id]:
+                    del kept[key]  # type: ignore[attr-defined]
+                    deleted += 1
+            return deleted
+
     # --- tasks and counters ----------------------------------------------------------------------
     def schedule(self, contact_id: str, name: str, due_at: float, data: dict[str, Any]) -> None:
         with self._lock:
