@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.domain.line_people import LINE_PERMISSION, LINE_USER_ID, LineUser
+from chalicelib.store.contact_codec import COUNTED, COUNTED_NAMES, COUNTED_VALUES
 
 USER, EVENT, NONCE, ONCE = "line-user#", "line-event#", "line-nonce#", "line-once#"
 
@@ -80,10 +81,12 @@ class DynamoLinePeople:
             Key={"email": {"S": email}},
             UpdateExpression="SET "
             + ", ".join(f"#{name} = :{name}" for name in sets)
-            + ("" if permission else f" REMOVE #{LINE_PERMISSION}"),
+            + ("" if permission else f" REMOVE #{LINE_PERMISSION}")
+            + f" ADD {COUNTED}",
             ConditionExpression="attribute_exists(email)",
-            ExpressionAttributeNames={f"#{name}": name for name in [*sets, LINE_PERMISSION]},
-            ExpressionAttributeValues={f":{name}": {"S": value} for name, value in sets.items()},
+            ExpressionAttributeNames={f"#{name}": name for name in [*sets, LINE_PERMISSION]} | COUNTED_NAMES,
+            ExpressionAttributeValues={f":{name}": {"S": value} for name, value in sets.items()}
+            | COUNTED_VALUES,
         )
 
     def unlink_contact(self, email: str, user_id: str) -> bool:
@@ -98,10 +101,10 @@ class DynamoLinePeople:
             self._db.update_item(
                 TableName=self._contacts,
                 Key={"email": {"S": email}},
-                UpdateExpression=update,
+                UpdateExpression=f"{update} ADD {COUNTED}",
                 ConditionExpression="#u = :u",
-                ExpressionAttributeNames={"#u": LINE_USER_ID, "#p": LINE_PERMISSION},
-                ExpressionAttributeValues={":u": {"S": user_id}, **values},
+                ExpressionAttributeNames={"#u": LINE_USER_ID, "#p": LINE_PERMISSION, **COUNTED_NAMES},
+                ExpressionAttributeValues={":u": {"S": user_id}, **values, **COUNTED_VALUES},
             )
         except self._db.exceptions.ConditionalCheckFailedException:
             return False
