@@ -6,7 +6,8 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from types import SimpleNamespace
+from typing import IO, Any
 
 from bench.costs import write_units
 from chalicelib import clock
@@ -17,7 +18,8 @@ from chalicelib.domain.figures import CONSENT_STATES, GRADES, gauge_moves
 from chalicelib.domain.imports import ObjectCreated
 from chalicelib.services.import_file import Importer
 from chalicelib.store.consent import ledger_item
-from chalicelib.store.contact_codec import NewcomerItems, to_item
+from chalicelib.store.contact_codec import NewcomerItems, put_if_absent, put_if_unchanged
+from chalicelib.store.dynamo import TRANSACTION, transact_puts
 from chalicelib.store.figures import RECENT, TRIM_SLACK
 from tests.fakes.imports import MemoryLedger, QueuedWork
 
@@ -41,8 +43,9 @@ GAUGE_ITEM_UNITS = write_units(_GAUGE_ITEM)  # an update is billed by the item's
 
 
 class SerialisingStore:
-    """Does everything a DynamoDB write does on our side -- build the wire items, group by 25 --
-    then drops them, so memory measures the pipeline, not a fake database."""
+    """Does everything a DynamoDB write does on our side -- build the conditional puts, 100 to a
+    transaction, through the store's own helpers -- then drops them, so memory measures the
+    pipeline, not a fake database."""
 
     def __init__(self, priced: bool = False) -> None:
         self.write_calls = 0
@@ -56,6 +59,7 @@ class SerialisingStore:
         self.index_entries = 0
         self.gauge_writes = 0
         self._newcomer_items = NewcomerItems()
+        self._dynamodb = _Transactions(self)
 
     def get_many(self, emails: list[str]) -> dict[str, Contact]:
         self.read_calls += 1
@@ -67,21 +71,43 @@ class SerialisingStore:
         self.read_keys += len(emails)
         return set()
 
-    def put_many(self, contacts: list[Contact], newcomers: list[Newcomer]) -> None:
+    def put_many(self, contacts: list[Contact], newcomers: list[Newcomer]) -> set[str]:
         new_item = self._newcomer_items.item
-        items = [to_item(c) for c in contacts] + [new_item(n) for n in newcomers]
-        for start in range(0, len(items), 25):
-            self.write_calls += 1
-            batch = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
-            self.items_written += len(batch)
-            if self.priced:
-                self.write_units += sum(write_units(r["PutRequest"]["Item"]) for r in batch)
+        puts = [put_if_unchanged("contacts", c) for c in contacts]
+        puts += [put_if_absent("contacts", new_item(n)) for n in newcomers]
+        lost: set[str] = set()
+        for start in range(0, len(puts), TRANSACTION):
+            lost |= transact_puts(self._dynamodb, puts[start : start + TRANSACTION], "email")
         if self.priced:
             contacts = contacts + [n.contact() for n in newcomers]
             self.index_entries += sum(len(people_index.entries(c)) for c in contacts)
             for start in range(0, len(contacts), STREAM_BATCH):  # one update of a shard's gauge item
                 if gauge_moves([(None, c) for c in contacts[start : start + STREAM_BATCH]]):
                     self.gauge_writes += GAUGE_ITEM_UNITS
+        return lost
+
+
+class _NeverRaised(Exception):
+    """What the store's helper catches: a cancelled transaction, a refused request."""
+
+
+class _Transactions:
+    """DynamoDB's client as the store's transactions use it: each call counted, with its items
+    and their write units -- two per started kilobyte, as a transactional write is billed."""
+
+    exceptions = SimpleNamespace(TransactionCanceledException=_NeverRaised, ClientError=_NeverRaised)
+
+    def __init__(self, store: SerialisingStore) -> None:
+        self.store = store
+
+    def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
+        assert len(TransactItems) <= TRANSACTION
+        store = self.store
+        store.write_calls += 1
+        store.items_written += len(TransactItems)
+        if store.priced:
+            store.write_units += sum(2 * write_units(action["Put"]["Item"]) for action in TransactItems)
+        return {}
 
 
 class SerialisingLedger:

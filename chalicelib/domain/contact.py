@@ -83,6 +83,7 @@ class Newcomer:
         return contact
 
 
+REVISION = "revision"  # how many writes a contact has had: a write made from a read expects the count read
 SMS_PERMISSION = "sms_permission"  # "granted" / "withdrawn" as a row or a STOP reply said; absent: never
 GRANTED, WITHDRAWN = "granted", "withdrawn"  # a channel permission (SMS, LINE): the words every channel uses
 
@@ -97,6 +98,19 @@ def newcomer(row: ContactRow, contact_id: str, source: Source) -> Newcomer:
     if consent is None:
         return Newcomer(row, contact_id, source, Status.PENDING)
     return Newcomer(row, contact_id, source, Status.SUBSCRIBED if consent else Status.UNSUBSCRIBED)
+
+
+def row_again(new: Newcomer) -> ContactRow:
+    """The row `newcomer` took in, as it was (the consent cells it turned into a status and a
+    permission put back): a newcomer whose write lost the race to someone else creating them
+    is merged into that person instead, as the row."""
+    row = new.row
+    fields = dict(row.fields)
+    if SMS_PERMISSION in fields:
+        fields["sms_consent"] = fields.pop(SMS_PERMISSION) == GRANTED
+    if new.status != Status.PENDING:
+        fields["consent"] = new.status == Status.SUBSCRIBED
+    return ContactRow(row.line, row.email, fields, row.attrs)
 
 
 def create(row: ContactRow, contact_id: str, source: Source) -> Merged:

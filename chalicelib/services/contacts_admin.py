@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.domain.contact import Contact
+from chalicelib.domain.contact import REVISION, Contact
 from chalicelib.domain.emails import InvalidEmailError, normalize_email
 from chalicelib.domain.errors import NotFoundError
 from chalicelib.domain.evaluation import current_scores
@@ -24,7 +24,7 @@ class ContactNotFoundError(NotFoundError):
 
 
 _INTERNAL = frozenset(
-    {"scores", "scored_through", "scored_keys", "scored_version", "check_shard", "evaluated_at"}
+    {"scores", "scored_through", "scored_keys", "scored_version", "check_shard", "evaluated_at", REVISION}
     | {"line_permission_ms"}  # LINE's time of the event the permission is from: ordering only
 )
 

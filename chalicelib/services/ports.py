@@ -43,8 +43,11 @@ class ContactStore(Protocol):
 
     def get_many(self, emails: list[str]) -> dict[str, Contact]: ...
     def suppressed_among(self, emails: list[str]) -> set[str]: ...
-    def put_many(self, contacts: list[Contact], newcomers: list[Newcomer]) -> None:
-        """Changed contacts and new people, written together."""
+    def put_many(self, contacts: list[Contact], newcomers: list[Newcomer]) -> set[str]:
+        """Changed contacts and new people, written together, each only if nobody else came
+        first: a contact only if it is still as `get_many` read it (nobody wrote it since, nor
+        erased it), a newcomer only if nobody holds the address yet.  The emails of those not
+        written for that reason (read them again); everyone else is written."""
         ...
 
 

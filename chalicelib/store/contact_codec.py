@@ -10,13 +10,23 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.domain.contact import Contact, Newcomer, Source, Status
+from chalicelib.domain.contact import REVISION, Contact, Newcomer, Source, Status
 
 _NUMBERS = frozenset({"age", "purchase_count"})
 _DECIMALS = frozenset({"total_spent"})
 _NUMERIC = _NUMBERS | _DECIMALS
 
 Item = dict[str, dict[str, Any]]
+
+# Every write to a contact counts itself (domain.contact.REVISION), so that a write made from
+# an earlier read -- an import's -- finds out whether anyone wrote in between.  An UpdateItem
+# adds COUNTED to its ADD clause, with these names and values.
+COUNTED = "#rev :rev1"
+COUNTED_NAMES = {"#rev": REVISION}
+COUNTED_VALUES = {":rev1": {"N": "1"}}
+_UNCHANGED = "contact_id = :id AND #rev = :rev"
+_UNCHANGED_NEVER_COUNTED = "contact_id = :id AND attribute_not_exists(#rev)"
+_ABSENT = "attribute_not_exists(email)"
 
 
 def wire(value: Any) -> dict[str, Any]:
@@ -141,6 +151,27 @@ class NewcomerItems:
             item["consent_source"] = source
             item["consent_at"] = at
         return item
+
+
+def put_if_unchanged(table: str, contact: Contact) -> dict[str, Any]:
+    """A transaction's Put of a contact changed from a read: written only if the item is still
+    the one read -- the same person (an erased and re-created one has a new id) and the same
+    count of writes -- and counted as one more."""
+    item = to_item(contact)
+    read = contact.get(REVISION)
+    item[REVISION] = {"N": str((read or 0) + 1)}
+    values = {":id": item["contact_id"]}
+    if read is None:
+        condition = _UNCHANGED_NEVER_COUNTED
+    else:
+        condition, values[":rev"] = _UNCHANGED, {"N": str(read)}
+    put = {"TableName": table, "Item": item, "ConditionExpression": condition}
+    return {"Put": put | {"ExpressionAttributeNames": COUNTED_NAMES, "ExpressionAttributeValues": values}}
+
+
+def put_if_absent(table: str, item: Item) -> dict[str, Any]:
+    """A transaction's Put of a new person: written only if nobody holds the address yet."""
+    return {"Put": {"TableName": table, "Item": item, "ConditionExpression": _ABSENT}}
 
 
 def from_item(item: Item) -> Contact:

@@ -18,7 +18,7 @@ from chalicelib.domain.emails import email_hash
 from chalicelib.domain.errors import ConflictError
 from chalicelib.domain.evaluation import History
 from chalicelib.domain.segments.facts import Visit
-from chalicelib.store.contact_codec import from_item, wire
+from chalicelib.store.contact_codec import COUNTED, COUNTED_NAMES, COUNTED_VALUES, from_item, wire
 from chalicelib.store.dynamo import batch_get, batch_write, shard_of
 
 SHARDS = 16
@@ -179,6 +179,7 @@ class ContactState:
             ":t": {"S": contact["scored_through"]},
             ":k": _serialize(contact["scored_keys"]),
             ":v": {"N": str(was + 1)},
+            **COUNTED_VALUES,
         }
         if was:
             values[":was"] = {"N": str(was)}
@@ -186,8 +187,10 @@ class ContactState:
             self._db.update_item(
                 TableName=self._contacts,
                 Key={"email": {"S": contact["email"]}},
-                UpdateExpression="SET scores = :s, scored_through = :t, scored_keys = :k, scored_version = :v",
+                UpdateExpression="SET scores = :s, scored_through = :t, scored_keys = :k, scored_version = :v"
+                f" ADD {COUNTED}",
                 ConditionExpression=f"attribute_exists(email) AND ({condition})",
+                ExpressionAttributeNames=COUNTED_NAMES,
                 ExpressionAttributeValues=values,
             )
         except self._db.exceptions.ConditionalCheckFailedException:
@@ -217,23 +220,23 @@ class ContactState:
             self._db.update_item(
                 TableName=self._contacts,
                 Key={"email": {"S": email}},
-                UpdateExpression=expression,
+                UpdateExpression=f"{expression} ADD {COUNTED}",
                 ConditionExpression="attribute_exists(email)",  # erased meanwhile: write nothing
-                ExpressionAttributeValues=values,
-                **({"ExpressionAttributeNames": names} if names else {}),
+                ExpressionAttributeValues=values | COUNTED_VALUES,
+                ExpressionAttributeNames=names | COUNTED_NAMES,
             )
 
     def set_attrs(self, email: str, attrs: dict[str, str]) -> None:
         """A scenario's update step: custom attributes set (the contacts stream re-evaluates)."""
-        names = {"#a": "attrs", **{f"#k{i}": k for i, k in enumerate(attrs)}}
-        values = {f":v{i}": {"S": v} for i, v in enumerate(attrs.values())}
+        names = {"#a": "attrs", **{f"#k{i}": k for i, k in enumerate(attrs)}, **COUNTED_NAMES}
+        values = {f":v{i}": {"S": v} for i, v in enumerate(attrs.values())} | COUNTED_VALUES
         sets = ", ".join(f"#a.#k{i} = :v{i}" for i in range(len(attrs)))
         with contextlib.suppress(self._db.exceptions.ConditionalCheckFailedException):
             try:
                 self._db.update_item(
                     TableName=self._contacts,
                     Key={"email": {"S": email}},
-                    UpdateExpression=f"SET {sets}",
+                    UpdateExpression=f"SET {sets} ADD {COUNTED}",
                     ConditionExpression="attribute_exists(email) AND attribute_type(#a, :m)",
                     ExpressionAttributeNames=names,
                     ExpressionAttributeValues=values | {":m": {"S": "M"}},
@@ -242,10 +245,13 @@ class ContactState:
                 self._db.update_item(
                     TableName=self._contacts,
                     Key={"email": {"S": email}},
-                    UpdateExpression="SET #a = :all",
+                    UpdateExpression=f"SET #a = :all ADD {COUNTED}",
                     ConditionExpression="attribute_exists(email) AND attribute_not_exists(#a)",
-                    ExpressionAttributeNames={"#a": "attrs"},
-                    ExpressionAttributeValues={":all": {"M": {k: {"S": v} for k, v in attrs.items()}}},
+                    ExpressionAttributeNames={"#a": "attrs", **COUNTED_NAMES},
+                    ExpressionAttributeValues={
+                        ":all": {"M": {k: {"S": v} for k, v in attrs.items()}},
+                        **COUNTED_VALUES,
+                    },
                 )
 
     def block(self, email: str, status: str, reason: str, at: str) -> bool:
@@ -255,14 +261,16 @@ class ContactState:
             self._db.update_item(
                 TableName=self._contacts,
                 Key={"email": {"S": email}},
-                UpdateExpression="SET #s = :s, consent_source = :r, consent_at = :at, updated_at = :at",
+                UpdateExpression="SET #s = :s, consent_source = :r, consent_at = :at, updated_at = :at"
+                f" ADD {COUNTED}",
                 ConditionExpression="attribute_exists(email) AND #s <> :s AND #s <> :suppressed",
-                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeNames={"#s": "status", **COUNTED_NAMES},
                 ExpressionAttributeValues={
                     ":s": {"S": status},
                     ":r": {"S": reason},
                     ":at": {"S": at},
                     ":suppressed": {"S": "suppressed"},
+                    **COUNTED_VALUES,
                 },
             )
         except self._db.exceptions.ConditionalCheckFailedException:
@@ -309,10 +317,15 @@ class ContactState:
                         "Update": {
                             "TableName": self._contacts,
                             "Key": {"email": {"S": contact["email"]}},
-                            "UpdateExpression": f"SET {sets}, updated_at = :now",
-                            "ExpressionAttributeNames": {f"#{name}": name for name in fields},
+                            "UpdateExpression": f"SET {sets}, updated_at = :now ADD {COUNTED}",
+                            "ExpressionAttributeNames": {f"#{n}": n for n in fields} | COUNTED_NAMES,
                             "ConditionExpression": guard,
-                            "ExpressionAttributeValues": {**values, **guard_values, ":now": {"S": at}},
+                            "ExpressionAttributeValues": {
+                                **values,
+                                **guard_values,
+                                ":now": {"S": at},
+                                **COUNTED_VALUES,
+                            },
                         }
                     },
                 ]

@@ -11,14 +11,24 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.domain.contact import Contact, Newcomer
 from chalicelib.domain.emails import email_hash
-from chalicelib.store.contact_codec import Item, NewcomerItems, from_item, to_item
-from chalicelib.store.dynamo import BATCH_GET, BATCH_WRITE, batch_get, batch_write, decode_key, encode_key
+from chalicelib.store.contact_codec import (
+    COUNTED,
+    COUNTED_NAMES,
+    COUNTED_VALUES,
+    Item,
+    NewcomerItems,
+    from_item,
+    put_if_absent,
+    put_if_unchanged,
+    to_item,
+)
+from chalicelib.store.dynamo import BATCH_GET, TRANSACTION, batch_get, decode_key, encode_key, transact_puts
 from chalicelib.store.models import ContactModel, SuppressionModel
 
 
 class DynamoContactStore:
-    """Contacts in batches for the importer: 100 keys a read, 25 items a write, every call
-    carried to the end by the shared helpers (what DynamoDB leaves unprocessed goes again)."""
+    """Contacts in batches for the importer: 100 keys a read, 100 conditional puts a
+    transaction, every call carried to the end by the shared helpers."""
 
     def __init__(self, dynamodb: Any) -> None:
         self._db = dynamodb
@@ -34,15 +44,20 @@ class DynamoContactStore:
         items = self._batch_get(SuppressionModel.Meta.table_name, keys)
         return {hashes[item["email_hash"]["S"]] for item in items}
 
-    def put_many(self, contacts: list[Contact], newcomers: list[Newcomer]) -> None:
-        """25 items a call; the calls of one batch are in flight together."""
+    def put_many(self, contacts: list[Contact], newcomers: list[Newcomer]) -> set[str]:
+        """Each contact only if nobody wrote it since it was read, each newcomer only if nobody
+        holds the address yet (a BatchWriteItem carries no condition: TransactWriteItems, 100
+        puts each, the transactions of one batch in flight together).  The emails of those not
+        written because someone else came first."""
         table = ContactModel.Meta.table_name
         new_item = self._newcomer_items.item
-        requests = [{"PutRequest": {"Item": to_item(c)}} for c in contacts]
-        requests += [{"PutRequest": {"Item": new_item(n)}} for n in newcomers]
-        chunks = [requests[i : i + BATCH_WRITE] for i in range(0, len(requests), BATCH_WRITE)]
-        for _ in _pool().map(lambda chunk: batch_write(self._db, table, chunk), chunks):
-            pass
+        puts = [put_if_unchanged(table, c) for c in contacts]
+        puts += [put_if_absent(table, new_item(n)) for n in newcomers]
+        chunks = [puts[i : i + TRANSACTION] for i in range(0, len(puts), TRANSACTION)]
+        lost: set[str] = set()
+        for losers in _pool().map(lambda chunk: transact_puts(self._db, chunk, "email"), chunks):
+            lost |= losers
+        return lost
 
     def _batch_get(self, table: str, keys: list[Item]) -> list[Item]:
         found: list[Item] = []
@@ -149,26 +164,28 @@ class ContactDirectory:
             self._db.update_item(
                 TableName=table,
                 Key={"email": {"S": email}},
-                UpdateExpression="SET #a = if_not_exists(#a, :empty)",
+                UpdateExpression=f"SET #a = if_not_exists(#a, :empty) ADD {COUNTED}",
                 ConditionExpression="attribute_exists(email)",
-                ExpressionAttributeNames={"#a": "attrs"},
-                ExpressionAttributeValues={":empty": {"M": {}}},
+                ExpressionAttributeNames={"#a": "attrs", **COUNTED_NAMES},
+                ExpressionAttributeValues={":empty": {"M": {}}, **COUNTED_VALUES},
             )
             names |= {"#a": "attrs", **{f"#k{i}": k for i, k in enumerate(attrs)}}
             sets += [f"#a.#k{i} = :a{i}" for i in range(len(attrs))]
             values |= {f":a{i}": {"S": str(v)} for i, v in enumerate(attrs.values())}
         expression = "SET " + ", ".join(sets)
         if topics:  # a set: the topics they had stay; the chosen ones are on again
-            expression += " DELETE topics_off :t" if every_topic else " ADD topics :t DELETE topics_off :t"
+            expression += f" DELETE topics_off :t ADD {COUNTED}" + ("" if every_topic else ", topics :t")
             values[":t"] = {"SS": sorted(topics)}
+        else:
+            expression += f" ADD {COUNTED}"
         try:
             answer = self._db.update_item(
                 TableName=table,
                 Key={"email": {"S": email}},
                 UpdateExpression=expression,
                 ConditionExpression="attribute_exists(email) AND #s <> :suppressed",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={**values, ":suppressed": {"S": "suppressed"}},
+                ExpressionAttributeNames=names | COUNTED_NAMES,
+                ExpressionAttributeValues={**values, ":suppressed": {"S": "suppressed"}, **COUNTED_VALUES},
                 ReturnValues="UPDATED_OLD",
             )
         except self._db.exceptions.ConditionalCheckFailedException:
@@ -182,9 +199,15 @@ class ContactDirectory:
             self._db.update_item(
                 TableName=ContactModel.Meta.table_name,
                 Key={"email": {"S": email}},
-                UpdateExpression="ADD topics_off :set DELETE topics :set SET updated_at = :at",
+                UpdateExpression=f"ADD topics_off :set, {COUNTED} DELETE topics :set SET updated_at = :at",
                 ConditionExpression="attribute_exists(email) AND NOT contains(topics_off, :topic)",
-                ExpressionAttributeValues={":set": {"SS": [topic]}, ":topic": {"S": topic}, ":at": {"S": at}},
+                ExpressionAttributeNames=COUNTED_NAMES,
+                ExpressionAttributeValues={
+                    ":set": {"SS": [topic]},
+                    ":topic": {"S": topic},
+                    ":at": {"S": at},
+                    **COUNTED_VALUES,
+                },
             )
         except self._db.exceptions.ConditionalCheckFailedException:
             return False
@@ -212,10 +235,11 @@ class ContactDirectory:
                 Key={"email": {"S": email}},
                 UpdateExpression="SET "
                 + ", ".join(sets)
-                + (" REMOVE " + ", ".join(removes) if removes else ""),
+                + (" REMOVE " + ", ".join(removes) if removes else "")
+                + f" ADD {COUNTED}",
                 ConditionExpression="#s = :s",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues=values,
+                ExpressionAttributeNames={"#s": "status", **COUNTED_NAMES},
+                ExpressionAttributeValues=values | COUNTED_VALUES,
             )
         except self._db.exceptions.ConditionalCheckFailedException:
             return False

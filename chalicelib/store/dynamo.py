@@ -1,6 +1,7 @@
 """The one helper module for talking to DynamoDB through boto3's client: batch reads and
 writes carried to the end (what DynamoDB leaves unprocessed is sent again, with backoff),
-shard hashing for the sparse due indexes, and opaque page cursors."""
+conditional puts in transactions, shard hashing for the sparse due indexes, and opaque page
+cursors."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from chalicelib.domain.errors import BadInputError, TransientError
 ATTEMPTS = 8
 BATCH_WRITE = 25  # items in one BatchWriteItem
 BATCH_GET = 100  # keys in one BatchGetItem
+TRANSACTION = 100  # items in one TransactWriteItems
 Item = dict[str, Any]
 
 
@@ -52,6 +54,40 @@ def batch_write(db: Any, table: str, requests: list[Item]) -> None:
             _back_off(attempt)
         else:
             raise TransientError(f"DynamoDB kept refusing writes to {table}")
+
+
+def transact_puts(db: Any, puts: list[Item], key: str) -> set[str]:
+    """Puts that each carry a condition, at most 100, in TransactWriteItems carried to the end;
+    the `key` values of the items whose condition failed (none of those is written, every
+    other item is).  DynamoDB cancels the whole transaction when one condition fails, naming
+    it among the cancellation reasons: the others go again without it.  A conflict with
+    another transaction, or throttling, goes again after a pause; a transaction over
+    DynamoDB's size limit (4 MB) goes as two halves."""
+    lost: set[str] = set()
+    attempt = 0
+    while puts:
+        try:
+            db.transact_write_items(TransactItems=puts)
+            return lost
+        except db.exceptions.TransactionCanceledException as error:
+            codes = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+            if "ValidationError" in codes:
+                raise
+            failed = {i for i, code in enumerate(codes) if code == "ConditionalCheckFailed"}
+            if failed:  # no pause: those items lost, the rest may well go through now
+                lost |= {puts[i]["Put"]["Item"][key]["S"] for i in failed}
+                puts = [put for i, put in enumerate(puts) if i not in failed]
+                continue
+        except db.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ValidationException" or len(puts) < 2:
+                raise
+            half = len(puts) // 2
+            return lost | transact_puts(db, puts[:half], key) | transact_puts(db, puts[half:], key)
+        if attempt == ATTEMPTS:
+            raise TransientError("DynamoDB kept cancelling a transaction (conflicts or throttling)")
+        _back_off(attempt)
+        attempt += 1
+    return lost
 
 
 def shard_of(key: str, shards: int) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.domain.line_people import LINE_PERMISSION, LINE_USER_ID, LineUser
+from chalicelib.store.contact_codec import COUNTED, COUNTED_NAMES, COUNTED_VALUES
 
 USER, EVENT, NONCE, ONCE = "line-user#", "line-event#", "line-nonce#", "line-once#"
 EVENT_MS = "line_permission_ms"  # on a contact: LINE's time of the event its permission is from
@@ -82,10 +83,11 @@ class DynamoLinePeople:
             Key={"email": {"S": email}},
             UpdateExpression="SET "
             + ", ".join(f"#{name} = :{name}" for name in sets)
-            + ("" if permission else f" REMOVE #{LINE_PERMISSION}"),
+            + ("" if permission else f" REMOVE #{LINE_PERMISSION}")
+            + f" ADD {COUNTED}",
             ConditionExpression="attribute_exists(email)",
-            ExpressionAttributeNames={f"#{name}": name for name in [*sets, LINE_PERMISSION]},
-            ExpressionAttributeValues={f":{name}": value for name, value in sets.items()},
+            ExpressionAttributeNames={f"#{name}": name for name in [*sets, LINE_PERMISSION]} | COUNTED_NAMES,
+            ExpressionAttributeValues={f":{name}": value for name, value in sets.items()} | COUNTED_VALUES,
         )
 
     def unlink_contact(self, email: str, user_id: str) -> bool:
@@ -108,10 +110,10 @@ class DynamoLinePeople:
             answer = self._db.update_item(
                 TableName=self._contacts,
                 Key={"email": {"S": email}},
-                UpdateExpression=update,
+                UpdateExpression=f"{update} ADD {COUNTED}",
                 ConditionExpression="#u = :u" + also,
-                ExpressionAttributeNames={"#u": LINE_USER_ID, "#p": LINE_PERMISSION},
-                ExpressionAttributeValues={":u": {"S": user_id}, **values},
+                ExpressionAttributeNames={"#u": LINE_USER_ID, "#p": LINE_PERMISSION, **COUNTED_NAMES},
+                ExpressionAttributeValues={":u": {"S": user_id}, **values, **COUNTED_VALUES},
                 ReturnValues="ALL_OLD",
             )
         except self._db.exceptions.ConditionalCheckFailedException:

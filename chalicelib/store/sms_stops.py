@@ -10,6 +10,7 @@ from typing import Any
 
 from chalicelib.domain.contact import SMS_PERMISSION, WITHDRAWN
 from chalicelib.domain.people_index import phone_partition
+from chalicelib.store.contact_codec import COUNTED, COUNTED_NAMES, COUNTED_VALUES
 
 PEOPLE_A_NUMBER = 100  # a family's or a shop's number is shared by a few; more is not one person's
 
@@ -44,10 +45,10 @@ class DynamoSmsStops:
             answer = self._db.update_item(
                 TableName=self._contacts,
                 Key={"email": {"S": email}},
-                UpdateExpression="SET #p = :w, sms_changed_at = :at",
+                UpdateExpression=f"SET #p = :w, sms_changed_at = :at ADD {COUNTED}",
                 ConditionExpression="attribute_exists(email) AND (attribute_not_exists(#p) OR #p <> :w)",
-                ExpressionAttributeNames={"#p": SMS_PERMISSION},
-                ExpressionAttributeValues={":w": {"S": WITHDRAWN}, ":at": {"S": at}},
+                ExpressionAttributeNames={"#p": SMS_PERMISSION, **COUNTED_NAMES},
+                ExpressionAttributeValues={":w": {"S": WITHDRAWN}, ":at": {"S": at}, **COUNTED_VALUES},
                 ReturnValues="ALL_NEW",
             )
         except self._db.exceptions.ConditionalCheckFailedException:

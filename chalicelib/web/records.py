@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from chalicelib.domain.contact import SMS_PERMISSION
+from chalicelib.domain.contact import REVISION, SMS_PERMISSION
 from chalicelib.domain.errors import BadInputError
 from chalicelib.domain.limits import loads
 from chalicelib.domain.replies import is_sms_reply as is_sms_reply
@@ -153,7 +153,7 @@ def contact_changes(records: list[Record]) -> tuple[list[Contact], list[str], li
     from chalicelib.domain.evaluation import DERIVED, SCORING  # here: the beacon path never loads them
     from chalicelib.store.contact_codec import from_item
 
-    evaluation_only = DERIVED | SCORING
+    evaluation_only = DERIVED | SCORING | {REVISION}  # evaluation's own writes count themselves too
 
     def read(record: Record) -> tuple[str, Any] | None:
         change = record.get("dynamodb", {})

@@ -6,7 +6,7 @@ import io
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from chalicelib.domain.contact import Contact, Newcomer
+from chalicelib.domain.contact import REVISION, Contact, Newcomer
 from chalicelib.domain.emails import email_hash
 from chalicelib.domain.errors import FileChangedError
 from chalicelib.domain.imports import Claim, StoredFile
@@ -14,13 +14,18 @@ from chalicelib.store.contact_codec import Item, from_item, to_item
 
 
 class MemoryContactStore:
-    """Keeps contacts as DynamoDB would (through the wire codec), counts calls."""
+    """Keeps contacts as DynamoDB would (through the wire codec), counts calls, and writes only
+    what DynamoDB would let through: a changed contact only if the item is still the one read
+    (same id, same count of writes), a newcomer only if nobody holds the address.
+    `before_write`, when set, runs as a write begins: whatever happens between a batch's read
+    and its write (another writer's change)."""
 
     def __init__(self) -> None:
         self.items: dict[str, Item] = {}
         self.suppressed: set[str] = set()
         self.write_calls = 0
         self.read_calls = 0
+        self.before_write: Callable[[], None] | None = None
 
     def get_many(self, emails: list[str]) -> dict[str, Contact]:
         assert len(emails) <= 100, "BatchGetItem takes at most 100 keys"
@@ -31,15 +36,41 @@ class MemoryContactStore:
         self.read_calls += 1
         return {e for e in emails if email_hash(e) in self.suppressed}
 
-    def put_many(self, contacts: list[Contact], newcomers: list[Newcomer]) -> None:
-        everyone = contacts + [n.contact() for n in newcomers]
-        for start in range(0, len(everyone), 25):
-            self.write_calls += 1
-            for contact in everyone[start : start + 25]:
-                self.items[contact["email"]] = to_item(contact)
+    def put_many(self, contacts: list[Contact], newcomers: list[Newcomer]) -> set[str]:
+        if self.before_write:
+            self.before_write()
+        self.write_calls += (len(contacts) + len(newcomers) + 99) // 100  # 100 puts to a transaction
+        lost = set()
+        for contact in contacts:
+            email, read = contact["email"], contact.get(REVISION)
+            held = self.contact(email) if email in self.items else None
+            if held is None or held["contact_id"] != contact["contact_id"] or held.get(REVISION) != read:
+                lost.add(email)
+            else:
+                self.items[email] = to_item({**contact, REVISION: (read or 0) + 1})
+        for new in newcomers:
+            if new.row.email in self.items:
+                lost.add(new.row.email)
+            else:
+                self.items[new.row.email] = to_item(new.contact())
+        return lost
 
     def contact(self, email: str) -> Contact:
         return from_item(self.items[email])
+
+    # --- the other writers of contacts (sign-ups, unsubscribes, erasure), as a test stages them
+    def change(self, email: str, **fields: Any) -> None:
+        """Another writer's update: these fields set, the write counted."""
+        contact = self.contact(email)
+        self.items[email] = to_item({**contact, **fields, REVISION: contact.get(REVISION, 0) + 1})
+
+    def create(self, contact: Contact) -> None:
+        assert contact["email"] not in self.items, "created only if absent"
+        self.items[contact["email"]] = to_item(contact)
+
+    def erase(self, email: str) -> None:
+        self.suppressed.add(email_hash(email))
+        del self.items[email]
 
 
 class MemoryFiles:

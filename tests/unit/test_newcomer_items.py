@@ -5,7 +5,7 @@ sharing the wire forms of what repeats; it must be exactly the item of the conta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.domain.contact import Source, create, newcomer
+from chalicelib.domain.contact import Source, create, newcomer, row_again
 from chalicelib.domain.mapping import resolve_mapping
 from chalicelib.domain.rows import ContactRow, RowParser
 from chalicelib.store.contact_codec import NewcomerItems, from_item, to_item
@@ -56,6 +56,19 @@ def test_a_newcomers_item_is_the_item_of_the_contact_made_from_the_same_row(rows
         assert isinstance(twin, ContactRow)
         item = items.item(newcomer(row, f"id{line}", source))
         assert item == to_item(create(twin, f"id{line}", source).contact)
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=rows)
+def test_a_newcomer_whose_write_lost_gives_back_the_row_it_was_made_from(rows):
+    """Its consent cells, which `newcomer` turned into a status and a permission, come back: the
+    row is merged into whoever created the person first."""
+    parser = RowParser(resolve_mapping(HEADER))
+    for line, (cells_of_row, source) in enumerate(rows, start=2):
+        values = [f"p{line}@example.com", *cells_of_row]
+        row, twin = parser.parse(values, line), parser.parse(values, line)
+        if isinstance(row, ContactRow):
+            assert row_again(newcomer(row, f"id{line}", source)) == twin
 
 
 def test_the_row_says_yes_no_or_nothing_and_the_item_says_so_with_where_and_when():
