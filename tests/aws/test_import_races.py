@@ -192,7 +192,8 @@ def _now() -> str:
 
 
 def line_block(aws: dict[str, Any]) -> None:  # she blocked the shop's LINE account
-    assert _line(aws).contact_permission("aiko@example.com", "U1", "withdrawn", _now())
+    written, was = _line(aws).contact_permission("aiko@example.com", "U1", "withdrawn", _now(), 2)
+    assert written and was == "granted"
 
 
 def order(aws: dict[str, Any]) -> None:
@@ -230,7 +231,7 @@ OTHER_WRITERS = [
 @pytest.mark.parametrize(("change", "kept"), OTHER_WRITERS)
 def test_what_any_other_writer_wrote_while_an_import_writes_stays(aws, api, monkeypatch, change, kept):
     drop_and_import(aws, api, "a.csv", b"email,name,consent\naiko@example.com,Aiko,yes\n")
-    _line(aws).link_contact("aiko@example.com", "U1", "granted", _now())
+    _line(aws).link_contact("aiko@example.com", "U1", "granted", _now(), 1)
 
     meanwhile(monkeypatch, lambda: change(aws))
     report = drop_and_import(aws, api, "b.csv", b"email,company\naiko@example.com,ACME\n")
