@@ -32,6 +32,9 @@ class Status:
     BLOCKED = frozenset({UNSUBSCRIBED, SUPPRESSED})
 
 
+NEVER_AGAIN = ("erased", "bounced", "complained")  # do-not-mail reasons for good: no form lifts them
+
+
 class Outcome(Enum):
     CREATED = "created"
     UPDATED = "updated"

@@ -169,7 +169,9 @@ def clock_time(value: Any) -> time | None:
     if not isinstance(value, str) or len(value) != 5 or value[2] != ":":
         return None
     hours, minutes = value[:2], value[3:]
-    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+    if not (
+        value.isascii() and hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60
+    ):
         return None
     return time(int(hours), int(minutes))
 

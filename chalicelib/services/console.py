@@ -142,7 +142,11 @@ class ConsoleAccess:
         self._not_too_many(attempt, now)
         _check_new(new_password)
         try:
-            if not address or not code.strip().isdigit() or len(code.strip()) > 12:
+            if (
+                not address
+                or not (code.strip().isascii() and code.strip().isdigit())
+                or len(code.strip()) > 12
+            ):
                 raise SignInRefusedError("code_wrong", CODE_WRONG)
             self._users.reset(address, code.strip(), new_password)
         except SignInRefusedError as error:

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from chalicelib.domain.consent import Change, ConsentEntry
-from chalicelib.domain.contact import Source, Status, create
+from chalicelib.domain.contact import NEVER_AGAIN, Source, Status, create
 from chalicelib.domain.definitions.forms import Form, Forms
 from chalicelib.domain.emails import InvalidEmailError, email_hash, normalize_email
 from chalicelib.domain.errors import BadInputError, NotFoundError, OutcomeUnknownError, TooManyError
@@ -51,7 +51,6 @@ START_TOKEN_HOURS = 24
 PER_IP = (10, 600)  # sign-ups from one (truncated) IP address per 10 minutes
 PER_ADDRESS = (3, 3600)  # confirmation mails to one address per hour
 HONEYPOT = "sodate_hp"
-NEVER_AGAIN = ("erased", "bounced", "complained")  # suppressed for good: no form makes them mailable
 
 
 class SignupBusyError(RuntimeError):

@@ -9,7 +9,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.domain.contact import Contact, Newcomer
+from chalicelib.domain.contact import NEVER_AGAIN, Contact, Newcomer
 from chalicelib.domain.emails import email_hash
 from chalicelib.store.contact_codec import (
     COUNTED,
@@ -120,7 +120,21 @@ class ContactDirectory:
         ContactModel(email=normalized_email).delete()
 
     def suppress(self, normalized_email: str, reason: str, at: str) -> None:
-        SuppressionModel(email_hash=email_hash(normalized_email), reason=reason, at=at).save()
+        """On the do-not-mail list for this reason; one for good (an erasure, a bounce, a
+        complaint) is never replaced by a passing one (an unsubscribe read just before an erasure
+        would have let a later sign-up form make the erased address mailable)."""
+        permanent = {f":{n}": {"S": reason} for n, reason in enumerate(NEVER_AGAIN)}
+        with contextlib.suppress(self._db.exceptions.ConditionalCheckFailedException):
+            self._db.put_item(
+                TableName=SuppressionModel.Meta.table_name,
+                Item={
+                    "email_hash": {"S": email_hash(normalized_email)},
+                    "reason": {"S": reason},
+                    "at": {"S": at},
+                },
+                ConditionExpression=f"attribute_not_exists(email_hash) OR NOT (reason IN ({', '.join(permanent)}))",
+                ExpressionAttributeValues=permanent,
+            )
 
     def suppression_of(self, normalized_email: str) -> str | None:
         """Why the address is on the do-not-mail list (erased, bounced, unsubscribed:...), or None."""

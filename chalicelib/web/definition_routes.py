@@ -45,7 +45,7 @@ def restore_definition(kind: str, number: str) -> Response:
     console_access.require_console(_request(), "marketer")
     from chalicelib import bootstrap
 
-    if not number.isdigit():
+    if not (number.isascii() and number.isdigit()):
         raise BadRequestError("The version is a whole number.")
     return _submitted(_request(), lambda: bootstrap.definitions().restore(kind, int(number)), restored=number)
 
@@ -83,7 +83,7 @@ def get_definition_version(kind: str, number: str) -> Any:
     console_access.require_console(_request(), "analyst")
     from chalicelib import bootstrap
 
-    if not number.isdigit():
+    if not (number.isascii() and number.isdigit()):
         raise BadRequestError("The version is a whole number.")
     return requests.answer(bootstrap.definitions().version, kind, int(number))
 

@@ -80,7 +80,7 @@ def params(request: Request | None) -> Mapping[str, str]:
 
 def page_limit(request: Request | None, default: str = "50") -> int:
     limit = params(request).get("limit", default)
-    if not limit.isdigit():
+    if not (limit.isascii() and limit.isdigit()):
         raise BadRequestError(f"limit must be a whole number, not '{limit}'.")
     return int(limit)
 

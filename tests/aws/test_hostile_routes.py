@@ -108,7 +108,9 @@ _bodies = st.one_of(
     st.text(max_size=200).map(lambda t: t.encode("utf-16")),
 )
 _junk = st.one_of(
-    st.sampled_from(["x", "0", "-1", "99999999999999999999", "a" * 3000, "..", "%2e%2e", "%00", "%20"]),
+    st.sampled_from(
+        ["x", "0", "-1", "99999999999999999999", "a" * 3000, "..", "%2e%2e", "%00", "%20", "%C2%B2"]
+    ),
     st.text(min_size=1, max_size=30).map(lambda t: quote(t, safe="")),
 )
 _content_types = st.sampled_from(
@@ -231,3 +233,12 @@ def test_a_form_post_too_large_not_utf8_or_with_too_many_fields_is_a_400_that_sa
             answer = api.http.post(path, body=body, headers=headers)
             assert answer.status_code == 400, (path, body[:20], answer.status_code, answer.body[:200])
             assert named in answer.json_body["Message"], (path, answer.json_body)
+
+
+def test_digits_python_reads_but_no_number_is_are_a_400_that_names_the_parameter(aws, api):
+    # "²" and "٣" pass str.isdigit(), and int() refuses them
+    for odd in ("%C2%B2", "%D9%A3"):
+        listed = api.http.get(f"/admin/contacts?limit={odd}", headers=auth(aws))
+        assert listed.status_code == 400 and "limit must be a whole number" in listed.json_body["Message"]
+        version = api.http.get(f"/admin/definitions/segments/versions/{odd}", headers=auth(aws))
+        assert version.status_code == 400 and "version is a whole number" in version.json_body["Message"]

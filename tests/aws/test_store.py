@@ -115,3 +115,15 @@ def test_the_consent_ledger_keeps_each_entry_s_channel_and_an_email_entry_as_it_
     ledger.append("c1", lined, None)
     assert ledger.entries("c1") == [mailed, lined]
     assert [e.channel for e in ledger.entries("c1")] == ["email", "line"]
+
+
+def test_a_reason_for_good_on_the_do_not_mail_list_is_never_replaced_by_a_passing_one(aws):
+    from chalicelib import bootstrap
+
+    directory = bootstrap.contact_directory()
+    directory.suppress("mika@example.com", "unsubscribed:welcome", "2026-12-07T10:00:00+00:00")
+    directory.suppress("mika@example.com", "erased", "2026-12-07T10:00:01+00:00")  # an unsubscribe
+    directory.suppress("mika@example.com", "unsubscribed:welcome", "2026-12-07T10:00:02+00:00")  # read before
+    assert directory.suppression_of("mika@example.com") == "erased", "a sign-up form would lift the other"
+    directory.lift_unsubscribe("mika@example.com")
+    assert directory.suppression_of("mika@example.com") == "erased"

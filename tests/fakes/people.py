@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.commerce import Purchase, with_purchase
-from chalicelib.domain.contact import Contact
+from chalicelib.domain.contact import NEVER_AGAIN, Contact
 from chalicelib.domain.errors import ConflictError
 from chalicelib.domain.evaluation import History, Move
 from chalicelib.domain.segments.facts import Visit
@@ -63,7 +63,8 @@ class MemoryPeople:
         self.contacts.pop(normalized_email, None)
 
     def suppress(self, normalized_email: str, reason: str, at: str) -> None:
-        self.suppressed[normalized_email] = reason
+        if self.suppressed.get(normalized_email) not in NEVER_AGAIN:
+            self.suppressed[normalized_email] = reason
 
     def is_suppressed(self, normalized_email: str) -> bool:
         return normalized_email in self.suppressed
