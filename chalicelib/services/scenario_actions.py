@@ -50,7 +50,16 @@ class Actions:
         fields = {"kind": action.kind, "status": "done", "at": now.isoformat(timespec="seconds")}
         if not self._journeys.claim(contact_id, action.key, fields):
             return False
-        scenario = action.scenario
+        try:
+            self._carry_out(action, contact, definitions, now)
+        except Exception:  # not done (the sales mail throttled, a table busy): the next walk does it
+            self._journeys.release(contact_id, action.key)
+            raise
+        self.timeline(contact_id, now, f"scenario_{action.kind}", action.scenario, step=action.step)
+        return True
+
+    def _carry_out(self, action: Action, contact: Contact, definitions: Definitions, now: datetime) -> None:
+        contact_id, scenario = contact["contact_id"], action.scenario
         if action.kind == "update":
             self._update(action, contact, now, scenario)
         elif action.kind == "notify_sales":
@@ -70,8 +79,6 @@ class Actions:
         elif action.kind == "webhook":
             task = {"key": action.key, "url": action.spec["url"], "attempt": 0, "email": contact["email"]}
             self._journeys.schedule(contact_id, f"webhook#{action.key}", now.timestamp(), task)
-        self.timeline(contact_id, now, f"scenario_{action.kind}", scenario, step=action.step)
-        return True
 
     def _update(self, action: Action, contact: Contact, now: datetime, scenario: str) -> None:
         spec = action.spec
