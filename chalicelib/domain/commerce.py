@@ -77,9 +77,10 @@ class Purchase:
     skus: tuple[str, ...]
     source: str  # api, tag, import
     day: str = ""  # the date as the shop wrote it (its own calendar day)
+    site: str = ""  # the shop that reported it: an order id is unique within its shop only
 
 
-def parse_purchase(claims: Mapping[str, Any], source: str, default_at: str) -> Purchase:
+def parse_purchase(claims: Mapping[str, Any], source: str, default_at: str, site: str = "") -> Purchase:
     """A purchase from the signed endpoint or the tag; every error names the field."""
     order_id = claims.get("order_id")
     if not isinstance(order_id, (str, int)) or isinstance(order_id, bool) or not str(order_id).strip():
@@ -111,7 +112,7 @@ def parse_purchase(claims: Mapping[str, Any], source: str, default_at: str) -> P
             raise BadInputError(f"items[{i}].sku: {_UNPRINTABLE}")
         skus.append(sku.strip())
     day = str(written)[:10]
-    return Purchase(str(order_id).strip(), at, total, tuple(dict.fromkeys(skus)), source, day)
+    return Purchase(str(order_id).strip(), at, total, tuple(dict.fromkeys(skus)), source, day, site)
 
 
 def _amount(given: Any) -> Decimal:

@@ -30,6 +30,7 @@ class Recorded:
     score: str = ""  # a hot entry's score value
     because: str = ""
     bot: bool = False
+    site: str = ""  # the site a hit came from
 
 
 def stamp(at: datetime) -> str:

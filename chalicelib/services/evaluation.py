@@ -106,7 +106,7 @@ class Evaluator:
                 "items": [s for s in entry.props.get("skus", "").split(",") if s.strip()],
             }
             try:
-                purchase = parse_purchase(claims, "tag", entry.at)
+                purchase = parse_purchase(claims, "tag", entry.at, entry.site)
             except BadInputError:
                 continue  # a malformed shop page must not stop scoring
             if self._state.record_purchase(contact, purchase, self.now().isoformat(timespec="seconds")):

@@ -35,7 +35,7 @@ class Purchases:
         if not isinstance(email, str):
             raise BadInputError("email: the purchase must name the buyer's email.")
         now = datetime.fromtimestamp(self._clock(), UTC).isoformat(timespec="seconds")
-        purchase = parse_purchase(claims, "api", now)
+        purchase = parse_purchase(claims, "api", now, site.site_id)
         contact_id = self._identity.contact_for(site, email, {})
         for attempt in range(ATTEMPTS):
             contact = self._state.by_id(contact_id)

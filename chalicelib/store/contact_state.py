@@ -280,7 +280,8 @@ class ContactState:
     def record_purchase(self, contact: Contact, purchase: Purchase, at: str) -> bool:
         """The order (once, by its id) and the contact's commerce fields, in one transaction.
 
-        False: this order id was recorded before (nothing changes)."""
+        False: this order id was recorded before (nothing changes).  An order id is its site's; an
+        order the tag (which anyone can call) reported for someone else does not stop the signed one."""
         order = {
             "pk": {"S": f"c#{contact['contact_id']}"},
             "sk": {"S": f"{purchase.at}#order#{purchase.order_id}"},
@@ -293,11 +294,18 @@ class ContactState:
         if purchase.skus:
             order["skus"] = {"S": ",".join(purchase.skus)}
         marker = {
-            "pk": {"S": f"o#{purchase.order_id}"},
+            "pk": {
+                "S": f"o#{purchase.site}#{purchase.order_id}" if purchase.site else f"o#{purchase.order_id}"
+            },
             "sk": {"S": "order"},
             "contact_id": order["pk"],
             "at": {"S": at},
+            "source": {"S": purchase.source},
         }
+        api = purchase.source == "api"  # the shop's signed word wins over the tag's for someone else
+        first = "attribute_not_exists(pk)" + (" OR (#src = :tag AND contact_id <> :me)" if api else "")
+        named: dict[str, Any] = {"ExpressionAttributeNames": {"#src": "source"}}
+        named |= {"ExpressionAttributeValues": {":tag": {"S": "tag"}, ":me": order["pk"]}}
         fields = with_purchase(contact, purchase)
         sets = ", ".join(f"#{name} = :{name}" for name in fields)
         values = {f":{name}": _serialize(value) for name, value in fields.items()}
@@ -309,7 +317,8 @@ class ContactState:
                         "Put": {
                             "TableName": self._events,
                             "Item": marker,
-                            "ConditionExpression": "attribute_not_exists(pk)",
+                            "ConditionExpression": first,
+                            **(named if api else {}),
                         }
                     },
                     {"Put": {"TableName": self._events, "Item": order}},

@@ -83,6 +83,7 @@ def _recorded(record: Record) -> Recorded | None:
         score=_text(image, "score"),
         because=_text(image, "because"),
         bot="bot" in image,
+        site=_text(image, "site"),
     )
 
 

@@ -29,6 +29,7 @@ class MemoryPeople:
         self.timelines: dict[str, dict[str, dict[str, str]]] = {}  # contact id -> sk -> entry
         self.suppressed: dict[str, str] = {}  # email -> reason
         self.alerted: set[tuple[str, str]] = set()
+        self.orders: dict[tuple[str, str], tuple[str, str]] = {}  # (site, order id) -> (contact, source)
 
     # --- what tests set up and look at ---------------------------------------------------------
     def add(self, email: str, contact_id: str, **fields: Any) -> Contact:
@@ -199,12 +200,16 @@ class MemoryPeople:
 
     def record_purchase(self, contact: Contact, purchase: Purchase, at: str) -> bool:
         key = f"{purchase.at}#order#{purchase.order_id}"
-        if any(key in t for t in self.timelines.values()):
+        marked = self.orders.get((purchase.site, purchase.order_id))
+        if marked is not None and not (
+            purchase.source == "api" and marked[1] == "tag" and marked[0] != contact["contact_id"]
+        ):
             return False
         stored = self.contacts.get(contact["email"])
         if stored is None or stored.get("purchase_count") != contact.get("purchase_count"):
             raise ConflictError(contact["email"])
         stored.update(with_purchase(contact, purchase))
+        self.orders[(purchase.site, purchase.order_id)] = (contact["contact_id"], purchase.source)
         self.add_to_timeline(contact["contact_id"], [{"sk": key, "kind": "purchase", "at": purchase.at}])
         return True
 
