@@ -71,12 +71,12 @@ class Fact:
     at: str  # ISO time; its date is the day it counts on
     known: bool  # under a person (c#...), not an anonymous visitor
     amount: str = ""
-    source: str = ""  # a purchase's: "tag" when the tag's conversion already counted it; a click's
-    # channel when not mail: "line", "sms"
+    source: str = ""  # a purchase's (api, tag, import); a click's channel when not mail: line, sms
     bot: bool = False
     contact_id: str = ""
     name: str = ""  # a hot entry's score
     value: str = ""  # and its value then
+    order: bool = False  # a conversion naming the shop's order id
 
 
 def day_counts(facts: Iterable[Fact]) -> dict[tuple[str, str], Decimal]:
@@ -97,8 +97,12 @@ def day_counts(facts: Iterable[Fact]) -> dict[tuple[str, str], Decimal]:
         elif fact.kind in _KIND_SERIES and not (fact.kind == "email_click" and fact.source in OTHER_CHANNELS):
             add(_KIND_SERIES[fact.kind], day, Decimal(1))  # a click in a LINE message or a text is no mail's
         amount = _amount(fact.amount)
-        if amount and (fact.kind == "conversion" or (fact.kind == "purchase" and fact.source != "tag")):
-            add(REVENUE, day, amount)  # the tag's purchase counted once, as its conversion
+        if amount and (
+            fact.kind == "purchase" or (fact.kind == "conversion" and not (fact.order and fact.known))
+        ):
+            add(REVENUE, day, amount)  # a known buyer's order counts as the order recorded once by its
+            # id (however often the thank-you page is loaded, and whether the tag, the shop's server
+            # or both report it); an anonymous one only as its conversion
     return counts
 
 

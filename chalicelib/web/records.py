@@ -113,6 +113,7 @@ def figure_facts(records: list[Record]) -> tuple[list[Fact], str]:
                 contact_id=pk[2:] if pk.startswith("c#") else "",
                 name=_text(image, "name"),
                 value=_text(image, "score"),
+                order="order_id" in (image.get("props", {}).get("M", {})),
             )
         )
     return facts, _batch(records)

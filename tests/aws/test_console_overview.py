@@ -11,7 +11,7 @@ from tests.aws.test_api import drop_and_import
 from tests.aws.test_beacons import auth, send
 from tests.aws.test_console_auth import session
 from tests.aws.test_identity import pageview
-from tests.aws.test_scoring_segments import identify, load_examples
+from tests.aws.test_scoring_segments import identify, load_examples, report_purchase
 
 CSV = (
     "email,name,consent\n"
@@ -41,7 +41,9 @@ def test_the_overview_counts_contacts_visits_and_revenue_once(aws, api, site, pe
     identify(api, site, "device-hanako", "hanako@example.jp")  # her history moves to her
     assert send(api, pageview(site, "device-hanako", "/tea")).status_code == 204
     bought = {**pageview(site, "device-hanako", "/thanks"), "k": "conversion", "n": "purchase", "a": 1200}
-    assert send(api, bought).status_code == 204
+    assert send(api, {**bought, "p": {"order_id": "A-1"}}).status_code == 204
+    order = {"email": "hanako@example.jp", "order_id": "A-1", "total": 1200}  # the shop's server too
+    assert report_purchase(api, site, order).status_code == 200
     robot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
     assert send(api, pageview(site, "device-robot", "/"), agent=robot).status_code == 204
     streams()
@@ -57,7 +59,7 @@ def test_the_overview_counts_contacts_visits_and_revenue_once(aws, api, site, pe
     totals = seen["totals"]
     assert totals["pageviews_anonymous"] == 3, "two anonymous views and hanako's one before she was known"
     assert totals["pageviews_known"] == 1, "the moved history is not counted again; the robot not at all"
-    assert (totals["conversions"], totals["revenue"]) == (1, 1200)
+    assert (totals["conversions"], totals["revenue"]) == (1, 1200), "one order, told twice"
     assert seen["days"] == [seen["today"]] and seen["series"]["conversions"] == [1]
 
     # AND Lambda handing every batch over again changes nothing

@@ -43,15 +43,19 @@ def test_page_views_count_by_who_made_them_and_robots_not_at_all():
 def test_revenue_counts_each_order_once_whether_the_tag_or_the_shop_reported_it():
     counts = day_counts(
         [
-            fact("conversion", amount="1200"),  # the tag's purchase conversion ...
+            fact("conversion", amount="1200", order=True),  # the tag's purchase conversion ...
+            fact("conversion", amount="1200", order=True),  # ... the thank-you page loaded again ...
             fact("purchase", amount="1200", source="tag"),  # ... and the order it became: once
-            fact("purchase", amount="800.50", source="api"),  # an order the shop's system sent
+            # the shop's server reported it too: its order id was recorded already, so no entry
+            fact("purchase", amount="800.50", source="api"),  # an order only the shop's system sent
+            fact("conversion", known=False, amount="300", order=True),  # nobody to record it under
+            fact("conversion", amount="50"),  # a conversion with a value that is no order
             fact("conversion", known=False, amount="not a number"),
             fact("conversion", amount="-5"),
         ]
     )
-    assert counts[("revenue", TODAY)] == Decimal("2000.50")
-    assert counts[("conversions", TODAY)] == 3
+    assert counts[("revenue", TODAY)] == Decimal("2350.50")
+    assert counts[("conversions", TODAY)] == 6
 
 
 def test_each_mail_fate_has_its_series_and_each_day_its_own_counter():
