@@ -54,6 +54,25 @@ class Move:
     left: list[str]
 
 
+@dataclass(frozen=True)
+class Moved:
+    """What the segment store did with an evaluation's moves: the timeline entries of the
+    changes it made, and the changes it could not make yet (made neither now nor before: a
+    write conflict or throttling outlasted its retries).  Every other change is in place."""
+
+    made: list[tuple[str, dict[str, str]]]
+    missed: list[Move]
+
+    def segments_of(self, contact_id: str, wanted: Iterable[str]) -> list[str]:
+        """The person's segments as the membership table now has them: what evaluation wanted,
+        except the changes missed (still out of a missed entry, still in a missed exit)."""
+        held = set(wanted)
+        for move in self.missed:
+            if move.contact_id == contact_id:
+                held = (held - set(move.entered)) | set(move.left)
+        return sorted(held)
+
+
 @dataclass
 class Scored:
     changes: list[tuple[HitRecord, Change]] = field(default_factory=list)

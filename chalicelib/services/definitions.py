@@ -30,6 +30,7 @@ from chalicelib.domain.scenarios import Scenario
 from chalicelib.services.ports import Clock, DefinitionVersions, Files
 
 CACHE_SECONDS = 10
+RECHECKS = 3  # checks of one file when other kinds keep being applied while it is checked
 EXTENSIONS = (".yaml", ".yml", ".json")
 
 
@@ -95,32 +96,47 @@ class DefinitionsService:
 
     def submit(self, kind: str, raw: bytes, file: str, apply: bool = True) -> dict[str, Any]:
         """Check and activate (with `apply=False`, only check: status "valid", nothing kept);
-        raises DefinitionsRejectedError (every issue) or BadInputError."""
+        raises DefinitionsRejectedError (every issue) or BadInputError.
+
+        The check compiles the file with the other kinds' active versions, and activation holds
+        only while those are still the active ones: when another kind was applied meanwhile,
+        the file is checked again against the new set (a few times), so a set that does not
+        compile is never put in force."""
         if kind not in KINDS:
             raise NotFoundError(f"No definition kind {kind!r}; the kinds are {', '.join(KINDS)}.")
-        active = self._store.active(KINDS)
         try:
             document = load(raw, file)
         except SourceError as error:
             raise DefinitionsRejectedError([error.issue]) from None
-        documents: dict[str, Document | None] = {
-            k: load(v.text, v.file) for k, v in active.items() if k != kind
-        }
-        documents[kind] = document
-        definitions = compile_set(documents)
-        replacing = active[kind].number if kind in active else 0
-        if not apply:
-            return {
-                "kind": kind,
-                "status": "valid",
-                "in_force": replacing,
-                "summary": _summary(kind, definitions),
-            }
-        text = raw.decode("utf-8-sig")
-        try:
-            number = self._store.activate(kind, text, file, _now(self._clock), replacing)
-        except StaleVersionError:
-            raise BadInputError(f"{kind} changed while this version was checked; send it again.") from None
+        moved: list[str] = []  # kinds someone else put in force while this file was checked
+        for _ in range(RECHECKS):
+            active = self._store.active(KINDS)
+            definitions = _check(kind, document, active, moved)
+            replacing = active[kind].number if kind in active else 0
+            if not apply:
+                return {
+                    "kind": kind,
+                    "status": "valid",
+                    "in_force": replacing,
+                    "summary": _summary(kind, definitions),
+                }
+            against = {k: active[k].number if k in active else 0 for k in KINDS if k != kind}
+            try:
+                number = self._store.activate(
+                    kind, raw.decode("utf-8-sig"), file, _now(self._clock), replacing, against
+                )
+                break
+            except StaleVersionError as error:
+                if error.kind == kind:
+                    raise BadInputError(
+                        f"{kind} changed while this version was checked; send it again."
+                    ) from None
+                moved.append(error.kind)
+        else:
+            kinds = ", ".join(dict.fromkeys(moved))
+            raise BadInputError(
+                f"{kinds} kept changing while this {kind} version was checked; send it again."
+            )
         self._cached = None
         if kind in EVALUATED:  # mail and scenarios change no one's scores or segments
             self._on_change(_stamp({**{k: v.number for k, v in active.items()}, kind: number}))
@@ -187,6 +203,30 @@ class DefinitionsService:
             if version.number == number:
                 return {**version.summary(), "text": version.text}
         raise NotFoundError(f"{kind} has no version {number}.")
+
+
+def _check(kind: str, document: Document, active: dict[str, Version], moved: list[str]) -> Definitions:
+    """The file compiled with the other kinds' active versions; when it no longer fits because
+    someone applied another kind while it was checked, the refusal says so first."""
+    documents: dict[str, Document | None] = {k: load(v.text, v.file) for k, v in active.items() if k != kind}
+    documents[kind] = document
+    try:
+        return compile_set(documents)
+    except DefinitionsRejectedError as error:
+        if not moved:
+            raise
+        changed = [
+            Issue(
+                document.file,
+                None,
+                "",
+                f"{other}.yaml was changed (now version {active[other].number}) while this file was"
+                " checked; checked again against it, this file no longer fits",
+            )
+            for other in dict.fromkeys(moved)
+            if other in active
+        ]
+        raise DefinitionsRejectedError(changed + error.issues) from None
 
 
 def _stamp(numbers: dict[str, int]) -> str:

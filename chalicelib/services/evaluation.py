@@ -22,7 +22,7 @@ from typing import Any
 
 from chalicelib.domain.commerce import parse_purchase, rfm_bounds, rfm_code
 from chalicelib.domain.contact import Contact
-from chalicelib.domain.errors import BadInputError, ConflictError
+from chalicelib.domain.errors import BadInputError, ConflictError, TransientError
 from chalicelib.domain.evaluation import History, HitRecord, Move, apply_hits, evaluate
 from chalicelib.domain.scoring import HitFacts
 from chalicelib.domain.timeline import Recorded, hot_entry, score_entry
@@ -185,7 +185,9 @@ class Evaluator:
         """Grade, segments and next check; membership changes become timeline events.
 
         Writes are gathered across the batch: memberships in shared transactions, timeline
-        entries in batch writes, then one small update per contact whose fields changed."""
+        entries in batch writes, then one small update per contact whose fields changed.  A
+        membership change the store could not write yet (conflicts, throttling) is not saved
+        on the contact; TransientError once the rest is saved, so the batch is tried again."""
         in_force = self._definitions.in_force()
         definitions = in_force.definitions
         if not contacts or not (definitions.segments or definitions.scores or definitions.profile):
@@ -193,7 +195,7 @@ class Evaluator:
         now = self.now()
         at = now.isoformat(timespec="milliseconds")
         moves: list[Move] = []
-        updates: list[tuple[str, dict[str, Any]]] = []
+        updates: list[tuple[Contact, dict[str, Any], list[str]]] = []
         results = []
         for contact in contacts:
             history = History()
@@ -212,11 +214,25 @@ class Evaluator:
             fields = outcome.fields()
             changed = {k: v for k, v in fields.items() if (contact.get(k) or None) != (v or None)}
             if changed or move.entered or move.left:
-                updates.append((contact["email"], changed))
+                updates.append((contact, changed, fields["segments"]))
             results.append({**fields, "scores": outcome.scores})
-        self._segments.move_many(moves, at)  # with their timeline entries, each change once
-        for email, changed in updates:
-            self._state.save_derived(email, changed, at)
+        moved = self._segments.move_many(moves, at)  # with their timeline entries, each change once
+        missed = {m.contact_id for m in moved.missed}
+        for contact, changed, wanted in updates:
+            if contact["contact_id"] in missed:
+                # Only what the membership table holds, so the contact never claims a segment
+                # it is not in; the rest (check_at too: the sweep comes back) waits for the retry.
+                held = moved.segments_of(contact["contact_id"], wanted)
+                changed = {"segments": held} if held != sorted(contact.get("segments") or []) else {}
+                if not changed:
+                    continue
+            self._state.save_derived(contact["email"], changed, at)
+        if moved.missed:
+            changes = sum(len(m.entered) + len(m.left) for m in moved.missed)
+            raise TransientError(
+                f"{changes} segment change(s) of {len(missed)} contact(s) could not be written yet"
+                " (write conflicts or throttling); the retry makes them"
+            )
         return results
 
     def reevaluate_all(

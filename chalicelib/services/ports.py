@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # names for the type checker only: the beacon path loads none
     from chalicelib.domain.consent import ConsentEntry
     from chalicelib.domain.contact import Contact, Newcomer
     from chalicelib.domain.definitions.versions import Version
-    from chalicelib.domain.evaluation import History, Move
+    from chalicelib.domain.evaluation import History, Move, Moved
     from chalicelib.domain.hits import Hit
     from chalicelib.domain.imports import Claim, StoredFile
     from chalicelib.domain.journeys import Place, Task
@@ -176,12 +176,16 @@ class ContactRepository(Protocol):
 class SegmentRepository(Protocol):
     """Who is in each segment, and how many."""
 
-    def move_many(self, moves: list[Move], at: str) -> list[TimelineEntry]:
+    def move_many(self, moves: list[Move], at: str) -> Moved:
         """Apply the changes not made before; the timeline entries of exactly those come back
-        (written with them), so a change seen by two evaluations is recorded once."""
+        (written with them), so a change seen by two evaluations is recorded once.  A change a
+        passing fault kept from being written (a conflict, throttling) comes back as missed."""
         ...
 
-    def leave(self, segment: str, contact_id: str) -> bool: ...
+    def leave(self, segment: str, contact_id: str) -> bool:
+        """False: not a member; TransientError: could not be written yet."""
+        ...
+
     def sizes(self, segments: list[str]) -> dict[str, int]: ...
     def members(
         self, segment: str, limit: int, cursor: str | None
@@ -265,7 +269,15 @@ class DefinitionVersions(Protocol):
     """Every accepted version of each definition kind, which one is in force, population figures."""
 
     def active(self, kinds: tuple[str, ...]) -> dict[str, Version]: ...
-    def activate(self, kind: str, text: str, file: str, at: str, replacing: int) -> int: ...
+    def activate(
+        self, kind: str, text: str, file: str, at: str, replacing: int, against: dict[str, int]
+    ) -> int:
+        """Keep the text as version `replacing + 1` and put it in force, only if `kind`'s active
+        version is still `replacing` and every kind in `against` still has the version the text
+        was checked against (0: none); otherwise StaleVersionError naming the kind that moved
+        (the file's own kind first), and nothing is kept."""
+        ...
+
     def versions(self, kind: str, limit: int = 50) -> list[Version]: ...
     def population(self, name: str) -> dict[str, Any] | None: ...
     def put_population(self, name: str, data: dict[str, Any]) -> None: ...

@@ -3,7 +3,8 @@
 pk `kind`, sk `v000001`... for every accepted version (kept), and sk `active`
 for the one in force; `population` holds figures such as RFM boundaries.
 Activation is conditional on the version it replaces, so two drops at once
-cannot both win.
+cannot both win, and on the versions of the other kinds it was checked against,
+so two drops of different kinds at once cannot leave a set that does not compile.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 from typing import Any
 
 from chalicelib.domain.definitions.versions import StaleVersionError, Version
-from chalicelib.store.dynamo import batch_get
+from chalicelib.store.dynamo import batch_get, transact
 
 ACTIVE = "active"
 
@@ -27,8 +28,12 @@ class DefinitionStore:
         found = batch_get(self._db, {self._table: {"Keys": keys, "ConsistentRead": True}})
         return {item["kind"]["S"]: _version(item) for item in found.get(self._table, [])}
 
-    def activate(self, kind: str, text: str, file: str, at: str, replacing: int) -> int:
-        """Keep the new version and make it active; StaleVersionError if another won meanwhile."""
+    def activate(
+        self, kind: str, text: str, file: str, at: str, replacing: int, against: dict[str, int]
+    ) -> int:
+        """Keep the new version and make it active, if `kind` is still at `replacing` and every
+        kind in `against` still at the version it was checked against (0: none); otherwise
+        StaleVersionError naming the kind that moved (the file's own kind first)."""
         number = replacing + 1
         item = {
             "kind": {"S": kind},
@@ -37,29 +42,37 @@ class DefinitionStore:
             "file": {"S": file},
             "at": {"S": at},
         }
-        try:
-            self._db.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": {**item, "version": {"S": f"v{number:06d}"}},
-                            "ConditionExpression": "attribute_not_exists(kind)",
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": {**item, "version": {"S": ACTIVE}},
-                            "ConditionExpression": "attribute_not_exists(kind) OR #n = :replacing",
-                            "ExpressionAttributeNames": {"#n": "number"},
-                            "ExpressionAttributeValues": {":replacing": {"N": str(replacing)}},
-                        }
-                    },
-                ]
-            )
-        except self._db.exceptions.TransactionCanceledException:
-            raise StaleVersionError(kind) from None
+        writes = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {**item, "version": {"S": f"v{number:06d}"}},
+                    "ConditionExpression": "attribute_not_exists(kind)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {**item, "version": {"S": ACTIVE}},
+                    **_still_at(replacing),
+                }
+            },
+        ]
+        others = sorted(against.items())
+        checks = [
+            {
+                "ConditionCheck": {
+                    "TableName": self._table,
+                    "Key": {"kind": {"S": other}, "version": {"S": ACTIVE}},
+                    **_still_at(seen),
+                }
+            }
+            for other, seen in others
+        ]
+        failed = transact(self._db, writes + checks)
+        if failed:
+            named = [kind, kind, *(other for other, _ in others)]
+            raise StaleVersionError(named[min(failed)])
         return number
 
     def versions(self, kind: str, limit: int = 50) -> list[Version]:
@@ -83,6 +96,17 @@ class DefinitionStore:
             TableName=self._table,
             Item={"kind": {"S": "population"}, "version": {"S": name}, "data": {"S": json.dumps(data)}},
         )
+
+
+def _still_at(number: int) -> dict[str, Any]:
+    """The condition that a kind's active version is still `number` (0: it has none)."""
+    if not number:
+        return {"ConditionExpression": "attribute_not_exists(kind)"}
+    return {
+        "ConditionExpression": "#n = :n",
+        "ExpressionAttributeNames": {"#n": "number"},
+        "ExpressionAttributeValues": {":n": {"N": str(number)}},
+    }
 
 
 def _version(item: dict[str, Any]) -> Version:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import random
 import time
 from typing import Any
 
@@ -25,7 +26,8 @@ class InvalidCursorError(BadInputError):
 
 
 def _back_off(attempt: int) -> None:
-    time.sleep(min(0.05 * 2**attempt, 1.0))
+    """Exponential, with jitter: two writers that collided do not collide again in step."""
+    time.sleep(min(0.05 * 2**attempt, 1.0) * random.uniform(0.5, 1.0))
 
 
 def batch_get(db: Any, wanted: dict[str, Any]) -> dict[str, list[Item]]:
@@ -56,37 +58,50 @@ def batch_write(db: Any, table: str, requests: list[Item]) -> None:
             raise TransientError(f"DynamoDB kept refusing writes to {table}")
 
 
-def transact_puts(db: Any, puts: list[Item], key: str) -> set[str]:
-    """Puts that each carry a condition, at most 100, in TransactWriteItems carried to the end;
-    the `key` values of the items whose condition failed (none of those is written, every
-    other item is).  DynamoDB cancels the whole transaction when one condition fails, naming
-    it among the cancellation reasons: the others go again without it.  A conflict with
-    another transaction, or throttling, goes again after a pause; a transaction over
-    DynamoDB's size limit (4 MB) goes as two halves."""
-    lost: set[str] = set()
-    attempt = 0
-    while puts:
+def transact(db: Any, items: list[Item], attempts: int = ATTEMPTS) -> set[int]:
+    """One TransactWriteItems carried to the end: the positions of the items whose condition
+    failed (DynamoDB then wrote nothing), or an empty set (it wrote everything).  Only a failed
+    condition is an answer; a conflict with another transaction on one of the items, or
+    throttling, goes again after a pause, and TransientError if it outlasts `attempts` tries
+    (the caller's batch is retried whole, never taken for done)."""
+    reasons: list[str] = []
+    for attempt in range(attempts):
         try:
-            db.transact_write_items(TransactItems=puts)
-            return lost
+            db.transact_write_items(TransactItems=items)
+            return set()
         except db.exceptions.TransactionCanceledException as error:
             codes = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
             if "ValidationError" in codes:
                 raise
             failed = {i for i, code in enumerate(codes) if code == "ConditionalCheckFailed"}
-            if failed:  # no pause: those items lost, the rest may well go through now
-                lost |= {puts[i]["Put"]["Item"][key]["S"] for i in failed}
-                puts = [put for i, put in enumerate(puts) if i not in failed]
-                continue
+            if failed:
+                return failed
+            reasons = sorted({str(c) for c in codes if c not in (None, "None")})
+        if attempt < attempts - 1:
+            _back_off(attempt)
+    raise TransientError(f"DynamoDB kept cancelling a transaction ({', '.join(reasons) or 'no reason'})")
+
+
+def transact_puts(db: Any, puts: list[Item], key: str) -> set[str]:
+    """Puts that each carry a condition, at most 100, in TransactWriteItems carried to the end;
+    the `key` values of the items whose condition failed (none of those is written, every
+    other item is).  DynamoDB cancels the whole transaction when one condition fails, naming
+    it among the cancellation reasons: the others go again without it, at once.  A conflict
+    with another transaction, or throttling, goes again after a pause (see `transact`); a
+    transaction over DynamoDB's size limit (4 MB) goes as two halves."""
+    lost: set[str] = set()
+    while puts:
+        try:
+            failed = transact(db, puts)
         except db.exceptions.ClientError as error:
             if error.response.get("Error", {}).get("Code") != "ValidationException" or len(puts) < 2:
                 raise
             half = len(puts) // 2
             return lost | transact_puts(db, puts[:half], key) | transact_puts(db, puts[half:], key)
-        if attempt == ATTEMPTS:
-            raise TransientError("DynamoDB kept cancelling a transaction (conflicts or throttling)")
-        _back_off(attempt)
-        attempt += 1
+        if not failed:
+            return lost
+        lost |= {puts[i]["Put"]["Item"][key]["S"] for i in failed}
+        puts = [put for i, put in enumerate(puts) if i not in failed]
     return lost
 
 

@@ -4,7 +4,10 @@ Entering writes the member, adds one to the segment's size and puts a
 `segment_enter` entry on the person's timeline in one transaction that only
 succeeds if the person was not a member yet, so a retry -- or a second
 evaluation of the same change from the other stream -- never counts or
-records anyone twice; leaving is the mirror image.
+records anyone twice; leaving is the mirror image.  Only a failed condition means "made
+before": a transaction DynamoDB cancels for a conflict (every change also updates the busy
+segment's size item) or for throttling goes again after a pause, and a change still not made
+is handed back as missed, never taken for done.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from chalicelib.domain.evaluation import Move
+from chalicelib.domain.errors import TransientError
+from chalicelib.domain.evaluation import Move, Moved
 from chalicelib.domain.timeline import segment_entry
-from chalicelib.store.dynamo import batch_get, decode, encode
+from chalicelib.store.dynamo import batch_get, decode, encode, transact
 
 SIZE = "#size"  # sorts before every contact id
 MAX_TRANSACTION = 100  # items in one TransactWriteItems
+ATTEMPTS = 4  # tries of one transaction that conflicts or is throttled; then the stream retries
 
 
 TimelineEntry = tuple[str, dict[str, str]]
@@ -41,26 +46,30 @@ class SegmentStore:
         self._table = table
         self._events = events_table
 
-    def move_many(self, moves: list[Move], at: str) -> list[TimelineEntry]:
+    def move_many(self, moves: list[Move], at: str) -> Moved:
         """Many people's changes in few transactions (each at most 100 items, one size update
         per segment with the summed change).  If any change was made before (a retry, or the
         other stream evaluating the same change), that transaction's people are moved one
         change at a time, so every member counts once and every change is recorded once.
-        Returns the timeline entries of the changes this call made."""
-        made: list[TimelineEntry] = []
-        group: list[Move] = []
+        A conflict or throttling that outlasts the retries stops the work: that change and
+        every one after it come back as missed (made neither now nor before)."""
+        groups: list[list[Move]] = []
         for move in moves:
             if not move.entered and not move.left:
                 continue
-            if group and _items([*group, move]) > MAX_TRANSACTION:
-                made += self._move_together(group, at)
-                group = []
-            group.append(move)
-        if group:
-            made += self._move_together(group, at)
-        return made
+            if groups and _items([*groups[-1], move]) <= MAX_TRANSACTION:
+                groups[-1].append(move)
+            else:
+                groups.append([move])
+        made: list[TimelineEntry] = []
+        for number, group in enumerate(groups):
+            entries, missed = self._move_together(group, at)
+            made += entries
+            if missed:  # the table is busy or throttled: the retry does the rest
+                return Moved(made, missed + [m for later in groups[number + 1 :] for m in later])
+        return Moved(made, [])
 
-    def _move_together(self, group: list[Move], at: str) -> list[TimelineEntry]:
+    def _move_together(self, group: list[Move], at: str) -> tuple[list[TimelineEntry], list[Move]]:
         writes: list[dict[str, Any]] = []
         entries: list[TimelineEntry] = []
         deltas: dict[str, int] = {}
@@ -77,22 +86,38 @@ class SegmentStore:
         recorded = [self._timeline_put(contact_id, entry) for contact_id, entry in entries]
         if len(writes) + len(counts) + len(recorded) <= MAX_TRANSACTION:
             try:
-                self._db.transact_write_items(TransactItems=writes + counts + recorded)
-                return entries
-            except self._db.exceptions.TransactionCanceledException:
-                pass
+                if not transact(self._db, writes + counts + recorded, ATTEMPTS):
+                    return entries, []
+            except TransientError:
+                pass  # one change at a time holds each size item for a shorter moment
+        return self._move_one_by_one(group, at)
+
+    def _move_one_by_one(self, group: list[Move], at: str) -> tuple[list[TimelineEntry], list[Move]]:
         made: list[TimelineEntry] = []
-        for m in group:
-            for name in m.entered:
-                if self.enter(name, m.contact_id, m.email, at):
-                    made.append((m.contact_id, segment_entry(at, name, True)))
-            for name in m.left:
-                if self._leave(name, m.contact_id, at):
-                    made.append((m.contact_id, segment_entry(at, name, False)))
-        return made
+        for number, m in enumerate(group):
+            changes = [(name, True) for name in m.entered] + [(name, False) for name in m.left]
+            for done, (name, entering) in enumerate(changes):
+                try:
+                    if entering:
+                        changed = self.enter(name, m.contact_id, m.email, at)
+                    else:
+                        changed = self._leave(name, m.contact_id, at)
+                except TransientError:
+                    rest = changes[done:]
+                    left = Move(
+                        m.contact_id,
+                        m.email,
+                        [n for n, enters in rest if enters],
+                        [n for n, enters in rest if not enters],
+                    )
+                    return made, [left, *group[number + 1 :]]
+                if changed:
+                    made.append((m.contact_id, segment_entry(at, name, entering)))
+        return made, []
 
     def enter(self, segment: str, contact_id: str, email: str, at: str) -> bool:
-        """False: already a member (nothing counted, nothing recorded)."""
+        """False: already a member (nothing counted, nothing recorded); TransientError: not
+        written (conflicts or throttling outlasted the retries)."""
         entry = self._timeline_put(contact_id, segment_entry(at, segment, True))
         return self._change(self._enter_write(segment, contact_id, email, at), self._count(segment, 1), entry)
 
@@ -101,7 +126,8 @@ class SegmentStore:
         return self._change(self._leave_write(segment, contact_id), self._count(segment, -1), entry)
 
     def leave(self, segment: str, contact_id: str) -> bool:
-        """An erased person leaves (their timeline is gone with them)."""
+        """An erased person leaves (their timeline is gone with them); TransientError when the
+        change could not be made yet, so the erasure's record is retried, not forgotten."""
         return self._change(self._leave_write(segment, contact_id), self._count(segment, -1))
 
     def _timeline_put(self, contact_id: str, entry: dict[str, str]) -> dict[str, Any]:
@@ -133,11 +159,8 @@ class SegmentStore:
         }
 
     def _change(self, *writes: dict[str, Any]) -> bool:
-        try:
-            self._db.transact_write_items(TransactItems=list(writes))
-        except self._db.exceptions.TransactionCanceledException:
-            return False  # already in (or already out): nothing to count
-        return True
+        """False: the membership's condition failed, so already in (or already out)."""
+        return not transact(self._db, list(writes), ATTEMPTS)
 
     def sizes(self, segments: list[str]) -> dict[str, int]:
         sizes = dict.fromkeys(segments, 0)

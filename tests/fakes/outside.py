@@ -110,10 +110,14 @@ class MemoryDefinitionVersions:
     def active(self, kinds: tuple[str, ...]) -> dict[str, Version]:
         return {k: self.kept[k][-1] for k in kinds if self.kept.get(k)}
 
-    def activate(self, kind: str, text: str, file: str, at: str, replacing: int) -> int:
+    def activate(
+        self, kind: str, text: str, file: str, at: str, replacing: int, against: dict[str, int]
+    ) -> int:
+        for checked, number in {kind: replacing, **against}.items():
+            kept = self.kept.get(checked)
+            if (kept[-1].number if kept else 0) != number:
+                raise StaleVersionError(checked)
         kept = self.kept.setdefault(kind, [])
-        if (kept[-1].number if kept else 0) != replacing:
-            raise StaleVersionError(kind)
         kept.append(Version(kind, replacing + 1, text, file, at))
         return replacing + 1
 

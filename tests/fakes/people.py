@@ -13,8 +13,8 @@ from typing import Any
 
 from chalicelib.domain.commerce import Purchase, with_purchase
 from chalicelib.domain.contact import NEVER_AGAIN, Contact
-from chalicelib.domain.errors import ConflictError
-from chalicelib.domain.evaluation import History, Move
+from chalicelib.domain.errors import ConflictError, TransientError
+from chalicelib.domain.evaluation import History, Move, Moved
 from chalicelib.domain.segments.facts import Visit
 from chalicelib.domain.timeline import segment_entry
 
@@ -232,18 +232,21 @@ class MemoryPeople:
 
 
 class MemorySegments:
-    """Segment membership (SegmentRepository): a change made before is refused, so recorded once."""
+    """Segment membership (SegmentRepository): a change made before is refused, so recorded once.
+    A change to a segment in `busy` (its size item contended past the store's retries) is
+    missed, as the DynamoDB store hands it back."""
 
     def __init__(self, people: MemoryPeople) -> None:
         self._people = people
         self.members_of: dict[str, dict[str, dict[str, str]]] = {}
+        self.busy: set[str] = set()
 
-    def move_many(self, moves: list[Move], at: str) -> list[tuple[str, dict[str, str]]]:
-        made = []
+    def move_many(self, moves: list[Move], at: str) -> Moved:
+        made, missed = [], []
         for move in moves:
             for name in move.entered:
                 members = self.members_of.setdefault(name, {})
-                if move.contact_id not in members:
+                if name not in self.busy and move.contact_id not in members:
                     members[move.contact_id] = {
                         "contact_id": move.contact_id,
                         "email": move.email,
@@ -251,12 +254,20 @@ class MemorySegments:
                     }
                     made.append((move.contact_id, segment_entry(at, name, True)))
             for name in move.left:
-                if self.members_of.get(name, {}).pop(move.contact_id, None):
+                if name not in self.busy and self.members_of.get(name, {}).pop(move.contact_id, None):
                     made.append((move.contact_id, segment_entry(at, name, False)))
+            entered, left = (
+                [n for n in move.entered if n in self.busy],
+                [n for n in move.left if n in self.busy],
+            )
+            if entered or left:
+                missed.append(Move(move.contact_id, move.email, entered, left))
         self._people.add_to_timelines(made)
-        return made
+        return Moved(made, missed)
 
     def leave(self, segment: str, contact_id: str) -> bool:
+        if segment in self.busy:
+            raise TransientError(f"{segment}: DynamoDB kept cancelling a transaction (TransactionConflict)")
         return self.members_of.get(segment, {}).pop(contact_id, None) is not None
 
     def sizes(self, segments: list[str]) -> dict[str, int]:

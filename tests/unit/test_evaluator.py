@@ -264,3 +264,22 @@ def test_a_passing_fault_while_an_erased_person_leaves_holds_back_no_one_elses_e
         world.evaluator.on_contacts([ben], ["aiko@example.com"])
 
     assert world.entered("c-aiko") == ["mailable", "prospects"], "Aiko was evaluated with the batch"
+
+
+def test_a_segment_entry_the_store_could_not_write_is_not_claimed_and_the_retry_makes_it():
+    world = World()
+    world.segments.busy = {"prospects"}  # its size item contended past the store's retries
+
+    with pytest.raises(TransientError):
+        world.evaluator.on_contacts([], ["aiko@example.com", "ben@example.com"])
+
+    assert world.contact("aiko")["segments"] == ["mailable"], "no claim the members list lacks"
+    assert world.segments.sizes(["mailable", "prospects"]) == {"mailable": 2, "prospects": 0}
+    assert world.parking.parked == [], "a passing fault is retried, not parked"
+
+    world.segments.busy.clear()
+    world.clock.travel(60)
+    world.evaluator.on_contacts([], ["aiko@example.com", "ben@example.com"])  # Lambda's retry
+    assert world.entered("c-aiko") == ["mailable", "prospects"]
+    assert sorted(world.contact("aiko")["segments"]) == ["mailable", "prospects"]
+    assert world.segments.sizes(["mailable", "prospects"]) == {"mailable": 2, "prospects": 2}

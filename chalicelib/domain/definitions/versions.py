@@ -19,4 +19,9 @@ class Version:
 
 
 class StaleVersionError(Exception):
-    """Another version was put in force since this one was checked."""
+    """Another version was put in force since this one was checked: of `kind`, the file's own
+    kind, or one of the kinds it was checked against."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
