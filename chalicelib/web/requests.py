@@ -13,6 +13,7 @@ from chalice.app import (
     ForbiddenError,
     NotFoundError,
     Request,
+    TooManyRequestsError,
 )
 from chalice.app import ConflictError as ChaliceConflictError
 
@@ -86,7 +87,8 @@ def page_limit(request: Request | None, default: str = "50") -> int:
 
 
 def answer(call: Callable[..., Any], *args: Any) -> Any:
-    """Run a use case; its 'not found', 'bad input' and 'conflict' errors become 404, 400 and 409."""
+    """Run a use case; its 'not found', 'bad input' and 'conflict' errors become 404, 400 and 409,
+    and a passing fault it retried in vain (the store kept throttling) a 429 asking to wait."""
     from chalicelib.domain.tokens import InvalidTokenError
 
     try:
@@ -99,6 +101,8 @@ def answer(call: Callable[..., Any], *args: Any) -> Any:
         raise BadRequestError(str(error)) from None
     except errors.ConflictError as error:  # lost a race it retried: the caller may send it again
         raise ChaliceConflictError(str(error)) from None
+    except errors.TransientError as error:
+        raise TooManyRequestsError(f"Busy for a moment ({error}); send it again shortly.") from None
 
 
 def cors(origin: str | None) -> dict[str, str]:
