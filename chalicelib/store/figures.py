@@ -10,10 +10,11 @@ reader adds up GAUGE_SHARDS items, read at once: the overview reads the same few
 
 A stream batch adds to its counters with one update that also notes the batch it came from;
 when Lambda hands the same batch over again after a failure, a counter that has it already is
-left alone.  A day's series item notes its last batch (`last`: a stream shard's retry comes before
-its next batch).  A gauge item is shared by every stream shard's batches, so it keeps the last
-RECENT batches' marks (`recent`, newest first, trimmed as it grows).  No transaction: DynamoDB's costs twice the writes, and the emulator's
-copies the whole table for each one.
+left alone.  Every item -- a day's series (today's page views take every events-stream shard's
+batches) as well as a gauge shard -- keeps the last RECENT batches' marks (`recent`, newest
+first, trimmed as it grows), so a shard's retry that comes after other shards' batches is still
+known.  No transaction: DynamoDB's costs twice the writes, and the emulator's copies the whole
+table for each one.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ class FigureBook:
         that already took this batch is skipped)."""
         changed = 0
         for (series, day), count in sorted(counts.items()):
-            changed += self._add({"pk": {"S": f"{SERIES}{series}"}, "sk": {"S": day}}, {"n": count}, batch)
+            key = {"pk": {"S": f"{SERIES}{series}"}, "sk": {"S": day}}
+            changed += self._add(key, {"n": count}, batch, RECENT)
         moved = {gauge: move for gauge, move in moves.items() if move}
         if moved:
             shard = f"{GAUGES}#{shard_of(batch, GAUGE_SHARDS)}"

@@ -62,3 +62,15 @@ def test_a_shard_remembers_enough_batches_for_a_retry_after_others_and_stays_sma
     assert book.gauges() == {"contacts": 150}
     (item,) = _gauge_items(db, aws["ConsoleTable"])
     assert figures.RECENT <= len(item["recent"]["L"]) <= figures.RECENT + figures.TRIM_SLACK
+
+
+def test_a_days_figure_counts_a_retried_batch_once_after_other_shards_batches(aws):
+    book, _ = _book(aws)
+    today = ("pageviews_known", "2026-12-07")
+    book.add("shard-a:1", {today: Decimal(100)}, {})  # shard A's figures step then fails
+    book.add("shard-b:1", {today: Decimal(50)}, {})  # shard B's batch meanwhile
+    assert book.add("shard-a:1", {today: Decimal(100)}, {}) == 0  # Lambda hands A's batch over again
+
+    assert book.series(["pageviews_known"], "2026-12-07", "2026-12-07") == {
+        "pageviews_known": {"2026-12-07": 150}
+    }, "150 page views happened"

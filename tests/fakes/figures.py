@@ -13,15 +13,17 @@ class MemoryFigureBook:
     def __init__(self) -> None:
         self.counters: dict[tuple[str, str], Decimal] = {}  # (series, day) -> n
         self.gauge_values: dict[str, int] = {}
-        self.last: dict[object, str] = {}
+        self.taken: dict[object, list[str]] = {}  # the batches each counter took, newest last
         self.leads: dict[str, dict[str, dict[str, str]]] = {}  # day -> key -> lead
         self.reads = 0  # items read, as DynamoDB would bill them
 
     def _took(self, key: object, batch: str) -> bool:
-        if batch and self.last.get(key) == batch:
+        """As the table's items: each remembers its last 64 batches, whoever's shard they came from."""
+        taken = self.taken.setdefault(key, [])
+        if batch and batch in taken:
             return True
         if batch:
-            self.last[key] = batch
+            taken[:] = [*taken, batch][-64:]
         return False
 
     def add(self, batch: str, counts: dict[tuple[str, str], Decimal], moves: dict[str, int]) -> int:
