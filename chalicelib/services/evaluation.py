@@ -175,6 +175,14 @@ class Evaluator:
         for name in contact.get("segments") or []:
             self._segments.leave(name, contact["contact_id"])
 
+    def _forget_entries(self, contact: Contact, moves: list[Move]) -> None:
+        """The person was erased while this evaluation ran: the erasure's own leaving has gone
+        by, so the segments this batch just put them in (with their address) are left again."""
+        for move in moves:
+            if move.contact_id == contact["contact_id"]:
+                for name in move.entered:
+                    self._segments.leave(name, move.contact_id)
+
     # --- evaluation ----------------------------------------------------------------------------
     def evaluate(self, contact: Contact) -> dict[str, Any]:
         """Grade, segments and next check for one contact (see evaluate_many)."""
@@ -226,7 +234,8 @@ class Evaluator:
                 changed = {"segments": held} if held != sorted(contact.get("segments") or []) else {}
                 if not changed:
                     continue
-            self._state.save_derived(contact["email"], changed, at)
+            if not self._state.save_derived(contact["email"], changed, at):
+                self._forget_entries(contact, moves)
         if moved.missed:
             changes = sum(len(m.entered) + len(m.left) for m in moved.missed)
             raise TransientError(

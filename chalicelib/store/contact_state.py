@@ -197,8 +197,8 @@ class ContactState:
             raise ConflictError(contact["email"]) from None
         contact["scored_version"] = was + 1
 
-    def save_derived(self, email: str, fields: dict[str, Any], at: str) -> None:
-        """Grade, segments, RFM and the next check; the check index is sparse (removed when none)."""
+    def save_derived(self, email: str, fields: dict[str, Any], at: str) -> bool:
+        """Grade, segments, RFM, the next check (its index sparse); False: erased meanwhile."""
         sets, removes = ["evaluated_at = :at"], []
         names: dict[str, str] = {}
         values: dict[str, Any] = {":at": {"S": at}}
@@ -216,7 +216,7 @@ class ContactState:
             else:
                 removes.append("check_shard")
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        with contextlib.suppress(self._db.exceptions.ConditionalCheckFailedException):
+        try:
             self._db.update_item(
                 TableName=self._contacts,
                 Key={"email": {"S": email}},
@@ -225,6 +225,9 @@ class ContactState:
                 ExpressionAttributeValues=values | COUNTED_VALUES,
                 ExpressionAttributeNames=names | COUNTED_NAMES,
             )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def set_attrs(self, email: str, attrs: dict[str, str]) -> None:
         """A scenario's update step: custom attributes set (the contacts stream re-evaluates)."""

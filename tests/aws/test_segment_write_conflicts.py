@@ -3,7 +3,8 @@ DynamoDB cancels transactions for a conflict (another transaction holds the item
 throttling.  Such a change is tried again; one that still cannot be written is never taken for
 "already a member": the contact does not claim it, nothing is parked, and the stream's retry
 makes it, recorded once.  moto runs transactions under one lock (it never conflicts), so the
-client here cancels as DynamoDB would, as many times as told."""
+client here cancels as DynamoDB would, as many times as told.  And an evaluation that loses the
+race to an erasure leaves no membership of the erased person behind."""
 
 from __future__ import annotations
 
@@ -143,3 +144,21 @@ def test_an_erased_persons_exit_that_conflicts_is_retried_until_the_address_is_g
     assert "emi@example.com" not in members(api, aws, "prospects")
     assert "emi@example.com" not in members(api, aws, "mailable")
     assert size(api, aws, "prospects") == 0
+
+
+def test_an_evaluation_that_read_a_person_before_their_erasure_leaves_no_membership_behind(
+    aws, api, site, streams
+):
+    load_examples(aws, api)
+    contact_id = identify(api, site, "device-yyyy", "mika@example.com")
+    read_before = bootstrap.contact_state().by_email("mika@example.com")  # a slower batch's read
+    assert read_before is not None
+    assert api.http.delete(f"/admin/contacts/{contact_id}", headers=auth(aws)).status_code == 200
+    streams()  # the erasure's REMOVE: she leaves every segment she was in
+
+    bootstrap.evaluator().evaluate(read_before)  # the slower evaluation writes what it decided
+
+    assert "mika@example.com" not in members(api, aws, "prospects"), "no address of hers is kept"
+    export = api.http.post("/admin/segments/prospects/export", headers=auth(aws)).json_body
+    body = aws["session"].client("s3").get_object(Bucket=aws["Bucket"], Key=export["key"])["Body"].read()
+    assert b"mika" not in body

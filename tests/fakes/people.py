@@ -176,16 +176,17 @@ class MemoryPeople:
             stored[name] = copy.deepcopy(contact[name])
         stored["scored_version"] = contact["scored_version"] = was + 1
 
-    def save_derived(self, email: str, fields: dict[str, Any], at: str) -> None:
+    def save_derived(self, email: str, fields: dict[str, Any], at: str) -> bool:
         stored = self.contacts.get(email)
         if stored is None:
-            return
+            return False
         for name, value in fields.items():
             if value in (None, ""):
                 stored.pop(name, None)
             else:
                 stored[name] = copy.deepcopy(value)
         stored["evaluated_at"] = at
+        return True
 
     def set_attrs(self, email: str, attrs: dict[str, str]) -> None:
         if email in self.contacts:
