@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalicelib.domain.queue_messages import continuation, date_pass, reevaluation
+from chalicelib.domain.queue_messages import continuation, date_pass, reevaluation, sweep_erased
 
 
 class WorkQueue:
@@ -21,6 +21,9 @@ class WorkQueue:
 
     def date_pass(self, day: str, start: dict[str, Any]) -> None:
         self._sqs.send_message(QueueUrl=self._url, MessageBody=date_pass(day, start))
+
+    def sweep_erased(self, contact_id: str, after_s: int) -> None:
+        self._sqs.send_message(QueueUrl=self._url, MessageBody=sweep_erased(contact_id), DelaySeconds=after_s)
 
 
 class DeadLetters:

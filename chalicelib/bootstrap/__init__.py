@@ -1,7 +1,6 @@
-"""The composition root: the only code that builds adapters and services (LINE's and SMS's builders
-are in channels.py).  Each builder runs once per Lambda container, on first use, importing what it
-builds only then: the beacon path loads its few modules and nothing else.  Every service gets the
-one clock (`clock.now`).  Only the HTTP room (app.py, web/), devstack, bench and tests import it."""
+"""The composition root: the only code that builds adapters and services (LINE's and SMS's in
+channels.py), each once per container, on first use, importing what it builds only then (the beacon
+path loads its few modules).  One clock: `clock.now`.  Imported by app.py, web/, devstack, bench, tests."""
 
 from __future__ import annotations
 
@@ -131,7 +130,7 @@ def _bucket() -> Any:
     return S3Files(_client("s3"), settings().bucket)
 
 
-def _work_queue() -> Any:
+def _queue() -> Any:
     from chalicelib.aws.queue import WorkQueue
 
     return WorkQueue(_client("sqs"), settings().import_queue_url)
@@ -228,7 +227,7 @@ def contacts() -> ContactsAdmin:
     from chalicelib.services.contacts_admin import ContactsAdmin
 
     uses = (contact_directory(), site_directory(), definitions(), consent(), clock.now)
-    return ContactsAdmin(*uses, journey_store())
+    return ContactsAdmin(*uses, journey_store(), _queue())
 
 
 @once
@@ -246,7 +245,7 @@ def importer() -> Importer:
 
     _tables()
     s = settings()
-    uses = (DynamoContactStore(_client("dynamodb")), _bucket(), DynamoLedger(), _work_queue(), clock.now)
+    uses = (DynamoContactStore(_client("dynamodb")), _bucket(), DynamoLedger(), _queue(), clock.now)
     return Importer(*uses, consent().ledger, rows_per_run=s.rows_per_run, max_file_bytes=s.max_file_bytes)
 
 
@@ -264,7 +263,7 @@ def definitions() -> DefinitionsService:
     from chalicelib.store.definitions import DefinitionStore
 
     store = DefinitionStore(_client("dynamodb"), settings().definitions_table)
-    return DefinitionsService(store, _bucket(), clock.now, on_change=_work_queue().reevaluate)
+    return DefinitionsService(store, _bucket(), clock.now, on_change=_queue().reevaluate)
 
 
 @once
@@ -357,7 +356,8 @@ def scenario_reports() -> ScenarioReports:
 def work() -> Work:
     from chalicelib.services.work import Work
 
-    return Work(importer(), definitions(), evaluator(), runner(), date_pass(), _work_queue(), clock.now)
+    parts = (importer(), definitions(), evaluator(), runner(), date_pass(), _queue(), clock.now)
+    return Work(*parts, contacts())
 
 
 @once

@@ -14,9 +14,10 @@ from chalicelib.domain.limits import ADMIN_PAGE
 from chalicelib.domain.tally import Counts
 from chalicelib.services.consent import ConsentRecords
 from chalicelib.services.definitions import DefinitionsService
-from chalicelib.services.ports import Clock, ContactDirectory, JourneyRepository, SiteDirectory
+from chalicelib.services.ports import Clock, ContactDirectory, JourneyRepository, SiteDirectory, WorkQueue
 
 MAX_PAGE = ADMIN_PAGE
+SWEEP_AGAIN_S = 300  # well past any container's visitor-link cache (30 s) and a Lambda's run
 
 
 class ContactNotFoundError(NotFoundError):
@@ -60,7 +61,9 @@ class ContactsAdmin:
         consent: ConsentRecords,
         clock: Clock,
         journeys: JourneyRepository,
+        queue: WorkQueue,
     ) -> None:
+        self._queue = queue
         self._journeys = journeys
         self._consent = consent
         self._directory = directory
@@ -137,6 +140,7 @@ class ContactsAdmin:
         entries = self._consent.erase(contact_id)  # the hashed suppression is what stays
         journeys = self._forget_journeys(contact_id)  # places hold the address, tasks a webhook's data
         self._directory.delete(contact["email"])
+        self._queue.sweep_erased(contact_id, SWEEP_AGAIN_S)
         return {
             "erased": contact_id,
             "suppressed": True,
@@ -144,6 +148,13 @@ class ContactsAdmin:
             "consent_entries_deleted": entries,
             "journey_items_deleted": journeys,
         }
+
+    def sweep_erased(self, contact_id: str) -> int:
+        """The erased person's history again: a page view that another warm container, whose
+        visitor cache still held their link, recorded after the erasure."""
+        if self._directory.find_by_id(contact_id) is not None:
+            return 0  # never erased, or a stale message: nothing to sweep
+        return self._events.erase_contact(contact_id)
 
     def _forget_journeys(self, contact_id: str) -> int:
         """Everything the scenarios kept for the person, gone; the report's gauges of who waits at

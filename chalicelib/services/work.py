@@ -2,7 +2,8 @@
 
 The queue carries S3's notifications (a CSV to import, a definition file to
 check) and Sodate's own 'carry on' messages: an import's continuation, the
-re-evaluation of everyone after new definitions, the date pass going on.  A
+re-evaluation of everyone after new definitions, the date pass going on, and an
+erasure's second sweep.  A
 run that cannot finish in its Lambda time queues where it stopped.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 from chalicelib.domain.errors import NotFoundError
 from chalicelib.domain.imports import ObjectCreated
 from chalicelib.logs import logger
+from chalicelib.services.contacts_admin import ContactsAdmin
 from chalicelib.services.definitions import DefinitionsService
 from chalicelib.services.evaluation import SWEEP_RESERVE_MS, Evaluator
 from chalicelib.services.import_file import Importer
@@ -38,7 +40,9 @@ class Work:
         dates: DatePass,
         queue: WorkQueue,
         clock: Clock,
+        contacts: ContactsAdmin,
     ) -> None:
+        self._contacts = contacts
         self._importer = importer
         self._definitions = definitions
         self._evaluator = evaluator
@@ -66,6 +70,11 @@ class Work:
         report = self._importer.continue_import(import_id, remaining_ms)
         if report:
             logger.info("import finished", extra={"file": report.file, "status": report.status})
+
+    def sweep_erased(self, contact_id: str) -> None:
+        swept = self._contacts.sweep_erased(contact_id)
+        if swept:
+            logger.info("erased history swept again", extra={"contact_id": contact_id, "deleted": swept})
 
     def reevaluate(self, stamp: str, start: dict[str, Any] | None, remaining_ms: Callable[[], int]) -> None:
         after = self._evaluator.reevaluate_all(stamp, start, remaining_ms)

@@ -1,7 +1,8 @@
 """Messages on the work queue, in the shapes AWS sends them.
 
 An S3 notification (possibly several records), S3's test event when the
-notification is first configured, or our own continuation message.
+notification is first configured, or one of our own messages (a run carrying on,
+an erasure's second sweep).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from urllib.parse import unquote_plus
 
 from chalicelib.domain.imports import ObjectCreated
 from chalicelib.domain.limits import TooDeepError, loads
-from chalicelib.domain.queue_messages import CONTINUE_IMPORT, DATE_PASS, REEVALUATE
+from chalicelib.domain.queue_messages import CONTINUE_IMPORT, DATE_PASS, REEVALUATE, SWEEP_ERASED
 
 if TYPE_CHECKING:
     from chalicelib.services.work import Work
@@ -41,7 +42,14 @@ class DatePassOn:
     start: dict[str, Any] | None
 
 
-def parse_work_message(body: str) -> list[ObjectCreated] | ContinueImport | Reevaluate | DatePassOn:
+@dataclass(frozen=True)
+class SweepErased:
+    contact_id: str
+
+
+def parse_work_message(
+    body: str,
+) -> list[ObjectCreated] | ContinueImport | Reevaluate | DatePassOn | SweepErased:
     try:
         message: Any = loads(body, "The message")
     except TooDeepError as error:
@@ -50,6 +58,8 @@ def parse_work_message(body: str) -> list[ObjectCreated] | ContinueImport | Reev
         raise PoisonMessageError(f"The message is not JSON: {error}") from None
     if not isinstance(message, dict):
         raise PoisonMessageError("The message is not a JSON object.")
+    if message.get("type") == SWEEP_ERASED and isinstance(message.get("contact_id"), str):
+        return SweepErased(message["contact_id"])
     if message.get("type") == CONTINUE_IMPORT and isinstance(message.get("import_id"), str):
         return ContinueImport(message["import_id"])
     if message.get("type") == REEVALUATE and isinstance(message.get("stamp"), str):
@@ -95,5 +105,7 @@ def dispatch(body: str, work: Work, remaining_ms: Callable[[], int]) -> None:
         work.date_pass(message.day, message.start, remaining_ms)
     elif isinstance(message, ContinueImport):
         work.continue_import(message.import_id, remaining_ms)
+    elif isinstance(message, SweepErased):
+        work.sweep_erased(message.contact_id)
     else:
         work.files_created(message, remaining_ms)

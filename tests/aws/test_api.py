@@ -187,3 +187,38 @@ def test_files_that_are_not_csv_get_a_failed_report_at_once_that_says_what_to_do
         queued_bodies(sqs, aws["ImportDeadLetterQueueUrl"]) == []
         and queued_bodies(sqs, aws["ImportQueueUrl"]) == []
     )
+
+
+def test_a_page_view_a_stale_cache_links_to_an_erased_person_is_swept_away_later(aws, api, site):
+    from chalicelib.domain.queue_messages import sweep_erased
+    from chalicelib.store import events
+    from tests.aws.test_beacons import send
+    from tests.aws.test_identity import pageview
+    from tests.aws.test_scoring_segments import identify
+
+    def kept(contact_id: str) -> list[str]:  # the timeline route knows no erased person: the table
+        found = (
+            aws["session"]
+            .client("dynamodb")
+            .query(
+                TableName=aws["EventsTable"],
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": f"c#{contact_id}"}},
+            )
+        )
+        return [item.get("path", {}).get("S", "") for item in found["Items"]]
+
+    contact_id = identify(api, site, "device-erase1", "mika@example.com")
+    assert api.http.delete(f"/admin/contacts/{contact_id}", headers=auth(aws)).status_code == 200
+    # another warm container still holds her link for a few seconds, and records a page view under it
+    events._LINK_CACHE[(site["site_id"], "device-erase1")] = (clock.stopwatch(), contact_id)
+    assert send(api, pageview(site, "device-erase1", "/after")).status_code == 204
+    assert kept(contact_id) == ["/after"]
+
+    # the erasure's second sweep, delivered by the work queue once the caches have let her go
+    event = api.events.generate_sqs_event(
+        queue_name="sodate-imports", message_bodies=[sweep_erased(contact_id)]
+    )
+    api.lambda_.invoke("import_file", event)
+
+    assert kept(contact_id) == [], "nothing of hers is kept"

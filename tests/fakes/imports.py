@@ -191,6 +191,7 @@ class QueuedWork:
         self.queued: list[str] = []
         self.reevaluations: list[tuple[str, dict[str, Any] | None]] = []
         self.date_passes: list[tuple[str, dict[str, Any]]] = []
+        self.sweeps: list[tuple[str, int]] = []
 
     def continue_import(self, import_id: str) -> None:
         self.queued.append(import_id)
@@ -200,6 +201,9 @@ class QueuedWork:
 
     def date_pass(self, day: str, start: dict[str, Any]) -> None:
         self.date_passes.append((day, start))
+
+    def sweep_erased(self, contact_id: str, after_s: int) -> None:
+        self.sweeps.append((contact_id, after_s))
 
 
 def csv_bytes(text: str, encoding: str = "utf-8") -> bytes:
