@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from devstack.mailbox import MailPump
+from devstack.standin_http import write_answer
 
 STYLE = """body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#1d2327;background:#f6f7f7}
 header{background:#1d2327;color:#fff;padding:.6em 1.2em}header a{color:#fff;text-decoration:none}
@@ -117,14 +118,7 @@ def serve(pump: MailPump, port: int = 0) -> ThreadingHTTPServer:
         def _send(
             self, status: int, body: bytes, kind: str = "text/html; charset=utf-8", csp: str = CSP
         ) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Content-Security-Policy", csp)
-            self.send_header("X-Content-Type-Options", "nosniff")
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            self.wfile.write(body)
+            write_answer(self, status, body, kind, csp)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

@@ -17,6 +17,7 @@ from typing import Any
 
 from .channel_messages import ChannelPlan, parse_channels
 from .segments.rules import Compiled, RuleError, compile_rule
+from .values import plain_digits
 
 SEND_KINDS = ("send", "send_line", "send_sms")  # each held by quiet hours and the one frequency cap
 STEP_KINDS = (
@@ -169,9 +170,7 @@ def clock_time(value: Any) -> time | None:
     if not isinstance(value, str) or len(value) != 5 or value[2] != ":":
         return None
     hours, minutes = value[:2], value[3:]
-    if not (
-        value.isascii() and hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60
-    ):
+    if not (plain_digits(hours) and plain_digits(minutes) and int(hours) < 24 and int(minutes) < 60):
         return None
     return time(int(hours), int(minutes))
 

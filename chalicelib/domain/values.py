@@ -35,6 +35,12 @@ _WAREKI = re.compile(r"(明治|大正|昭和|平成|令和|[mtshr])\s*(\d{1,2}|�
 _TIME_TAIL = re.compile(r"(?:[ t]\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:z|[+-]\d{2}:?\d{2})?)?\Z")
 
 
+def plain_digits(text: str) -> bool:
+    """Only 0-9, as a whole number is typed: str.isdigit() alone also takes ² and ٣, which int()
+    refuses (a 500 where a 400 belongs)."""
+    return text.isascii() and text.isdigit()
+
+
 def parse_date(text: str) -> date:
     """2024-01-31, 2024/1/31, 20240131, 2024年1月31日, 令和6年1月31日, R6.1.31 (a time part is dropped)."""
     if text.isascii():  # fast path for 2024-01-31 and 2024/1/31

@@ -29,6 +29,7 @@ from chalicelib.domain.console import (
 )
 from chalicelib.domain.emails import InvalidEmailError, normalize_email
 from chalicelib.domain.tokens import bearer_matches
+from chalicelib.domain.values import plain_digits
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.console_members import ConsoleMembers
 from chalicelib.services.console_ports import ConsoleSessions, UserDirectory
@@ -142,11 +143,7 @@ class ConsoleAccess:
         self._not_too_many(attempt, now)
         _check_new(new_password)
         try:
-            if (
-                not address
-                or not (code.strip().isascii() and code.strip().isdigit())
-                or len(code.strip()) > 12
-            ):
+            if not address or not plain_digits(code.strip()) or len(code.strip()) > 12:
                 raise SignInRefusedError("code_wrong", CODE_WRONG)
             self._users.reset(address, code.strip(), new_password)
         except SignInRefusedError as error:

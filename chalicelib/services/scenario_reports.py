@@ -59,9 +59,8 @@ class ScenarioReports:
 
     def report(self, name: str, since: str = "", until: str = "") -> dict[str, Any]:
         """One scenario per step, per A/B branch and per day, between two days (ISO, inclusive)."""
-        first, last = (
-            day_param(text, what) if text else None for text, what in ((since, "since"), (until, "until"))
-        )
+        first = day_param(since, "since") if since else None
+        last = day_param(until, "until") if until else None
         if first and last and last < first:
             raise BadInputError("until comes before since: give the earlier day as since.")
         return scenario_report(name, self._definitions, self._journeys, self._link, since, until)

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.domain.people_index import LEGACY_SHARDS
+from chalicelib.domain.values import plain_digits
 from chalicelib.store.dynamo import InvalidCursorError, batch_write, decode, encode
 
 
@@ -76,6 +77,6 @@ def _legacy(pk: str, sk: str) -> tuple[str, str]:
     old entry is still found, and a person leaving the cell must leave it there too.  A number's
     entry (x#phone:<hash>) came later and was never sharded: it is where it always was."""
     partition, _, shard = pk.rpartition("#")
-    if not (shard.isascii() and shard.isdigit()):
+    if not plain_digits(shard):
         return pk, sk
     return f"{partition}#{int(shard) % LEGACY_SHARDS}", sk

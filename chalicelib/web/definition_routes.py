@@ -7,6 +7,7 @@ from typing import Any
 
 from chalice.app import BadRequestError, Blueprint, Response
 
+from chalicelib.domain.values import plain_digits
 from chalicelib.web import console_access, requests
 
 definition_routes = Blueprint(__name__)
@@ -45,7 +46,7 @@ def restore_definition(kind: str, number: str) -> Response:
     console_access.require_console(_request(), "marketer")
     from chalicelib import bootstrap
 
-    if not (number.isascii() and number.isdigit()):
+    if not plain_digits(number):
         raise BadRequestError("The version is a whole number.")
     return _submitted(_request(), lambda: bootstrap.definitions().restore(kind, int(number)), restored=number)
 
@@ -83,7 +84,7 @@ def get_definition_version(kind: str, number: str) -> Any:
     console_access.require_console(_request(), "analyst")
     from chalicelib import bootstrap
 
-    if not (number.isascii() and number.isdigit()):
+    if not plain_digits(number):
         raise BadRequestError("The version is a whole number.")
     return requests.answer(bootstrap.definitions().version, kind, int(number))
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from chalice.app import BadRequestError, Blueprint, ForbiddenError, NotFoundError, Response
 
+from chalicelib.domain.values import plain_digits
 from chalicelib.web import console_access, requests
 from chalicelib.web.pages import NO_STORE, page
 
@@ -166,7 +167,7 @@ def save_preferences(token: str) -> Response:
             requests.answer(preferences.unsubscribe_all, token, ip, agent)
             return page("配信を停止しました / Unsubscribed", "<p>You will not receive our emails again.</p>")
         pause = fields.get("pause", ["0"])[0] or "0"
-        days = None if pause == "keep" else int(pause) if pause.isascii() and pause.isdigit() else -1
+        days = None if pause == "keep" else int(pause) if plain_digits(pause) else -1
         done = requests.answer(preferences.save, token, fields.get("topics", []), days, ip, agent)
     except (ForbiddenError, NotFoundError):
         return _not_ours()

@@ -81,7 +81,9 @@ def params(request: Request | None) -> Mapping[str, str]:
 
 def page_limit(request: Request | None, default: str = "50") -> int:
     limit = params(request).get("limit", default)
-    if not (limit.isascii() and limit.isdigit()):
+    from chalicelib.domain.values import plain_digits  # off the beacon's path, which loads this module
+
+    if not plain_digits(limit):
         raise BadRequestError(f"limit must be a whole number, not '{limit}'.")
     return int(limit)
 
