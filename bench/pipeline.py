@@ -12,14 +12,14 @@ from typing import IO, Any
 from bench.costs import write_units
 from chalicelib import clock
 from chalicelib.domain import people_index
-from chalicelib.domain.consent import ConsentEntry
+from chalicelib.domain.consent import ConsentEntry, LedgerEntry
 from chalicelib.domain.contact import Contact, Newcomer
 from chalicelib.domain.figures import CONSENT_STATES, GRADES, gauge_moves
 from chalicelib.domain.imports import ObjectCreated
 from chalicelib.services.import_file import Importer
-from chalicelib.store.consent import ledger_item
+from chalicelib.store.consent import entry_put
 from chalicelib.store.contact_codec import NewcomerItems, put_if_absent, put_if_unchanged
-from chalicelib.store.dynamo import TRANSACTION, transact_puts
+from chalicelib.store.dynamo import TRANSACTION, packed, transact_puts
 from chalicelib.store.figures import RECENT, TRIM_SLACK
 from tests.fakes.imports import MemoryLedger, QueuedWork
 
@@ -71,13 +71,18 @@ class SerialisingStore:
         self.read_keys += len(emails)
         return set()
 
-    def put_many(self, contacts: list[Contact], newcomers: list[Newcomer]) -> set[str]:
+    def put_many(
+        self, contacts: list[Contact], newcomers: list[Newcomer], entries: list[LedgerEntry]
+    ) -> set[str]:
         new_item = self._newcomer_items.item
-        puts = [put_if_unchanged("contacts", c) for c in contacts]
-        puts += [put_if_absent("contacts", new_item(n)) for n in newcomers]
+        theirs: dict[str, list[dict[str, Any]]] = {}
+        for contact_id, entry, expires_at in entries:
+            theirs.setdefault(contact_id, []).append(entry_put("events", contact_id, entry, expires_at))
+        groups = [[put_if_unchanged("contacts", c), *theirs.get(c["contact_id"], [])] for c in contacts]
+        groups += [[put_if_absent("contacts", new_item(n)), *theirs.get(n.contact_id, [])] for n in newcomers]
         lost: set[str] = set()
-        for start in range(0, len(puts), TRANSACTION):
-            lost |= transact_puts(self._dynamodb, puts[start : start + TRANSACTION], "email")
+        for pack in packed(groups):
+            lost |= transact_puts(self._dynamodb, pack, "email")
         if self.priced:
             contacts = contacts + [n.contact() for n in newcomers]
             self.index_entries += sum(len(people_index.entries(c)) for c in contacts)
@@ -111,18 +116,10 @@ class _Transactions:
 
 
 class SerialisingLedger:
-    """The consent ledger's writes, built and counted as the store's are (one call per 25)."""
+    """The consent ledger's writes an import makes itself (its entries go with their people)."""
 
     def __init__(self, store: SerialisingStore) -> None:
         self.store = store
-
-    def append_many(self, entries: list[tuple[str, ConsentEntry, int | None]]) -> None:
-        for start in range(0, len(entries), 25):
-            self.store.write_calls += 1
-            batch = [ledger_item(c, e, x) for c, e, x in entries[start : start + 25]]
-            self.store.items_written += len(batch)
-            if self.store.priced:
-                self.store.write_units += sum(write_units(item) for item in batch)
 
     def keep_until(self, contact_id: str, expires_at: int | None) -> None:
         self.store.write_calls += 1

@@ -1,6 +1,6 @@
-"""The composition root: the only code that builds adapters and services (LINE's and SMS's in
-channels.py), each once per container, on first use, importing what it builds only then (the beacon
-path loads its few modules).  One clock: `clock.now`.  Imported by app.py, web/, devstack, bench, tests."""
+"""The composition root: the only code that builds adapters and services (the console's in
+console.py, LINE's and SMS's in channels.py), each once per container, on first use, importing
+what it builds only then (the beacon path loads its few modules).  One clock: `clock.now`.  Imported by app.py, web/, devstack, bench, tests."""
 
 from __future__ import annotations
 
@@ -18,11 +18,9 @@ if TYPE_CHECKING:
     from chalicelib.services.batches import Isolation
     from chalicelib.services.beacons import Beacons
     from chalicelib.services.consent import ConsentRecords
-    from chalicelib.services.console import ConsoleAccess
     from chalicelib.services.contacts_admin import ContactsAdmin
     from chalicelib.services.definitions import DefinitionsService
     from chalicelib.services.evaluation import Evaluator
-    from chalicelib.services.figures import Figures
     from chalicelib.services.identity import Identity
     from chalicelib.services.import_desk import ImportDesk
     from chalicelib.services.import_file import Importer
@@ -245,7 +243,13 @@ def importer() -> Importer:
 
     _tables()
     s = settings()
-    uses = (DynamoContactStore(_client("dynamodb")), _bucket(), DynamoLedger(), _queue(), clock.now)
+    uses = (
+        DynamoContactStore(_client("dynamodb"), s.events_table),
+        _bucket(),
+        DynamoLedger(),
+        _queue(),
+        clock.now,
+    )
     return Importer(*uses, consent().ledger, rows_per_run=s.rows_per_run, max_file_bytes=s.max_file_bytes)
 
 
@@ -360,40 +364,12 @@ def work() -> Work:
     return Work(*parts, contacts())
 
 
-@once
-def console() -> ConsoleAccess:
-    """Who acts in the console or the admin API: a user pool sign-in and its session, or the token."""
-    from chalicelib.aws.cognito import CognitoUsers
-    from chalicelib.domain.console import SessionRules
-    from chalicelib.services.audit import AuditLog
-    from chalicelib.services.console import ConsoleAccess
-    from chalicelib.services.console_members import ConsoleMembers
-    from chalicelib.store.console import ConsoleTable
-
-    s = settings()
-    users = CognitoUsers(_client("cognito-idp"), s.user_pool_id, s.user_pool_client_id)
-    table = ConsoleTable(_client("dynamodb"), s.console_table)  # the sessions and the audit log
-    rules = SessionRules(s.console_idle_minutes * 60, s.console_session_hours * 3600)
-    token, members = _secret(s.admin_token_secret).get, ConsoleMembers(users, table, clock.now)
-    return ConsoleAccess(users, table, AuditLog(table, clock.now), members, clock.now, token, rules)
-
-
-@once
-def figures() -> Figures:
-    """The console's counters, kept in the console table as the streams deliver."""
-    from chalicelib.services.figures import Figures
-    from chalicelib.store.figures import FigureBook
-    from chalicelib.store.people_index import PeopleIndexTable
-
-    db, s = _client("dynamodb"), settings()
-    index = PeopleIndexTable(db, s.people_index_table)
-    return Figures(FigureBook(db, s.console_table), index, contact_state(), clock.now, s.sms_country)
-
-
-# LINE and SMS: their builders are in bootstrap/channels.py, part of this root.
+# The console's and the channels' builders: bootstrap/console.py and channels.py, part of this root.
 from chalicelib.bootstrap.channels import line_client as line_client  # noqa: E402
 from chalicelib.bootstrap.channels import line_inbound as line_inbound  # noqa: E402
 from chalicelib.bootstrap.channels import messenger as messenger  # noqa: E402
 from chalicelib.bootstrap.channels import short_link_clicks as short_link_clicks  # noqa: E402
 from chalicelib.bootstrap.channels import sms_receipts as sms_receipts  # noqa: E402
 from chalicelib.bootstrap.channels import sms_replies as sms_replies  # noqa: E402
+from chalicelib.bootstrap.console import console as console  # noqa: E402
+from chalicelib.bootstrap.console import figures as figures  # noqa: E402

@@ -74,6 +74,9 @@ class ConsentEntry:
         }
 
 
+LedgerEntry = tuple[str, ConsentEntry, int | None]  # an entry to append: (contact id, entry, when it expires)
+
+
 def expiry(entry: ConsentEntry, epoch: float) -> int | None:
     """When the ledger may go, as of this entry (None: kept, the person can be mailed).  Another
     channel's entry is kept with the ledger and goes when the whole ledger goes: expiring on its

@@ -6,7 +6,7 @@ them since the read (a new person: only if nobody created them meanwhile).
 A row whose write lost that race is read and merged again, into what the
 other writer left -- an unsubscribe, a sign-up, an erasure is never undone --
 for a few rounds at most, then reported as rejected, never dropped.  What is
-counted and put in the consent ledger is what was written.  The counts always
+counted is what was written; a person's consent entries are written with them.  The counts always
 add up: rows = created + updated + unchanged + rejected + duplicates.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import IO
 
-from chalicelib.domain.consent import SMS, ConsentEntry, expiry, imported
+from chalicelib.domain.consent import SMS, LedgerEntry, expiry, imported
 from chalicelib.domain.contact import (
     SMS_PERMISSION,
     Contact,
@@ -36,7 +36,7 @@ from chalicelib.services.ports import ConsentLedger, ContactStore
 BATCH_SIZE = 100
 ROUNDS = 5  # reads and writes of one row, at most, while others keep changing the person
 _COUNTED = {outcome: outcome.value for outcome in Outcome}  # an Enum's .value is a slow property
-Entries = list[tuple[str, ConsentEntry, int | None]]  # (contact id, entry, when it expires)
+Entries = list[LedgerEntry]
 Expiries = list[tuple[str, int | None]]  # (contact id, when the whole ledger expires)
 SUPPRESSED = "This address was erased or suppressed; it is not imported again."
 CHANGED_MEANWHILE = (
@@ -153,22 +153,24 @@ class Batcher:
             if email not in repeats:  # counted as it is decided; a write that lost is taken back
                 name = _COUNTED[outcome]
                 setattr(counts, name, getattr(counts, name) + 1)
-        lost = self._store.put_many(changed, created) if changed or created else set()
+        # A ledger kept for good is kept before the change that needs it, and given its end only
+        # after the change that allows it: a crash between never lets a mailable person's go.
+        for contact_id, expires_at in expiries:
+            if expires_at is None:
+                self._consent.keep_until(contact_id, None)
+        lost = self._store.put_many(changed, created, entries) if changed or created else set()
         again: dict[str, ContactRow] = {}
+        gone: set[str] = set()
         if lost:  # decided again next round: neither counted nor in the ledger now
             again, gone = _lost(rows, lost, changed, created)
-            entries = [entry for entry in entries if entry[0] not in gone]
-            expiries = [kept for kept in expiries if kept[0] not in gone]
             for email in lost:
                 if email not in repeats:
                     name = "updated" if email in existing else "created"
                     setattr(counts, name, getattr(counts, name) - 1)
                 counts.consent_refused -= email in refused
-        # After the contacts: an entry never stands for a change that was not made.
         for contact_id, expires_at in expiries:
-            self._consent.keep_until(contact_id, expires_at)  # the ledger's expiry moves with it
-        if entries:
-            self._consent.append_many(entries)
+            if expires_at is not None and contact_id not in gone:
+                self._consent.keep_until(contact_id, expires_at)  # the ledger's expiry moves with it
         return again
 
     def _consent_change(

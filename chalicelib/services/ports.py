@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # names for the type checker only: the beacon path loads none
     from datetime import datetime
 
     from chalicelib.domain.commerce import Purchase
-    from chalicelib.domain.consent import ConsentEntry
+    from chalicelib.domain.consent import ConsentEntry, LedgerEntry
     from chalicelib.domain.contact import Contact, Newcomer
     from chalicelib.domain.definitions.versions import Version
     from chalicelib.domain.evaluation import History, Move, Moved
@@ -43,11 +43,15 @@ class ContactStore(Protocol):
 
     def get_many(self, emails: list[str]) -> dict[str, Contact]: ...
     def suppressed_among(self, emails: list[str]) -> set[str]: ...
-    def put_many(self, contacts: list[Contact], newcomers: list[Newcomer]) -> set[str]:
+    def put_many(
+        self, contacts: list[Contact], newcomers: list[Newcomer], entries: list[LedgerEntry]
+    ) -> set[str]:
         """Changed contacts and new people, written together, each only if nobody else came
         first: a contact only if it is still as `get_many` read it (nobody wrote it since, nor
-        erased it), a newcomer only if nobody holds the address yet.  The emails of those not
-        written for that reason (read them again); everyone else is written."""
+        erased it), a newcomer only if nobody holds the address yet.  Each person's consent
+        `entries` (by contact id) are appended to the ledger in the same write as the person,
+        so a crash never leaves one without the other.  The emails of those not written for
+        that reason (read them again), whose entries are not written either; everyone else is."""
         ...
 
 
@@ -204,7 +208,6 @@ class ConsentLedger(Protocol):
     """Every change of a person's permission, appended, never rewritten."""
 
     def append(self, contact_id: str, entry: ConsentEntry, expires_at: int | None) -> None: ...
-    def append_many(self, entries: list[tuple[str, ConsentEntry, int | None]]) -> None: ...
     def entries(self, contact_id: str) -> list[ConsentEntry]: ...
     def keep_until(self, contact_id: str, expires_at: int | None) -> None:
         """Set when every entry of this person expires (None: kept while they can be mailed)."""

@@ -23,6 +23,7 @@ Item = dict[str, Any]
 LEDGER = "k#"
 PENDING = "p#"
 RATE = "r#"
+_NEW = "attribute_not_exists(pk)"  # append-only: an entry is never written over
 
 
 class DynamoConsentLedger:
@@ -34,13 +35,8 @@ class DynamoConsentLedger:
         self._db.put_item(
             TableName=self._table,
             Item=ledger_item(contact_id, entry, expires_at),
-            ConditionExpression="attribute_not_exists(pk)",
+            ConditionExpression=_NEW,
         )
-
-    def append_many(self, entries: list[tuple[str, ConsentEntry, int | None]]) -> None:
-        """An import's entries, 25 to a batch write (each key is new: nothing is overwritten)."""
-        requests = [{"PutRequest": {"Item": ledger_item(c, e, x)}} for c, e, x in entries]
-        batch_write(self._db, self._table, requests)
 
     def entries(self, contact_id: str) -> list[ConsentEntry]:
         """Oldest first."""
@@ -83,6 +79,18 @@ class DynamoConsentLedger:
             if "LastEvaluatedKey" not in answer:
                 return
             request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+
+def entry_put(table: str, contact_id: str, entry: ConsentEntry, expires_at: int | None) -> dict[str, Any]:
+    """A transaction's Put of one entry: an import writes a person's entries with the person,
+    so that no crash between two writes leaves a change of permission without its record."""
+    return {
+        "Put": {
+            "TableName": table,
+            "Item": ledger_item(contact_id, entry, expires_at),
+            "ConditionExpression": _NEW,
+        }
+    }
 
 
 def ledger_item(contact_id: str, entry: ConsentEntry, expires_at: int | None) -> dict[str, Any]:

@@ -9,8 +9,10 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
+from chalicelib.domain.consent import LedgerEntry
 from chalicelib.domain.contact import NEVER_AGAIN, Contact, Newcomer
 from chalicelib.domain.emails import email_hash
+from chalicelib.store.consent import entry_put
 from chalicelib.store.contact_codec import (
     COUNTED,
     COUNTED_NAMES,
@@ -22,7 +24,7 @@ from chalicelib.store.contact_codec import (
     put_if_unchanged,
     to_item,
 )
-from chalicelib.store.dynamo import BATCH_GET, TRANSACTION, batch_get, decode_key, encode_key, transact_puts
+from chalicelib.store.dynamo import BATCH_GET, batch_get, decode_key, encode_key, packed, transact_puts
 from chalicelib.store.models import ContactModel, SuppressionModel
 
 
@@ -30,8 +32,9 @@ class DynamoContactStore:
     """Contacts in batches for the importer: 100 keys a read, 100 conditional puts a
     transaction, every call carried to the end by the shared helpers."""
 
-    def __init__(self, dynamodb: Any) -> None:
+    def __init__(self, dynamodb: Any, events_table: str) -> None:
         self._db = dynamodb
+        self._events = events_table  # where the consent ledger is
         self._newcomer_items = NewcomerItems()
 
     def get_many(self, emails: list[str]) -> dict[str, Contact]:
@@ -44,18 +47,28 @@ class DynamoContactStore:
         items = self._batch_get(SuppressionModel.Meta.table_name, keys)
         return {hashes[item["email_hash"]["S"]] for item in items}
 
-    def put_many(self, contacts: list[Contact], newcomers: list[Newcomer]) -> set[str]:
+    def put_many(
+        self, contacts: list[Contact], newcomers: list[Newcomer], entries: list[LedgerEntry]
+    ) -> set[str]:
         """Each contact only if nobody wrote it since it was read, each newcomer only if nobody
-        holds the address yet (a BatchWriteItem carries no condition: TransactWriteItems, 100
-        puts each, the transactions of one batch in flight together).  The emails of those not
-        written because someone else came first."""
+        holds the address yet, each with its consent entries (a BatchWriteItem carries no
+        condition, nor writes two items or none: TransactWriteItems, 100 puts each, a person
+        never split from their entries, the transactions of one batch in flight together).
+        The emails of those not written because someone else came first."""
         table = ContactModel.Meta.table_name
         new_item = self._newcomer_items.item
-        puts = [put_if_unchanged(table, c) for c in contacts]
-        puts += [put_if_absent(table, new_item(n)) for n in newcomers]
-        chunks = [puts[i : i + TRANSACTION] for i in range(0, len(puts), TRANSACTION)]
+        groups = [[put_if_unchanged(table, c)] for c in contacts]
+        groups += [[put_if_absent(table, new_item(n))] for n in newcomers]
+        if entries:
+            theirs: dict[str, list[Item]] = {}
+            for contact_id, entry, expires_at in entries:
+                theirs.setdefault(contact_id, []).append(
+                    entry_put(self._events, contact_id, entry, expires_at)
+                )
+            ids = [c["contact_id"] for c in contacts] + [n.contact_id for n in newcomers]
+            groups = [group + theirs.get(i, []) for group, i in zip(groups, ids, strict=True)]
         lost: set[str] = set()
-        for losers in _pool().map(lambda chunk: transact_puts(self._db, chunk, "email"), chunks):
+        for losers in _pool().map(lambda pack: transact_puts(self._db, pack, "email"), packed(groups)):
             lost |= losers
         return lost
 

@@ -82,26 +82,45 @@ def transact(db: Any, items: list[Item], attempts: int = ATTEMPTS) -> set[int]:
     raise TransientError(f"DynamoDB kept cancelling a transaction ({', '.join(reasons) or 'no reason'})")
 
 
-def transact_puts(db: Any, puts: list[Item], key: str) -> set[str]:
-    """Puts that each carry a condition, at most 100, in TransactWriteItems carried to the end;
-    the `key` values of the items whose condition failed (none of those is written, every
-    other item is).  DynamoDB cancels the whole transaction when one condition fails, naming
-    it among the cancellation reasons: the others go again without it, at once.  A conflict
-    with another transaction, or throttling, goes again after a pause (see `transact`); a
-    transaction over DynamoDB's size limit (4 MB) goes as two halves."""
+def packed(groups: list[list[Item]], size: int = TRANSACTION) -> list[list[list[Item]]]:
+    """Groups of writes in order, as few transactions of at most `size` items as fit, no group
+    split between two."""
+    packs: list[list[list[Item]]] = []
+    room = 0
+    for group in groups:
+        if not packs or len(group) > room:
+            packs.append([])
+            room = size
+        packs[-1].append(group)
+        room -= len(group)
+    return packs
+
+
+def transact_puts(db: Any, groups: list[list[Item]], key: str) -> set[str]:
+    """Groups of puts, at most 100 puts in all, in TransactWriteItems carried to the end.  A
+    group's first put carries a condition and the `key` that names it; the puts after it (a
+    person's consent entries) are written with it or not at all.  The `key` values of the
+    groups whose condition failed (none of those is written, every other group is).  DynamoDB
+    cancels the whole transaction when one condition fails, naming it among the cancellation
+    reasons: the other groups go again without it, at once.  A conflict with another
+    transaction, or throttling, goes again after a pause (see `transact`); a transaction over
+    DynamoDB's size limit (4 MB) goes as two halves."""
     lost: set[str] = set()
-    while puts:
+    while groups:
+        puts = [put for group in groups for put in group]
         try:
             failed = transact(db, puts)
         except db.exceptions.ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ValidationException" or len(puts) < 2:
+            if error.response.get("Error", {}).get("Code") != "ValidationException" or len(groups) < 2:
                 raise
-            half = len(puts) // 2
-            return lost | transact_puts(db, puts[:half], key) | transact_puts(db, puts[half:], key)
+            half = len(groups) // 2
+            return lost | transact_puts(db, groups[:half], key) | transact_puts(db, groups[half:], key)
         if not failed:
             return lost
-        lost |= {puts[i]["Put"]["Item"][key]["S"] for i in failed}
-        puts = [put for i, put in enumerate(puts) if i not in failed]
+        owner = [number for number, group in enumerate(groups) for _ in group]
+        losers = {owner[i] for i in failed}
+        lost |= {groups[number][0]["Put"]["Item"][key]["S"] for number in losers}
+        groups = [group for number, group in enumerate(groups) if number not in losers]
     return lost
 
 

@@ -34,10 +34,10 @@ def meanwhile(monkeypatch: pytest.MonkeyPatch, change: Callable[[], None]) -> No
     """`change` happens once, between the next import's read of a batch and its write."""
     write, pending = DynamoContactStore.put_many, [change]
 
-    def put_many(self: DynamoContactStore, contacts: list[Any], newcomers: list[Any]) -> Any:
+    def put_many(self: DynamoContactStore, *batch: Any) -> Any:
         while pending:
             pending.pop()()
-        return write(self, contacts, newcomers)
+        return write(self, *batch)
 
     monkeypatch.setattr(DynamoContactStore, "put_many", put_many)
 

@@ -11,15 +11,9 @@ from chalicelib.domain.consent import ConsentEntry
 class MemoryConsentLedger:
     def __init__(self) -> None:
         self.kept: dict[str, list[tuple[ConsentEntry, int | None]]] = {}  # contact id -> (entry, expiry)
-        self.batches = 0
 
     def append(self, contact_id: str, entry: ConsentEntry, expires_at: int | None) -> None:
         self.kept.setdefault(contact_id, []).append((entry, expires_at))
-
-    def append_many(self, entries: list[tuple[str, ConsentEntry, int | None]]) -> None:
-        self.batches += 1
-        for contact_id, entry, expires_at in entries:
-            self.append(contact_id, entry, expires_at)
 
     def entries(self, contact_id: str) -> list[ConsentEntry]:
         return [entry for entry, _ in self.kept.get(contact_id, [])]

@@ -6,11 +6,14 @@ import io
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
+from chalicelib.domain.consent import LedgerEntry
 from chalicelib.domain.contact import REVISION, Contact, Newcomer
 from chalicelib.domain.emails import email_hash
 from chalicelib.domain.errors import FileChangedError
 from chalicelib.domain.imports import Claim, StoredFile
 from chalicelib.store.contact_codec import Item, from_item, to_item
+from chalicelib.store.dynamo import packed
+from tests.fakes.consent import MemoryConsentLedger
 
 
 class MemoryContactStore:
@@ -20,8 +23,11 @@ class MemoryContactStore:
     `before_write`, when set, runs as a write begins: whatever happens between a batch's read
     and its write (another writer's change)."""
 
-    def __init__(self) -> None:
+    def __init__(self, consent: MemoryConsentLedger | None = None) -> None:
         self.items: dict[str, Item] = {}
+        self.consent = (
+            consent if consent is not None else MemoryConsentLedger()
+        )  # entries go with their people
         self.suppressed: set[str] = set()
         self.write_calls = 0
         self.read_calls = 0
@@ -36,11 +42,18 @@ class MemoryContactStore:
         self.read_calls += 1
         return {e for e in emails if email_hash(e) in self.suppressed}
 
-    def put_many(self, contacts: list[Contact], newcomers: list[Newcomer]) -> set[str]:
+    def put_many(
+        self, contacts: list[Contact], newcomers: list[Newcomer], entries: list[LedgerEntry]
+    ) -> set[str]:
+        """A person and their consent entries are written together, or neither is."""
         if self.before_write:
             self.before_write()
-        self.write_calls += (len(contacts) + len(newcomers) + 99) // 100  # 100 puts to a transaction
-        lost = set()
+        theirs: dict[str, list[LedgerEntry]] = {}
+        for kept in entries:
+            theirs.setdefault(kept[0], []).append(kept)
+        ids = [c["contact_id"] for c in contacts] + [n.contact_id for n in newcomers]
+        self.write_calls += len(packed([[{}] * (1 + len(theirs.get(i, []))) for i in ids]))  # transactions
+        lost, written = set(), []
         for contact in contacts:
             email, read = contact["email"], contact.get(REVISION)
             held = self.contact(email) if email in self.items else None
@@ -48,11 +61,16 @@ class MemoryContactStore:
                 lost.add(email)
             else:
                 self.items[email] = to_item({**contact, REVISION: (read or 0) + 1})
+                written.append(contact["contact_id"])
         for new in newcomers:
             if new.row.email in self.items:
                 lost.add(new.row.email)
             else:
                 self.items[new.row.email] = to_item(new.contact())
+                written.append(new.contact_id)
+        for contact_id in written:
+            for _, entry, expires_at in theirs.get(contact_id, []):
+                self.consent.append(contact_id, entry, expires_at)
         return lost
 
     def contact(self, email: str) -> Contact:

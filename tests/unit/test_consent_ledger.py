@@ -3,8 +3,14 @@ a one-click unsubscribe, a bounce, a complaint -- and kept while mail may go."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from chalicelib.domain.consent import RETENTION_DAYS, ConsentEntry
+from chalicelib.domain.imports import ObjectCreated
 from chalicelib.services.consent import ConsentRecords
+from chalicelib.services.import_file import LEASE_SECONDS
 from tests.fakes import FakeClock, MemoryConsentLedger
 from tests.unit.test_import_file import World as Imports
 from tests.unit.test_mail_events import World as Mail
@@ -25,10 +31,56 @@ def test_an_import_writes_the_file_and_row_of_each_yes_and_no_and_nothing_for_a_
     assert (withdrawn.change, withdrawn.detail["row"]) == ("withdrawn", "3")
     assert world.consent.expiries(ken["contact_id"])[0] is not None
     assert world.consent.entries(world.store.contact("mai@example.com")["contact_id"]) == []
-    assert world.consent.batches == 1, "one batch write for the batch's entries"
+    assert world.store.write_calls == 1, "the batch's people and their entries in one transaction"
 
     world.deliver(world.drop("list.csv", FILE.encode(), sequencer="002"))
     assert len(world.consent.entries(aiko["contact_id"])) == 1, "the same answer again is no change"
+
+
+def test_an_import_that_dies_just_after_a_batch_is_written_keeps_every_entry_when_it_resumes():
+    """Throttling that outlasts the retries, or the function's end, right after DynamoDB took a
+    batch: the run is retried from its checkpoint, where those people are already as the file
+    says -- unchanged -- so nothing would ever write their entries if they were not written
+    with them."""
+    world = Imports()
+    dies_after_writing(world, world.drop("list.csv", FILE.encode()))
+
+    aiko, ken = world.store.contact("aiko@example.com"), world.store.contact("ken@example.com")
+    assert [e.change for e in world.consent.entries(aiko["contact_id"])] == ["granted"]
+    assert [e.change for e in world.consent.entries(ken["contact_id"])] == ["withdrawn"]
+
+
+def test_a_sign_up_an_import_confirms_keeps_its_ledger_for_good_even_if_the_import_dies_there():
+    world = Imports()
+    world.store.create({"email": "mai@example.com", "contact_id": "c-mai", "status": "pending", "attrs": {}})
+    at = "2026-11-23T01:00:00+00:00"
+    records = ConsentRecords(world.consent, world.clock)
+    records.record("c-mai", ConsentEntry(at, "requested", "form", "person", "pending"))
+    assert world.consent.expiries("c-mai")[0] is not None, "an unconfirmed sign-up does not stay for ever"
+
+    dies_after_writing(world, world.drop("ok.csv", b"email,consent\r\nmai@example.com,yes\r\n"))
+
+    assert world.store.contact("mai@example.com")["status"] == "subscribed"
+    assert [e.change for e in world.consent.entries("c-mai")] == ["requested", "granted"]
+    assert world.consent.expiries("c-mai") == [None, None], "kept while she may be mailed"
+
+
+def dies_after_writing(world: Imports, event: ObjectCreated) -> None:
+    """The import's first write of a batch is made, then the run ends (throttling that outlasts
+    the retries, the function's timeout); the event comes again once the run's lease lapses."""
+    write, dying = world.store.put_many, [True]
+
+    def put_many(*batch: Any) -> set[str]:
+        lost = write(*batch)
+        if dying:
+            raise RuntimeError(dying.pop())
+        return lost
+
+    world.store.put_many = put_many  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        world.deliver(event)
+    world.clock.travel(LEASE_SECONDS + 1)
+    world.deliver(event)
 
 
 def test_an_import_that_unsubscribes_a_subscriber_starts_the_clock_on_her_whole_ledger():

@@ -26,11 +26,11 @@ class World:
     def __init__(self, rows_per_run: int = 0, seconds_per_chunk: float = 0.0) -> None:
         """`seconds_per_chunk`: reading each 1,000 bytes of a file takes that long on the clock."""
         self.clock = FakeClock(NOW)
-        self.store = MemoryContactStore()
+        self.consent = MemoryConsentLedger()
+        self.store = MemoryContactStore(self.consent)
         self.files = MemoryFiles(chunk_bytes=1000, on_chunk=lambda: self.clock.travel(seconds_per_chunk))
         self.ledger = MemoryLedger()
         self.queue = QueuedWork()
-        self.consent = MemoryConsentLedger()
         ids = iter(range(10**9))
         self.importer = Importer(
             self.store,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from chalicelib.services.import_batch import ROUNDS
-from chalicelib.store.dynamo import transact_puts
+from chalicelib.store.dynamo import packed, transact_puts
 from chalicelib.web import records
 from tests.unit.test_import_file import World
 
@@ -136,7 +136,7 @@ class Transactions:
         self.written: list[list[str]] = []
 
     def transact_write_items(self, TransactItems: list[Any]) -> dict[str, Any]:
-        emails = [put["Put"]["Item"]["email"]["S"] for put in TransactItems]
+        emails = [(put["Put"]["Item"].get("email") or put["Put"]["Item"]["pk"])["S"] for put in TransactItems]
         refusal = self.answers.pop(0)(emails) if self.answers else None
         if refusal:
             raise refusal
@@ -145,7 +145,8 @@ class Transactions:
 
 
 def puts(*emails: str) -> list[Any]:
-    return [{"Put": {"Item": {"email": {"S": e}}, "ConditionExpression": "..."}} for e in emails]
+    """A group of one conditional put for each address."""
+    return [[{"Put": {"Item": {"email": {"S": e}}, "ConditionExpression": "..."}}] for e in emails]
 
 
 def test_a_cancelled_transaction_names_its_losers_and_the_others_are_written_without_them(monkeypatch):
@@ -156,6 +157,23 @@ def test_a_cancelled_transaction_names_its_losers_and_the_others_are_written_wit
     )
     assert transact_puts(db, puts("a@x.jp", "b@x.jp", "c@x.jp", "d@x.jp"), "email") == {"b@x.jp", "d@x.jp"}
     assert db.written == [["a@x.jp", "c@x.jp"]]
+
+
+def test_a_persons_entries_are_written_with_them_or_not_at_all():
+    def entry(of: str) -> Any:
+        return {"Put": {"Item": {"pk": {"S": f"k#{of}"}}, "ConditionExpression": "..."}}
+
+    (a,), (b,), (c,) = puts("a@x.jp", "b@x.jp", "c@x.jp")
+    db = Transactions(lambda sent: Cancelled("None", "None", "ConditionalCheckFailed", "None", "None"))
+    groups = [[a, entry("a")], [b, entry("b")], [c, entry("c")]]
+    assert transact_puts(db, groups, "email") == {"b@x.jp"}
+    assert db.written == [["a@x.jp", "k#a", "c@x.jp", "k#c"]], "b's entry went with b"
+
+
+def test_transactions_take_whole_groups_in_order_and_never_split_one():
+    groups = [[{}] * n for n in (40, 40, 30, 1, 70, 100)]
+    assert [[len(g) for g in pack] for pack in packed(groups)] == [[40, 40], [30, 1], [70], [100]]
+    assert packed([]) == []
 
 
 def test_a_transaction_too_large_goes_in_halves_and_a_refusal_of_one_item_is_raised():
