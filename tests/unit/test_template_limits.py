@@ -35,7 +35,25 @@ HOSTILE = [
     ("{{ '%0999999999d' % 1 }}", "formatting with % would make"),
     ("{{ '{:>999999999}'.format(1) }}", "format() would make"),
     ("{{ 'a\\tb'.expandtabs(8) }}", "expandtabs() is not allowed"),
-    ("{{ range(100000) | list | join(',') }}", "join would make"),
+    ("{{ range(20000) | list | join('-' * 20) }}", "join would make"),
+    ("{{ range(100000) | list }}", "a value of over 262,144 characters"),
+    ("{% set x = [1] * 6000 %}{% set y = [x] * 6000 %}{{ y }}", "repeating a value would make"),
+    (
+        "{% set x = [email] * 1000 %}{% set y = [x, x, x, x, x, x, x, x, x, x] %}{{ [y, y, y, y] }}",
+        "over 262,144",
+    ),
+    ("{% set x = [1] * 6000 %}{{ '%s' % ([x] * 100,) }}", "repeating a value would make"),
+    ("{% set x = [1] * 30000 %}{{ '%s %s' % (x, x) }}", "a value of over 262,144"),  # the tuple
+    ("{{ ('%(a)s' * 40000) % {'a': 'x' * 6000} }}", "formatting with % would make"),
+    ("{{ ('%(a)s' * 40000) | format(a='x' * 6000) }}", "format would make"),
+    ("{{ ('{0}' * 40000).format('x' * 6000) }}", "format() would make"),
+    ("{{ ('{a}' * 40000).format(a='x' * 6000) }}", "format() would make"),
+    ("{% set x = [1] * 30000 %}{{ '%s %s %s %s' | format(x, x, x, x) }}", "format would make"),
+    ("{% set x = [1] * 30000 %}{{ '{}{}{}{}'.format(x, x, x, x) }}", "format() would make"),
+    (
+        "{% set x = [1] * 30000 %}{% set y = x + [] %}{% for i in range(100000) %}{% if x == y %}{% endif %}{% endfor %}",
+        "more work",
+    ),
     ("{{ range(100000) | map('string') | join('-') }}", "too costly for a mail"),
     (
         "{% set ns = namespace(x=2) %}{% for i in range(20) %}{% set ns.x = ns.x * ns.x %}{% endfor %}{{ ns.x }}",

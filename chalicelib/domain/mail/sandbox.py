@@ -8,6 +8,12 @@ of text it makes, and every operation that could make something huge is checked 
 it runs (widths, counts, repeats, digits).  A template that runs out is refused when it is
 defined (it is rendered once against a sample person) or, for one person whose data makes
 it costly, fails that one mail with the reason -- never the tick.
+
+Lists, tuples and dicts are weighed whole, nested values included -- about the characters
+they print as -- so `[x] * n` of a long `x` is refused before it is made, and no value a
+template makes (literals too) outweighs the output limit.  One step on a value (printing it,
+comparing it) can then cost no more than the limit, and a comparison is charged for what
+it compares.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Any
 from jinja2 import nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.visitor import NodeTransformer
 
 from ..limits import TEMPLATE_INT_BITS, TEMPLATE_OUTPUT_CHARS, TEMPLATE_WORK
 
@@ -32,11 +39,37 @@ class TooCostlyError(SecurityError):
     """A template tried to do more work, or make more text, than one mail may."""
 
 
+ELEMENTS = 256  # a container is charged one work unit per this many characters it weighs
+
+_CONTAINERS = (list, tuple, dict, set, frozenset)
+
+
 class Budget:
-    __slots__ = ("left",)
+    __slots__ = ("_weighed", "left")
 
     def __init__(self, units: int = TEMPLATE_WORK) -> None:
         self.left = units
+        self._weighed: dict[int, tuple[Any, int]] = {}  # id -> (the container, its weight), this render
+
+    def weigh(self, value: Any) -> int:
+        """About how many characters `value` prints as; a container is walked once a render
+        (a list of the same list n times walks that list once), and never past the limit."""
+        if isinstance(value, str):
+            return len(value)
+        if isinstance(value, int):
+            return value.bit_length() // 3 + 1
+        if not isinstance(value, _CONTAINERS):
+            return 24  # a float, a date, an undefined field: short when printed
+        known = self._weighed.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
+        total = 2
+        for item in value.items() if isinstance(value, dict) else value:
+            total += self.weigh(item) + 4  # quotes, comma, space
+            if total > TEMPLATE_OUTPUT_CHARS:
+                raise TooCostlyError(f"it makes a value of over {TEMPLATE_OUTPUT_CHARS:,} characters")
+        self._weighed[id(value)] = (value, total)
+        return total
 
     def spend(self, units: int = 1) -> None:
         self.left -= units
@@ -60,14 +93,22 @@ def spend(units: int = 1) -> None:
     _BUDGET.get().spend(units)
 
 
-def _sized(value: Any) -> Any:
+def weight(value: Any) -> int:
+    """About how many characters `value` prints as, nested values included (see Budget.weigh)."""
+    budget = _BUDGET.get(None)
+    return (budget or Budget()).weigh(value)
+
+
+def sized(value: Any) -> Any:
     """`value`, after charging for its size and refusing it when it is too big for a mail."""
-    if isinstance(value, str | list | tuple | dict):
+    if isinstance(value, str):
         if len(value) > TEMPLATE_OUTPUT_CHARS:
             raise TooCostlyError(
-                f"it makes a value of {len(value):,} items (at most {TEMPLATE_OUTPUT_CHARS:,})"
+                f"it makes a value of {len(value):,} characters (at most {TEMPLATE_OUTPUT_CHARS:,})"
             )
         spend(1 + len(value) // CHUNK)
+    elif isinstance(value, _CONTAINERS):
+        spend(1 + weight(value) // ELEMENTS)
     elif isinstance(value, int) and value.bit_length() > TEMPLATE_INT_BITS:
         raise TooCostlyError(f"it makes a number over {TEMPLATE_INT_BITS} bits")
     return value
@@ -84,8 +125,11 @@ def _count(value: Any) -> None:
         raise TooCostlyError(f"the number {value} is too big for a count or width here")
 
 
-def _length(value: Any) -> int:
-    return len(value) if isinstance(value, str | list | tuple | dict) else len(str(value))
+def weighed(value: Any) -> Any:
+    """What a comparison is handed (`==`, `in`, `<`): charged for the container it walks."""
+    if isinstance(value, _CONTAINERS):
+        spend(weight(value) // ELEMENTS)
+    return value
 
 
 def _check_binop(operator: str, left: Any, right: Any) -> None:
@@ -98,35 +142,55 @@ def _check_binop(operator: str, left: Any, right: Any) -> None:
         if isinstance(left, int) and isinstance(right, str | list | tuple):
             left, right = right, left
         if isinstance(left, str | list | tuple) and isinstance(right, int):
-            _room(len(left) * max(right, 0), "repeating a value")
+            _room(weight(left) * max(right, 0), "repeating a value")
     elif operator == "+" and isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
-        _room(len(left) + len(right), "joining two values")
+        _room(weight(left) + weight(right), "joining two values")
     elif operator == "%" and isinstance(left, str):
-        _room(len(left) + _printf_widths(left), "formatting with %")
+        _room(_printf_size(left, right), "formatting with %")
 
 
-_PRINTF = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?")
+_PRINTF = re.compile(r"%(?:\(([^)]*)\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?")
 
 
-def _printf_widths(text: str) -> int:
-    total = 0
-    for width, precision in _PRINTF.findall(text):
+def _printf_size(text: str, values: Any) -> int:
+    """What `text % values` makes at most: the text, each conversion's width, and the value
+    each one prints (a value printed twice, `%(a)s%(a)s`, counted twice)."""
+    total, position = len(text), 0
+    for key, width, precision in _PRINTF.findall(text):
         if "*" in (width, precision):
             raise TooCostlyError("a width taken from the values (%*d) is not supported")
         total += int(width or 0) + int(precision or 0)
+        if key and isinstance(values, dict):
+            total += weight(values.get(key))
+        elif isinstance(values, tuple):
+            total += weight(values[position]) if position < len(values) else 0
+            position += 1
+        else:
+            total += weight(values)
     return total
 
 
-def _format_widths(text: str) -> int:
-    total = 0
+def _format_size(text: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
+    """What `text.format(*args, **kwargs)` makes at most: the text, the widths, and the value
+    each field prints (`{0}{0}` counts it twice)."""
+    total, position = len(text), 0
     try:
         fields = list(string.Formatter().parse(text))
     except ValueError as error:
         raise SecurityError(f"not a valid format: {error}") from None
-    for _, _, spec, _ in fields:
+    for _, field, spec, _ in fields:
         if spec and "{" in spec:
             raise TooCostlyError("a width taken from the values ({:{w}}) is not supported")
         total += sum(int(digits) for digits in re.findall(r"\d+", spec or ""))
+        if field is None:
+            continue
+        name = re.split(r"[.\[]", field, maxsplit=1)[0]
+        if not name:
+            name, position = str(position), position + 1
+        if name.isdigit():
+            total += weight(args[int(name)]) if int(name) < len(args) else 0
+        else:
+            total += weight(kwargs.get(name))
     return total
 
 
@@ -184,11 +248,9 @@ def _check_str_call(method: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     elif name == "join":
         if not (args and isinstance(args[0], list | tuple)):
             raise SecurityError("join() takes a list here; or use the join filter")
-        _room(sum(_length(part) for part in args[0]) + len(text) * len(args[0]), "join()")
+        _room(sum(weight(part) for part in args[0]) + len(text) * len(args[0]), "join()")
     elif name == "format":
-        _room(
-            len(text) + _format_widths(text) + sum(_length(a) for a in (*args, *kwargs.values())), "format()"
-        )
+        _room(_format_size(text, args, kwargs), "format()")
 
 
 class BoundedSandbox(ImmutableSandboxedEnvironment):
@@ -200,7 +262,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         spend()
         _check_binop(operator, left, right)
         try:
-            return _sized(super().call_binop(context, operator, left, right))
+            return sized(super().call_binop(context, operator, left, right))
         except (OverflowError, ZeroDivisionError, ValueError) as error:
             raise SecurityError(f"{left!r} {operator} {right!r}: {error}") from None
 
@@ -211,7 +273,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         method = getattr(__obj, "__wrapped__", __obj)  # Jinja hands out str.format wrapped
         if isinstance(method, BuiltinMethodType) and isinstance(getattr(method, "__self__", None), str):
             _check_str_call(method, args, kwargs)
-        return _sized(super().call(__context, __obj, *args, **kwargs))
+        return sized(super().call(__context, __obj, *args, **kwargs))
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         spend()
@@ -242,9 +304,9 @@ def bounded_filter(name: str, run: Callable[..., Any]) -> Callable[..., Any]:
         if isinstance(subject, str):
             if name == "indent":
                 width = kwargs.get("width", rest[0] if rest else 4)
-                _room(len(subject) + _length(width) * (subject.count("\n") + 1), "indent")
-            elif name == "format":
-                _room(len(subject) + _printf_widths(subject), "format")
+                _room(len(subject) + weight(width) * (subject.count("\n") + 1), "indent")
+            elif name == "format":  # Jinja's: text % (kwargs or args)
+                _room(_printf_size(subject, kwargs or tuple(rest)), "format")
             elif name == "replace" and len(rest) >= 2:
                 old, new = str(rest[0]), str(rest[1])
                 times = subject.count(old) if old else len(subject) + 1
@@ -253,16 +315,47 @@ def bounded_filter(name: str, run: Callable[..., Any]) -> Callable[..., Any]:
             if not isinstance(subject, list | tuple):  # a generator (map, select...): count what it makes
                 subject = list(steps(subject))
                 args = (*args[:skip], subject, *rest)
-            glue = _length(kwargs.get("d", rest[0] if rest else ""))
-            _room(sum(_length(part) for part in subject) + glue * len(subject), "join")
-        return _sized(run(*args, **kwargs))
+            glue = weight(kwargs.get("d", rest[0] if rest else ""))
+            _room(sum(weight(part) for part in subject) + glue * len(subject), "join")
+        return sized(run(*args, **kwargs))
 
     checked.jinja_pass_arg = getattr(run, "jinja_pass_arg", None)  # type: ignore[attr-defined]
     return checked
 
 
+def _through(node: nodes.Node, name: str) -> nodes.Filter:
+    return nodes.Filter(node, name, [], [], None, None, lineno=node.lineno)  # type: ignore[arg-type]
+
+
+class _Counted(NodeTransformer):
+    """Each `{% for %}` loops over `steps(...)`; each list, tuple or dict written in the
+    template is weighed as it is made; each side of a comparison is charged for its weight."""
+
+    def visit_For(self, node: nodes.For) -> nodes.Node:
+        self.generic_visit(node)
+        node.iter = _through(node.iter, "sodate_steps")
+        return node
+
+    def visit_List(self, node: nodes.Expr) -> nodes.Node:
+        self.generic_visit(node)
+        return _through(node, "sodate_sized")
+
+    visit_Dict = visit_List
+
+    def visit_Tuple(self, node: nodes.Tuple) -> nodes.Node:
+        self.generic_visit(node)
+        return _through(node, "sodate_sized") if node.ctx == "load" else node  # not `for a, b in`
+
+    def visit_Compare(self, node: nodes.Compare) -> nodes.Node:
+        self.generic_visit(node)
+        node.expr = _through(node.expr, "sodate_weighed")
+        for operand in node.ops:
+            operand.expr = _through(operand.expr, "sodate_weighed")
+        return node
+
+
 def with_counted_loops(template: nodes.Template) -> nodes.Template:
-    """The parsed template, each `{% for %}` looping over `steps(...)`."""
-    for loop in template.find_all(nodes.For):
-        loop.iter = nodes.Filter(loop.iter, "sodate_steps", [], [], None, None, lineno=loop.lineno)
-    return template
+    """The parsed template, its loops, literals and comparisons counted (see _Counted)."""
+    counted = _Counted().visit(template)
+    assert isinstance(counted, nodes.Template)
+    return counted

@@ -26,9 +26,11 @@ from .sandbox import (
     TooCostlyError,
     bounded_filter,
     running,
+    sized,
     spend,
     steps,
     stopped,
+    weighed,
     with_counted_loops,
 )
 
@@ -37,6 +39,8 @@ def _environment(autoescape: bool) -> BoundedSandbox:
     env = BoundedSandbox(autoescape=autoescape, undefined=StrictUndefined)
     env.filters = {name: bounded_filter(name, run) for name, run in env.filters.items()}
     env.filters["sodate_steps"] = steps
+    env.filters["sodate_sized"] = sized
+    env.filters["sodate_weighed"] = weighed
     del env.globals["lipsum"]  # paragraphs of filler text on demand: nothing a mail needs
     return env
 
