@@ -36,9 +36,10 @@ _TIME_TAIL = re.compile(r"(?:[ t]\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:z|[+-]\d{2
 
 
 def plain_digits(text: str) -> bool:
-    """Only 0-9, as a whole number is typed: str.isdigit() alone also takes ² and ٣, which int()
-    refuses (a 500 where a 400 belongs)."""
-    return text.isascii() and text.isdigit()
+    """Only 0-9, as a whole number is typed, and at most 18 of them: str.isdigit() alone also
+    takes ² and ٣, which int() refuses, as it refuses a number of over 4,300 digits (a 500 where
+    a 400 belongs); no count, page, day or version here comes near 18 digits."""
+    return len(text) <= 18 and text.isascii() and text.isdigit()
 
 
 def parse_date(text: str) -> date:

@@ -18,6 +18,7 @@ ATTEMPTS = 8
 BATCH_WRITE = 25  # items in one BatchWriteItem
 BATCH_GET = 100  # keys in one BatchGetItem
 TRANSACTION = 100  # items in one TransactWriteItems
+KEY_BYTES = 1024  # the longest sort key DynamoDB takes (a partition key: 2,048)
 Item = dict[str, Any]
 
 
@@ -136,7 +137,7 @@ def encode(sort_key: str) -> str:
 
 def decode(cursor: str) -> str:
     value = _load(cursor)
-    if not isinstance(value, str):
+    if not _fits(value):
         raise InvalidCursorError("The cursor is not one this API gave out.")
     return value
 
@@ -150,9 +151,22 @@ def decode_key(cursor: str | None, names: set[str]) -> Item | None:
     if not cursor:
         return None
     key = _load(cursor)
-    if not isinstance(key, dict) or set(key) != names:
+    if not isinstance(key, dict) or set(key) != names or not all(map(_key_value, key.values())):
         raise InvalidCursorError("The cursor is not one this API gave out.")
     return key
+
+
+def _key_value(value: Any) -> bool:
+    """A key attribute as DynamoDB takes one: a text of 1 to 1,024 bytes."""
+    return isinstance(value, dict) and len(value) == 1 and _fits(value.get("S"))
+
+
+def _fits(text: Any) -> bool:
+    """Text DynamoDB takes as a key: 1 to 1,024 bytes of UTF-8 (JSON can carry a lone surrogate)."""
+    try:
+        return isinstance(text, str) and 0 < len(text.encode()) <= KEY_BYTES
+    except UnicodeEncodeError:
+        return False
 
 
 def _load(cursor: str) -> Any:

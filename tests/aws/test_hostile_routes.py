@@ -4,6 +4,7 @@ the admin token.  The invariant: an answer below 500, and a refusal that says wh
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from typing import Any
@@ -236,9 +237,30 @@ def test_a_form_post_too_large_not_utf8_or_with_too_many_fields_is_a_400_that_sa
 
 
 def test_digits_python_reads_but_no_number_is_are_a_400_that_names_the_parameter(aws, api):
-    # "²" and "٣" pass str.isdigit(), and int() refuses them
-    for odd in ("%C2%B2", "%D9%A3"):
+    # "²" and "٣" pass str.isdigit(), and int() refuses them, as it refuses over 4,300 digits
+    for odd in ("%C2%B2", "%D9%A3", "9" * 4301):
         listed = api.http.get(f"/admin/contacts?limit={odd}", headers=auth(aws))
         assert listed.status_code == 400 and "limit must be a whole number" in listed.json_body["Message"]
         version = api.http.get(f"/admin/definitions/segments/versions/{odd}", headers=auth(aws))
         assert version.status_code == 400 and "version is a whole number" in version.json_body["Message"]
+
+
+def test_a_page_cursor_the_api_did_not_give_out_is_a_400(aws, api):
+    def cursor(key: object) -> str:
+        return quote(base64.urlsafe_b64encode(json.dumps(key).encode()).decode())
+
+    forged = [
+        {"email": "x@example.com"},  # the right name, not a key's value
+        {"email": {"S": ""}},
+        {"email": {"N": "1"}},
+        {"email": {"S": "x" * 1025}},
+        {"email": {"S": "\ud800"}},  # half a surrogate pair, which JSON can write
+    ]
+    for key in forged:
+        listed = api.http.get(f"/admin/contacts?cursor={cursor(key)}", headers=auth(aws))
+        assert listed.status_code == 400, (key, listed.status_code, listed.body[:200])
+        assert "cursor" in listed.json_body["Message"]
+    real = api.http.get(
+        f"/admin/contacts?cursor={cursor({'email': {'S': 'x@example.com'}})}", headers=auth(aws)
+    )
+    assert real.status_code == 200
