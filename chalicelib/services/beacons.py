@@ -66,11 +66,17 @@ class Beacons:
             return Outcome("not_json")
         if not isinstance(payload, dict):
             return Outcome("not_object")
-        site_id = payload.get("site")
-        site = self._store.site(site_id) if isinstance(site_id, str) and len(site_id) <= 64 else None
-        if site is None:
-            return Outcome("unknown_site")
         now = self._clock()
+        ip = truncate_ip(source_ip)
+        # Every beacon counts against its address, whichever site it names: ids that no site has,
+        # sent by the thousand, get no more reads of the sites table than the limit lets through.
+        flooding = self._per_ip.add(ip, now) > IP_HITS_PER_MINUTE
+        site_id = payload.get("site")
+        site = None
+        if isinstance(site_id, str) and len(site_id) <= 64:
+            site = self._store.site(site_id, read=not flooding)  # flooding: what the cache knows
+        if site is None:
+            return Outcome("rate_limited" if flooding else "unknown_site")
         at = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")
         day = at[:10]
         origin = headers.get("origin")
@@ -83,11 +89,8 @@ class Beacons:
         except InvalidHitError as error:
             self._store.count_rejected(site.site_id, error.reason, day)
             return Outcome(error.reason, cors)
-        ip = truncate_ip(source_ip)
         visitor = f"{site.site_id}#{hit.visitor_id}"
-        if self._per_ip.add(ip, now) > IP_HITS_PER_MINUTE or (
-            hit.visitor_id and self._per_visitor.add(visitor, now) > VISITOR_HITS_PER_10S
-        ):
+        if flooding or (hit.visitor_id and self._per_visitor.add(visitor, now) > VISITOR_HITS_PER_10S):
             self._store.count_rejected(site.site_id, "rate_limited", day)
             return Outcome("rate_limited", cors)
         if headers.get("sec-gpc") == "1" or headers.get("dnt") == "1":

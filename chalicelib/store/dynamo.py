@@ -10,7 +10,7 @@ import hashlib
 import json
 import random
 import time
-from typing import Any
+from typing import Any, TypeGuard
 
 from chalicelib.domain.errors import BadInputError, TransientError
 
@@ -161,7 +161,7 @@ def _key_value(value: Any) -> bool:
     return isinstance(value, dict) and len(value) == 1 and _fits(value.get("S"))
 
 
-def _fits(text: Any) -> bool:
+def _fits(text: Any) -> TypeGuard[str]:
     """Text DynamoDB takes as a key: 1 to 1,024 bytes of UTF-8 (JSON can carry a lone surrogate)."""
     try:
         return isinstance(text, str) and 0 < len(text.encode()) <= KEY_BYTES

@@ -25,6 +25,7 @@ from chalicelib.domain.site import Site
 from chalicelib.store.dynamo import shard_of
 
 SITE_CACHE_SECONDS = 60
+SITE_CACHE_ENTRIES = 1000  # sites (and ids no site has) a container remembers
 LINK_CACHE_SECONDS = 30
 LINK_MARK = "link#"  # sorts after every ISO time, so timelines end before the markers
 PAGE_SHARDS = 16
@@ -67,17 +68,21 @@ class EventStore:
         self._rejected_shard = self._container % REJECTED_SHARDS
         self._turn = self._container
 
-    def site(self, site_id: str) -> Site | None:
-        """Cached a minute per container: a beacon costs no read for its site."""
+    def site(self, site_id: str, read: bool = True) -> Site | None:
+        """Cached a minute per container: a beacon costs no read for its site.  The ids no site
+        has are the first to go when the cache is full, so a stream of made-up ids never makes
+        the real sites' beacons read again."""
         cached = self._site_cache.get(site_id)
         if cached and clock.stopwatch() - cached[0] < SITE_CACHE_SECONDS:
             return cached[1]
-        if not can_be_id(site_id):
+        if not read or not can_be_id(site_id):
             return None
         item = self._db.get_item(TableName=self._sites, Key={"site_id": {"S": site_id}}).get("Item")
         site = site_of(item) if item else None
-        if len(self._site_cache) > 1000:
-            self._site_cache.clear()
+        if len(self._site_cache) >= SITE_CACHE_ENTRIES:
+            unknown = [key for key, (_, known) in self._site_cache.items() if known is None]
+            for key in unknown or list(self._site_cache):
+                del self._site_cache[key]
         self._site_cache[site_id] = (clock.stopwatch(), site)
         return site
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -119,6 +120,27 @@ def test_a_flood_from_one_visitor_is_rate_limited(aws, api, site):
     bootstrap.provide(beacons=still)
     answers = [send(api, view(site)).status_code for _ in range(35)]
     assert answers.count(204) == 30 and answers[-1] == 429
+
+
+def test_made_up_site_ids_never_push_a_real_site_out_of_the_cache(aws, api, site):
+    from chalicelib.store.events import SITE_CACHE_ENTRIES, EventStore
+
+    class Counted:  # the real client, its reads of the sites table counted
+        def __init__(self, client: Any) -> None:
+            self.client, self.reads = client, 0
+
+        def get_item(self, **request: Any) -> Any:
+            self.reads += 1
+            return self.client.get_item(**request)
+
+    db = Counted(aws["session"].client("dynamodb"))
+    store = EventStore(db, aws["SitesTable"], aws["EventsTable"])
+    assert store.site(site["site_id"]) is not None and db.reads == 1
+    for n in range(2 * SITE_CACHE_ENTRIES):
+        assert store.site(f"s_guess{n:05d}") is None
+    assert db.reads == 1 + 2 * SITE_CACHE_ENTRIES
+    assert store.site(site["site_id"]) is not None and db.reads == 1 + 2 * SITE_CACHE_ENTRIES, "still cached"
+    assert store.site("s_guess00000", read=False) is None
 
 
 def test_the_tag_is_served_small(api):

@@ -36,8 +36,14 @@ class MemorySites:
         self.links: dict[tuple[str, str], str] = {}
         self.rejections: dict[tuple[str, str, str], int] = {}
         self.spent: set[str] = set()
+        self.reads = 0  # of the sites table
+        self.cached: set[str] = set()  # the ids read so far: what a container's cache would hold
 
-    def site(self, site_id: str) -> Site | None:
+    def site(self, site_id: str, read: bool = True) -> Site | None:
+        if not read:
+            return self.sites.get(site_id) if site_id in self.cached else None
+        self.reads += 1
+        self.cached.add(site_id)
         return self.sites.get(site_id)
 
     def put_site(self, site: Site) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.domain.site import Site
 from chalicelib.domain.tokens import sign
-from chalicelib.services.beacons import VISITOR_HITS_PER_10S, Beacons, Outcome
+from chalicelib.services.beacons import IP_HITS_PER_MINUTE, VISITOR_HITS_PER_10S, Beacons, Outcome
 from chalicelib.services.identity import Identity
 from tests.fakes import FakeClock, MemoryPeople, MemorySites
 
@@ -128,6 +128,22 @@ def test_an_unknown_site_and_an_oversized_body_are_refused_before_anything_is_ke
     assert world.send(view() | {"site": "s_guess"}).refused == "unknown_site"
     assert world.send(b"x" * 5000).refused == "too_large"
     assert world.sites.hits == {} and world.rejected() == {}
+
+
+def test_an_address_naming_made_up_sites_is_held_to_its_limit_and_reads_no_more_sites():
+    world = World()
+    world.send(view())  # the shop's beacons have been seen: its site is cached
+    made_up = [world.send(view() | {"site": f"s_guess{n}"}).refused for n in range(IP_HITS_PER_MINUTE + 50)]
+    assert made_up == ["unknown_site"] * (IP_HITS_PER_MINUTE - 1) + ["rate_limited"] * 51
+    assert world.sites.reads == IP_HITS_PER_MINUTE, "no read of the sites table once over the limit"
+    assert world.send(view()).refused == "rate_limited"
+    assert world.rejected() == {"rate_limited": 1}, "the shop sees its own beacon held back"
+    elsewhere = world.beacons.from_post(
+        json.dumps(view()).encode(), {"origin": ORIGIN}, "198.51.100.9", "POST"
+    )
+    assert elsewhere.refused == "", "another address is not held back"
+    world.clock.travel(60)
+    assert world.send(view() | {"site": "s_guess"}).refused == "unknown_site", "a new minute"
 
 
 def test_thirty_hits_per_visitor_in_ten_seconds_then_refused_until_the_next_window():
