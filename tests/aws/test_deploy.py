@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -88,6 +89,24 @@ def test_the_functions_role_is_least_privilege() -> None:
         "Fn::Sub": "arn:${AWS::Partition}:sms-voice:${AWS::Region}:${AWS::AccountId}:*"
     }
     assert not [s for s in statements if "sns:CheckIfPhoneNumberIsOptedOut" in str(s["Action"])]
+
+
+def test_the_functions_role_allows_every_dynamodb_call_the_code_makes() -> None:
+    """moto checks no permission: a call the role lacks would fail only on AWS.  Every client
+    call on a table, and every kind of item in a transaction (AWS checks each one as its own
+    action: a ConditionCheck as dynamodb:ConditionCheckItem), must be in the role."""
+    role = cfn_yaml.loads(TEMPLATE.read_text())["Resources"]["FunctionsRole"]["Properties"]
+    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    (tables,) = [s for s in statements if s["Sid"] == "Tables"]
+    code = "\n".join(p.read_text() for p in (ROOT / "chalicelib" / "store").glob("*.py"))
+    calls = set(re.findall(r"db\.([a-z_]+)\(", code)) - {"transact_write_items"}
+    kinds = set(re.findall(r'"(Put|Update|Delete|ConditionCheck)": \{', code))
+    assert calls >= {"update_item", "batch_write_item"} and "ConditionCheck" in kinds, (
+        "the scan reads the code"
+    )
+    needed = {"dynamodb:" + "".join(w.title() for w in c.split("_")) for c in calls}
+    needed |= {f"dynamodb:{kind}Item" for kind in kinds}
+    assert needed - set(tables["Action"]) == set()
 
 
 def test_the_texts_configuration_set_publishes_every_text_event_to_the_feedback_topic() -> None:
