@@ -45,14 +45,16 @@ class ConsoleMembers:
         before = {m.email: m for m in self._users.members()}
         if takes_an_admin and _admins(before.values()) == {address}:
             raise BadInputError(f"{address} is the last admin; make someone else an admin first.")
-        self._apply(address, role, body.get("enabled"))
-        if takes_an_admin and not _admins(self._users.members()) and address in before:
-            # another admin took the other admin away at the same moment: ours is undone, so
-            # whichever way the two interleave one admin is left
-            was = before[address]
-            self._apply(address, was.role if role else None, was.enabled if "enabled" in body else None)
-            raise ConflictError("The admins changed at the same moment; look at the list and try again.")
-        self._sessions.cut_off(address, self._clock())  # signed in again, they get what they now have
+        try:
+            self._apply(address, role, body.get("enabled"))
+            if takes_an_admin and not _admins(self._users.members()) and address in before:
+                # another admin took the other admin away at the same moment: ours is undone, so
+                # whichever way the two interleave one admin is left
+                was = before[address]
+                self._apply(address, was.role if role else None, was.enabled if "enabled" in body else None)
+                raise ConflictError("The admins changed at the same moment; look at the list and try again.")
+        finally:  # even a change that failed half way: signed in again, they get what they now have
+            self._sessions.cut_off(address, self._clock())
         return {
             "email": address,
             **({"role": role} if role else {}),

@@ -94,6 +94,25 @@ def test_a_switched_off_account_cannot_sign_in_until_switched_on(world: World):
         ("analyst@example.jp", {"role": "root"}, "role must be one of"),
     ],
 )
+@pytest.mark.parametrize("body", [{"enabled": False}, {"role": "analyst"}])
+def test_a_change_that_fails_half_way_still_ends_the_persons_sessions(world: World, body: dict[str, object]):
+    """Cognito switched the account off (or took the old group away), then its next call was
+    refused (its admin calls are throttled low): the admin is told it failed, and the cookie
+    the person holds no longer acts with what they had."""
+    signed = world.sign_in("marketer@example.jp")
+    world.minutes(1)
+    done = {"enabled": world.users.set_enabled, "role": world.users.set_role}[next(iter(body))]
+
+    def half_way(email: str, value: object) -> None:
+        done(email, value)  # type: ignore[arg-type]
+        raise RuntimeError("TooManyRequestsException")
+
+    setattr(world.users, f"set_{'role' if 'role' in body else 'enabled'}", half_way)
+    with pytest.raises(RuntimeError):
+        world.members.change("marketer@example.jp", body, "admin@example.jp")
+    assert world.access.principal(None, signed.secret) is None
+
+
 def test_a_change_names_what_is_wrong(world: World, email: str, body: dict[str, object], problem: str):
     with pytest.raises(BadInputError, match=problem):
         world.members.change(email, body, "admin@example.jp")
