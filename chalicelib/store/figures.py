@@ -13,8 +13,10 @@ when Lambda hands the same batch over again after a failure, a counter that has 
 left alone.  Every item -- a day's series (today's page views take every events-stream shard's
 batches) as well as a gauge shard -- keeps the last RECENT batches' marks (`recent`, newest
 first, trimmed as it grows), so a shard's retry that comes after other shards' batches is still
-known.  No transaction: DynamoDB's costs twice the writes, and the emulator's copies the whole
-table for each one.
+known.  A batch that moves more than one item moves them in one transaction (twice the write
+units, and the emulator copies the table for each): Lambda splits a batch that failed half way in
+two, and names the second half anew, so the items the first try did move would take that half
+again.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.domain.figures import Fact
-from chalicelib.store.dynamo import batch_get, shard_of
+from chalicelib.store.dynamo import TRANSACTION, batch_get, shard_of, transact
 
 SERIES, GAUGES, HOT = "f#", "gauges", "hot#"
 GAUGE_SHARDS = 16
@@ -45,49 +47,85 @@ class FigureBook:
 
     def add(self, batch: str, counts: dict[tuple[str, str], Decimal], moves: dict[str, int]) -> int:
         """Add a batch's counts and gauge moves; returns how many counters changed (a counter
-        that already took this batch is skipped)."""
-        changed = 0
-        for (series, day), count in sorted(counts.items()):
-            key = {"pk": {"S": f"{SERIES}{series}"}, "sk": {"S": day}}
-            changed += self._add(key, {"n": count}, batch, RECENT)
+        that already took this batch is skipped).  Counters on more than one item are added in
+        one transaction: a batch that failed half way comes back split in two (Lambda's
+        bisection names the second half anew), and the items the first try had moved would
+        take that half again."""
+        updates: list[tuple[dict[str, Any], Mapping[str, Decimal | int]]] = [
+            ({"pk": {"S": f"{SERIES}{series}"}, "sk": {"S": day}}, {"n": count})
+            for (series, day), count in sorted(counts.items())
+        ]
         moved = {gauge: move for gauge, move in moves.items() if move}
         if moved:
-            shard = f"{GAUGES}#{shard_of(batch, GAUGE_SHARDS)}"
-            changed += len(moved) * self._add({"pk": {"S": shard}, "sk": {"S": ALL}}, moved, batch, RECENT)
+            updates.append(
+                ({"pk": {"S": f"{GAUGES}#{shard_of(batch, GAUGE_SHARDS)}"}, "sk": {"S": ALL}}, moved)
+            )
+        if len(updates) == 1 or not batch:
+            return sum(len(moves) * self._add(key, moves, batch) for key, moves in updates)
+        changed = 0
+        for start in range(0, len(updates), TRANSACTION):
+            pending = updates[start : start + TRANSACTION]
+            while pending:
+                failed = transact(self._db, [{"Update": self._request(k, m, batch)} for k, m in pending])
+                pending = [update for i, update in enumerate(pending) if i not in failed]  # failed: had it
+                if not failed:
+                    changed += sum(len(m) for _, m in pending)
+                    if int(_mark(batch)["S"], 16) % TRIM_SLACK == 0:  # now and then, the marks trimmed
+                        for key, _ in pending:
+                            self._trim(key)
+                    break
         return changed
 
-    def _add(self, key: dict[str, Any], moves: Mapping[str, Decimal | int], batch: str, keep: int = 0) -> int:
-        """ADD each move to its attribute of one item, in one update, unless the item took `batch`
-        already: it notes the last batch (`last`), or with `keep` the last `keep` batches (`recent`:
-        the item many stream shards' batches share, so a retry may come after others)."""
+    def _request(self, key: dict[str, Any], moves: Mapping[str, Decimal | int], batch: str) -> dict[str, Any]:
+        """An update that ADDs each move to its attribute of one item and notes the batch among
+        the item's recent ones, unless the item took `batch` already."""
         names = {f"#a{i}": name for i, name in enumerate(sorted(moves))}
         values: dict[str, Any] = {f":{a[1:]}": {"N": str(moves[n])} for a, n in names.items()}
-        request: dict[str, Any] = {
+        mark = _mark(batch)
+        return {
             "TableName": self._table,
             "Key": key,
-            "UpdateExpression": "ADD " + ", ".join(f"{a} :{a[1:]}" for a in names),
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
+            "UpdateExpression": "ADD "
+            + ", ".join(f"{a} :{a[1:]}" for a in names)
+            + " SET #recent = list_append(:mark, if_not_exists(#recent, :none))",
+            "ConditionExpression": "NOT contains(#recent, :seen)",
+            "ExpressionAttributeNames": names | {"#recent": "recent"},
+            "ExpressionAttributeValues": values | {":mark": {"L": [mark]}, ":none": {"L": []}, ":seen": mark},
         }
-        if batch and keep:
-            mark = {"S": hashlib.blake2b(batch.encode(), digest_size=6).hexdigest()}
-            request["UpdateExpression"] += " SET #recent = list_append(:mark, if_not_exists(#recent, :none))"
-            request["ConditionExpression"] = "NOT contains(#recent, :seen)"
-            request["ReturnValues"] = "UPDATED_NEW"
-            names["#recent"] = "recent"
-            values |= {":mark": {"L": [mark]}, ":none": {"L": []}, ":seen": mark}
-        elif batch:
-            request["UpdateExpression"] += " SET #last = :batch"
-            request["ConditionExpression"] = "attribute_not_exists(#last) OR #last <> :batch"
-            names["#last"] = "last"
-            values[":batch"] = {"S": batch}
+
+    def _trim(self, key: dict[str, Any]) -> None:
+        found = self._db.get_item(
+            TableName=self._table,
+            Key=key,
+            ProjectionExpression="#recent",
+            ExpressionAttributeNames={"#recent": "recent"},
+        )
+        noted = len(found.get("Item", {}).get("recent", {}).get("L", ()))
+        if noted > RECENT + TRIM_SLACK:
+            self._forget(key, RECENT, noted)
+
+    def _add(self, key: dict[str, Any], moves: Mapping[str, Decimal | int], batch: str) -> int:
+        """ADD each move to its attribute of one item, in one update, unless the item took `batch`
+        already (one of the last RECENT batches noted on it: `recent`, the item many stream
+        shards' batches share, so a retry may come after others)."""
+        if batch:
+            request = self._request(key, moves, batch) | {"ReturnValues": "UPDATED_NEW"}
+        else:
+            names = {f"#a{i}": name for i, name in enumerate(sorted(moves))}
+            request = {
+                "TableName": self._table,
+                "Key": key,
+                "UpdateExpression": "ADD " + ", ".join(f"{a} :{a[1:]}" for a in names),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": {f":{a[1:]}": {"N": str(moves[n])} for a, n in names.items()},
+            }
         try:
             answer = self._db.update_item(**request)
         except self._db.exceptions.ConditionalCheckFailedException:
             return 0  # this batch was counted here before its retry
         noted = len(answer.get("Attributes", {}).get("recent", {}).get("L", ()))
-        if keep and noted > keep + TRIM_SLACK:
-            self._forget(key, keep, noted)
+        if noted > RECENT + TRIM_SLACK:
+            self._forget(key, RECENT, noted)
         return 1
 
     def _forget(self, key: dict[str, Any], keep: int, noted: int) -> None:
@@ -171,3 +209,8 @@ class FigureBook:
 
 def _gauge_keys() -> list[str]:
     return [GAUGES, *(f"{GAUGES}#{n}" for n in range(GAUGE_SHARDS))]
+
+
+def _mark(batch: str) -> dict[str, str]:
+    """The short mark a batch leaves on the items it moved."""
+    return {"S": hashlib.blake2b(batch.encode(), digest_size=6).hexdigest()}

@@ -4,6 +4,9 @@ people there are, and a batch handed over again counted once."""
 from decimal import Decimal
 from typing import Any
 
+import pytest
+from botocore.exceptions import ClientError
+
 from chalicelib.store.figures import GAUGE_SHARDS, FigureBook
 
 
@@ -74,3 +77,63 @@ def test_a_days_figure_counts_a_retried_batch_once_after_other_shards_batches(aw
     assert book.series(["pageviews_known"], "2026-12-07", "2026-12-07") == {
         "pageviews_known": {"2026-12-07": 150}
     }, "150 page views happened"
+
+
+class Throttled:
+    """The DynamoDB client, refusing every write from the n-th on (throttling that outlasts
+    botocore's retries), as the events stream's figures step meets it."""
+
+    def __init__(self, db: Any, from_write: int) -> None:
+        self._db, self._writes, self._from = db, 0, from_write
+        self.exceptions = db.exceptions
+
+    def _write(self, call: str, **request: Any) -> Any:
+        self._writes += 1
+        if self._writes >= self._from:
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, call)
+        return getattr(self._db, call)(**request)
+
+    def update_item(self, **request: Any) -> Any:
+        return self._write("update_item", **request)
+
+    def transact_write_items(self, **request: Any) -> Any:
+        return self._write("transact_write_items", **request)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._db, name)
+
+
+@pytest.mark.parametrize("from_write", [1, 2])
+def test_a_batch_that_failed_half_way_and_comes_back_split_in_two_counts_each_hit_once(
+    aws, monkeypatch, from_write
+):
+    monkeypatch.setattr("chalicelib.store.dynamo._back_off", lambda attempt: None)
+    book, db = _book(aws)
+    views, forms = ("pageviews_anonymous", "2026-12-07"), ("forms", "2026-12-07")
+
+    batch = {views: Decimal(4), forms: Decimal(4)}  # records 100-103 page views, 104-107 forms
+    try:
+        FigureBook(Throttled(db, from_write), aws["ConsoleTable"]).add("100", batch, {})
+    except ClientError:  # Lambda's bisection: each half on its own, the first keeping the name
+        book.add("100", {views: Decimal(4)}, {})
+        book.add("104", {forms: Decimal(4)}, {})
+
+    found = book.series(["pageviews_anonymous", "forms"], "2026-12-07", "2026-12-07")
+    assert found == {"pageviews_anonymous": {"2026-12-07": 4}, "forms": {"2026-12-07": 4}}
+
+
+def test_batches_moving_many_items_keep_each_items_marks_few_and_a_late_retry_known(aws):
+    import chalicelib.store.figures as figures
+
+    book, db = _book(aws)
+    days = {("pageviews_known", "2026-12-07"): Decimal(1), ("forms", "2026-12-07"): Decimal(1)}
+    batches = [f"5100{n:017d}" for n in range(150)]
+    for batch in batches:
+        book.add(batch, days, {})
+    for batch in batches[-figures.RECENT :]:
+        assert book.add(batch, days, {}) == 0
+
+    found = book.series(["pageviews_known", "forms"], "2026-12-07", "2026-12-07")
+    assert found == {"pageviews_known": {"2026-12-07": 150}, "forms": {"2026-12-07": 150}}
+    for item in db.scan(TableName=aws["ConsoleTable"])["Items"]:
+        assert figures.RECENT <= len(item["recent"]["L"]) <= figures.RECENT + 4 * figures.TRIM_SLACK
