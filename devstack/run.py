@@ -52,9 +52,8 @@ class Running:
         from chalicelib import clock
 
         with self._saving:
-            taken = {p.queue_url: p.taken for p in self.pumps if isinstance(p, QueuePump)}
             unhandled = {p.function_name: p.unhandled() for p in self.pumps if isinstance(p, StreamPump)}
-            self.state.save(clock.offset(), taken, unhandled)
+            self.state.save(clock.offset(), unhandled)
 
     def stop(self) -> None:
         for pump in self.pumps:

@@ -2,8 +2,8 @@
 
 The emulator keeps everything in memory, so when the stack stops, every resource the template
 declares is dumped through the ordinary AWS APIs into `.local/state/` -- every table's items,
-every bucket object, every queue's waiting messages (and those a pump had taken but not
-finished), every secret's value -- and the moved clock.  The next `make run` deploys the
+every bucket object, every message a queue holds (waiting, still delayed, or taken by a pump
+and not finished), every secret's value -- and the moved clock.  The next `make run` deploys the
 template as always and then puts it all back before the API answers or a pump starts, so no
 stream record, bucket notification or schedule sees the restore as new work.  `make reset`
 (or `make run` with `--reset`) starts clean.
@@ -19,8 +19,11 @@ import base64
 import gzip
 import json
 import logging
+import math
 import shutil
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -77,15 +80,9 @@ class LocalState:
         return (self.directory / "meta.json").is_file()
 
     # --- dump ----------------------------------------------------------------------------
-    def save(
-        self,
-        clock_offset: float,
-        in_flight: dict[str, list[str]] | None = None,
-        unhandled: dict[str, list[dict[str, Any]]] | None = None,
-    ) -> Path:
-        """Dump everything into a fresh directory, then swap it in whole.  `in_flight`: bodies a
-        queue pump had taken (by queue URL); `unhandled`: stream records not yet handed to
-        their function (by function name)."""
+    def save(self, clock_offset: float, unhandled: dict[str, list[dict[str, Any]]] | None = None) -> Path:
+        """Dump everything into a fresh directory, then swap it in whole.  `unhandled`: stream
+        records not yet handed to their function (by function name)."""
         started = time.monotonic()
         fresh = self.directory.with_name(NAME + ".new")
         shutil.rmtree(fresh, ignore_errors=True)
@@ -96,8 +93,7 @@ class LocalState:
         for logical, bucket in self._resources.buckets.items():
             counts[f"bucket {logical}"] = self._dump_bucket(bucket, fresh / "buckets" / logical)
         for logical, url in self._resources.queues.items():
-            taken = (in_flight or {}).get(url, [])
-            counts[f"queue {logical}"] = self._dump_queue(url, taken, fresh / "queues" / f"{logical}.jsonl")
+            counts[f"queue {logical}"] = self._dump_queue(url, fresh / "queues" / f"{logical}.jsonl")
         for function, records in (unhandled or {}).items():
             counts[f"stream {function}"] = len(records)
             with _created(fresh / "streams" / f"{function}.jsonl") as out:
@@ -182,24 +178,29 @@ class LocalState:
                     count += 1
         return count
 
-    def _dump_queue(self, url: str, taken: list[str], path: Path) -> int:
-        """The waiting messages (made visible to nobody else for the while) and the bodies a
-        pump had taken and not finished: they are delivered again after the restart, as a
-        Lambda timeout would (every handler is idempotent)."""
+    def _dump_queue(self, url: str, path: Path) -> int:
+        """Every message the queue holds, read from the emulator's memory (its
+        /_sodate/sqs/messages page): a ReceiveMessage would miss a message still in its
+        DelaySeconds, hide the others from the pumps and count a receive against each (five send
+        it to the dead-letter queue).  A message a pump had taken and not finished is there too:
+        it is delivered again after the restart, as after a Lambda timeout (every handler is
+        idempotent).  A delayed one keeps the moment it is due."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        bodies = list(taken)
-        while True:
-            answer = self._sqs.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60, MessageAttributeNames=["All"]
-            )
-            messages = answer.get("Messages", [])
-            if not messages:
-                break
-            bodies += [m["Body"] for m in messages]
+        endpoint = self._sqs.meta.endpoint_url.rstrip("/")
+        account, name = urllib.parse.urlsplit(url).path.strip("/").split("/")[-2:]
+        query = urllib.parse.urlencode(
+            {"account": account, "region": self._sqs.meta.region_name, "queue": name}
+        )
+        with urllib.request.urlopen(f"{endpoint}/_sodate/sqs/messages?{query}", timeout=30) as answer:
+            messages = json.loads(answer.read())["messages"]
+        now = time.time()
         with path.open("w") as out:
-            for body in bodies:
-                out.write(json.dumps({"body": body}, ensure_ascii=False) + "\n")
-        return len(bodies)
+            for message in messages:
+                line: dict[str, Any] = {"body": message["body"]}
+                if message["delay_s"] > 0:
+                    line["due"] = now + message["delay_s"]
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        return len(messages)
 
     # --- restore -------------------------------------------------------------------------
     def restore(self, pause_notifications: Any) -> Restored:
@@ -260,11 +261,17 @@ class LocalState:
         return count
 
     def _restore_queue(self, url: str, path: Path) -> int:
+        """A delayed message waits what is left of its delay (its wait went on while the stack
+        was stopped), so it is never seen before it was due."""
         count = 0
         for chunk in _chunks(_lines(path), 10):
-            entries = [
-                {"Id": str(i), "MessageBody": json.loads(line)["body"]} for i, line in enumerate(chunk)
-            ]
+            entries = []
+            for i, line in enumerate(chunk):
+                message = json.loads(line)
+                left = math.ceil(message.get("due", 0) - time.time())
+                entries.append(
+                    {"Id": str(i), "MessageBody": message["body"], "DelaySeconds": min(max(left, 0), 900)}
+                )
             self._sqs.send_message_batch(QueueUrl=url, Entries=entries)
             count += len(entries)
         return count
