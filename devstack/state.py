@@ -3,10 +3,10 @@
 The emulator keeps everything in memory, so when the stack stops, every resource the template
 declares is dumped through the ordinary AWS APIs into `.local/state/` -- every table's items,
 every bucket object, every message a queue holds (waiting, still delayed, or taken by a pump
-and not finished), every secret's value -- and the moved clock.  The next `make run` deploys the
-template as always and then puts it all back before the API answers or a pump starts, so no
-stream record, bucket notification or schedule sees the restore as new work.  `make reset`
-(or `make run` with `--reset`) starts clean.
+and not finished), every secret's value, the console's users (devstack/pool_users.py) -- and the
+moved clock.  The next `make run` deploys the template as always and then puts it all back
+before the API answers or a pump starts, so no stream record, bucket notification or schedule
+sees the restore as new work.  `make reset` (or `make run` with `--reset`) starts clean.
 
 A dump is written beside the last one and swapped in whole, so a stop interrupted half-way
 leaves the previous dump; it is also taken every few minutes while the stack runs, so a
@@ -15,7 +15,6 @@ killed run loses at most that much.
 
 from __future__ import annotations
 
-import base64
 import gzip
 import json
 import logging
@@ -29,6 +28,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from devstack import pool_users
+from devstack.dynamo_json import decode, decode_record, encode_record
 
 log = logging.getLogger("sodate.state")
 
@@ -45,6 +47,7 @@ class Resources:
     buckets: dict[str, str] = field(default_factory=dict)
     queues: dict[str, str] = field(default_factory=dict)  # logical -> queue URL
     secrets: dict[str, str] = field(default_factory=dict)  # logical -> secret id
+    user_pools: dict[str, str] = field(default_factory=dict)  # logical -> user pool id
 
 
 @dataclass
@@ -53,6 +56,7 @@ class Restored:
     objects: int = 0
     messages: int = 0
     secrets: int = 0
+    users: int = 0
     clock_offset: float = 0.0
     seconds: float = 0.0
     stream_records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by function
@@ -61,7 +65,7 @@ class Restored:
         return (
             f"{self.items:,} items, {self.objects:,} objects, {self.messages:,} queued messages, "
             f"{sum(map(len, self.stream_records.values())):,} stream records to hand on, "
-            f"{self.secrets} secrets in {self.seconds:.1f} s"
+            f"{self.secrets} secrets, {self.users} console users in {self.seconds:.1f} s"
         )
 
 
@@ -74,6 +78,7 @@ class LocalState:
         self._s3 = session.client("s3")
         self._sqs = session.client("sqs")
         self._secrets = session.client("secretsmanager")
+        self._cognito = session.client("cognito-idp")
         self._export_bucket: str | None = None
 
     def exists(self) -> bool:
@@ -98,12 +103,15 @@ class LocalState:
             counts[f"stream {function}"] = len(records)
             with _created(fresh / "streams" / f"{function}.jsonl") as out:
                 for record in records:
-                    out.write(json.dumps(_encode_record(record), ensure_ascii=False) + "\n")
+                    out.write(json.dumps(encode_record(record), ensure_ascii=False) + "\n")
         values = {
             logical: self._secrets.get_secret_value(SecretId=secret)["SecretString"]
             for logical, secret in self._resources.secrets.items()
         }
         _write_private(fresh / "secrets.json", json.dumps(values))
+        users = pool_users.dump(self._cognito, self._resources.user_pools)
+        counts.update({f"users {logical}": len(accounts) for logical, accounts in users.items()})
+        _write_private(fresh / pool_users.NAME, json.dumps(users, ensure_ascii=False))
         meta = {"format": FORMAT, "saved_at": time.time(), "clock_offset": clock_offset, "counts": counts}
         (fresh / "meta.json").write_text(json.dumps(meta, indent=1))
         old = self.directory.with_name(NAME + ".old")
@@ -203,9 +211,10 @@ class LocalState:
         return len(messages)
 
     # --- restore -------------------------------------------------------------------------
-    def restore(self, pause_notifications: Any) -> Restored:
+    def restore(self, pause_notifications: Any, console_password: str) -> Restored:
         """Put the last dump back into a freshly deployed stack.  `pause_notifications` is a
-        context manager under which bucket puts notify nobody."""
+        context manager under which bucket puts notify nobody; `console_password` is the one
+        every restored console user signs in with (passwords are not saved)."""
         started = time.monotonic()
         meta = json.loads((self.directory / "meta.json").read_text())
         if meta.get("format") != FORMAT:
@@ -216,6 +225,12 @@ class LocalState:
             if logical in self._resources.secrets:
                 self._secrets.put_secret_value(SecretId=self._resources.secrets[logical], SecretString=value)
                 done.secrets += 1
+        users = self.directory / pool_users.NAME
+        if users.is_file():
+            saved = json.loads(users.read_text())
+            done.users = pool_users.restore(
+                self._cognito, self._resources.user_pools, saved, console_password
+            )
         done.items = self._restore_tables()
         with pause_notifications():
             for logical, bucket in self._resources.buckets.items():
@@ -223,7 +238,7 @@ class LocalState:
         for logical, url in self._resources.queues.items():
             done.messages += self._restore_queue(url, self.directory / "queues" / f"{logical}.jsonl")
         for path in sorted((self.directory / "streams").glob("*.jsonl")):
-            done.stream_records[path.stem] = [_decode_record(json.loads(line)) for line in _lines(path)]
+            done.stream_records[path.stem] = [decode_record(json.loads(line)) for line in _lines(path)]
         done.seconds = time.monotonic() - started
         return done
 
@@ -238,7 +253,7 @@ class LocalState:
             return sum(pool.map(lambda batch: self._write(*batch), batches))
 
     def _write(self, table: str, lines: list[str]) -> int:
-        requests = [{"PutRequest": {"Item": _decode(json.loads(line)["Item"])}} for line in lines]
+        requests = [{"PutRequest": {"Item": decode(json.loads(line)["Item"])}} for line in lines]
         pending: dict[str, Any] = {table: requests}
         for attempt in range(10):
             unprocessed = self._dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems", {})
@@ -340,46 +355,6 @@ def _created(path: Path) -> Any:
 def _write_private(path: Path, text: str) -> None:
     path.touch(mode=0o600)
     path.write_text(text)
-
-
-# DynamoDB's JSON as the API speaks it, with binary values base64-encoded (as on the wire).
-def _encode(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: _convert(value, _to_text) for name, value in item.items()}
-
-
-def _decode(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: _convert(value, base64.b64decode) for name, value in item.items()}
-
-
-_IMAGES = ("Keys", "NewImage", "OldImage")
-
-
-def _encode_record(record: dict[str, Any]) -> dict[str, Any]:
-    change = {k: _encode(v) if k in _IMAGES else v for k, v in record["dynamodb"].items()}
-    return {**record, "dynamodb": change}
-
-
-def _decode_record(record: dict[str, Any]) -> dict[str, Any]:
-    change = {k: _decode(v) if k in _IMAGES else v for k, v in record["dynamodb"].items()}
-    return {**record, "dynamodb": change}
-
-
-def _to_text(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def _convert(value: dict[str, Any], binary: Any) -> dict[str, Any]:
-    """One attribute value with its binary parts passed through `binary`."""
-    ((kind, inner),) = value.items()
-    if kind == "B":
-        return {kind: binary(inner)}
-    if kind == "BS":
-        return {kind: [binary(v) for v in inner]}
-    if kind == "L":
-        return {kind: [_convert(v, binary) for v in inner]}
-    if kind == "M":
-        return {kind: {k: _convert(v, binary) for k, v in inner.items()}}
-    return value
 
 
 if __name__ == "__main__":

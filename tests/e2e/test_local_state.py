@@ -74,7 +74,7 @@ def test_a_delayed_message_outlives_a_restart_and_still_waits_its_time(
     first.state.save(0.0)
     first.emulator.stop()
     runs.append(again := Emulated(tmp_path))
-    again.state.restore(contextlib.nullcontext)
+    again.state.restore(contextlib.nullcontext, "")
 
     # THEN it is not there before its time, and is delivered once its time comes
     assert time.monotonic() - sent < 6, "the restart took too long to see the message still waiting"
@@ -118,7 +118,7 @@ def test_a_message_being_handled_when_the_stack_stops_is_handed_over_again_once(
     first.state.save(0.0)
     first.emulator.stop()
     runs.append(again := Emulated(tmp_path))
-    again.state.restore(contextlib.nullcontext)
+    again.state.restore(contextlib.nullcontext, "")
 
     # THEN each is there once
     assert again.bodies(again.work) == ["being handled"]
