@@ -160,3 +160,34 @@ def test_console_users_come_back_with_their_roles_and_sign_in_with_the_printed_p
     finally:
         printed = stop(process, local / "users")
     assert "4 restored; each signs in with SODATE_CONSOLE_PASSWORD" in printed
+
+
+def test_an_erasure_s_second_sweep_waits_across_a_restart(local: Path) -> None:
+    # GIVEN a person erased a moment ago: their history is swept again in five minutes
+    process, env = launch(local / "erasure", "--save-every", "3600")
+    first = Stack(env, local / "erasure")
+    try:
+        first.drop("erase.csv", b"email\nerase-me@example.jp\n")
+        assert first.report("erase.csv")["created"] == 1
+        _, person = first.api("/admin/contacts?email=erase-me@example.jp")
+        status, _ = first.api(f"/admin/contacts/{person['contact_id']}", method="DELETE")
+        assert status in (200, 204)
+        assert delayed(first) == 1
+    finally:
+        stop(process, local / "erasure")
+
+    # WHEN the stack is stopped within those five minutes and started again
+    process, env = launch(local / "erasure", "--save-every", "3600")
+    try:
+        # THEN the sweep is still coming, not yet due
+        assert delayed(Stack(env, local / "erasure")) == 1
+    finally:
+        stop(process, local / "erasure")
+
+
+def delayed(stack: Stack) -> int:
+    """The work queue's messages still within their DelaySeconds."""
+    attributes = stack.sqs.get_queue_attributes(
+        QueueUrl=stack.env["SODATE_IMPORT_QUEUE_URL"], AttributeNames=["ApproximateNumberOfMessagesDelayed"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessagesDelayed"])
