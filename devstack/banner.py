@@ -16,6 +16,11 @@ def text(
         kept = f"{data}, restored: {restored.describe()}"
     else:
         kept = f"{data} (new; examples/config/*.yaml loaded)"
+    users = ""
+    if restored is not None and restored.users:  # passwords are not saved: say which one works
+        users = f"""
+  console users        {restored.users} restored; each signs in with SODATE_CONSOLE_PASSWORD (passwords
+                       are not saved; one invited who had not chosen theirs yet still chooses)"""
     return f"""
 Sodate is running locally.
   AWS emulator (moto)  {env["AWS_ENDPOINT_URL"]}
@@ -24,7 +29,7 @@ Sodate is running locally.
   demo site            {env["SODATE_DEMO_URL"]}  (site id {env["SODATE_SITE_ID"]})
   sign-up form         {env["SODATE_DEMO_URL"]}newsletter, and on its own page:
                        {env["SODATE_API"]}/forms/{env["SODATE_SITE_ID"]}/newsletter
-  console              {env["SODATE_CONSOLE_URL"]}  (SODATE_CONSOLE_USER and _PASSWORD in settings)
+  console              {env["SODATE_CONSOLE_URL"]}  (SODATE_CONSOLE_USER and _PASSWORD in settings){users}
   mailbox              {env["SODATE_MAILBOX_URL"]}  (what SES took; SES's delivery, bounce
                        and complaint events are published to the feedback queue as on AWS)
   LINE stand-in        {env["SODATE_LINE_API"]}/_standin/  (what the bot sent; follow, write,

@@ -1,10 +1,11 @@
 """The local console admin: `make run` signs one into the emulator's user pool, in the `admin`
 group, and says who in `.local/env` (SODATE_CONSOLE_URL, _USER, _PASSWORD).
 
-The emulator's Cognito starts empty on every run and the saved local state does not hold it
-(devstack/state.py dumps tables, buckets, queues and secrets), so the user is made again each
-time -- with the same password, kept beside the state in `.local/console-admin.json` (0600):
-a browser's saved password and an open console session both still work after a restart.
+The emulator's Cognito starts empty on every run; the saved local state makes its users again
+(devstack/pool_users.py) but cannot keep their passwords, so the admin's is kept beside the state
+in `.local/console-admin.json` (0600) and set again each time: a browser's saved password and an
+open console session both still work after a restart.  Every other restored user gets the same
+password (`credentials`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ NAME = "console-admin.json"
 
 def local_admin(session: Any, outputs: dict[str, str], local_dir: Path, api: str) -> dict[str, str]:
     """The console's settings for the app and for `.local/env`, the admin made (or made again)."""
-    user, password = _credentials(local_dir / NAME)
+    user, password = credentials(local_dir)
     cognito = session.client("cognito-idp")
     pool = outputs["UserPoolId"]
     # The same emulator asked twice: the user stays, its password and group are set again below.
@@ -44,8 +45,9 @@ def local_admin(session: Any, outputs: dict[str, str], local_dir: Path, api: str
     }
 
 
-def _credentials(path: Path) -> tuple[str, str]:
+def credentials(local_dir: Path) -> tuple[str, str]:
     """The kept user and password, or new ones (a password the pool's policy takes), kept."""
+    path = local_dir / NAME
     try:
         kept = json.loads(path.read_text())
         return str(kept["user"]), str(kept["password"])

@@ -8,6 +8,12 @@ and emit the events SES would.  moto answers a preflight by the bucket's CORS ru
 them off the answer to a POST upload itself (S3 sends them), so a browser could not read it:
 `with_upload_cors` adds them, from the same rules.
 
+`GET /_sodate/sqs/messages?account=A&region=R&queue=NAME` lists every message a queue holds --
+waiting, still in its DelaySeconds (with the seconds left), or taken and not yet deleted -- for
+the local state's dump (devstack/state.py).  ReceiveMessage could not do it: it cannot see a
+delayed message, and each receive hides the message from the pumps and counts towards the
+queue's redrive to its dead-letter queue; this read, from moto's memory, does neither.
+
 moto's Cognito sends no mail, where Cognito mails an invited user their temporary password and
 someone who forgot theirs a code (with the pool's message templates).  `with_pool_mail` is that
 mail's stand-in, following Cognito's documented behaviour: an AdminCreateUser without
@@ -27,6 +33,7 @@ import json
 import secrets
 import signal
 import sys
+import urllib.parse
 from collections.abc import Callable, Iterable
 from email.message import EmailMessage
 from io import BytesIO
@@ -38,6 +45,7 @@ from werkzeug.serving import run_simple
 from devstack import atomic_writes
 
 SENT = "/_sodate/ses/sent"
+QUEUED = "/_sodate/sqs/messages"
 POOL_SENDER = "no-reply@verificationemail.com"  # Cognito's own sender, when no SES identity is set
 _POOL = "AWSCognitoIdentityProviderService."
 _MOTO_CODE = "moto-confirmation-code:"
@@ -67,14 +75,41 @@ def sent_after(after: int) -> dict[str, Any]:
     return {"messages": listed, "count": len(messages)}
 
 
-def with_mail(app: Wsgi) -> Wsgi:
+def queued(account: str, region: str, name: str) -> dict[str, Any] | None:
+    """The queue's messages in the order sent, each with the seconds left of its delay; None when
+    there is no such queue."""
+    from moto.core.utils import unix_time_millis
+    from moto.sqs.models import sqs_backends
+
+    try:
+        queue = sqs_backends[account][region].queues.get(name)
+    except KeyError:
+        return None
+    if queue is None:
+        return None
+    now = unix_time_millis()
+    held = list(queue._messages)  # a copy, taken at once: moto replaces the list on a delete
+    return {"messages": [{"body": m.body, "delay_s": max(0.0, (m.delayed_until - now) / 1000)} for m in held]}
+
+
+def with_pages(app: Wsgi) -> Wsgi:
+    """The emulator's own read-only pages: SES's sent mail and a queue's messages."""
+
     def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") != SENT:
+        path = environ.get("PATH_INFO")
+        if path not in (SENT, QUEUED):
             return app(environ, start_response)
-        query = dict(p.split("=", 1) for p in environ.get("QUERY_STRING", "").split("&") if "=" in p)
-        after = int(query["after"]) if query.get("after", "").isdigit() else 0
-        body = json.dumps(sent_after(after)).encode()
-        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        query = {k: v[0] for k, v in urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).items()}
+        if path == SENT:
+            answer: dict[str, Any] | None = sent_after(
+                int(query["after"]) if query.get("after", "").isdigit() else 0
+            )
+        else:
+            answer = queued(query.get("account", ""), query.get("region", ""), query.get("queue", ""))
+        status, body = (
+            ("200 OK", json.dumps(answer).encode()) if answer is not None else ("404 Not Found", b"{}")
+        )
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
 
     return serve
@@ -194,7 +229,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     atomic_writes.serialise()
     app = DomainDispatcherApplication(create_backend_app)
-    served = with_pool_mail(with_upload_cors(with_mail(app)))
+    served = with_pool_mail(with_upload_cors(with_pages(app)))
     run_simple(args.host, args.port, served, threaded=True, request_handler=MotoRequestHandler)
 
 

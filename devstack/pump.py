@@ -69,7 +69,6 @@ class QueuePump(threading.Thread):
         self._function = function_name
         self._retry_after = retry_after_s
         self._halt = threading.Event()
-        self.taken: list[str] = []  # bodies handed to the handler and not finished yet
         attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
         self._arn = attrs["Attributes"]["QueueArn"]
         self._region = sqs.meta.region_name
@@ -100,7 +99,6 @@ class QueuePump(threading.Thread):
         if not messages:
             return 0
         event = sqs_event(messages, self._arn, self._region)
-        self.taken = [m["Body"] for m in messages]
         try:
             self._handler(event, LambdaContext(self._function))
         except Exception:
@@ -110,15 +108,9 @@ class QueuePump(threading.Thread):
                     QueueUrl=self._url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=self._retry_after
                 )
             return 0
-        finally:
-            self.taken = []
         for m in messages:
             self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=m["ReceiptHandle"])
         return len(messages)
-
-    @property
-    def queue_url(self) -> str:
-        return self._url
 
 
 class StreamPump(threading.Thread):

@@ -52,9 +52,8 @@ class Running:
         from chalicelib import clock
 
         with self._saving:
-            taken = {p.queue_url: p.taken for p in self.pumps if isinstance(p, QueuePump)}
             unhandled = {p.function_name: p.unhandled() for p in self.pumps if isinstance(p, StreamPump)}
-            self.state.save(clock.offset(), taken, unhandled)
+            self.state.save(clock.offset(), unhandled)
 
     def stop(self) -> None:
         for pump in self.pumps:
@@ -103,7 +102,8 @@ def start(
         if durable:
             running.state = LocalState(session, _resources(stack), local_dir)
             if running.state.exists():
-                running.restored = running.state.restore(stack.notifications_paused)
+                password = console_user.credentials(local_dir)[1]  # the restored console users'
+                running.restored = running.state.restore(stack.notifications_paused, password)
                 from chalicelib import clock
 
                 clock.travel(running.restored.clock_offset)
@@ -187,6 +187,7 @@ def _resources(stack: LocalStack) -> Resources:
         buckets=stack.physical("AWS::S3::Bucket"),
         queues=stack.physical("AWS::SQS::Queue"),
         secrets=stack.physical("AWS::SecretsManager::Secret"),
+        user_pools=stack.physical("AWS::Cognito::UserPool"),
     )
 
 

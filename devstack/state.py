@@ -2,11 +2,11 @@
 
 The emulator keeps everything in memory, so when the stack stops, every resource the template
 declares is dumped through the ordinary AWS APIs into `.local/state/` -- every table's items,
-every bucket object, every queue's waiting messages (and those a pump had taken but not
-finished), every secret's value -- and the moved clock.  The next `make run` deploys the
-template as always and then puts it all back before the API answers or a pump starts, so no
-stream record, bucket notification or schedule sees the restore as new work.  `make reset`
-(or `make run` with `--reset`) starts clean.
+every bucket object, every message a queue holds (waiting, still delayed, or taken by a pump
+and not finished), every secret's value, the console's users (devstack/pool_users.py) -- and the
+moved clock.  The next `make run` deploys the template as always and then puts it all back
+before the API answers or a pump starts, so no stream record, bucket notification or schedule
+sees the restore as new work.  `make reset` (or `make run` with `--reset`) starts clean.
 
 A dump is written beside the last one and swapped in whole, so a stop interrupted half-way
 leaves the previous dump; it is also taken every few minutes while the stack runs, so a
@@ -15,17 +15,22 @@ killed run loses at most that much.
 
 from __future__ import annotations
 
-import base64
 import gzip
 import json
 import logging
+import math
 import shutil
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from devstack import pool_users
+from devstack.dynamo_json import decode, decode_record, encode_record
 
 log = logging.getLogger("sodate.state")
 
@@ -42,6 +47,7 @@ class Resources:
     buckets: dict[str, str] = field(default_factory=dict)
     queues: dict[str, str] = field(default_factory=dict)  # logical -> queue URL
     secrets: dict[str, str] = field(default_factory=dict)  # logical -> secret id
+    user_pools: dict[str, str] = field(default_factory=dict)  # logical -> user pool id
 
 
 @dataclass
@@ -50,6 +56,7 @@ class Restored:
     objects: int = 0
     messages: int = 0
     secrets: int = 0
+    users: int = 0
     clock_offset: float = 0.0
     seconds: float = 0.0
     stream_records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by function
@@ -58,7 +65,7 @@ class Restored:
         return (
             f"{self.items:,} items, {self.objects:,} objects, {self.messages:,} queued messages, "
             f"{sum(map(len, self.stream_records.values())):,} stream records to hand on, "
-            f"{self.secrets} secrets in {self.seconds:.1f} s"
+            f"{self.secrets} secrets, {self.users} console users in {self.seconds:.1f} s"
         )
 
 
@@ -71,21 +78,16 @@ class LocalState:
         self._s3 = session.client("s3")
         self._sqs = session.client("sqs")
         self._secrets = session.client("secretsmanager")
+        self._cognito = session.client("cognito-idp")
         self._export_bucket: str | None = None
 
     def exists(self) -> bool:
         return (self.directory / "meta.json").is_file()
 
     # --- dump ----------------------------------------------------------------------------
-    def save(
-        self,
-        clock_offset: float,
-        in_flight: dict[str, list[str]] | None = None,
-        unhandled: dict[str, list[dict[str, Any]]] | None = None,
-    ) -> Path:
-        """Dump everything into a fresh directory, then swap it in whole.  `in_flight`: bodies a
-        queue pump had taken (by queue URL); `unhandled`: stream records not yet handed to
-        their function (by function name)."""
+    def save(self, clock_offset: float, unhandled: dict[str, list[dict[str, Any]]] | None = None) -> Path:
+        """Dump everything into a fresh directory, then swap it in whole.  `unhandled`: stream
+        records not yet handed to their function (by function name)."""
         started = time.monotonic()
         fresh = self.directory.with_name(NAME + ".new")
         shutil.rmtree(fresh, ignore_errors=True)
@@ -96,18 +98,20 @@ class LocalState:
         for logical, bucket in self._resources.buckets.items():
             counts[f"bucket {logical}"] = self._dump_bucket(bucket, fresh / "buckets" / logical)
         for logical, url in self._resources.queues.items():
-            taken = (in_flight or {}).get(url, [])
-            counts[f"queue {logical}"] = self._dump_queue(url, taken, fresh / "queues" / f"{logical}.jsonl")
+            counts[f"queue {logical}"] = self._dump_queue(url, fresh / "queues" / f"{logical}.jsonl")
         for function, records in (unhandled or {}).items():
             counts[f"stream {function}"] = len(records)
             with _created(fresh / "streams" / f"{function}.jsonl") as out:
                 for record in records:
-                    out.write(json.dumps(_encode_record(record), ensure_ascii=False) + "\n")
+                    out.write(json.dumps(encode_record(record), ensure_ascii=False) + "\n")
         values = {
             logical: self._secrets.get_secret_value(SecretId=secret)["SecretString"]
             for logical, secret in self._resources.secrets.items()
         }
         _write_private(fresh / "secrets.json", json.dumps(values))
+        users = pool_users.dump(self._cognito, self._resources.user_pools)
+        counts.update({f"users {logical}": len(accounts) for logical, accounts in users.items()})
+        _write_private(fresh / pool_users.NAME, json.dumps(users, ensure_ascii=False))
         meta = {"format": FORMAT, "saved_at": time.time(), "clock_offset": clock_offset, "counts": counts}
         (fresh / "meta.json").write_text(json.dumps(meta, indent=1))
         old = self.directory.with_name(NAME + ".old")
@@ -182,29 +186,35 @@ class LocalState:
                     count += 1
         return count
 
-    def _dump_queue(self, url: str, taken: list[str], path: Path) -> int:
-        """The waiting messages (made visible to nobody else for the while) and the bodies a
-        pump had taken and not finished: they are delivered again after the restart, as a
-        Lambda timeout would (every handler is idempotent)."""
+    def _dump_queue(self, url: str, path: Path) -> int:
+        """Every message the queue holds, read from the emulator's memory (its
+        /_sodate/sqs/messages page): a ReceiveMessage would miss a message still in its
+        DelaySeconds, hide the others from the pumps and count a receive against each (five send
+        it to the dead-letter queue).  A message a pump had taken and not finished is there too:
+        it is delivered again after the restart, as after a Lambda timeout (every handler is
+        idempotent).  A delayed one keeps the moment it is due."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        bodies = list(taken)
-        while True:
-            answer = self._sqs.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60, MessageAttributeNames=["All"]
-            )
-            messages = answer.get("Messages", [])
-            if not messages:
-                break
-            bodies += [m["Body"] for m in messages]
+        endpoint = self._sqs.meta.endpoint_url.rstrip("/")
+        account, name = urllib.parse.urlsplit(url).path.strip("/").split("/")[-2:]
+        query = urllib.parse.urlencode(
+            {"account": account, "region": self._sqs.meta.region_name, "queue": name}
+        )
+        with urllib.request.urlopen(f"{endpoint}/_sodate/sqs/messages?{query}", timeout=30) as answer:
+            messages = json.loads(answer.read())["messages"]
+        now = time.time()
         with path.open("w") as out:
-            for body in bodies:
-                out.write(json.dumps({"body": body}, ensure_ascii=False) + "\n")
-        return len(bodies)
+            for message in messages:
+                line: dict[str, Any] = {"body": message["body"]}
+                if message["delay_s"] > 0:
+                    line["due"] = now + message["delay_s"]
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        return len(messages)
 
     # --- restore -------------------------------------------------------------------------
-    def restore(self, pause_notifications: Any) -> Restored:
+    def restore(self, pause_notifications: Any, console_password: str) -> Restored:
         """Put the last dump back into a freshly deployed stack.  `pause_notifications` is a
-        context manager under which bucket puts notify nobody."""
+        context manager under which bucket puts notify nobody; `console_password` is the one
+        every restored console user signs in with (passwords are not saved)."""
         started = time.monotonic()
         meta = json.loads((self.directory / "meta.json").read_text())
         if meta.get("format") != FORMAT:
@@ -215,6 +225,12 @@ class LocalState:
             if logical in self._resources.secrets:
                 self._secrets.put_secret_value(SecretId=self._resources.secrets[logical], SecretString=value)
                 done.secrets += 1
+        users = self.directory / pool_users.NAME
+        if users.is_file():
+            saved = json.loads(users.read_text())
+            done.users = pool_users.restore(
+                self._cognito, self._resources.user_pools, saved, console_password
+            )
         done.items = self._restore_tables()
         with pause_notifications():
             for logical, bucket in self._resources.buckets.items():
@@ -222,7 +238,7 @@ class LocalState:
         for logical, url in self._resources.queues.items():
             done.messages += self._restore_queue(url, self.directory / "queues" / f"{logical}.jsonl")
         for path in sorted((self.directory / "streams").glob("*.jsonl")):
-            done.stream_records[path.stem] = [_decode_record(json.loads(line)) for line in _lines(path)]
+            done.stream_records[path.stem] = [decode_record(json.loads(line)) for line in _lines(path)]
         done.seconds = time.monotonic() - started
         return done
 
@@ -237,7 +253,7 @@ class LocalState:
             return sum(pool.map(lambda batch: self._write(*batch), batches))
 
     def _write(self, table: str, lines: list[str]) -> int:
-        requests = [{"PutRequest": {"Item": _decode(json.loads(line)["Item"])}} for line in lines]
+        requests = [{"PutRequest": {"Item": decode(json.loads(line)["Item"])}} for line in lines]
         pending: dict[str, Any] = {table: requests}
         for attempt in range(10):
             unprocessed = self._dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems", {})
@@ -260,11 +276,17 @@ class LocalState:
         return count
 
     def _restore_queue(self, url: str, path: Path) -> int:
+        """A delayed message waits what is left of its delay (its wait went on while the stack
+        was stopped), so it is never seen before it was due."""
         count = 0
         for chunk in _chunks(_lines(path), 10):
-            entries = [
-                {"Id": str(i), "MessageBody": json.loads(line)["body"]} for i, line in enumerate(chunk)
-            ]
+            entries = []
+            for i, line in enumerate(chunk):
+                message = json.loads(line)
+                left = math.ceil(message.get("due", 0) - time.time())
+                entries.append(
+                    {"Id": str(i), "MessageBody": message["body"], "DelaySeconds": min(max(left, 0), 900)}
+                )
             self._sqs.send_message_batch(QueueUrl=url, Entries=entries)
             count += len(entries)
         return count
@@ -333,46 +355,6 @@ def _created(path: Path) -> Any:
 def _write_private(path: Path, text: str) -> None:
     path.touch(mode=0o600)
     path.write_text(text)
-
-
-# DynamoDB's JSON as the API speaks it, with binary values base64-encoded (as on the wire).
-def _encode(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: _convert(value, _to_text) for name, value in item.items()}
-
-
-def _decode(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: _convert(value, base64.b64decode) for name, value in item.items()}
-
-
-_IMAGES = ("Keys", "NewImage", "OldImage")
-
-
-def _encode_record(record: dict[str, Any]) -> dict[str, Any]:
-    change = {k: _encode(v) if k in _IMAGES else v for k, v in record["dynamodb"].items()}
-    return {**record, "dynamodb": change}
-
-
-def _decode_record(record: dict[str, Any]) -> dict[str, Any]:
-    change = {k: _decode(v) if k in _IMAGES else v for k, v in record["dynamodb"].items()}
-    return {**record, "dynamodb": change}
-
-
-def _to_text(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def _convert(value: dict[str, Any], binary: Any) -> dict[str, Any]:
-    """One attribute value with its binary parts passed through `binary`."""
-    ((kind, inner),) = value.items()
-    if kind == "B":
-        return {kind: binary(inner)}
-    if kind == "BS":
-        return {kind: [binary(v) for v in inner]}
-    if kind == "L":
-        return {kind: [_convert(v, binary) for v in inner]}
-    if kind == "M":
-        return {kind: {k: _convert(v, binary) for k, v in inner.items()}}
-    return value
 
 
 if __name__ == "__main__":
