@@ -37,6 +37,7 @@ class Stack:
         )
         self.s3 = session.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"])
         self.sqs = session.client("sqs", endpoint_url=env["AWS_ENDPOINT_URL"])
+        self.cognito = session.client("cognito-idp", endpoint_url=env["AWS_ENDPOINT_URL"])
         self.bucket = env["SODATE_BUCKET"]
 
     def drop(self, name: str, body: bytes) -> None:

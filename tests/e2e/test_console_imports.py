@@ -11,7 +11,6 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
@@ -36,13 +35,7 @@ def texts(browser: Any, *ids: str) -> str:
 def person(stack: Stack, role: str) -> tuple[str, str]:
     """A console user of `role` in the emulator's user pool (its address, its password)."""
     env = stack.env
-    cognito = boto3.client(
-        "cognito-idp",
-        endpoint_url=env["AWS_ENDPOINT_URL"],
-        region_name=env["AWS_DEFAULT_REGION"],
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-    )
+    cognito = stack.cognito
     email, password = (
         f"{role}@example.com",
         "Pw-7" + secrets.token_urlsafe(12),

@@ -12,7 +12,6 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from tests.e2e.conftest import Stack, launch, stop
@@ -114,13 +113,7 @@ def test_console_users_come_back_with_their_roles_and_sign_in_with_the_printed_p
             assert status == 201, invited
         status, _ = first.api("/admin/users/gone@shop.example.jp", method="PUT", body={"enabled": False})
         assert status == 200
-        cognito = boto3.client(
-            "cognito-idp",
-            endpoint_url=env["AWS_ENDPOINT_URL"],
-            region_name=env["AWS_DEFAULT_REGION"],
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        )
+        cognito = first.cognito
         cognito.admin_set_user_password(  # what the console's set-password page ends in
             UserPoolId=env["SODATE_USER_POOL_ID"],
             Username="marketer@shop.example.jp",
