@@ -27,6 +27,12 @@ class ConsentRecords:
             self._ledger.keep_until(contact_id, expires_at)
         self._ledger.append(contact_id, entry, expires_at)
 
+    def keep(self, contact_id: str) -> None:
+        """Keep every entry of this person while they can be mailed (no expiry): called before a
+        change that makes them mailable, so a crash right after it never leaves their evidence
+        to expire."""
+        self._ledger.keep_until(contact_id, None)
+
     def history(self, contact_id: str) -> list[dict[str, Any]]:
         return [entry.to_json() for entry in self._ledger.entries(contact_id)]
 

@@ -250,6 +250,8 @@ class Signups:
         at = _iso(self._clock())
         every_topic = contact.get("status") == Status.SUBSCRIBED and "topics" not in contact
         came_from = f"form:{submission['form']}"
+        if contact.get("status") != Status.SUBSCRIBED:
+            self._consent.keep(str(contact["contact_id"]))  # the sign-up's evidence, before it counts
         was = self._directory.grant(
             email, submission["fields"], submission["topics"], came_from, at, every_topic
         )

@@ -145,6 +145,30 @@ def test_the_way_back_identifies_the_browser_that_signed_up_and_no_other():
     assert world.identity.from_email_link(SHOP, "visitor-hana-01", identity) == contact_id
 
 
+def test_a_confirmation_that_dies_before_its_ledger_entry_still_keeps_the_sign_ups_evidence():
+    """The grant is written, then the function ends (a timeout, throttling) before the ledger's
+    writes: the person is mailable, so the entry of their sign-up -- the form, the words shown,
+    the page -- must not expire as an unconfirmed one does."""
+    world = World()
+    world.submit()
+    person = world.people.by_email("hana@example.com")
+    assert world.ledger.expiries(person["contact_id"])[0] is not None, "unconfirmed: it would expire"
+
+    grant = world.people.grant
+
+    def dies(*change: Any, **more: Any) -> None:
+        grant(*change, **more)
+        raise RuntimeError("Task timed out")
+
+    world.people.grant = dies  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        world.signups.confirm(world.confirm_token(), VISITOR)
+
+    assert world.people.by_email("hana@example.com")["status"] == "subscribed"
+    assert world.entries(person["contact_id"]) == [("requested", "form")]
+    assert world.ledger.expiries(person["contact_id"]) == [None], "kept while mail may be sent"
+
+
 def test_a_claim_on_a_known_address_changes_nothing_until_the_mailbox_confirms():
     world = World()
     world.people.add("hana@example.com", "c-hana", name="本物の花子", status="pending", attrs={})
