@@ -6,8 +6,9 @@ them since the read (a new person: only if nobody created them meanwhile).
 A row whose write lost that race is read and merged again, into what the
 other writer left -- an unsubscribe, a sign-up, an erasure is never undone --
 for a few rounds at most, then reported as rejected, never dropped.  What is
-counted is what was written; a person's consent entries are written with them.  The counts always
-add up: rows = created + updated + unchanged + rejected + duplicates.
+counted is what was written, and a person's consent entries are written with
+them.  The counts always add up: rows = created + updated + unchanged +
+rejected + duplicates.
 """
 
 from __future__ import annotations
