@@ -65,7 +65,10 @@ class Budget:
             return known[1]
         total = 2
         for item in value.items() if isinstance(value, dict) else value:
-            total += self.weigh(item) + 4  # quotes, comma, space
+            if isinstance(value, dict):  # a key and its value, no pair made to be weighed
+                total += self.weigh(item[0]) + self.weigh(item[1]) + 6
+            else:
+                total += self.weigh(item) + 4  # quotes, comma, space
             if total > TEMPLATE_OUTPUT_CHARS:
                 raise TooCostlyError(f"it makes a value of over {TEMPLATE_OUTPUT_CHARS:,} characters")
         self._weighed[id(value)] = (value, total)
