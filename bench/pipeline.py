@@ -17,8 +17,8 @@ from chalicelib.domain.contact import Contact, Newcomer
 from chalicelib.domain.figures import CONSENT_STATES, GRADES, gauge_moves
 from chalicelib.domain.imports import ObjectCreated
 from chalicelib.services.import_file import Importer
-from chalicelib.store.consent import entry_put
-from chalicelib.store.contact_codec import NewcomerItems, put_if_absent, put_if_unchanged
+from chalicelib.store.contact_codec import NewcomerItems
+from chalicelib.store.contacts import people_writes
 from chalicelib.store.dynamo import TRANSACTION, packed, transact_puts
 from chalicelib.store.figures import RECENT, TRIM_SLACK
 from tests.fakes.imports import MemoryLedger, QueuedWork
@@ -74,12 +74,9 @@ class SerialisingStore:
     def put_many(
         self, contacts: list[Contact], newcomers: list[Newcomer], entries: list[LedgerEntry]
     ) -> set[str]:
-        new_item = self._newcomer_items.item
-        theirs: dict[str, list[dict[str, Any]]] = {}
-        for contact_id, entry, expires_at in entries:
-            theirs.setdefault(contact_id, []).append(entry_put("events", contact_id, entry, expires_at))
-        groups = [[put_if_unchanged("contacts", c), *theirs.get(c["contact_id"], [])] for c in contacts]
-        groups += [[put_if_absent("contacts", new_item(n)), *theirs.get(n.contact_id, [])] for n in newcomers]
+        groups = people_writes(
+            ("contacts", "events"), contacts, newcomers, entries, self._newcomer_items.item
+        )
         lost: set[str] = set()
         for pack in packed(groups):
             lost |= transact_puts(self._dynamodb, pack, "email")

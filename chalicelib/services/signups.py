@@ -250,7 +250,8 @@ class Signups:
         at = _iso(self._clock())
         every_topic = contact.get("status") == Status.SUBSCRIBED and "topics" not in contact
         came_from = f"form:{submission['form']}"
-        if contact.get("status") != Status.SUBSCRIBED:
+        kept = contact.get("status") != Status.SUBSCRIBED
+        if kept:
             self._consent.keep(str(contact["contact_id"]))  # the sign-up's evidence, before it counts
         was = self._directory.grant(
             email, submission["fields"], submission["topics"], came_from, at, every_topic
@@ -270,7 +271,8 @@ class Signups:
             truncate_ip(client.ip),
             client.user_agent,
         )
-        self._consent.record(str(contact["contact_id"]), entry, was_mailable=was == Status.SUBSCRIBED)
+        mailable = kept or was == Status.SUBSCRIBED  # kept for good already: nothing to move again
+        self._consent.record(str(contact["contact_id"]), entry, was_mailable=mailable)
         return True
 
     def _continue_url(self, contact: dict[str, Any], submission: dict[str, Any]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
@@ -55,18 +56,8 @@ class DynamoContactStore:
         condition, nor writes two items or none: TransactWriteItems, 100 puts each, a person
         never split from their entries, the transactions of one batch in flight together).
         The emails of those not written because someone else came first."""
-        table = ContactModel.Meta.table_name
-        new_item = self._newcomer_items.item
-        groups = [[put_if_unchanged(table, c)] for c in contacts]
-        groups += [[put_if_absent(table, new_item(n))] for n in newcomers]
-        if entries:
-            theirs: dict[str, list[Item]] = {}
-            for contact_id, entry, expires_at in entries:
-                theirs.setdefault(contact_id, []).append(
-                    entry_put(self._events, contact_id, entry, expires_at)
-                )
-            ids = [c["contact_id"] for c in contacts] + [n.contact_id for n in newcomers]
-            groups = [group + theirs.get(i, []) for group, i in zip(groups, ids, strict=True)]
+        tables = (ContactModel.Meta.table_name, self._events)
+        groups = people_writes(tables, contacts, newcomers, entries, self._newcomer_items.item)
         lost: set[str] = set()
         for losers in _pool().map(lambda pack: transact_puts(self._db, pack, "email"), packed(groups)):
             lost |= losers
@@ -78,6 +69,24 @@ class DynamoContactStore:
             wanted = {table: {"Keys": keys[start : start + BATCH_GET], "ConsistentRead": True}}
             found += batch_get(self._db, wanted).get(table, [])
         return found
+
+
+def people_writes(
+    tables: tuple[str, str],
+    contacts: list[Contact],
+    newcomers: list[Newcomer],
+    entries: list[LedgerEntry],
+    new_item: Callable[[Newcomer], Item],
+) -> list[list[Item]]:
+    """A transaction's puts for each person, changed then new: the person's conditional put (in
+    the contacts table), then their consent entries (in the events table)."""
+    contacts_table, events_table = tables
+    theirs: dict[str, list[Item]] = {}
+    for contact_id, entry, expires_at in entries:
+        theirs.setdefault(contact_id, []).append(entry_put(events_table, contact_id, entry, expires_at))
+    groups = [[put_if_unchanged(contacts_table, c), *theirs.get(c["contact_id"], [])] for c in contacts]
+    groups += [[put_if_absent(contacts_table, new_item(n)), *theirs.get(n.contact_id, [])] for n in newcomers]
+    return groups
 
 
 @lru_cache(maxsize=1)

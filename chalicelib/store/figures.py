@@ -62,36 +62,38 @@ class FigureBook:
             )
         if len(updates) == 1 or not batch:
             return sum(len(moves) * self._add(key, moves, batch) for key, moves in updates)
+        trim = int(_mark(batch)["S"], 16) % TRIM_SLACK == 0  # now and then, the items' marks trimmed
         changed = 0
         for start in range(0, len(updates), TRANSACTION):
             pending = updates[start : start + TRANSACTION]
-            while pending:
+            failed = {0}
+            while pending and failed:  # an item that failed its condition had the batch already
                 failed = transact(self._db, [{"Update": self._request(k, m, batch)} for k, m in pending])
-                pending = [update for i, update in enumerate(pending) if i not in failed]  # failed: had it
-                if not failed:
-                    changed += sum(len(m) for _, m in pending)
-                    if int(_mark(batch)["S"], 16) % TRIM_SLACK == 0:  # now and then, the marks trimmed
-                        for key, _ in pending:
-                            self._trim(key)
-                    break
+                pending = [update for i, update in enumerate(pending) if i not in failed]
+            changed += sum(len(moves) for _, moves in pending)
+            for key, _ in pending if trim else ():
+                self._trim(key)
         return changed
 
     def _request(self, key: dict[str, Any], moves: Mapping[str, Decimal | int], batch: str) -> dict[str, Any]:
-        """An update that ADDs each move to its attribute of one item and notes the batch among
-        the item's recent ones, unless the item took `batch` already."""
+        """An update that ADDs each move to its attribute of one item; with a `batch`, it notes
+        the batch among the item's recent ones, unless the item took it already."""
         names = {f"#a{i}": name for i, name in enumerate(sorted(moves))}
         values: dict[str, Any] = {f":{a[1:]}": {"N": str(moves[n])} for a, n in names.items()}
-        mark = _mark(batch)
-        return {
+        request: dict[str, Any] = {
             "TableName": self._table,
             "Key": key,
-            "UpdateExpression": "ADD "
-            + ", ".join(f"{a} :{a[1:]}" for a in names)
-            + " SET #recent = list_append(:mark, if_not_exists(#recent, :none))",
-            "ConditionExpression": "NOT contains(#recent, :seen)",
-            "ExpressionAttributeNames": names | {"#recent": "recent"},
-            "ExpressionAttributeValues": values | {":mark": {"L": [mark]}, ":none": {"L": []}, ":seen": mark},
+            "UpdateExpression": "ADD " + ", ".join(f"{a} :{a[1:]}" for a in names),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
         }
+        if batch:
+            mark = _mark(batch)
+            request["UpdateExpression"] += " SET #recent = list_append(:mark, if_not_exists(#recent, :none))"
+            request["ConditionExpression"] = "NOT contains(#recent, :seen)"
+            names["#recent"] = "recent"
+            values |= {":mark": {"L": [mark]}, ":none": {"L": []}, ":seen": mark}
+        return request
 
     def _trim(self, key: dict[str, Any]) -> None:
         found = self._db.get_item(
@@ -108,19 +110,8 @@ class FigureBook:
         """ADD each move to its attribute of one item, in one update, unless the item took `batch`
         already (one of the last RECENT batches noted on it: `recent`, the item many stream
         shards' batches share, so a retry may come after others)."""
-        if batch:
-            request = self._request(key, moves, batch) | {"ReturnValues": "UPDATED_NEW"}
-        else:
-            names = {f"#a{i}": name for i, name in enumerate(sorted(moves))}
-            request = {
-                "TableName": self._table,
-                "Key": key,
-                "UpdateExpression": "ADD " + ", ".join(f"{a} :{a[1:]}" for a in names),
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": {f":{a[1:]}": {"N": str(moves[n])} for a, n in names.items()},
-            }
         try:
-            answer = self._db.update_item(**request)
+            answer = self._db.update_item(**self._request(key, moves, batch), ReturnValues="UPDATED_NEW")
         except self._db.exceptions.ConditionalCheckFailedException:
             return 0  # this batch was counted here before its retry
         noted = len(answer.get("Attributes", {}).get("recent", {}).get("L", ()))
